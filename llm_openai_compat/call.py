@@ -1,0 +1,272 @@
+"""The pure parts of one call, shared by `Client` and `AsyncClient`.
+
+`prepare` turns provider settings, a conversation and options into an endpoint and body bytes;
+`StreamState` turns response bytes into events (SSE decoder -> shape parser -> assembler, or a
+whole JSON body through the same parser and assembler). The clients only add the I/O loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from .errors import OpenAICompatError, StreamError, register_secret
+from .events import Event
+from .messages import Conversation, RequestOptions
+from .params import merge_params
+from .profiles import ADAPTATIONS, Adaptation, Profile, get_profile
+from .settings import ProviderSettings, resolve_api_key
+from .sse import SSEDecoder
+from .transport import Endpoint
+from .urls import resolve_endpoint
+from .wire.assemble import Assembler, Delta
+from .wire.encode import encode_body
+
+__all__ = ["Prepared", "Secret", "StreamState", "Target", "learn_from", "prepare"]
+
+Shape = Literal["chat-completions", "responses"]
+USER_AGENT = "llm-openai-compat/0.1"
+
+
+class Secret:
+    """A key held in memory; its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        register_secret(value)
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A provider to call: its id, its settings, and optionally an explicit key."""
+
+    id: str
+    settings: ProviderSettings
+    api_key: Secret | None = None
+    request_log: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    endpoint: Endpoint
+    body: Mapping[str, Any] = field(repr=False)
+    body_bytes: bytes = field(repr=False)
+    shape: Shape
+    profile: Profile
+    model: str
+    stream: bool
+
+
+# Quirks learned from servers' 400s, per provider, for the life of the process.
+_LEARNED: dict[str, dict[str, Any]] = {}
+_LEARNED_LOCK = threading.Lock()
+
+
+def learned_changes(provider_id: str) -> Mapping[str, Any]:
+    return _LEARNED.get(provider_id, {})
+
+
+def forget_learned() -> None:
+    with _LEARNED_LOCK:
+        _LEARNED.clear()
+
+
+def learn_from(
+    provider_id: str, profile: Profile, error: OpenAICompatError, tried: set[str]
+) -> Adaptation | None:
+    """If a 400 says the server rejects something we can do without, remember the fix."""
+    if error.status not in (400, 422):
+        return None
+    for adaptation in ADAPTATIONS:
+        if adaptation.name in tried:
+            continue
+        if adaptation.matches(error.param, error.server_message):
+            if all(getattr(profile, k) == v for k, v in adaptation.changes.items()):
+                continue  # already applied; the error is about something else
+            with _LEARNED_LOCK:
+                _LEARNED.setdefault(provider_id, {}).update(adaptation.changes)
+            tried.add(adaptation.name)
+            return adaptation
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class WireShape:
+    """What the clients need of a wire shape: build a body, parse a stream or a body."""
+
+    build_request: Any
+    stream_parser: Any
+    parse_body: Any
+
+
+def wire_module(shape: Shape) -> WireShape:
+    if shape == "responses":
+        from .wire import responses
+
+        return WireShape(
+            responses.build_request, responses.ResponsesStreamParser, responses.parse_body
+        )
+    from .wire import chat
+
+    return WireShape(chat.build_request, chat.ChatStreamParser, chat.parse_body)
+
+
+def _profile_for(target: Target) -> Profile:
+    profile = get_profile(target.settings.profile, target.settings.base_url)
+    changes = learned_changes(target.id)
+    return profile.with_(**changes) if changes else profile
+
+
+def cache_key_for(conversation_id: str | None) -> str | None:
+    """`prompt_cache_key` derived from the conversation id: short, stable and opaque."""
+    if not conversation_id:
+        return None
+    return "oc-" + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:32]
+
+
+def auth_headers(target: Target, profile: Profile) -> dict[str, str]:
+    key = (
+        target.api_key.get_secret_value()
+        if target.api_key is not None
+        else resolve_api_key(target.id, target.settings)
+    )
+    if not key:
+        return {}
+    if profile.auth_header == "api-key":
+        return {"api-key": key}
+    return {"Authorization": f"Bearer {key}"}
+
+
+def prepare(target: Target, conversation: Conversation, options: RequestOptions) -> Prepared:
+    settings = target.settings
+    shape: Shape = settings.api_shape
+    profile = _profile_for(target)
+    params = merge_params(
+        settings.default_params, settings.model_params.get(options.model), options.params
+    )
+    extra_body = {**settings.extra_body, **options.extra_body}
+    options = replace(
+        options,
+        params=params,
+        extra_body=extra_body,
+        system_message_mode=options.system_message_mode or settings.system_message_mode,
+        prompt_cache_key=options.prompt_cache_key or cache_key_for(conversation.id),
+    )
+    body: dict[str, Any] = wire_module(shape).build_request(conversation, options, profile)
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream" if options.stream else "application/json",
+        "User-Agent": USER_AGENT,
+        **settings.headers,
+        **auth_headers(target, profile),
+    }
+    endpoint = Endpoint(
+        provider=target.id,
+        url=resolve_endpoint(settings.base_url, shape, settings.url_mode),
+        headers=headers,
+        timeout_ms=settings.timeout_ms,
+        verify_tls=settings.verify_tls,
+        max_attempts=None if settings.max_retries is None else settings.max_retries + 1,
+    )
+    return Prepared(
+        endpoint=endpoint,
+        body=body,
+        body_bytes=encode_body(body),
+        shape=shape,
+        profile=profile,
+        model=options.model,
+        stream=options.stream,
+    )
+
+
+class StreamState:
+    """Bytes in, events out, for one response. When the server reports an error, the events
+    before it are returned and `error` is set: the caller yields them, then raises it."""
+
+    def __init__(self, prepared: Prepared, *, content_type: str | None) -> None:
+        self._prepared = prepared
+        self._sse = "event-stream" in (content_type or "") or (
+            prepared.stream and "json" not in (content_type or "")
+        )
+        self._wire = wire_module(prepared.shape)
+        self._parser: Any = self._wire.stream_parser(prepared.profile)
+        self._decoder = SSEDecoder()
+        self._assembler = Assembler(think_tags=prepared.profile.think_tags)
+        self._body: list[bytes] = []
+        self.bytes_seen = 0
+        # Set when the server reported an error in the stream; raise it after the events.
+        self.error: OpenAICompatError | None = None
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        self.bytes_seen += len(chunk)
+        if not self._sse:
+            self._body.append(chunk)
+            return []
+        out: list[Event] = []
+        parser = self._parser
+        assembler = self._assembler
+        for sse in self._decoder.feed(chunk):
+            out.extend(assembler.feed(parser.feed_event(sse.event, sse.data)))
+        if assembler.failed:
+            return self._take_failure(out)
+        return out
+
+    def close(self) -> list[Event]:
+        out: list[Event] = []
+        if self._sse:
+            for sse in self._decoder.flush():
+                out.extend(self._assembler.feed(self._parser.feed_event(sse.event, sse.data)))
+        else:
+            out.extend(self._assembler.feed(self._parse_body(b"".join(self._body))))
+        out.extend(self._assembler.close())
+        if self._assembler.failed:
+            return self._take_failure(out)
+        return out
+
+    def _parse_body(self, raw: bytes) -> list[Delta]:
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            text = raw[:200].decode("utf-8", errors="replace")
+            raise StreamError(
+                f"The server's response is not valid JSON: {text!r}",
+                hint="Check that the base URL points at an OpenAI-compatible API",
+            ).at(url=self._prepared.endpoint.url, provider=self._prepared.endpoint.provider) from None
+        if not isinstance(obj, dict):
+            raise StreamError("The server's response is not a JSON object").at(
+                url=self._prepared.endpoint.url, provider=self._prepared.endpoint.provider
+            )
+        deltas: list[Delta] = self._wire.parse_body(obj, self._prepared.profile)
+        return deltas
+
+    def _take_failure(self, events: list[Event]) -> list[Event]:
+        """Keep the events before the failure; the caller yields them, then raises `error`."""
+        for position, event in enumerate(events):
+            if event.type == "error":
+                self.error = event.error.at(
+                    url=self._prepared.endpoint.url,
+                    provider=self._prepared.endpoint.provider,
+                    model=self._prepared.model,
+                )
+                return events[:position]
+        return events

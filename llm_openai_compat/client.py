@@ -1,0 +1,357 @@
+"""`Client` and `AsyncClient`: the single entry point both adapters call.
+
+A client is bound to one provider (from the settings file, or given inline). `stream()` yields
+events from `events.py`; `complete()` returns the assembled `Result`. Everything but the I/O
+loop lives in `call.py` and is shared; the async client duplicates only that loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from . import transport
+from .call import Prepared, Secret, StreamState, Target, learn_from, prepare
+from .errors import ConfigError, OpenAICompatError
+from .events import Event
+from .hooks import AttemptRecord, Exchange, notify_exchange
+from .messages import Conversation, RequestOptions
+from .result import Result, ResultBuilder
+from .retry import CircuitBreaker, RetryPolicy
+from .settings import ProviderSettings, load_settings
+from .urls import models_endpoint
+
+__all__ = ["AsyncClient", "Client", "parse_model_list"]
+
+
+def _target(
+    provider: str | ProviderSettings | Target,
+    *,
+    provider_id: str | None,
+    api_key: str | Secret | None,
+    settings_path: str | Path | None,
+) -> Target:
+    secret: Secret | None = Secret(api_key) if isinstance(api_key, str) and api_key else None
+    if isinstance(api_key, Secret):
+        secret = api_key
+    if isinstance(provider, Target):
+        return provider
+    if isinstance(provider, ProviderSettings):
+        return Target(provider_id or "inline", provider, api_key=secret)
+    path = Path(settings_path) if settings_path else None
+    settings = load_settings(path)
+    found = settings.providers.get(provider)
+    if found is None:
+        from .settings import settings_path as default_path
+
+        known = ", ".join(sorted(settings.providers)) or "none"
+        raise ConfigError(
+            f"no provider named {provider!r} (known: {known})",
+            file=str(path or default_path()),
+            provider=provider,
+            hint="Add it with `llm openai-compat add` or fix the name",
+        )
+    return Target(provider, found, api_key=secret, request_log=settings.request_log)
+
+
+class _Recorder:
+    """Collects what the exchange hook reports; cheap when nobody listens."""
+
+    def __init__(self, target: Target, prepared: Prepared) -> None:
+        self.target = target
+        self.prepared = prepared
+        self.started = time.time()
+        self.t0 = time.perf_counter()
+        self.first_byte: float | None = None
+        self.status: int | None = None
+        self.attempts: list[AttemptRecord] = []
+
+    def on_attempt(self, info: transport.AttemptInfo) -> None:
+        self.attempts.append(
+            AttemptRecord(
+                attempt=info.attempt,
+                status=info.status,
+                error=info.error_class_name,
+                elapsed_s=info.elapsed_s,
+                will_retry=info.will_retry,
+                delay_s=info.delay_s,
+            )
+        )
+
+    def opened(self, status: int) -> None:
+        self.status = status
+        self.first_byte = time.perf_counter() - self.t0
+
+    def finish(self, closing: list[Event] | None, error: OpenAICompatError | None) -> None:
+        usage: Mapping[str, Any] | None = None
+        finish_reason = None
+        for event in closing or ():
+            if event.type == "usage":
+                usage = {
+                    "input": event.input_tokens,
+                    "output": event.output_tokens,
+                    "cached_input": event.cached_input_tokens,
+                    "reasoning": event.reasoning_tokens,
+                }
+            elif event.type == "finish":
+                finish_reason = event.reason
+        endpoint = self.prepared.endpoint
+        notify_exchange(
+            Exchange(
+                provider=self.target.id,
+                model=self.prepared.model,
+                shape=self.prepared.shape,
+                url=transport.redact_url(endpoint.url),
+                method="POST",
+                request_headers=transport.redacted_headers(endpoint.headers),
+                request_body=self.prepared.body,
+                status=error.status if error is not None and error.status else self.status,
+                streamed=self.prepared.stream,
+                started_at=self.started,
+                elapsed_s=time.perf_counter() - self.t0,
+                first_byte_s=self.first_byte,
+                attempts=tuple(self.attempts),
+                outcome="ok" if error is None else type(error).__name__,
+                error=None if error is None else str(error),
+                usage=usage,
+                finish_reason=finish_reason,
+            ),
+            request_log=self.target.request_log,
+        )
+
+
+def parse_model_list(body: Any) -> list[str]:
+    """Model ids from `/models`: OpenAI's `{"data": [{"id"}]}`, Ollama's `{"models": [...]}`."""
+    items: Any = body
+    if isinstance(body, dict):
+        items = body.get("data", body.get("models", []))
+    ids: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, str):
+            ids.append(item)
+        elif isinstance(item, dict):
+            value = item.get("id") or item.get("model") or item.get("name")
+            if isinstance(value, str) and value:
+                ids.append(value)
+    return sorted(dict.fromkeys(ids))
+
+
+class _BaseClient:
+    def __init__(
+        self,
+        provider: str | ProviderSettings | Target,
+        *,
+        provider_id: str | None = None,
+        api_key: str | Secret | None = None,
+        settings_path: str | Path | None = None,
+        policy: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.target = _target(
+            provider, provider_id=provider_id, api_key=api_key, settings_path=settings_path
+        )
+        self.policy = policy
+        self.breaker = breaker
+
+    @classmethod
+    def inline(
+        cls,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        provider_id: str = "inline",
+        policy: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        **fields: Any,
+    ) -> Any:
+        """A client for a provider given in code rather than in the settings file. `fields`
+        are ProviderSettings fields by their Python names (api_shape, headers, timeout_ms...)."""
+        from pydantic import ValidationError
+
+        try:
+            settings = ProviderSettings(base_url=base_url, **fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(first["msg"], provider=provider_id, field=where) from None
+        return cls(settings, provider_id=provider_id, api_key=api_key, policy=policy, breaker=breaker)
+
+    @property
+    def provider_id(self) -> str:
+        return self.target.id
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(provider={self.target.id!r}, "
+            f"base_url={self.target.settings.base_url!r})"
+        )
+
+    def _models_endpoint(self) -> transport.Endpoint:
+        from .call import _profile_for, auth_headers
+
+        settings = self.target.settings
+        profile = _profile_for(self.target)
+        return transport.Endpoint(
+            provider=self.target.id,
+            url=models_endpoint(settings.base_url, settings.url_mode),
+            headers={"Accept": "application/json", **settings.headers, **auth_headers(self.target, profile)},
+            timeout_ms=settings.timeout_ms,
+            verify_tls=settings.verify_tls,
+            max_attempts=2,
+        )
+
+
+class Client(_BaseClient):
+    """Synchronous client. Connections are pooled per provider and reused across calls."""
+
+    def stream(self, conversation: Conversation, options: RequestOptions) -> Iterator[Event]:
+        tried: set[str] = set()
+        while True:
+            prepared = prepare(self.target, conversation, options)
+            recorder = _Recorder(self.target, prepared)
+            closing: list[Event] | None = None
+            try:
+                if prepared.stream:
+                    with transport.send_stream(
+                        prepared.endpoint,
+                        prepared.body_bytes,
+                        policy=self.policy,
+                        breaker=self.breaker,
+                        on_attempt=recorder.on_attempt,
+                    ) as response:
+                        recorder.opened(response.status_code)
+                        state = StreamState(prepared, content_type=response.headers.get("content-type"))
+                        for chunk in transport.iter_body(response, prepared.endpoint):
+                            yield from state.feed(chunk)
+                            if state.error is not None:
+                                raise state.error
+                        closing = state.close()
+                        if state.error is not None:
+                            yield from closing
+                            raise state.error
+                else:
+                    response = transport.send(
+                        prepared.endpoint,
+                        prepared.body_bytes,
+                        policy=self.policy,
+                        breaker=self.breaker,
+                        on_attempt=recorder.on_attempt,
+                    )
+                    recorder.opened(response.status_code)
+                    state = StreamState(prepared, content_type=response.headers.get("content-type"))
+                    state.feed(response.content)
+                    closing = state.close()
+                    if state.error is not None:
+                        yield from closing
+                        raise state.error
+            except OpenAICompatError as error:
+                # Adapt only when nothing was received yet, so no output is ever repeated.
+                if recorder.status is None and learn_from(
+                    self.target.id, prepared.profile, error, tried
+                ):
+                    continue
+                recorder.finish(None, error)
+                raise
+            recorder.finish(closing, None)
+            yield from closing
+            return
+
+    def complete(self, conversation: Conversation, options: RequestOptions) -> Result:
+        builder = ResultBuilder()
+        for event in self.stream(conversation, options):
+            builder.add(event)
+        return builder.build()
+
+    def list_models(self) -> list[str]:
+        """The model ids the server lists at its `/models` endpoint."""
+        response = transport.send(self._models_endpoint(), None, method="GET", policy=self.policy)
+        return parse_model_list(_json_of(response))
+
+
+class AsyncClient(_BaseClient):
+    """Asynchronous client on httpx2's AsyncClient (no thread pool)."""
+
+    async def stream(self, conversation: Conversation, options: RequestOptions) -> AsyncIterator[Event]:
+        tried: set[str] = set()
+        while True:
+            prepared = prepare(self.target, conversation, options)
+            recorder = _Recorder(self.target, prepared)
+            closing: list[Event] | None = None
+            try:
+                if prepared.stream:
+                    async with transport.asend_stream(
+                        prepared.endpoint,
+                        prepared.body_bytes,
+                        policy=self.policy,
+                        breaker=self.breaker,
+                        on_attempt=recorder.on_attempt,
+                    ) as response:
+                        recorder.opened(response.status_code)
+                        state = StreamState(prepared, content_type=response.headers.get("content-type"))
+                        async for chunk in transport.aiter_body(response, prepared.endpoint):
+                            for event in state.feed(chunk):
+                                yield event
+                            if state.error is not None:
+                                raise state.error
+                        closing = state.close()
+                        if state.error is not None:
+                            for event in closing:
+                                yield event
+                            raise state.error
+                else:
+                    response = await transport.asend(
+                        prepared.endpoint,
+                        prepared.body_bytes,
+                        policy=self.policy,
+                        breaker=self.breaker,
+                        on_attempt=recorder.on_attempt,
+                    )
+                    recorder.opened(response.status_code)
+                    state = StreamState(prepared, content_type=response.headers.get("content-type"))
+                    state.feed(response.content)
+                    closing = state.close()
+                    if state.error is not None:
+                        for event in closing:
+                            yield event
+                        raise state.error
+            except OpenAICompatError as error:
+                # Adapt only when nothing was received yet, so no output is ever repeated.
+                if recorder.status is None and learn_from(
+                    self.target.id, prepared.profile, error, tried
+                ):
+                    continue
+                recorder.finish(None, error)
+                raise
+            recorder.finish(closing, None)
+            for event in closing:
+                yield event
+            return
+
+    async def complete(self, conversation: Conversation, options: RequestOptions) -> Result:
+        builder = ResultBuilder()
+        async for event in self.stream(conversation, options):
+            builder.add(event)
+        return builder.build()
+
+    async def list_models(self) -> list[str]:
+        response = await transport.asend(
+            self._models_endpoint(), None, method="GET", policy=self.policy
+        )
+        return parse_model_list(_json_of(response))
+
+
+def _json_of(response: Any) -> Any:
+    import json
+
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        from .errors import StreamError
+
+        raise StreamError(
+            "The server's model list is not JSON",
+            url=str(response.request.url) if response.request else None,
+            hint="Check that the base URL points at an OpenAI-compatible API",
+        ) from None

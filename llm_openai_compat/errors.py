@@ -1,0 +1,503 @@
+"""The error taxonomy. Every error a user of this package can meet is one of these.
+
+```
+OpenAICompatError
+ ├── ConfigError                 bad settings: the file, provider and field are named
+ │    └── MissingKey             a key reference that resolves to nothing
+ ├── ProviderTransient           worth retrying (the transport already did)
+ │    ├── RateLimited            429 (not insufficient_quota)
+ │    ├── Provider5xx            500-599, and 408 / 409
+ │    ├── NetworkTimeout         connect, read, write or pool timeout
+ │    ├── ConnectError           refused, reset, DNS, TLS
+ │    └── CircuitOpen            too many consecutive failures; failing fast for a while
+ ├── ProviderError               not worth retrying
+ │    ├── Unauthorized           401 / 403
+ │    ├── NotFound               404 (with the URL and model tried)
+ │    ├── BadRequest             400 / 422 and other 4xx (with the server's message)
+ │    └── QuotaExceeded          429 insufficient_quota
+ ├── ProviderCapability          the server cannot do what was asked
+ │    ├── MissingToolCalling
+ │    └── MissingStructuredOutput
+ └── StreamError                 the stream broke, was malformed, or ended without a finish
+```
+
+Messages are one line: what happened, where (URL, provider, file, field) and what to do next.
+`classify_response` is the one place that turns an HTTP status, headers and body into an error;
+the transport is the one place that turns httpx exceptions into errors. Neither ever puts a
+header value into a message, and every message passes through `redact` on the way out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "BadRequest",
+    "CircuitOpen",
+    "ConfigError",
+    "ConnectError",
+    "MissingKey",
+    "MissingStructuredOutput",
+    "MissingToolCalling",
+    "NetworkTimeout",
+    "NotFound",
+    "OpenAICompatError",
+    "Provider5xx",
+    "ProviderCapability",
+    "ProviderError",
+    "ProviderTransient",
+    "QuotaExceeded",
+    "RateLimited",
+    "StreamError",
+    "Unauthorized",
+    "classify_response",
+    "error_from_payload",
+    "redact",
+    "register_secret",
+]
+
+_MAX_SERVER_MESSAGE = 300
+
+# Secret values seen by this process (resolved keys). `redact` scrubs them from every message.
+_SECRETS: set[str] = set()
+# Things that look like credentials even when we never saw them: bearer tokens, sk- keys.
+_CREDENTIAL_PATTERNS = re.compile(
+    r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"
+    r"|\b(sk|pk|rk|gsk|xai|csk)-[A-Za-z0-9_-]{8,}"
+    r"|(api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._-]{8,}"
+)
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so that no message, repr or log line can ever contain it."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """Scrub known secrets and credential-shaped strings from `text`."""
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
+
+    def _mask(match: re.Match[str]) -> str:
+        prefix = match.group(1) or match.group(3) or ""
+        if match.group(2):
+            return match.group(2) + "-[redacted]"
+        return prefix + "[redacted]"
+
+    return _CREDENTIAL_PATTERNS.sub(_mask, text)
+
+
+def _one_line(text: str, limit: int = _MAX_SERVER_MESSAGE) -> str:
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+class OpenAICompatError(Exception):
+    """Base of every error raised by llm-openai-compat.
+
+    Attributes are all optional; `str(error)` is the one-line message a user sees.
+    """
+
+    default_hint: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        provider: str | None = None,
+        status: int | None = None,
+        model: str | None = None,
+        server_message: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        hint: str | None = None,
+        retry_after: float | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        self.url = url
+        self.provider = provider
+        self.status = status
+        self.model = model
+        self.server_message = redact(server_message) if server_message else server_message
+        self.code = code
+        self.param = param
+        self.hint = self.default_hint if hint is None else hint
+        self.retry_after = retry_after
+        self.attempts = attempts
+        self.message = redact(message)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [self.message.rstrip(".")]
+        where = []
+        if self.provider:
+            where.append(f"provider {self.provider!r}")
+        if self.model:
+            where.append(f"model {self.model!r}")
+        if self.url:
+            where.append(self.url)
+        if self.status is not None:
+            where.append(f"HTTP {self.status}")
+        line = parts[0]
+        if where:
+            line += f" ({', '.join(where)})"
+        if self.server_message:
+            line += f": {_one_line(self.server_message)}"
+        if self.attempts and self.attempts > 1:
+            line += f" [after {self.attempts} attempts]"
+        if self.hint:
+            line += f". {self.hint}"
+        return redact(line.rstrip(".") + ".")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def at(
+        self,
+        *,
+        url: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+    ) -> OpenAICompatError:
+        """A copy with the location filled in where it is still unknown."""
+        state = self._state()
+        state["url"] = self.url or url
+        state["provider"] = self.provider or provider
+        state["model"] = self.model or model
+        copy = _rebuild(type(self), self.message, state)
+        assert isinstance(copy, OpenAICompatError)
+        return copy
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep errors picklable (they cross thread and process boundaries in hosts).
+        return (_rebuild, (type(self), self.message, self._state()))
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "provider": self.provider,
+            "status": self.status,
+            "model": self.model,
+            "server_message": self.server_message,
+            "code": self.code,
+            "param": self.param,
+            "hint": self.hint,
+            "retry_after": self.retry_after,
+            "attempts": self.attempts,
+        }
+
+
+def _rebuild(cls: type[OpenAICompatError], message: str, state: dict[str, Any]) -> Any:
+    return cls(message, **state)
+
+
+class ConfigError(OpenAICompatError):
+    """The settings are wrong. Names the file, the provider id and the field."""
+
+    default_hint = "Fix the settings file (see `llm openai-compat path`)"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        field: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.file = file
+        self.field = field
+        super().__init__(message, **kwargs)
+
+    def _render(self) -> str:
+        where = []
+        if self.file:
+            where.append(str(self.file))
+        if self.provider:
+            where.append(f"provider {self.provider!r}")
+        if self.field:
+            where.append(f"field {self.field!r}")
+        line = self.message.rstrip(".")
+        if where:
+            line = f"{', '.join(where)}: {line}"
+        if self.hint:
+            line += f". {self.hint}"
+        return redact(line.rstrip(".") + ".")
+
+    def _state(self) -> dict[str, Any]:
+        return {**super()._state(), "file": self.file, "field": self.field}
+
+
+class MissingKey(ConfigError):
+    default_hint = (
+        "Set the environment variable, store the key with `llm keys set NAME`, "
+        "or put it in the OS keyring, as the provider's apiKeyRef says"
+    )
+
+
+class ProviderTransient(OpenAICompatError):
+    """Worth retrying later; the transport has already retried as the policy allows."""
+
+    default_hint = "The server or network had a temporary problem; try again shortly"
+
+
+class RateLimited(ProviderTransient):
+    default_hint = "The server is rate limiting; wait a little and try again, or lower the request rate"
+
+
+class Provider5xx(ProviderTransient):
+    default_hint = "The server failed; try again shortly, or check the server's logs"
+
+
+class NetworkTimeout(ProviderTransient):
+    default_hint = "The server did not answer in time; check it is up, or raise the provider's timeoutMs"
+
+
+class ConnectError(ProviderTransient):
+    default_hint = "Could not reach the server; check it is running and the base URL and port are right"
+
+
+class CircuitOpen(ProviderTransient):
+    default_hint = (
+        "Too many consecutive failures, so requests to this provider fail fast for a while; "
+        "check the server, then try again"
+    )
+
+
+class ProviderError(OpenAICompatError):
+    """The server refused the request; retrying the same request will not help."""
+
+
+class Unauthorized(ProviderError):
+    default_hint = "Check the provider's API key (apiKeyRef) and any auth headers"
+
+
+class NotFound(ProviderError):
+    default_hint = (
+        "Check the model name against `llm openai-compat models PROVIDER` and that the base URL "
+        "serves this endpoint"
+    )
+
+
+class BadRequest(ProviderError):
+    default_hint = "The server rejected the request; check the options and parameters named above"
+
+
+class QuotaExceeded(ProviderError):
+    default_hint = "The account is out of quota or credit; check billing with the provider"
+
+
+class ProviderCapability(OpenAICompatError):
+    """The server or model cannot do what was asked (tools, schemas, ...)."""
+
+
+class MissingToolCalling(ProviderCapability):
+    default_hint = "Use a model that supports tool calling, or run without tools"
+
+
+class MissingStructuredOutput(ProviderCapability):
+    default_hint = "Use a model that supports JSON schemas, or ask for json_object instead"
+
+
+class StreamError(OpenAICompatError):
+    """The stream broke, carried malformed data, or ended without saying it was finished."""
+
+    default_hint = "The output above may be incomplete; try again"
+
+
+# -- classification -------------------------------------------------------------------------
+
+
+def _text_of(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # FastAPI/pydantic: [{"loc": [...], "msg": "..."}]
+        msgs = []
+        for item in value:
+            if isinstance(item, Mapping):
+                loc = ".".join(str(p) for p in item.get("loc", []) if p != "body")
+                msg = str(item.get("msg", "")) or json.dumps(item)
+                msgs.append(f"{loc}: {msg}" if loc else msg)
+            else:
+                msgs.append(str(item))
+        return "; ".join(msgs)
+    if isinstance(value, Mapping):
+        for key in ("message", "msg", "detail", "error"):
+            if key in value:
+                return _text_of(value[key])
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _str_or_none(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def parse_error_body(body: bytes | str | Any) -> tuple[str | None, str | None, str | None, str | None]:
+    """Read (message, code, type, param) out of any error body servers are known to send.
+
+    Handles OpenAI's `{"error": {...}}`, vLLM's flat `{"message", "type", "code"}`, a plain
+    string `{"error": "..."}`, FastAPI's `{"detail": ...}`, HTML gateway pages and empty bodies.
+    """
+    data: Any = body
+    if isinstance(body, (bytes, bytearray)):
+        body = bytes(body).decode("utf-8", errors="replace")
+    if isinstance(body, str):
+        stripped = body.strip()
+        if not stripped:
+            return None, None, None, None
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            if stripped.startswith("<"):
+                found = re.search(r"(?is)<title>(.*?)</title>", stripped) or re.search(
+                    r"(?is)<h1[^>]*>(.*?)</h1>", stripped
+                )
+                text = found.group(1) if found else stripped
+                return _one_line(re.sub(r"<[^>]+>", " ", text), 200) or None, None, None, None
+            return _one_line(stripped), None, None, None
+    if not isinstance(data, Mapping):
+        return _text_of(data), None, None, None
+    err = data.get("error", data)
+    message: str | None
+    if isinstance(err, str):
+        message = err
+        if isinstance(data.get("message"), str):
+            message = f"{err}: {data['message']}"
+        return message, _str_or_none(data.get("code")), _str_or_none(data.get("type")), None
+    if not isinstance(err, Mapping):
+        return _text_of(err), None, None, None
+    message = _text_of(err.get("message")) or _text_of(err.get("detail")) or _text_of(err.get("msg"))
+    if message is None and "error" in err:
+        message = _text_of(err["error"])
+    if message is None and err:
+        message = json.dumps(err, sort_keys=True)[:_MAX_SERVER_MESSAGE]
+    # OpenRouter nests the upstream error in metadata.raw; it is usually more useful.
+    metadata = err.get("metadata")
+    if isinstance(metadata, Mapping) and isinstance(metadata.get("raw"), str):
+        message = f"{message} ({_one_line(metadata['raw'], 200)})" if message else metadata["raw"]
+    code = _str_or_none(err.get("code"))
+    etype = _str_or_none(err.get("type"))
+    param = _str_or_none(err.get("param"))
+    return message, code, etype, param
+
+
+def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    if not headers:
+        return None
+    lower = {k.lower(): v for k, v in headers.items()}
+    ms = lower.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = lower.get("retry-after")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                import datetime as _dt
+
+                when = parsedate_to_datetime(value)
+                now = _dt.datetime.now(when.tzinfo or _dt.timezone.utc)
+                return max(0.0, (when - now).total_seconds())
+            except (TypeError, ValueError, IndexError):
+                return None
+    return None
+
+
+_QUOTA_CODES = {"insufficient_quota", "quota_exceeded", "billing_hard_limit_reached"}
+
+
+def error_from_payload(
+    message: str | None,
+    code: str | None,
+    etype: str | None,
+    *,
+    status: int | None = None,
+    param: str | None = None,
+    url: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    in_stream: bool = False,
+) -> OpenAICompatError:
+    """Map an error's status and code/type to a class. Used for HTTP errors and for errors
+    that arrive inside a 200 stream (where the status is the code, if numeric, or absent)."""
+    if status is None and code and code.isdigit():
+        status = int(code)
+    keys = {k.lower() for k in (code, etype) if k}
+    kwargs: dict[str, Any] = {
+        "url": url,
+        "provider": provider,
+        "status": status,
+        "model": model,
+        "server_message": message,
+        "code": code or etype,
+        "param": param,
+    }
+    lowered = (message or "").lower()
+    if keys & _QUOTA_CODES or "insufficient_quota" in lowered or "exceeded your current quota" in lowered:
+        return QuotaExceeded("The provider reports the quota is used up", **kwargs)
+    if status in (401, 403) or keys & {"invalid_api_key", "authentication_error", "permission_denied", "unauthorized"}:
+        return Unauthorized("The server refused the credentials", **kwargs)
+    if status == 429 or keys & {"rate_limit_exceeded", "rate_limit_error", "rate_limited", "too_many_requests"}:
+        return RateLimited("Rate limited by the server", **kwargs)
+    if status == 404 or keys & {"model_not_found", "not_found_error", "not_found"}:
+        return NotFound("Not found", **kwargs)
+    if status is not None and (status >= 500 or status in (408, 409)):
+        return Provider5xx(f"The server failed with HTTP {status}", **kwargs)
+    if keys & {"server_error", "internal_error", "api_error", "overloaded_error", "service_unavailable"}:
+        return Provider5xx("The server reported an internal error", **kwargs)
+    if status is not None and 400 <= status < 500:
+        hint = None
+        if param:
+            hint = f"The server objected to the parameter {param!r}; change or remove it"
+        return BadRequest("The server rejected the request", hint=hint, **kwargs)
+    if in_stream:
+        return StreamError("The server sent an error inside the stream", **kwargs)
+    return BadRequest("The server returned an error", **kwargs)
+
+
+def classify_response(
+    status: int,
+    headers: Mapping[str, str] | None,
+    body: bytes | str,
+    *,
+    url: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+) -> OpenAICompatError:
+    """The one place an HTTP error response becomes an error from the tree."""
+    message, code, etype, param = parse_error_body(body)
+    if message is None:
+        message = "(empty body)" if not body else None
+    error = error_from_payload(
+        message, code, etype, status=status, param=param, url=url, provider=provider, model=model
+    )
+    error.retry_after = _retry_after(headers)
+    return error
+
+
+def iter_chain(error: BaseException) -> Iterable[BaseException]:
+    """The error and its causes/contexts, for tests that search every message for secrets."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__

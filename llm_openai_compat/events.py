@@ -1,0 +1,157 @@
+"""The stream-event union both wire shapes normalize into.
+
+Small frozen dataclasses with a literal `type` tag, so adapters can `match` on them and never
+care which wire shape (Chat Completions or Responses) produced them. The order a consumer sees:
+`ResponseMeta` (once, when known), then any interleaving of text, reasoning and tool-call
+events, then complete `ToolCall`s, one `Usage` (if the server reported any), one `Finish`.
+`StreamFailure` replaces `Finish` when the server reported an error inside the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .errors import OpenAICompatError
+
+__all__ = [
+    "Event",
+    "Finish",
+    "FinishReason",
+    "ReasoningDelta",
+    "ReasoningItem",
+    "ReasoningKind",
+    "ResponseMeta",
+    "StreamFailure",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallArgumentsDelta",
+    "ToolCallStart",
+    "Usage",
+]
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error", "other"]
+ReasoningKind = Literal["raw", "summary"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseMeta:
+    """Identifiers of the response: its id, the model that served it, and extras worth keeping
+    (e.g. Perplexity's citations, Azure's prompt filter results)."""
+
+    id: str | None
+    model: str | None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    type: Literal["meta"] = "meta"
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """Reasoning text: `raw` chain of thought, or a `summary` of it (Responses)."""
+
+    text: str
+    kind: ReasoningKind = "raw"
+    type: Literal["reasoning"] = "reasoning"
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningItem:
+    """An opaque reasoning item to send back on the next turn (Responses `reasoning` output
+    items: id, summary, encrypted_content; or a reasoning_details list from a chat server)."""
+
+    id: str | None
+    summary: tuple[str, ...] = ()
+    encrypted_content: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    type: Literal["reasoning_item"] = "reasoning_item"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStart:
+    """A tool call began. `index` is stable and dense (0, 1, 2, ...) whatever the server sent."""
+
+    index: int
+    id: str
+    name: str
+    type: Literal["tool_call_start"] = "tool_call_start"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallArgumentsDelta:
+    index: int
+    id: str
+    delta: str
+    type: Literal["tool_call_delta"] = "tool_call_delta"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A complete tool call, emitted at finish or end of stream, never earlier.
+
+    `arguments` is the parsed JSON object (`{}` for an empty string); when the raw text is not
+    a JSON object, `arguments` is None and `arguments_error` says why.
+    `extra` carries provider data that must be echoed back (Gemini's `extra_content`).
+    """
+
+    index: int
+    id: str
+    name: str
+    arguments_raw: str
+    arguments: Mapping[str, Any] | None
+    arguments_error: str | None = None
+    extra: Mapping[str, Any] | None = None
+    type: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts, normalized; `raw` is the server's own usage object (last one wins)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    type: Literal["usage"] = "usage"
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The response ended. `raw_reason` is what the server said (None if it said nothing,
+    in which case `reason` was inferred and `inferred` is True)."""
+
+    reason: FinishReason
+    raw_reason: str | None = None
+    inferred: bool = False
+    type: Literal["finish"] = "finish"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFailure:
+    """The server reported an error inside a 200 response (an `error` frame or event)."""
+
+    error: OpenAICompatError
+    type: Literal["error"] = "error"
+
+
+Event = (
+    ResponseMeta
+    | TextDelta
+    | ReasoningDelta
+    | ReasoningItem
+    | ToolCallStart
+    | ToolCallArgumentsDelta
+    | ToolCall
+    | Usage
+    | Finish
+    | StreamFailure
+)

@@ -1,0 +1,1 @@
+"""llm plugin registration (thin; lazy imports)."""

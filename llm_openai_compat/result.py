@@ -1,0 +1,112 @@
+"""The assembled result of one call, built from the event stream by one pure function.
+
+`Client.complete` and both adapters' non-streaming paths use `ResultBuilder`, so a streamed and
+a non-streamed call of the same response produce the same `Result`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .events import (
+    Event,
+    Finish,
+    ReasoningItem,
+    ResponseMeta,
+    ToolCall,
+    Usage,
+)
+
+__all__ = ["Result", "ResultBuilder", "collect"]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    text: str
+    reasoning: str
+    reasoning_summary: str
+    tool_calls: tuple[ToolCall, ...]
+    reasoning_items: tuple[ReasoningItem, ...]
+    usage: Usage | None
+    finish: Finish | None
+    meta: ResponseMeta | None
+    events: tuple[Event, ...] = field(default=(), repr=False)
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self.finish.reason if self.finish else None
+
+
+class ResultBuilder:
+    """Accumulates events; text pieces are joined once at the end (no quadratic building)."""
+
+    __slots__ = (
+        "_events",
+        "_finish",
+        "_items",
+        "_keep_events",
+        "_meta",
+        "_reasoning",
+        "_summary",
+        "_text",
+        "_tool_calls",
+        "_usage",
+    )
+
+    def __init__(self, *, keep_events: bool = False) -> None:
+        self._keep_events = keep_events
+        self._events: list[Event] = []
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._summary: list[str] = []
+        self._tool_calls: list[ToolCall] = []
+        self._items: list[ReasoningItem] = []
+        self._usage: Usage | None = None
+        self._finish: Finish | None = None
+        self._meta: ResponseMeta | None = None
+
+    def add(self, event: Event) -> None:
+        if self._keep_events:
+            self._events.append(event)
+        kind = event.type
+        if kind == "text":
+            self._text.append(event.text)  # type: ignore[union-attr]
+        elif kind == "reasoning":
+            target = self._summary if event.kind == "summary" else self._reasoning  # type: ignore[union-attr]
+            target.append(event.text)  # type: ignore[union-attr]
+        elif kind == "tool_call":
+            assert isinstance(event, ToolCall)
+            self._tool_calls.append(event)
+        elif kind == "reasoning_item":
+            assert isinstance(event, ReasoningItem)
+            self._items.append(event)
+        elif kind == "usage":
+            assert isinstance(event, Usage)
+            self._usage = event
+        elif kind == "finish":
+            assert isinstance(event, Finish)
+            self._finish = event
+        elif kind == "meta":
+            assert isinstance(event, ResponseMeta)
+            self._meta = event
+
+    def build(self) -> Result:
+        return Result(
+            text="".join(self._text),
+            reasoning="".join(self._reasoning),
+            reasoning_summary="".join(self._summary),
+            tool_calls=tuple(self._tool_calls),
+            reasoning_items=tuple(self._items),
+            usage=self._usage,
+            finish=self._finish,
+            meta=self._meta,
+            events=tuple(self._events),
+        )
+
+
+def collect(events: Iterable[Event], *, keep_events: bool = False) -> Result:
+    builder = ResultBuilder(keep_events=keep_events)
+    for event in events:
+        builder.add(event)
+    return builder.build()

@@ -1,0 +1,492 @@
+"""HTTP transport: pooled httpx2 clients, the retry loop, and httpx2 exceptions -> our errors.
+
+Retries happen only before the first byte of a body reaches the caller, so output is never
+duplicated. The decisions (backoff, retry or not, breaker) live in `retry.py` and are shared;
+only the outer loop is written twice, once sync and once async. No header value is ever put
+into an error, an `AttemptInfo` or a repr: headers are masked by `redacted_headers` and every
+sensitive header value is registered with `errors.register_secret` before a request is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import httpx2
+
+from . import errors
+from .retry import (
+    DEFAULT_POLICY,
+    AttemptInfo,
+    Attempts,
+    CircuitBreaker,
+    OnAttempt,
+    RetryPolicy,
+    fmt_seconds,
+)
+
+__all__ = [
+    "AttemptInfo", "Endpoint", "aclose_all", "aiter_body", "asend", "asend_stream", "breaker_for",
+    "close_all", "get_async_client", "get_sync_client", "is_sensitive_header", "iter_body",
+    "redact_url", "redacted_headers", "send", "send_stream", "translate_exception",
+]
+
+Method = Literal["GET", "POST"]
+_DEFAULT_TIMEOUT_S = 600.0
+_MAX_ERROR_BODY = 1024 * 1024
+_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20)
+_SENSITIVE_NAME_PARTS = ("auth", "key", "token", "secret", "cookie", "password", "signature")
+_SECRET_QUERY = re.compile(r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth)[^=&]*)=([^&]*)")
+_USERINFO = re.compile(r"(?i)(\w+://)[^/@\s]*@")
+_HTTPX_ERRORS = (httpx2.HTTPError, httpx2.InvalidURL, UnicodeError)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how one request is sent. `headers` already include auth."""
+
+    provider: str
+    url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout_ms: int | None = None
+    verify_tls: bool = True
+    max_attempts: int | None = None
+    model: str | None = None
+
+    def __repr__(self) -> str:
+        shown = {**self.__dict__, "url": redact_url(self.url), "headers": redacted_headers(self.headers)}
+        return f"Endpoint({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
+# -- redaction ------------------------------------------------------------------------------
+
+
+def is_sensitive_header(name: str) -> bool:
+    """Authorization, api-key, x-api-key, cookie, ... and any name with key/token/secret in it."""
+    lowered = name.lower()
+    return any(part in lowered for part in _SENSITIVE_NAME_PARTS)
+
+
+def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy safe to log: sensitive header values become "[redacted]"."""
+    return {k: "[redacted]" if is_sensitive_header(k) else v for k, v in headers.items()}
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password@ and with key/token/secret query values masked."""
+    url = _USERINFO.sub(r"\1[redacted]@", url)
+    base, sep, query = url.partition("?")
+    if sep:
+        query = _SECRET_QUERY.sub(r"\1\2=[redacted]", query)
+    return errors.redact(base + sep + query)
+
+
+def _detail(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return errors.redact(_USERINFO.sub(r"\1[redacted]@", text))[:200]
+
+
+def _request_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers to send; registers sensitive values so no message can ever echo them."""
+    out = {"content-type": "application/json"}
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            out.pop("content-type", None)
+        out[name] = value
+        if is_sensitive_header(name):
+            errors.register_secret(value)
+            errors.register_secret(value.partition(" ")[2].strip())
+    return out
+
+
+# -- pooled clients -------------------------------------------------------------------------
+
+_Key = tuple[str, bool, int | None]
+
+
+def _client_kwargs(verify_tls: bool, timeout_ms: int | None) -> dict[str, Any]:
+    total = _DEFAULT_TIMEOUT_S if timeout_ms is None else max(timeout_ms, 1) / 1000
+    timeout = httpx2.Timeout(connect=min(10.0, total), read=total, write=total, pool=10.0)
+    return {"timeout": timeout, "limits": _LIMITS, "verify": verify_tls, "http2": False}
+
+
+class _Pools:
+    """Process-wide clients: one per (provider, verify_tls, timeout); async ones per loop too."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+        self.sync: dict[_Key, httpx2.Client] = {}
+        self.loops: dict[asyncio.AbstractEventLoop, dict[_Key, httpx2.AsyncClient]] = {}
+        self.guards: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
+        self.breakers: dict[str, CircuitBreaker] = {}
+
+    def check_fork(self) -> None:
+        """After a fork the sockets belong to the parent: forget them without closing."""
+        if os.getpid() != self.pid:
+            self.pid = os.getpid()
+            self.sync, self.loops, self.guards = {}, {}, {}
+
+
+_POOLS = _Pools()
+
+
+def get_sync_client(
+    provider: str, *, verify_tls: bool = True, timeout_ms: int | None = None
+) -> httpx2.Client:
+    """The pooled sync client for this provider, created on first use."""
+    key = (provider, verify_tls, timeout_ms)
+    with _POOLS.lock:
+        _POOLS.check_fork()
+        client = _POOLS.sync.get(key)
+        if client is None:
+            client = _POOLS.sync[key] = httpx2.Client(**_client_kwargs(verify_tls, timeout_ms))
+        return client
+
+
+async def get_async_client(
+    provider: str, *, verify_tls: bool = True, timeout_ms: int | None = None
+) -> httpx2.AsyncClient:
+    """The pooled async client for this provider on the running loop (clients can't cross loops).
+
+    The clients of a loop are closed when asyncio shuts the loop down (`asyncio.run` and
+    `asyncio.Runner` close async generators first, and a parked generator guards them).
+    """
+    loop = asyncio.get_running_loop()
+    key = (provider, verify_tls, timeout_ms)
+    with _POOLS.lock:
+        _POOLS.check_fork()
+        for closed in [other for other in _POOLS.loops if other.is_closed()]:
+            del _POOLS.loops[closed]  # closed without shutdown_asyncgens: nothing to await
+            _POOLS.guards.pop(closed, None)
+        clients = _POOLS.loops.get(loop)
+        guard = None
+        if clients is None:
+            clients = _POOLS.loops[loop] = {}
+            guard = _POOLS.guards[loop] = _close_with_loop(loop, clients)
+        client = clients.get(key)
+        if client is None:
+            client = clients[key] = httpx2.AsyncClient(**_client_kwargs(verify_tls, timeout_ms))
+    if guard is not None:
+        await guard.__anext__()  # parks it; the loop now tracks it for shutdown
+    return client
+
+
+async def _close_with_loop(
+    loop: asyncio.AbstractEventLoop, clients: dict[_Key, httpx2.AsyncClient]
+) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        with _POOLS.lock:
+            if _POOLS.loops.get(loop) is clients:
+                del _POOLS.loops[loop]
+                _POOLS.guards.pop(loop, None)
+        for client in list(clients.values()):
+            with contextlib.suppress(Exception):
+                await client.aclose()
+        clients.clear()
+
+
+def breaker_for(provider: str) -> CircuitBreaker:
+    """The process-wide circuit breaker of a provider."""
+    with _POOLS.lock:
+        breaker = _POOLS.breakers.get(provider)
+        if breaker is None:
+            breaker = _POOLS.breakers[provider] = CircuitBreaker(provider)
+        return breaker
+
+
+def close_all() -> None:
+    """Close and forget every pooled client and breaker (tests). Async clients of a running
+    loop are closed on that loop; prefer `aclose_all()` from inside it."""
+    with _POOLS.lock:
+        sync, _POOLS.sync = _POOLS.sync, {}
+        _POOLS.loops, _POOLS.guards, _POOLS.breakers = {}, {}, {}
+    for client in sync.values():
+        client.close()
+
+
+async def aclose_all() -> None:
+    """Close the running loop's async clients now, then everything else as `close_all` does."""
+    guard = _POOLS.guards.get(asyncio.get_running_loop())
+    if guard is not None:
+        await guard.aclose()
+    close_all()
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def translate_exception(exc: BaseException, endpoint: Endpoint) -> errors.OpenAICompatError:
+    """The one place an httpx2 exception (before any byte reached the caller) becomes an error."""
+    where = _where(endpoint)
+    url = where["url"]
+    if isinstance(exc, (httpx2.UnsupportedProtocol, httpx2.InvalidURL)):
+        message = f"The URL {url!r} is not a usable http:// or https:// URL ({_detail(exc)})"
+        return errors.ConfigError(message, provider=endpoint.provider, field="baseURL")
+    if isinstance(exc, (httpx2.LocalProtocolError, UnicodeError)):
+        # Never include the detail: h11 and the codecs quote the offending header value.
+        return errors.ConfigError(
+            "A request header cannot be sent (a newline or non-ASCII character in it?)",
+            provider=endpoint.provider,
+            field="headers",
+            hint="Check the API key and the provider's headers",
+        )
+    if isinstance(exc, httpx2.TimeoutException):
+        timeout = _client_kwargs(endpoint.verify_tls, endpoint.timeout_ms)["timeout"]
+        message = {
+            httpx2.ConnectTimeout: f"Timed out connecting after {fmt_seconds(timeout.connect)} s",
+            httpx2.ReadTimeout: f"No response within {fmt_seconds(timeout.read)} s",
+            httpx2.PoolTimeout: "Timed out waiting for a free pooled connection",
+        }.get(type(exc), "Timed out sending the request")
+        return errors.NetworkTimeout(message, **where)
+    if isinstance(exc, httpx2.DecodingError):
+        return errors.StreamError(f"The response body could not be decoded ({_detail(exc)})", **where)
+    detail = _detail(exc)
+    hint = None
+    if "CERTIFICATE_VERIFY_FAILED" in detail:
+        hint = "The server's TLS certificate is not trusted; install its CA, or turn off TLS verification for this provider"
+    elif isinstance(exc, httpx2.ProxyError):
+        hint = "The proxy (HTTP_PROXY / HTTPS_PROXY / ALL_PROXY) failed; check it or set NO_PROXY"
+    return errors.ConnectError(f"Could not reach the server ({detail})", hint=hint, **where)
+
+
+def _where(endpoint: Endpoint) -> dict[str, Any]:
+    return {"url": redact_url(endpoint.url), "provider": endpoint.provider, "model": endpoint.model}
+
+
+def _broken_stream(exc: BaseException, endpoint: Endpoint, delivered: int) -> errors.StreamError:
+    where = _where(endpoint)
+    if isinstance(exc, httpx2.TimeoutException):
+        read = _client_kwargs(endpoint.verify_tls, endpoint.timeout_ms)["timeout"].read
+        return errors.StreamError(
+            f"The stream stalled: no data for {fmt_seconds(read)} s after {delivered} bytes",
+            hint="The output above is incomplete; if the model pauses longer, raise the provider's timeoutMs",
+            **where,
+        )
+    return errors.StreamError(
+        f"The connection broke after {delivered} bytes ({_detail(exc)}); not retried, "
+        "since part of the answer was already delivered",
+        **where,
+    )
+
+
+# -- the retry loop -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One logical request: what to send, and the bookkeeping of its attempts."""
+
+    ep: Endpoint
+    body: bytes | None
+    method: Method
+    read: bool
+    headers: dict[str, str]
+    run: Attempts
+
+
+def _call(
+    ep: Endpoint, body: bytes | None, method: Method, read: bool,
+    policy: RetryPolicy | None, breaker: CircuitBreaker | None, on_attempt: OnAttempt | None,
+) -> _Call:
+    headers = _request_headers(ep.headers)  # first: registers secrets before any message exists
+    policy = policy or DEFAULT_POLICY
+    if ep.max_attempts is not None:
+        policy = replace(policy, max_attempts=max(1, ep.max_attempts))
+    run = Attempts(policy, breaker or breaker_for(ep.provider), url=redact_url(ep.url), on_attempt=on_attempt)
+    return _Call(ep, body, method, read, headers, run)
+
+
+def _classify(endpoint: Endpoint, response: httpx2.Response, body: bytes) -> errors.OpenAICompatError:
+    status = response.status_code
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        to = f" to {redact_url(location)}" if location else ""
+        message = f"The server redirected{to} (HTTP {status}); set baseURL to the final address"
+        return errors.ConfigError(message, provider=endpoint.provider, field="baseURL")
+    return errors.classify_response(status, response.headers, body, **_where(endpoint))
+
+
+def _read_error_body(response: httpx2.Response) -> bytes:
+    """At most 1 MB of an error body; a body that breaks off still leaves the status."""
+    parts: list[bytes] = []
+    with contextlib.suppress(*_HTTPX_ERRORS):
+        for chunk in response.iter_bytes():
+            parts.append(chunk)
+            if sum(map(len, parts)) >= _MAX_ERROR_BODY:
+                break
+    return b"".join(parts)[:_MAX_ERROR_BODY]
+
+
+async def _aread_error_body(response: httpx2.Response) -> bytes:
+    parts: list[bytes] = []
+    with contextlib.suppress(*_HTTPX_ERRORS):
+        async for chunk in response.aiter_bytes():
+            parts.append(chunk)
+            if sum(map(len, parts)) >= _MAX_ERROR_BODY:
+                break
+    return b"".join(parts)[:_MAX_ERROR_BODY]
+
+
+def _open(call: _Call) -> httpx2.Response:
+    """Attempts until a 2xx response (fully read if `read`), or raise the final error."""
+    ep, run = call.ep, call.run
+    client = get_sync_client(ep.provider, verify_tls=ep.verify_tls, timeout_ms=ep.timeout_ms)
+    try:
+        while True:
+            run.begin()
+            error: errors.OpenAICompatError | None = None
+            try:
+                request = client.build_request(call.method, ep.url, headers=call.headers, content=call.body)
+                response = client.send(request, stream=True)
+                if response.is_success and call.read:
+                    try:
+                        response.read()
+                    finally:
+                        response.close()
+            except _HTTPX_ERRORS as exc:
+                error = translate_exception(exc, ep)
+            if error is None:
+                if response.is_success:
+                    try:
+                        run.succeeded(response.status_code)
+                    except BaseException:
+                        response.close()
+                        raise
+                    return response
+                try:
+                    raw = _read_error_body(response)
+                finally:
+                    response.close()
+                error = _classify(ep, response, raw)
+            run.policy.sleep(run.failed(error))
+    finally:
+        run.abandon()
+
+
+async def _aopen(call: _Call) -> httpx2.Response:
+    """The async twin of `_open`."""
+    ep, run = call.ep, call.run
+    client = await get_async_client(ep.provider, verify_tls=ep.verify_tls, timeout_ms=ep.timeout_ms)
+    try:
+        while True:
+            run.begin()
+            error: errors.OpenAICompatError | None = None
+            try:
+                request = client.build_request(call.method, ep.url, headers=call.headers, content=call.body)
+                response = await client.send(request, stream=True)
+                if response.is_success and call.read:
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
+            except _HTTPX_ERRORS as exc:
+                error = translate_exception(exc, ep)
+            if error is None:
+                if response.is_success:
+                    try:
+                        run.succeeded(response.status_code)
+                    except BaseException:
+                        await response.aclose()
+                        raise
+                    return response
+                try:
+                    raw = await _aread_error_body(response)
+                finally:
+                    await response.aclose()
+                error = _classify(ep, response, raw)
+            await run.policy.asleep(run.failed(error))
+    finally:
+        run.abandon()
+
+
+@contextlib.contextmanager
+def send_stream(
+    endpoint: Endpoint, body: bytes | None, *, method: Method = "POST",
+    policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
+    on_attempt: OnAttempt | None = None,
+) -> Iterator[httpx2.Response]:
+    """Send with retries; yield the open 2xx response. Read it with `iter_body`.
+
+    `breaker=None` uses the provider's process-wide breaker; `policy=None` the default policy.
+    """
+    response = _open(_call(endpoint, body, method, False, policy, breaker, on_attempt))
+    try:
+        yield response
+    finally:
+        response.close()
+
+
+@contextlib.asynccontextmanager
+async def asend_stream(
+    endpoint: Endpoint, body: bytes | None, *, method: Method = "POST",
+    policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
+    on_attempt: OnAttempt | None = None,
+) -> AsyncIterator[httpx2.Response]:
+    """The async twin of `send_stream`; read the response with `aiter_body`."""
+    response = await _aopen(_call(endpoint, body, method, False, policy, breaker, on_attempt))
+    try:
+        yield response
+    finally:
+        await response.aclose()
+
+
+def send(
+    endpoint: Endpoint, body: bytes | None, *, method: Method = "POST",
+    policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
+    on_attempt: OnAttempt | None = None,
+) -> httpx2.Response:
+    """Send and read the whole 2xx body; a body that breaks off is retried, since nothing
+    was delivered yet. Returns a closed response whose `.content` is read."""
+    return _open(_call(endpoint, body, method, True, policy, breaker, on_attempt))
+
+
+async def asend(
+    endpoint: Endpoint, body: bytes | None, *, method: Method = "POST",
+    policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
+    on_attempt: OnAttempt | None = None,
+) -> httpx2.Response:
+    """The async twin of `send`."""
+    return await _aopen(_call(endpoint, body, method, True, policy, breaker, on_attempt))
+
+
+def iter_body(response: httpx2.Response, endpoint: Endpoint) -> Iterator[bytes]:
+    """The body's bytes; a failure mid-body becomes `errors.StreamError` (never retried)."""
+    chunks = response.iter_bytes()
+    delivered = 0
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except _HTTPX_ERRORS as exc:
+            failure = _broken_stream(exc, endpoint, delivered)
+            break
+        delivered += len(chunk)
+        yield chunk
+    raise failure
+
+
+async def aiter_body(response: httpx2.Response, endpoint: Endpoint) -> AsyncIterator[bytes]:
+    """The async twin of `iter_body`."""
+    chunks = response.aiter_bytes()
+    delivered = 0
+    while True:
+        try:
+            chunk = await chunks.__anext__()
+        except StopAsyncIteration:
+            return
+        except _HTTPX_ERRORS as exc:
+            failure = _broken_stream(exc, endpoint, delivered)
+            break
+        delivered += len(chunk)
+        yield chunk
+    raise failure

@@ -1,0 +1,1 @@
+"""The two wire shapes: Chat Completions (`chat`) and Responses (`responses`)."""

@@ -1,0 +1,384 @@
+"""One state machine that turns parsed wire deltas into the event union.
+
+Both wire shapes parse their chunks/events into the small delta types below and feed them
+here, so tool-call keying, `<think>` splitting, usage (last wins), finish normalization and the
+"stream ended without finishing" check exist once. Streamed and non-streamed responses go
+through the same path, so their results agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..errors import StreamError
+from ..events import (
+    Event,
+    Finish,
+    FinishReason,
+    ReasoningDelta,
+    ReasoningItem,
+    ResponseMeta,
+    StreamFailure,
+    TextDelta,
+    ToolCall,
+    ToolCallArgumentsDelta,
+    ToolCallStart,
+    Usage,
+)
+
+__all__ = [
+    "Assembler",
+    "Delta",
+    "DoneSignal",
+    "FinishSignal",
+    "ToolCallFragment",
+    "normalize_finish_reason",
+    "parse_arguments",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallFragment:
+    """A piece of a tool call as the server sent it. `id` is None when absent or empty."""
+
+    id: str | None = None
+    index: int | None = None
+    name: str | None = None
+    arguments: str | None = None
+    # Responses `.done` events carry the whole arguments, which win over the deltas.
+    replace_arguments: bool = False
+    extra: Mapping[str, Any] | None = None
+    type: Literal["tool_fragment"] = "tool_fragment"
+
+
+@dataclass(frozen=True, slots=True)
+class FinishSignal:
+    """The server's finish reason (chat `finish_reason`, Responses status / incomplete reason)."""
+
+    raw_reason: str | None
+    type: Literal["finish_signal"] = "finish_signal"
+
+
+@dataclass(frozen=True, slots=True)
+class DoneSignal:
+    """The server said the stream is over (`data: [DONE]`, `response.completed`)."""
+
+    type: Literal["done"] = "done"
+
+
+Delta = (
+    TextDelta
+    | ReasoningDelta
+    | ReasoningItem
+    | ToolCallFragment
+    | Usage
+    | ResponseMeta
+    | FinishSignal
+    | DoneSignal
+    | StreamFailure
+)
+
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "eos": "stop",
+    "stop_sequence": "stop",
+    "completed": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "max_output_tokens": "length",
+    "model_length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "tool_use": "tool_calls",
+    "content_filter": "content_filter",
+    "safety": "content_filter",
+    "error": "error",
+    "failed": "error",
+}
+
+
+def normalize_finish_reason(raw: str | None) -> FinishReason:
+    if raw is None:
+        return "other"
+    return _FINISH_REASONS.get(raw.lower(), "other")
+
+
+def parse_arguments(raw: str) -> tuple[Mapping[str, Any] | None, str | None]:
+    """Parse tool-call arguments. Empty means `{}`; anything but a JSON object is an error
+    that is reported, not raised, so the caller can show it or send it back to the model."""
+    if not raw.strip():
+        return {}, None
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        return None, f"arguments are not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return None, f"arguments are JSON but not an object: {type(value).__name__}"
+    return value, None
+
+
+@dataclass(slots=True)
+class _OpenCall:
+    index: int
+    server_index: int | None
+    id: str
+    name: str
+    parts: list[str] = field(default_factory=list)
+    length: int = 0
+    extra: dict[str, Any] | None = None
+    started: bool = False
+
+    def text(self) -> str:
+        if len(self.parts) > 1:
+            self.parts[:] = ["".join(self.parts)]
+        return self.parts[0] if self.parts else ""
+
+
+_THINK_OPEN = "<think>"
+_THINK_CLOSE = "</think>"
+
+
+class _ThinkSplitter:
+    """Splits `<think>...</think>` at the start of the text into reasoning, across chunks."""
+
+    __slots__ = ("_buffer", "_state")
+
+    def __init__(self) -> None:
+        self._state: Literal["start", "think", "after", "text"] = "start"
+        self._buffer = ""
+
+    def feed(self, text: str) -> list[TextDelta | ReasoningDelta]:
+        if self._state == "text":
+            return [TextDelta(text)]
+        self._buffer += text
+        out: list[TextDelta | ReasoningDelta] = []
+        if self._state == "start":
+            stripped = self._buffer.lstrip()
+            if stripped.startswith(_THINK_OPEN):
+                self._state = "think"
+                self._buffer = stripped[len(_THINK_OPEN) :]
+            elif _THINK_OPEN.startswith(stripped):
+                return out  # maybe a tag still arriving
+            else:
+                self._state = "text"
+                buffered, self._buffer = self._buffer, ""
+                return [TextDelta(buffered)]
+        if self._state == "think":
+            end = self._buffer.find(_THINK_CLOSE)
+            if end >= 0:
+                if end:
+                    out.append(ReasoningDelta(self._buffer[:end]))
+                self._buffer = self._buffer[end + len(_THINK_CLOSE) :]
+                self._state = "after"
+            else:
+                keep = _partial_suffix(self._buffer, _THINK_CLOSE)
+                emit = self._buffer[: len(self._buffer) - keep]
+                self._buffer = self._buffer[len(self._buffer) - keep :]
+                if emit:
+                    out.append(ReasoningDelta(emit))
+                return out
+        if self._state == "after":
+            rest = self._buffer.lstrip("\r\n")
+            if rest:
+                self._state = "text"
+                self._buffer = ""
+                out.append(TextDelta(rest))
+        return out
+
+    def flush(self) -> list[TextDelta | ReasoningDelta]:
+        buffered, self._buffer = self._buffer, ""
+        if not buffered:
+            return []
+        return [ReasoningDelta(buffered) if self._state == "think" else TextDelta(buffered)]
+
+
+def _partial_suffix(text: str, tag: str) -> int:
+    """Length of the longest suffix of `text` that is a proper prefix of `tag`."""
+    for size in range(min(len(tag) - 1, len(text)), 0, -1):
+        if text.endswith(tag[:size]):
+            return size
+    return 0
+
+
+class Assembler:
+    """Feed deltas, get events. Call `close()` once at the end of the body or stream."""
+
+    def __init__(self, *, think_tags: bool = True) -> None:
+        self._think = _ThinkSplitter() if think_tags else None
+        self._calls: list[_OpenCall] = []
+        self._by_id: dict[str, _OpenCall] = {}
+        self._open: list[_OpenCall] = []
+        self._by_server_index: dict[int, _OpenCall] = {}
+        self._meta: ResponseMeta | None = None
+        self._meta_dirty = False
+        self._usage: Usage | None = None
+        self._finish_raw: str | None = None
+        self._finished = False
+        self._done = False
+        self._failed = False
+        self._closed = False
+
+    @property
+    def tool_call_count(self) -> int:
+        return len(self._calls)
+
+    @property
+    def failed(self) -> bool:
+        """True once a `StreamFailure` was emitted (by `feed` or `close`)."""
+        return self._failed
+
+    def feed(self, deltas: Iterable[Delta]) -> list[Event]:
+        out: list[Event] = []
+        for delta in deltas:
+            kind = delta.type
+            if kind == "text":
+                assert isinstance(delta, TextDelta)
+                if self._think is None:
+                    out.append(delta)
+                else:
+                    out.extend(self._think.feed(delta.text))
+            elif kind in ("reasoning", "reasoning_item"):
+                out.append(delta)  # type: ignore[arg-type]
+            elif kind == "tool_fragment":
+                assert isinstance(delta, ToolCallFragment)
+                self._tool_fragment(delta, out)
+            elif kind == "usage":
+                assert isinstance(delta, Usage)
+                self._usage = delta
+            elif kind == "meta":
+                assert isinstance(delta, ResponseMeta)
+                self._merge_meta(delta, out)
+            elif kind == "finish_signal":
+                assert isinstance(delta, FinishSignal)
+                if not self._finished:
+                    self._finished = True
+                    self._finish_raw = delta.raw_reason
+                    self._complete_calls(out)
+            elif kind == "done":
+                self._done = True
+            elif kind == "error":
+                assert isinstance(delta, StreamFailure)
+                if not self._failed:
+                    self._failed = True
+                    out.append(delta)
+        return out
+
+    def close(self) -> list[Event]:
+        """End of stream: flush, complete open calls, then usage and finish (or a failure)."""
+        if self._closed:
+            return []
+        self._closed = True
+        out: list[Event] = []
+        if self._failed:
+            return out
+        if self._think is not None:
+            out.extend(self._think.flush())
+        self._complete_calls(out)
+        if self._meta_dirty and self._meta is not None:
+            out.append(self._meta)
+        if self._usage is not None:
+            out.append(self._usage)
+        if self._finished:
+            reason = normalize_finish_reason(self._finish_raw)
+            if reason == "stop" and self._calls:
+                reason = "tool_calls"
+            out.append(Finish(reason, self._finish_raw, inferred=self._finish_raw is None))
+        elif self._done:
+            out.append(Finish("tool_calls" if self._calls else "stop", None, inferred=True))
+        else:
+            self._failed = True
+            out.append(
+                StreamFailure(
+                    StreamError(
+                        "The stream ended before the server said it was finished "
+                        "(no finish reason and no [DONE])",
+                    )
+                )
+            )
+        return out
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _merge_meta(self, meta: ResponseMeta, out: list[Event]) -> None:
+        if self._meta is None:
+            self._meta = meta
+            out.append(meta)
+            return
+        current = self._meta
+        merged_extra = dict(current.extra)
+        merged_extra.update(meta.extra)
+        updated = ResponseMeta(
+            id=current.id or meta.id, model=current.model or meta.model, extra=merged_extra
+        )
+        if updated != current:
+            self._meta = updated
+            self._meta_dirty = True
+
+    def _find(self, fragment: ToolCallFragment) -> _OpenCall | None:
+        if fragment.id:
+            return self._by_id.get(fragment.id)
+        if fragment.index is not None:
+            return self._by_server_index.get(fragment.index)
+        return self._open[-1] if self._open else None
+
+    def _tool_fragment(self, fragment: ToolCallFragment, out: list[Event]) -> None:
+        call = self._find(fragment)
+        if call is None:
+            index = len(self._calls)
+            call = _OpenCall(
+                index=index,
+                server_index=fragment.index,
+                id=fragment.id or f"call_{index}",
+                name=fragment.name or "",
+            )
+            self._calls.append(call)
+            self._open.append(call)
+            self._by_id[call.id] = call
+            if fragment.index is not None:
+                self._by_server_index[fragment.index] = call
+        elif fragment.name and not call.name:
+            call.name = fragment.name
+        if fragment.extra:
+            call.extra = {**(call.extra or {}), **fragment.extra}
+        if call.name and not call.started:
+            call.started = True
+            out.append(ToolCallStart(call.index, call.id, call.name))
+        piece = fragment.arguments
+        if piece is None:
+            return
+        if fragment.replace_arguments:
+            call.parts = [piece]
+            call.length = len(piece)
+            return
+        if not piece:
+            return
+        if call.length and len(piece) == call.length and piece == call.text():
+            return  # a server restating the whole arguments (already complete)
+        call.parts.append(piece)
+        call.length += len(piece)
+        if call.started:
+            out.append(ToolCallArgumentsDelta(call.index, call.id, piece))
+
+    def _complete_calls(self, out: list[Event]) -> None:
+        """Emit every open call as complete; later fragments start new calls."""
+        for call in self._open:
+            raw = call.text()
+            arguments, error = parse_arguments(raw)
+            out.append(
+                ToolCall(
+                    index=call.index,
+                    id=call.id,
+                    name=call.name,
+                    arguments_raw=raw,
+                    arguments=arguments,
+                    arguments_error=error,
+                    extra=call.extra,
+                )
+            )
+        self._open.clear()
+        self._by_id.clear()
+        self._by_server_index.clear()

@@ -1,0 +1,356 @@
+"""Chat Completions: request bodies (built in `chat_request`) and response parsing.
+
+Streamed chunks and non-streamed `chat.completion` bodies go through the same extraction code,
+so the events `assemble.Assembler` makes from either agree. The parser only turns wire JSON
+into deltas; tool-call keying, `<think>` splitting, usage (last wins) and finish inference all
+happen once, in the assembler.
+
+This is on the hot path, so a plain `{"choices":[{"delta":{"content":"..."}}]}` chunk costs a
+few dict lookups: the response id/model/extras are reported only when they change, and usage
+only when it differs from the last one seen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import OpenAICompatError, StreamError, error_from_payload, parse_error_body
+from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
+from ..profiles import Profile
+from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment
+from .chat_request import build_request
+
+__all__ = ["ChatStreamParser", "build_request", "error_from_chunk", "parse_body", "parse_usage"]
+
+_DONE = DoneSignal()
+_TOOL_CALL_KEYS = frozenset({"id", "index", "type", "function"})
+# Message/delta fields that belong to the first tool call of that message: Gemini once sent its
+# thought signature (`extra_content`) beside the calls, and wants it back on the call.
+_MESSAGE_CALL_EXTRAS = ("extra_content",)
+_ECHO_LIMIT = 200
+
+
+class ChatStreamParser:
+    """Turns one SSE event (or one parsed chunk) of a Chat Completions stream into deltas.
+
+    Stateful only to avoid repeating itself: it remembers the id, model and extras it last
+    reported and the last usage object, so repeated values produce no new deltas.
+    """
+
+    __slots__ = ("_extra", "_fields", "_id", "_meta_fields", "_model", "_usage", "_usage_fields")
+
+    def __init__(self, profile: Profile) -> None:
+        self._fields = profile.reasoning_fields
+        self._meta_fields = profile.response_meta_fields
+        self._usage_fields = profile.nested_usage_fields
+        self._id: Any = None
+        self._model: Any = None
+        self._extra: dict[str, Any] = {}
+        self._usage: Any = None
+
+    def feed_event(self, event: str, data: str) -> list[Delta]:
+        """One SSE event: `[DONE]`, an `event: error` frame, or a JSON chunk."""
+        if event == "error":
+            return [StreamFailure(_error_frame(data))]
+        if data == "[DONE]":
+            return [_DONE]
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            stripped = data.strip()
+            if stripped == "[DONE]":
+                return [_DONE]
+            if not stripped:
+                return []  # an empty `data:` line used as a keep-alive
+            return [_not_a_chunk("an event that is not valid JSON", data)]
+        if not isinstance(obj, dict):
+            return [_not_a_chunk("an event that is not a JSON object", data)]
+        return self.feed_chunk(obj)
+
+    def feed_chunk(self, obj: Mapping[str, Any]) -> list[Delta]:
+        """One parsed `chat.completion.chunk` (or an `{"error": ...}` object)."""
+        out: list[Delta] = []
+        get = obj.get
+        changed = False
+        value = get("id")
+        if value and value != self._id:
+            self._id, changed = value, True
+        value = get("model")
+        if value and value != self._model:
+            self._model, changed = value, True
+        for key in self._meta_fields:
+            if key in obj:
+                value = obj[key]
+                if value is not None and self._extra.get(key) != value:
+                    self._extra[key], changed = value, True
+        if changed:
+            out.append(self._meta())
+
+        finish = None
+        choices = get("choices")
+        if choices:
+            choice = choices[0]
+            if not isinstance(choice, Mapping) or choice.get("index"):
+                choice = _choice_zero(choices)  # only choice 0 is followed
+            if choice is not None:
+                delta = choice.get("delta")
+                if delta:
+                    content = delta.get("content")
+                    if len(delta) == 1 and isinstance(content, str):
+                        if content:  # the fast path: a plain content chunk
+                            out.append(TextDelta(content))
+                    else:
+                        self._message(delta, out, whole=False)
+                finish = choice.get("finish_reason")
+
+        usage = get("usage")
+        if usage is None:
+            usage = self._nested_usage(obj)
+        if usage and isinstance(usage, Mapping) and usage != self._usage:
+            self._usage = usage
+            out.append(parse_usage(usage))
+        if finish:
+            out.append(FinishSignal(str(finish)))
+        if get("error"):
+            out.append(StreamFailure(error_from_chunk(obj, in_stream=True)))
+        return out
+
+    def feed_body(self, obj: Mapping[str, Any]) -> list[Delta]:
+        """A whole non-streamed `chat.completion` body, ending with `DoneSignal`."""
+        if obj.get("error"):
+            return [StreamFailure(error_from_chunk(obj, in_stream=False))]
+        out: list[Delta] = []
+        value = obj.get("id")
+        self._id = value or None
+        value = obj.get("model")
+        self._model = value or None
+        for key in self._meta_fields:
+            value = obj.get(key)
+            if value is not None:
+                self._extra[key] = value
+        out.append(self._meta())
+        finish = None
+        choice = _choice_zero(obj.get("choices"))
+        if choice is not None:
+            message = choice.get("message")
+            if isinstance(message, Mapping):
+                self._message(message, out, whole=True)
+            finish = choice.get("finish_reason")
+        usage = obj.get("usage")
+        if usage is None:
+            usage = self._nested_usage(obj)
+        if usage and isinstance(usage, Mapping):
+            out.append(parse_usage(usage))
+        if finish:
+            out.append(FinishSignal(str(finish)))
+        out.append(_DONE)
+        return out
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _meta(self) -> ResponseMeta:
+        return ResponseMeta(
+            str(self._id) if self._id else None,
+            str(self._model) if self._model else None,
+            dict(self._extra),
+        )
+
+    def _nested_usage(self, obj: Mapping[str, Any]) -> Any:
+        for key in self._usage_fields:
+            holder = obj.get(key)
+            if isinstance(holder, Mapping):
+                usage = holder.get("usage")
+                if usage is not None:
+                    return usage
+        return None
+
+    def _message(self, message: Mapping[str, Any], out: list[Delta], *, whole: bool) -> None:
+        """A streamed `delta` or a whole `message`: reasoning, then text, then tool calls."""
+        details = message.get("reasoning_details")
+        if details and isinstance(details, list):
+            # OpenRouter repeats the text in `reasoning`; the typed details are authoritative.
+            _reasoning_details(details, out)
+        else:
+            for field in self._fields:
+                value = message.get(field)
+                if value and isinstance(value, str):
+                    out.append(ReasoningDelta(value))
+                    break  # vLLM sends the same text as both reasoning and reasoning_content
+        content = message.get("content")
+        if content:
+            if isinstance(content, str):
+                out.append(TextDelta(content))
+            elif isinstance(content, list):
+                _content_parts(content, out)
+        calls = message.get("tool_calls")
+        if calls and isinstance(calls, list):
+            _tool_calls(calls, message, out, whole=whole)
+
+
+def parse_body(obj: Mapping[str, Any], profile: Profile) -> list[Delta]:
+    """Deltas for a non-streamed `chat.completion` body (or an `{"error": ...}` body)."""
+    return ChatStreamParser(profile).feed_body(obj)
+
+
+def parse_usage(raw: Mapping[str, Any]) -> Usage:
+    """Normalize a usage object; `raw` is kept as the server sent it."""
+    details = raw.get("prompt_tokens_details") or raw.get("input_tokens_details")
+    cached = _int(details.get("cached_tokens")) if isinstance(details, Mapping) else None
+    if not cached:
+        hit = _int(raw.get("prompt_cache_hit_tokens"))  # DeepSeek
+        if hit is not None:
+            cached = hit
+    details = raw.get("completion_tokens_details") or raw.get("output_tokens_details")
+    reasoning = _int(details.get("reasoning_tokens")) if isinstance(details, Mapping) else None
+    prompt = raw.get("prompt_tokens")
+    completion = raw.get("completion_tokens")
+    return Usage(
+        input_tokens=_int(raw.get("input_tokens") if prompt is None else prompt),
+        output_tokens=_int(raw.get("output_tokens") if completion is None else completion),
+        total_tokens=_int(raw.get("total_tokens")),
+        cached_input_tokens=cached,
+        reasoning_tokens=reasoning,
+        raw=raw,
+    )
+
+
+def error_from_chunk(payload: Any, *, in_stream: bool) -> OpenAICompatError:
+    """The error in a chunk or body carrying `error` (or any error-shaped payload)."""
+    message, code, etype, param = parse_error_body(payload)
+    status = None
+    error = payload.get("error") if isinstance(payload, Mapping) else None
+    if isinstance(error, Mapping):
+        for key in ("status_code", "status"):  # Groq's error frames carry the status inside
+            value = error.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                status = value
+                break
+    return error_from_payload(message, code, etype, status=status, param=param, in_stream=in_stream)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _error_frame(data: str) -> OpenAICompatError:
+    try:
+        payload: Any = json.loads(data)
+    except ValueError:
+        payload = data
+    return error_from_chunk(payload, in_stream=True)
+
+
+def _not_a_chunk(what: str, data: str) -> StreamFailure:
+    shown = data if len(data) <= _ECHO_LIMIT else data[:_ECHO_LIMIT] + f"... ({len(data)} chars)"
+    return StreamFailure(StreamError(f"The server sent {what}", server_message=shown))
+
+
+def _choice_zero(choices: Any) -> Mapping[str, Any] | None:
+    if not isinstance(choices, list):
+        return None
+    for choice in choices:
+        if isinstance(choice, Mapping) and not choice.get("index"):
+            return choice
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def _content_parts(parts: Sequence[Any], out: list[Delta]) -> None:
+    """Content as an array of typed parts (Mistral): text, and `thinking` as reasoning."""
+    for part in parts:
+        if isinstance(part, str):
+            if part:
+                out.append(TextDelta(part))
+            continue
+        if not isinstance(part, Mapping):
+            continue
+        kind = part.get("type")
+        if kind == "text":
+            text = part.get("text")
+            if text and isinstance(text, str):
+                out.append(TextDelta(text))
+        elif kind == "thinking":
+            _thinking(part.get("thinking"), out)
+
+
+def _thinking(value: Any, out: list[Delta]) -> None:
+    if isinstance(value, str):
+        if value:
+            out.append(ReasoningDelta(value))
+    elif isinstance(value, list):
+        for item in value:
+            text = item.get("text") if isinstance(item, Mapping) else item
+            if text and isinstance(text, str):
+                out.append(ReasoningDelta(text))
+
+
+def _reasoning_details(details: Sequence[Any], out: list[Delta]) -> None:
+    """OpenRouter's `reasoning_details`: text (raw), summaries, and opaque items to send back
+    (encrypted reasoning, and the signature that proves a block of Anthropic thinking)."""
+    for item in details:
+        if not isinstance(item, Mapping):
+            continue
+        kind = item.get("type")
+        if kind == "reasoning.text":
+            text = item.get("text")
+            if text and isinstance(text, str):
+                out.append(ReasoningDelta(text))
+            opaque = item.get("signature")
+        elif kind == "reasoning.summary":
+            summary = item.get("summary")
+            if summary and isinstance(summary, str):
+                out.append(ReasoningDelta(summary, "summary"))
+            continue
+        elif kind == "reasoning.encrypted":
+            opaque = item.get("data")
+        else:
+            continue
+        if opaque and isinstance(opaque, str):
+            item_id = item.get("id")
+            out.append(
+                ReasoningItem(
+                    id=str(item_id) if item_id else None, encrypted_content=opaque, raw=item
+                )
+            )
+
+
+def _tool_calls(
+    calls: Sequence[Any], message: Mapping[str, Any], out: list[Delta], *, whole: bool
+) -> None:
+    """One fragment per call entry. In a whole message each entry is a separate call, so its
+    position is its index; in a stream the server's index (or id) says which call continues."""
+    carried = {k: message[k] for k in _MESSAGE_CALL_EXTRAS if message.get(k) is not None}
+    for position, call in enumerate(calls):
+        if not isinstance(call, Mapping):
+            continue
+        name = arguments = None
+        function = call.get("function")
+        if isinstance(function, Mapping):
+            name = function.get("name")
+            arguments = function.get("arguments")
+            if arguments is not None and not isinstance(arguments, str):
+                arguments = json.dumps(arguments, ensure_ascii=False)  # an object, not text
+        index = position if whole else call.get("index")
+        if not isinstance(index, int) or isinstance(index, bool):
+            index = None
+        call_id = call.get("id")
+        extra = {k: v for k, v in call.items() if k not in _TOOL_CALL_KEYS}
+        if carried:
+            for key, value in carried.items():
+                extra.setdefault(key, value)
+            carried = {}
+        out.append(
+            ToolCallFragment(
+                id=str(call_id) if call_id else None,
+                index=index,
+                name=str(name) if name else None,
+                arguments=arguments,
+                extra=extra or None,
+            )
+        )

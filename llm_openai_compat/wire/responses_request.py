@@ -1,0 +1,314 @@
+"""Responses request bodies (`POST {base}/responses`) from the neutral conversation model.
+
+Stateless by default: the whole history is sent every turn with `store: false`, so nothing
+depends on what the server kept. Reasoning then round-trips through `encrypted_content`
+(asked for with `include: ["reasoning.encrypted_content"]`), and a reasoning item without it
+is only sent back when the server stores responses, because a stateless server cannot resolve
+a bare item id. The body is built in one deterministic order and encoded with sorted keys, so
+turn 2's `input` starts with exactly the bytes of turn 1's (the server's prefix cache hits).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from ..errors import ConfigError, MissingStructuredOutput, MissingToolCalling, ProviderCapability
+from ..messages import (
+    Conversation,
+    FilePart,
+    ImagePart,
+    Message,
+    ReasoningPart,
+    RequestOptions,
+    ResponseFormat,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    ToolSpec,
+)
+from ..params import to_wire
+from ..profiles import Profile
+
+__all__ = ["ENCRYPTED_REASONING", "build_request", "render_input"]
+
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+_TOOL_CHOICE_MODES = ("auto", "none", "required")
+
+SystemRole = Literal["system", "developer"]
+
+
+def build_request(
+    conversation: Conversation, options: RequestOptions, profile: Profile
+) -> dict[str, Any]:
+    """The JSON body for one Responses call (keys in a fixed order; see `encode_body`)."""
+    params = options.params
+    store = params.get("store") is True
+    role = _system_role(options, profile)
+    instructions, messages = _split_system(conversation, role)
+
+    body: dict[str, Any] = {"model": options.model}
+    if instructions is not None:
+        body["instructions"] = instructions
+    body["input"] = render_input(messages, store=store, system_role=role or "system")
+    if options.tools:
+        if not profile.supports_tools:
+            raise MissingToolCalling(
+                f"Profile {profile.name!r} says this server does not support tool calling"
+            )
+        body["tools"] = [render_tool(spec) for spec in options.tools]
+        if options.tool_choice:
+            body["tool_choice"] = render_tool_choice(options.tool_choice)
+    if options.response_format is not None:
+        _merge(body, {"text": {"format": render_format(options.response_format, params, profile)}})
+
+    wire = to_wire(params, "responses")
+    include: list[Any] = list(wire.pop("include", ()))
+    _merge(body, wire)
+    if not store and _reasoning_requested(params) and ENCRYPTED_REASONING not in include:
+        include.append(ENCRYPTED_REASONING)
+    if include:
+        body["include"] = include
+    body["store"] = store
+    if options.stream:
+        body["stream"] = True
+    if options.prompt_cache_key and profile.supports_prompt_cache_key:
+        body["prompt_cache_key"] = options.prompt_cache_key
+    if options.extra_body:
+        _merge(body, options.extra_body)
+    return body
+
+
+# -- system text ----------------------------------------------------------------------------
+
+
+def _system_role(options: RequestOptions, profile: Profile) -> SystemRole | None:
+    """The role system text takes, or None for mode `remove`."""
+    mode = options.system_message_mode or profile.system_role
+    if mode == "remove":
+        return None
+    if mode == "developer" and not profile.supports_developer_role:
+        return "system"
+    return mode
+
+
+def _split_system(
+    conversation: Conversation, role: SystemRole | None
+) -> tuple[str | None, Sequence[Message]]:
+    """`conversation.system` plus leading system messages become `instructions`."""
+    texts = [conversation.system] if conversation.system else []
+    messages = conversation.messages
+    start = 0
+    while start < len(messages) and messages[start].role == "system":
+        texts.extend(_texts(messages[start]))
+        start += 1
+    rest = messages[start:]
+    if role is None:
+        later = sum(len("".join(_texts(m))) for m in rest if m.role == "system")
+        total = sum(len(t) for t in texts) + later
+        if total:
+            raise ConfigError(
+                f"systemMessageMode 'remove' would silently drop {total} characters of system "
+                "text this conversation carries; the assembled system prompt is load-bearing, "
+                "so it is rejected rather than removed",
+                field="systemMessageMode",
+                hint="Use 'system' or 'developer' (rendered as instructions on responses), "
+                "or send the conversation without system text",
+            )
+    text = "\n\n".join(t for t in texts if t)
+    return (text or None), rest
+
+
+def _texts(message: Message) -> list[str]:
+    return [part.text for part in message.parts if isinstance(part, TextPart)]
+
+
+# -- input items ----------------------------------------------------------------------------
+
+
+def render_input(
+    messages: Sequence[Message], *, store: bool = False, system_role: SystemRole = "system"
+) -> list[dict[str, Any]]:
+    """Render messages as Responses input items, one message at a time and independently of
+    later ones, so an earlier turn always renders to the same items."""
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        _render_message(message, items, store=store, system_role=system_role)
+    return items
+
+
+def _render_message(
+    message: Message, items: list[dict[str, Any]], *, store: bool, system_role: SystemRole
+) -> None:
+    reasoning: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    content: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for part in message.parts:
+        if isinstance(part, TextPart):
+            texts.append(part.text)
+            content.append({"type": "input_text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            content.append(
+                {"type": "input_image", "image_url": part.url, "detail": part.detail or "auto"}
+            )
+        elif isinstance(part, FilePart):
+            content.append(_render_file(part))
+        elif isinstance(part, ToolCallPart):
+            calls.append(_render_call(part))
+        elif isinstance(part, ToolResultPart):
+            results.append(
+                {"type": "function_call_output", "call_id": part.call_id, "output": part.output}
+            )
+        elif isinstance(part, ReasoningPart):
+            item = _render_reasoning(part, store=store)
+            if item is not None:
+                reasoning.append(item)
+    # Tool outputs answer the previous turn's calls, so they come before anything new.
+    items.extend(results)
+    if message.role == "assistant":
+        # The order the server produced them in: reasoning, then the message, then calls.
+        items.extend(reasoning)
+        text = "".join(texts)
+        if text:
+            items.append({"role": "assistant", "content": text})
+    elif message.role == "system":
+        text = "\n\n".join(texts)
+        if text:
+            items.append({"role": system_role, "content": text})
+    elif content:
+        items.append({"role": "user", "content": content})
+    if message.role != "assistant":
+        items.extend(reasoning)
+    items.extend(calls)
+
+
+def _render_file(part: FilePart) -> dict[str, Any]:
+    mime = part.mime_type.lower()
+    if mime.startswith("audio/"):
+        raise ProviderCapability(
+            f"The Responses API takes no audio input ({part.mime_type})",
+            hint="Use apiShape 'chat-completions' for audio attachments",
+        )
+    if part.data_base64 is not None:
+        data_url = f"data:{part.mime_type};base64,{part.data_base64}"
+        if mime.startswith("image/"):
+            return {"type": "input_image", "image_url": data_url, "detail": "auto"}
+        return {
+            "type": "input_file",
+            "filename": part.filename or _default_filename(mime),
+            "file_data": data_url,
+        }
+    if part.url is not None:
+        if mime.startswith("image/"):
+            return {"type": "input_image", "image_url": part.url, "detail": "auto"}
+        item: dict[str, Any] = {"type": "input_file", "file_url": part.url}
+        if part.filename:
+            item["filename"] = part.filename
+        return item
+    raise ProviderCapability(f"An attachment ({part.mime_type}) has neither data nor a URL")
+
+
+def _default_filename(mime: str) -> str:
+    # The server wants a name with file_data; the extension tells it how to read the bytes.
+    return "attachment" + (mimetypes.guess_extension(mime, strict=False) or "")
+
+
+def _render_call(part: ToolCallPart) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": "function_call", "call_id": part.id}
+    # Only a real output-item id the caller kept (extra["item_id"]); the call id is not one.
+    item_id = (part.extra or {}).get("item_id")
+    if isinstance(item_id, str) and item_id:
+        item["id"] = item_id
+    item["name"] = part.name
+    item["arguments"] = part.arguments
+    return item
+
+
+def _render_reasoning(part: ReasoningPart, *, store: bool) -> dict[str, Any] | None:
+    """A reasoning item to send back, or None when the server could not use it (no id; or a
+    stateless call without `encrypted_content`, where the bare id names nothing stored)."""
+    if not part.id or not (part.encrypted_content or store):
+        return None
+    item: dict[str, Any] = {
+        "type": "reasoning",
+        "id": part.id,
+        "summary": [{"type": "summary_text", "text": text} for text in part.summary],
+    }
+    if part.encrypted_content:
+        item["encrypted_content"] = part.encrypted_content
+    return item
+
+
+# -- tools and formats ----------------------------------------------------------------------
+
+
+def render_tool(spec: ToolSpec) -> dict[str, Any]:
+    """A function tool, flattened (Responses has no nested `function` object; `strict` is
+    required, default False since strict schemas need every property listed as required)."""
+    tool: dict[str, Any] = {"type": "function", "name": spec.name}
+    if spec.description is not None:
+        tool["description"] = spec.description
+    tool["parameters"] = _plain(spec.parameters)
+    tool["strict"] = bool(spec.strict) if spec.strict is not None else False
+    return tool
+
+
+def render_tool_choice(choice: str) -> str | dict[str, Any]:
+    if choice in _TOOL_CHOICE_MODES:
+        return choice
+    return {"type": "function", "name": choice}
+
+
+def render_format(
+    fmt: ResponseFormat, params: Mapping[str, Any], profile: Profile
+) -> dict[str, Any]:
+    """`text.format`: a JSON schema (strict unless told otherwise) or any JSON object."""
+    if fmt.kind == "json_object" or fmt.schema is None:
+        return {"type": "json_object"}
+    if not profile.supports_json_schema:
+        raise MissingStructuredOutput(
+            f"Profile {profile.name!r} says this server does not support JSON schemas"
+        )
+    strict = fmt.strict
+    if strict is None:
+        default = params.get("strictJsonSchema")
+        strict = default if isinstance(default, bool) else True
+    out: dict[str, Any] = {"type": "json_schema", "name": fmt.name}
+    if fmt.description:
+        out["description"] = fmt.description
+    out["schema"] = _plain(fmt.schema)
+    out["strict"] = strict
+    return out
+
+
+def _reasoning_requested(params: Mapping[str, Any]) -> bool:
+    if params.get("forceReasoning") is True or params.get("reasoningSummary"):
+        return True
+    effort = params.get("reasoningEffort")
+    return effort is not None and effort != "none"
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy: mappings become dicts and tuples lists, so the body never shares
+    (or mutates) the caller's objects."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Deep-merge `extra` into `target`: objects merge key by key, anything else replaces."""
+    for key, value in extra.items():
+        current = target.get(key)
+        if isinstance(value, Mapping) and isinstance(current, dict):
+            _merge(current, value)
+        else:
+            target[key] = _plain(value)

@@ -1,0 +1,630 @@
+"""The providers file: loading, one-line errors, atomic saves, and key references."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llm_openai_compat import settings as st
+from llm_openai_compat.errors import ConfigError, MissingKey, iter_chain
+from llm_openai_compat.settings import (
+    KEYRING_SERVICE,
+    ProviderSettings,
+    Settings,
+    load_settings,
+    remove_provider,
+    resolve_api_key,
+    save_settings,
+    set_active,
+    settings_path,
+    upsert_provider,
+)
+
+CANARY = "sk-canary-0123456789abcdefXYZ"
+
+DESIGN_EXAMPLE: dict[str, Any] = {
+    "providers": {
+        "ollama": {"baseURL": "http://localhost:11434/v1", "models": ["llama3.2", "qwen3"]},
+        "openai-prod": {
+            "protocol": "openai-compatible",
+            "apiKeyRef": {"kind": "env", "name": "OPENAI_API_KEY"},
+            "baseURL": "https://api.openai.com/v1",
+            "models": ["gpt-4o", "gpt-4o-mini"],
+            "apiShape": "responses",
+            "timeoutMs": 60000,
+            "headers": {"X-Org": "myorg"},
+            "defaultParams": {"temperature": 0.2, "reasoningEffort": "low"},
+        },
+        "bailian": {
+            "apiKeyRef": {"kind": "keyring", "name": "bailian-api-key"},
+            "baseURL": "http://192.168.1.253:8317/v1",
+            "models": ["qwen3.6-plus", "glm-5"],
+        },
+    },
+    "active": {"provider": "bailian", "model": "qwen3.6-plus"},
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the real user dir; every test starts with a cold cache."""
+    monkeypatch.setenv("LLM_USER_PATH", str(tmp_path / "llm-user"))
+    monkeypatch.delenv("OPENAI_COMPAT_SETTINGS", raising=False)
+    st.clear_cache()
+
+
+def write(path: Path, data: Any) -> Path:
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    elif isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
+
+
+def one_line_error(path: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    error = info.value
+    text = str(error)
+    assert "\n" not in text
+    assert str(path) in text
+    assert "Traceback" not in text and "pydantic" not in text.lower()
+    # No chained ValidationError/JSONDecodeError carrying the file's contents.
+    assert error.__cause__ is None and error.__context__ is None
+    return error
+
+
+# -- paths ------------------------------------------------------------------------------------
+
+
+def test_settings_path_defaults_to_llm_user_dir(tmp_path: Path) -> None:
+    assert settings_path() == tmp_path / "llm-user" / "openai-compat.json"
+    assert st.llm_user_dir() == tmp_path / "llm-user"
+
+
+def test_settings_path_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_COMPAT_SETTINGS", str(tmp_path / "elsewhere.json"))
+    assert settings_path() == tmp_path / "elsewhere.json"
+
+
+def test_llm_user_dir_without_env_uses_click(monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+
+    monkeypatch.delenv("LLM_USER_PATH")
+    assert st.llm_user_dir() == Path(click.get_app_dir("io.datasette.llm"))
+
+
+def test_default_path_is_used_by_load(tmp_path: Path) -> None:
+    (tmp_path / "llm-user").mkdir()
+    write(tmp_path / "llm-user" / "openai-compat.json", DESIGN_EXAMPLE)
+    assert list(load_settings().providers) == ["ollama", "openai-prod", "bailian"]
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def test_missing_file_is_empty_settings(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path / "nope.json")
+    assert settings.providers == {} and settings.active is None
+
+
+def test_design_example_loads(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path / "s.json", DESIGN_EXAMPLE))
+    prod = settings.providers["openai-prod"]
+    assert prod.base_url == "https://api.openai.com/v1"
+    assert prod.api_shape == "responses"
+    assert prod.timeout_ms == 60000
+    assert prod.api_key_ref is not None and prod.api_key_ref.kind == "env"
+    assert prod.default_params == {"temperature": 0.2, "reasoningEffort": "low"}
+    ollama = settings.providers["ollama"]
+    assert ollama.api_key_ref is None and ollama.url_mode == "auto" and ollama.verify_tls
+    assert ollama.timeout_ms is None and ollama.max_retries is None
+    assert settings.active is not None and settings.active.model == "qwen3.6-plus"
+
+
+def test_design_example_round_trips(tmp_path: Path) -> None:
+    src = write(tmp_path / "s.json", DESIGN_EXAMPLE)
+    settings = load_settings(src)
+    dst = tmp_path / "copy.json"
+    save_settings(settings, dst)
+    assert json.loads(dst.read_text()) == DESIGN_EXAMPLE
+    assert load_settings(dst) == settings
+    # Saving over the original changes nothing, byte for byte meaning and key order.
+    save_settings(settings, src)
+    assert json.loads(src.read_text()) == DESIGN_EXAMPLE
+    assert list(json.loads(src.read_text())["providers"]["openai-prod"]) == list(
+        DESIGN_EXAMPLE["providers"]["openai-prod"]
+    )
+
+
+def test_all_fields_and_snake_case_names(tmp_path: Path) -> None:
+    provider = {
+        "baseURL": "https://x.example/v1",
+        "urlMode": "verbatim",
+        "modelParams": {"m": {"temperature": 1}},
+        "extraBody": {"top_k": 4},
+        "profile": "vllm",
+        "systemMessageMode": "developer",
+        "verifyTls": False,
+        "maxRetries": 0,
+        "capabilities": {"tools": True},
+    }
+    settings = load_settings(
+        write(tmp_path / "s.json", {"providers": {"p": provider}, "requestLog": "x.jsonl"})
+    )
+    p = settings.providers["p"]
+    assert (p.url_mode, p.profile, p.system_message_mode, p.verify_tls, p.max_retries) == (
+        "verbatim",
+        "vllm",
+        "developer",
+        False,
+        0,
+    )
+    assert p.model_params == {"m": {"temperature": 1}} and p.extra_body == {"top_k": 4}
+    assert settings.request_log == "x.jsonl"
+    by_name = ProviderSettings.model_validate({"base_url": "http://h", "api_shape": "responses"})
+    assert by_name.api_shape == "responses"
+
+
+BROKEN: dict[str, tuple[Any, str | None, str | None, tuple[str, ...]]] = {
+    # name: (file contents, provider named, field named, other words the message must hold)
+    "empty": ("", None, None, ("empty",)),
+    "whitespace": ("  \n ", None, None, ("empty",)),
+    "invalid-json": ('{\n  "providers": {,}\n}', None, None, ("line 2", "column")),
+    "binary": (b"\x89PNG\r\n\x1a\n\x00\xff\xfe\xfd", None, None, ("UTF-8",)),
+    "array": ("[1, 2]", None, None, ("object", "array")),
+    "string": ('"hello"', None, None, ("object",)),
+    "providers-not-object": ({"providers": []}, None, "providers", ()),
+    "models-wrong-type": (
+        {"providers": {"ollama": {"baseURL": "http://localhost:11434/v1", "models": "llama3.2"}}},
+        "ollama",
+        "providers.ollama.models",
+        ("array", "got a string"),
+    ),
+    "model-not-string": (
+        {"providers": {"ollama": {"baseURL": "http://h/v1", "models": ["a", 3]}}},
+        "ollama",
+        "providers.ollama.models[1]",
+        (),
+    ),
+    "duplicate-model": (
+        {"providers": {"ollama": {"baseURL": "http://h/v1", "models": ["a", "a"]}}},
+        "ollama",
+        "providers.ollama.models",
+        ("twice",),
+    ),
+    "unknown-field": (
+        {"providers": {"ollama": {"baseUrl": "http://localhost:11434/v1"}}},
+        "ollama",
+        "providers.ollama.baseUrl",
+        ("did you mean baseURL?",),
+    ),
+    "missing-baseURL": (
+        {"providers": {"ollama": {"models": []}}},
+        "ollama",
+        "providers.ollama.baseURL",
+        ("missing",),
+    ),
+    "relative-url": (
+        {"providers": {"ollama": {"baseURL": "localhost:11434/v1"}}},
+        "ollama",
+        "providers.ollama.baseURL",
+        ("did you mean 'http://localhost:11434/v1'?",),
+    ),
+    "no-scheme-url": (
+        {"providers": {"p": {"baseURL": "/v1"}}},
+        "p",
+        "providers.p.baseURL",
+        ("absolute",),
+    ),
+    "file-url": (
+        {"providers": {"p": {"baseURL": "file:///etc/passwd"}}},
+        "p",
+        "providers.p.baseURL",
+        ("file://",),
+    ),
+    "authorization-header": (
+        {
+            "providers": {
+                "p": {"baseURL": "http://h/v1", "headers": {"Authorization": f"Bearer {CANARY}"}}
+            }
+        },
+        "p",
+        "providers.p.headers",
+        ("Authorization", "apiKeyRef"),
+    ),
+    "api-key-header": (
+        {"providers": {"p": {"baseURL": "http://h/v1", "headers": {"API-Key": CANARY}}}},
+        "p",
+        "providers.p.headers",
+        ("apiKeyRef",),
+    ),
+    "unknown-active-provider": (
+        {"providers": {"p": {"baseURL": "http://h/v1"}}, "active": {"provider": "nope"}},
+        "nope",
+        "active.provider",
+        ("known: p",),
+    ),
+    "unknown-active-model": (
+        {
+            "providers": {"p": {"baseURL": "http://h/v1", "models": ["a"]}},
+            "active": {"provider": "p", "model": "b"},
+        },
+        "p",
+        "active.model",
+        (),
+    ),
+    "bad-shape": (
+        {"providers": {"p": {"baseURL": "http://h", "apiShape": "completions"}}},
+        "p",
+        "providers.p.apiShape",
+        (),
+    ),
+    "negative-timeout": (
+        {"providers": {"p": {"baseURL": "http://h", "timeoutMs": -1}}},
+        "p",
+        "providers.p.timeoutMs",
+        (),
+    ),
+    "retries-too-high": (
+        {"providers": {"p": {"baseURL": "http://h", "maxRetries": 11}}},
+        "p",
+        "providers.p.maxRetries",
+        (),
+    ),
+    "bool-as-int": (
+        {"providers": {"p": {"baseURL": "http://h", "timeoutMs": True}}},
+        "p",
+        "providers.p.timeoutMs",
+        (),
+    ),
+    "bad-key-kind": (
+        {"providers": {"p": {"baseURL": "http://h", "apiKeyRef": {"kind": "file", "name": "x"}}}},
+        "p",
+        "providers.p.apiKeyRef.kind",
+        (),
+    ),
+    "key-ref-typo": (
+        {"providers": {"p": {"baseURL": "http://h", "apiKeyRef": {"kind": "env", "nmae": "X"}}}},
+        "p",
+        "providers.p.apiKeyRef.nmae",
+        ("did you mean name?",),
+    ),
+    "blank-key-name": (
+        {"providers": {"p": {"baseURL": "http://h", "apiKeyRef": {"kind": "env", "name": ""}}}},
+        "p",
+        "providers.p.apiKeyRef.name",
+        (),
+    ),
+    "header-injection": (
+        {"providers": {"p": {"baseURL": "http://h", "headers": {"X-A": "a\r\nX-B: b"}}}},
+        "p",
+        "providers.p.headers",
+        ("malformed",),
+    ),
+    "provider-id-slash": (
+        {"providers": {"a/b": {"baseURL": "http://h"}}},
+        "a/b",
+        "providers.a/b",
+        ("'/'",),
+    ),
+    "provider-id-space": (
+        {"providers": {"a b": {"baseURL": "http://h"}}},
+        "a b",
+        "providers.a b",
+        (),
+    ),
+    "several": (
+        {"providers": {"p": {"baseURL": "nope", "models": 1, "apiShape": 2}}},
+        "p",
+        "providers.p.baseURL",
+        ("(and 2 more)",),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("contents", "provider", "field", "words"), BROKEN.values(), ids=list(BROKEN)
+)
+def test_broken_files_give_one_line_config_error(
+    tmp_path: Path, contents: Any, provider: str | None, field: str | None, words: tuple[str, ...]
+) -> None:
+    path = write(tmp_path / "settings.json", contents)
+    error = one_line_error(path)
+    text = str(error)
+    assert error.file == str(path)
+    assert error.provider == provider
+    assert error.field == field
+    if provider:
+        assert repr(provider) in text
+    if field:
+        assert field in text
+    for word in words:
+        assert word in text, text
+    assert CANARY not in text and CANARY not in repr(error)
+
+
+def test_huge_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    path.write_text('{"x": "' + "a" * (5 * 1024 * 1024) + '"}')
+    assert "5 MB" in str(one_line_error(path))
+
+
+def test_directory_is_refused(tmp_path: Path) -> None:
+    assert "directory" in str(one_line_error(tmp_path))
+
+
+def test_unknown_top_level_keys_are_allowed(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path / "s.json", {"otherTool": {"x": 1}, "providers": {}}))
+    assert settings.model_extra == {"otherTool": {"x": 1}}
+
+
+# -- cache ------------------------------------------------------------------------------------
+
+
+def test_cache_returns_same_object_until_the_file_changes(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.json", DESIGN_EXAMPLE)
+    first = load_settings(path)
+    assert load_settings(path) is first
+    changed = json.loads(json.dumps(DESIGN_EXAMPLE))
+    changed["providers"]["ollama"]["models"].append("mistral")
+    write(path, changed)
+    second = load_settings(path)
+    assert second is not first
+    assert second.providers["ollama"].models == ["llama3.2", "qwen3", "mistral"]
+    st.clear_cache()
+    assert load_settings(path) is not second
+
+
+# -- saving -----------------------------------------------------------------------------------
+
+
+def test_save_keeps_unknown_keys_and_order_and_mode(tmp_path: Path) -> None:
+    original = {"zeta": 1, "providers": {"p": {"baseURL": "http://h/v1"}}, "alpha": {"k": [1]}}
+    path = write(tmp_path / "s.json", original)
+    os.chmod(path, 0o644)
+    settings = load_settings(path)
+    upsert_provider("q", ProviderSettings.model_validate({"baseURL": "http://q/v1"}), path)
+    saved = json.loads(path.read_text())
+    assert list(saved) == ["zeta", "providers", "alpha"]
+    assert saved["zeta"] == 1 and saved["alpha"] == {"k": [1]}
+    assert saved["providers"] == {"p": {"baseURL": "http://h/v1"}, "q": {"baseURL": "http://q/v1"}}
+    if sys.platform != "win32":
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # A Settings object built without the unknown keys still keeps them in the file.
+    save_settings(Settings.model_validate({"providers": {}}), path)
+    assert json.loads(path.read_text()) == {"zeta": 1, "providers": {}, "alpha": {"k": [1]}}
+    assert settings.model_extra == {"zeta": 1, "alpha": {"k": [1]}}
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_save_creates_directory_and_omits_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "s.json"
+    provider = ProviderSettings.model_validate({"baseURL": "http://h/v1", "models": ["m"]})
+    upsert_provider("p", provider.model_copy(update={"timeout_ms": 5}), path)
+    assert json.loads(path.read_text()) == {
+        "providers": {"p": {"baseURL": "http://h/v1", "models": ["m"], "timeoutMs": 5}}
+    }
+    # Back to defaults: the field leaves the file instead of being written out.
+    upsert_provider("p", provider, path)
+    assert json.loads(path.read_text()) == {
+        "providers": {"p": {"baseURL": "http://h/v1", "models": ["m"]}}
+    }
+    assert load_settings(path).providers["p"] == provider
+
+
+def test_defaults_the_user_wrote_are_kept(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "s.json", {"providers": {"p": {"baseURL": "http://h", "verifyTls": True}}}
+    )
+    upsert_provider(
+        "p", ProviderSettings.model_validate({"baseURL": "http://h/v1", "models": ["m"]}), path
+    )
+    assert json.loads(path.read_text())["providers"]["p"] == {
+        "baseURL": "http://h/v1",
+        "verifyTls": True,
+        "models": ["m"],
+    }
+
+
+def test_failed_validation_leaves_file_untouched(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.json", DESIGN_EXAMPLE)
+    before = path.read_bytes()
+    with pytest.raises(ConfigError):
+        save_settings({"providers": {"p": {"baseURL": "file:///x"}}}, path)
+    with pytest.raises(ConfigError):
+        set_active("missing-provider", None, path)
+    with pytest.raises(ConfigError):
+        set_active("ollama", "not-listed", path)
+    with pytest.raises(ConfigError):
+        upsert_provider("bad/id", ProviderSettings.model_validate({"baseURL": "http://h"}), path)
+    with pytest.raises(ConfigError):
+        remove_provider("not-there", path)
+    assert path.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_write_failure_leaves_file_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "s.json", DESIGN_EXAMPLE)
+    before = path.read_bytes()
+
+    def boom(src: Any, dst: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(st.os, "replace", boom)
+    with pytest.raises(ConfigError, match="No space left"):
+        set_active("ollama", "qwen3", path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["s.json"]
+
+
+def test_set_active_and_remove_provider(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.json", DESIGN_EXAMPLE)
+    settings = set_active("ollama", "qwen3", path)
+    assert settings.active is not None and settings.active.provider == "ollama"
+    assert json.loads(path.read_text())["active"] == {"provider": "ollama", "model": "qwen3"}
+    set_active("openai-prod", None, path)
+    assert json.loads(path.read_text())["active"] == {"provider": "openai-prod"}
+    settings = remove_provider("openai-prod", path)
+    assert "openai-prod" not in settings.providers and settings.active is None
+    assert "active" not in json.loads(path.read_text())
+    assert load_settings(path) == settings
+
+
+def test_upsert_can_repair_a_broken_entry(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.json", {"providers": {"p": {"baseUrl": "http://h"}}, "keep": True})
+    with pytest.raises(ConfigError):
+        load_settings(path)
+    upsert_provider("p", ProviderSettings.model_validate({"baseURL": "http://h/v1"}), path)
+    assert load_settings(path).providers["p"].base_url == "http://h/v1"
+    assert json.loads(path.read_text())["keep"] is True
+
+
+def test_upsert_refuses_a_file_that_is_not_json(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.json", "{not json")
+    with pytest.raises(ConfigError, match="line 1"):
+        upsert_provider("p", ProviderSettings.model_validate({"baseURL": "http://h"}), path)
+    assert path.read_text() == "{not json"
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+def provider_with(kind: str | None, name: str = "MY_KEY") -> ProviderSettings:
+    data: dict[str, Any] = {"baseURL": "http://h/v1"}
+    if kind:
+        data["apiKeyRef"] = {"kind": kind, "name": name}
+    return ProviderSettings.model_validate(data)
+
+
+def test_no_key_ref_means_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    assert resolve_api_key("local", provider_with(None)) is None
+
+
+def test_env_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_KEY", CANARY)
+    assert resolve_api_key("p", provider_with("env")) == CANARY
+    assert (
+        resolve_api_key("p", provider_with("env"), environ={"MY_KEY": "other-key-1"})
+        == "other-key-1"
+    )
+
+
+def test_llm_keys_json(tmp_path: Path) -> None:
+    user = tmp_path / "llm-user"
+    user.mkdir()
+    (user / "keys.json").write_text(json.dumps({"// Note": "secret", "MY_KEY": CANARY}))
+    assert resolve_api_key("p", provider_with("llm")) == CANARY
+    with pytest.raises(MissingKey):
+        resolve_api_key("p", provider_with("llm", "OTHER"))
+
+
+def test_llm_keys_json_not_imported_from_llm(tmp_path: Path) -> None:
+    with pytest.raises(MissingKey):  # no keys.json at all
+        resolve_api_key("p", provider_with("llm"))
+
+
+def test_keyring_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, str]] = []
+
+    def get_password(service: str, name: str) -> str | None:
+        calls.append((service, name))
+        return CANARY if name == "MY_KEY" else None
+
+    monkeypatch.setitem(sys.modules, "keyring", types.SimpleNamespace(get_password=get_password))
+    assert resolve_api_key("p", provider_with("keyring")) == CANARY
+    assert calls == [(KEYRING_SERVICE, "MY_KEY")]
+    with pytest.raises(MissingKey):
+        resolve_api_key("p", provider_with("keyring", "absent"))
+
+
+def test_keyring_backend_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def get_password(service: str, name: str) -> str | None:
+        raise RuntimeError(f"backend exploded with {CANARY}")
+
+    monkeypatch.setitem(sys.modules, "keyring", types.SimpleNamespace(get_password=get_password))
+    with pytest.raises(MissingKey) as info:
+        resolve_api_key("p", provider_with("keyring"))
+    assert "RuntimeError" in str(info.value)
+    assert all(CANARY not in str(e) for e in iter_chain(info.value))
+
+
+def test_keyring_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "keyring", None)
+    with pytest.raises(MissingKey) as info:
+        resolve_api_key("p", provider_with("keyring"))
+    assert "pip install 'llm-openai-compat[keyring]'" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["env", "llm"])
+def test_missing_key_names_provider_and_three_ways(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MY_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)  # must never be used as a fallback
+    with pytest.raises(MissingKey) as info:
+        resolve_api_key("myprov", provider_with(kind))
+    text = str(info.value)
+    assert "\n" not in text
+    assert "'myprov'" in text and info.value.provider == "myprov"
+    assert "MY_KEY=" in text  # environment variable
+    assert "llm keys set MY_KEY" in text
+    assert "keyring" in text
+    assert CANARY not in text
+
+
+def test_empty_env_value_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_KEY", "   ")
+    with pytest.raises(MissingKey):
+        resolve_api_key("p", provider_with("env"))
+
+
+def test_no_fallback_to_other_providers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    settings = load_settings(write(tmp_path / "s.json", DESIGN_EXAMPLE))
+    monkeypatch.setitem(
+        sys.modules, "keyring", types.SimpleNamespace(get_password=lambda s, n: None)
+    )
+    # openai-prod's key is set, but bailian must not borrow it.
+    assert resolve_api_key("openai-prod", settings.providers["openai-prod"]) == CANARY
+    with pytest.raises(MissingKey):
+        resolve_api_key("bailian", settings.providers["bailian"])
+
+
+def test_keys_are_resolved_lazily_and_never_in_reprs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", CANARY)
+    monkeypatch.setitem(sys.modules, "keyring", None)  # loading must not need keyring
+    settings = load_settings(write(tmp_path / "s.json", DESIGN_EXAMPLE))
+    assert CANARY not in repr(settings) and CANARY not in str(settings)
+    key = resolve_api_key("openai-prod", settings.providers["openai-prod"])
+    assert key == CANARY
+    assert CANARY not in repr(settings) and CANARY not in repr(settings.providers["openai-prod"])
+    # An error that happens to carry the resolved key is redacted.
+    error = ConfigError(f"something mentioned {key}", provider="openai-prod")
+    assert CANARY not in str(error) and CANARY not in repr(error)
+
+
+def test_import_is_light() -> None:
+    import subprocess
+
+    code = (
+        "import sys; import llm_openai_compat.settings; "
+        "bad = [m for m in ('llm', 'langchain_core', 'keyring', 'click', 'httpx') if m in sys.modules]; "
+        "print(bad)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

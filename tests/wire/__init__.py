@@ -1,0 +1,1 @@
+"""Tests for the wire shapes (request bodies, chunk and body parsing)."""

@@ -1,0 +1,514 @@
+"""Chat Completions request bodies (llm_openai_compat.wire.chat.build_request).
+
+Every body is checked against OpenAI's own OpenAPI description and field by field.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from llm_openai_compat.errors import ConfigError, MissingToolCalling, ProviderCapability
+from llm_openai_compat.messages import (
+    Conversation,
+    FilePart,
+    ImagePart,
+    Message,
+    ReasoningPart,
+    RequestOptions,
+    ResponseFormat,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+    ToolSpec,
+)
+from llm_openai_compat.profiles import PROFILES, Profile
+from llm_openai_compat.wire.chat import build_request
+from llm_openai_compat.wire.encode import encode_body
+from tests.support.openapi import assert_valid
+
+DEFAULT = PROFILES["default"]
+OPENAI = PROFILES["openai"]
+DEEPSEEK = PROFILES["deepseek"]
+
+HI = Conversation((Message.text("user", "Hi"),))
+WEATHER = ToolSpec(
+    name="weather",
+    description="Current weather for a city",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+CITY_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "country": {"type": "string"}},
+    "required": ["city", "country"],
+    "additionalProperties": False,
+}
+
+
+def build(
+    conversation: Conversation = HI, profile: Profile = DEFAULT, **options: Any
+) -> dict[str, Any]:
+    options.setdefault("model", "m")
+    options.setdefault("stream", False)
+    body = build_request(conversation, RequestOptions(**options), profile)
+    assert_valid(body, "CreateChatCompletionRequest")
+    return body
+
+
+# -- plain text and system text -----------------------------------------------------------------
+
+
+def test_plain_text_user_message_is_a_string() -> None:
+    assert build() == {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+
+
+def test_system_text_and_leading_system_messages_merge_into_one_leading_message() -> None:
+    conversation = Conversation(
+        (
+            Message.text("system", "Use metric units."),
+            Message("system", (TextPart("Answer in French."),)),
+            Message.text("user", "Weather?"),
+        ),
+        system="Be brief.",
+    )
+    body = build(conversation)
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief.\n\nUse metric units.\n\nAnswer in French."},
+        {"role": "user", "content": "Weather?"},
+    ]
+
+
+def test_a_later_system_message_stays_in_place_with_the_system_role() -> None:
+    conversation = Conversation(
+        (Message.text("user", "a"), Message.text("system", "b"), Message.text("user", "c"))
+    )
+    body = build(conversation, system_message_mode="developer", profile=OPENAI)
+    assert body["messages"] == [
+        {"role": "user", "content": "a"},
+        {"role": "developer", "content": "b"},
+        {"role": "user", "content": "c"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("profile", "mode", "role"),
+    [
+        (DEFAULT, None, "system"),
+        (DEFAULT, "system", "system"),
+        (DEFAULT, "developer", "developer"),
+        (DEFAULT.with_(system_role="developer"), None, "developer"),
+        (DEFAULT.with_(system_role="developer"), "system", "system"),
+        # The profile says the server rejects `developer` (DeepSeek): fall back to system.
+        (DEEPSEEK, "developer", "system"),
+        (DEFAULT.with_(system_role="developer", supports_developer_role=False), None, "system"),
+    ],
+)
+def test_system_message_mode(profile: Profile, mode: str | None, role: str) -> None:
+    body = build(Conversation(HI.messages, system="Be brief."), profile, system_message_mode=mode)
+    assert body["messages"][0] == {"role": role, "content": "Be brief."}
+    assert body["messages"][1] == {"role": "user", "content": "Hi"}
+
+
+def test_remove_mode_with_a_system_prompt_is_a_config_error() -> None:
+    conversation = Conversation(HI.messages, system="Be brief.")
+    with pytest.raises(ConfigError) as caught:
+        build(conversation, system_message_mode="remove")
+    error = caught.value
+    assert error.field == "systemMessageMode"
+    assert 'systemMessageMode "remove" would drop the system prompt' in str(error)
+    assert '"system" or "developer"' in str(error)
+
+
+def test_remove_mode_without_system_text_is_fine() -> None:
+    assert build(system_message_mode="remove")["messages"] == [{"role": "user", "content": "Hi"}]
+
+
+# -- attachments --------------------------------------------------------------------------------
+
+
+def test_images_by_url_and_data_url() -> None:
+    data_url = "data:image/png;base64,iVBORw0KGgo="
+    conversation = Conversation(
+        (
+            Message(
+                "user",
+                (
+                    TextPart("What is in these?"),
+                    ImagePart("https://example.com/cat.jpg", detail="high"),
+                    ImagePart(data_url),
+                    FilePart("image/jpeg", data_base64="/9j/4AAQ"),
+                ),
+            ),
+        )
+    )
+    body = build(conversation)
+    assert body["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is in these?"},
+                {
+                    "type": "image_url",
+                    "image_url": {"url": "https://example.com/cat.jpg", "detail": "high"},
+                },
+                {"type": "image_url", "image_url": {"url": data_url}},
+                {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}},
+            ],
+        }
+    ]
+
+
+def test_a_single_image_is_still_a_content_array() -> None:
+    conversation = Conversation((Message("user", (ImagePart("https://e.com/a.png"),)),))
+    content = build(conversation)["messages"][0]["content"]
+    assert content == [{"type": "image_url", "image_url": {"url": "https://e.com/a.png"}}]
+
+
+@pytest.mark.parametrize(
+    ("mime", "fmt"),
+    [("audio/wav", "wav"), ("audio/x-wav", "wav"), ("audio/mpeg", "mp3"), ("audio/mp3", "mp3")],
+)
+def test_audio_file_parts_become_input_audio(mime: str, fmt: str) -> None:
+    conversation = Conversation(
+        (Message("user", (TextPart("Transcribe"), FilePart(mime, data_base64="UklGRg=="))),)
+    )
+    content = build(conversation)["messages"][0]["content"]
+    assert content[1] == {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": fmt}}
+
+
+def test_audio_from_a_base64_data_url() -> None:
+    part = FilePart("audio/wav", url="data:audio/wav;base64,UklGRg==")
+    content = build(Conversation((Message("user", (TextPart("x"), part)),)))["messages"][0]["content"]
+    assert content[1]["input_audio"] == {"data": "UklGRg==", "format": "wav"}
+
+
+def test_pdf_file_parts_become_file_data() -> None:
+    conversation = Conversation(
+        (
+            Message(
+                "user",
+                (
+                    TextPart("Summarize"),
+                    FilePart("application/pdf", data_base64="JVBERi0x", filename="report.pdf"),
+                    FilePart("application/pdf", data_base64="JVBERi0y"),
+                ),
+            ),
+        )
+    )
+    content = build(conversation)["messages"][0]["content"]
+    assert content[1] == {
+        "type": "file",
+        "file": {"filename": "report.pdf", "file_data": "data:application/pdf;base64,JVBERi0x"},
+    }
+    assert content[2] == {
+        "type": "file",
+        "file": {"filename": "attachment.pdf", "file_data": "data:application/pdf;base64,JVBERi0y"},
+    }
+
+
+def test_a_pdf_by_url_cannot_be_sent() -> None:
+    part = FilePart("application/pdf", url="https://example.com/a.pdf")
+    with pytest.raises(ProviderCapability, match="by URL"):
+        build(Conversation((Message("user", (part,)),)))
+
+
+# -- tools --------------------------------------------------------------------------------------
+
+
+def test_tools_are_function_tools() -> None:
+    bare = ToolSpec(name="now")
+    strict = ToolSpec(name="lookup", parameters={"type": "object"}, strict=True)
+    body = build(tools=(WEATHER, bare, strict))
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "weather",
+                "description": "Current weather for a city",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        },
+        {
+            "type": "function",
+            "function": {"name": "now", "parameters": {"type": "object", "properties": {}}},
+        },
+        {
+            "type": "function",
+            "function": {"name": "lookup", "parameters": {"type": "object"}, "strict": True},
+        },
+    ]
+    assert "tool_choice" not in body
+
+
+@pytest.mark.parametrize(
+    ("choice", "wire"),
+    [
+        ("auto", "auto"),
+        ("none", "none"),
+        ("required", "required"),
+        ("weather", {"type": "function", "function": {"name": "weather"}}),
+    ],
+)
+def test_tool_choice(choice: str, wire: Any) -> None:
+    assert build(tools=(WEATHER,), tool_choice=choice)["tool_choice"] == wire
+
+
+def test_tool_choice_without_tools_is_not_sent() -> None:
+    assert "tool_choice" not in build(tool_choice="auto")
+
+
+def test_tools_on_a_profile_without_tool_calling_raise() -> None:
+    with pytest.raises(MissingToolCalling):
+        build(profile=DEFAULT.with_(name="plain", supports_tools=False), tools=(WEATHER,))
+
+
+def test_parallel_tool_calls_only_with_tools_and_where_supported() -> None:
+    params = {"parallelToolCalls": False}
+    assert build(tools=(WEATHER,), params=params)["parallel_tool_calls"] is False
+    assert "parallel_tool_calls" not in build(params=params)
+    no_parallel = DEFAULT.with_(supports_parallel_tool_calls=False)
+    assert "parallel_tool_calls" not in build(profile=no_parallel, tools=(WEATHER,), params=params)
+
+
+def tool_turn_conversation() -> Conversation:
+    signature = {"google": {"thought_signature": "c2lnbmF0dXJl"}}
+    return Conversation(
+        (
+            Message.text("user", "Weather in Paris and Rome?"),
+            Message(
+                "assistant",
+                (
+                    ReasoningPart(text="Two cities, two calls."),
+                    ToolCallPart("call_1", "weather", '{"city":"Paris"}', extra={"extra_content": signature}),
+                    ToolCallPart("call_2", "weather", '{"city":"Rome"}'),
+                ),
+            ),
+            Message(
+                "tool",
+                (
+                    ToolResultPart("call_1", "18C, sunny", name="weather"),
+                    ToolResultPart("call_2", "24C, cloudy", name="weather"),
+                ),
+            ),
+            Message.text("assistant", "Paris 18C, Rome 24C."),
+            Message(
+                "user", (ToolResultPart("call_3", "late result"), TextPart("And tomorrow?"))
+            ),
+        )
+    )
+
+
+def test_assistant_tool_call_turn_and_tool_results() -> None:
+    body = build(tool_turn_conversation(), tools=(WEATHER,))
+    assert body["messages"] == [
+        {"role": "user", "content": "Weather in Paris and Rome?"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "weather", "arguments": '{"city":"Paris"}'},
+                    "extra_content": {"google": {"thought_signature": "c2lnbmF0dXJl"}},
+                },
+                {
+                    "id": "call_2",
+                    "type": "function",
+                    "function": {"name": "weather", "arguments": '{"city":"Rome"}'},
+                },
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "18C, sunny"},
+        {"role": "tool", "tool_call_id": "call_2", "content": "24C, cloudy"},
+        {"role": "assistant", "content": "Paris 18C, Rome 24C."},
+        # Tool results in a user message answer the previous turn, so they come first.
+        {"role": "tool", "tool_call_id": "call_3", "content": "late result"},
+        {"role": "user", "content": "And tomorrow?"},
+    ]
+
+
+def test_earlier_reasoning_is_replayed_only_where_the_profile_asks() -> None:
+    replaying = DEEPSEEK.with_(replay_reasoning_field="reasoning_content")
+    body = build(tool_turn_conversation(), replaying, tools=(WEATHER,))
+    assert body["messages"][1]["reasoning_content"] == "Two cities, two calls."
+    assert "reasoning_content" not in body["messages"][3]
+    default = build(tool_turn_conversation(), tools=(WEATHER,))
+    assert all("reasoning_content" not in m for m in default["messages"])
+
+
+def test_assistant_text_with_tool_calls_keeps_the_text() -> None:
+    conversation = Conversation(
+        (
+            Message.text("user", "x"),
+            Message("assistant", (TextPart("Let me check."), ToolCallPart("c1", "now", "{}"))),
+            Message("tool", (ToolResultPart("c1", "noon"),)),
+        )
+    )
+    body = build(conversation)
+    assert body["messages"][1]["content"] == "Let me check."
+    assert body["messages"][1]["tool_calls"][0]["id"] == "c1"
+
+
+# -- structured output --------------------------------------------------------------------------
+
+
+def test_json_schema_response_format() -> None:
+    fmt = ResponseFormat("json_schema", CITY_SCHEMA, name="city", strict=True, description="A city")
+    assert build(response_format=fmt)["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "city", "schema": CITY_SCHEMA, "strict": True, "description": "A city"},
+    }
+
+
+def test_json_schema_strict_falls_back_to_the_strict_param_else_is_omitted() -> None:
+    fmt = ResponseFormat("json_schema", CITY_SCHEMA)
+    from_params = build(response_format=fmt, params={"strictJsonSchema": False})
+    assert from_params["response_format"]["json_schema"] == {
+        "name": "response",
+        "schema": CITY_SCHEMA,
+        "strict": False,
+    }
+    assert "strictJsonSchema" not in from_params
+    omitted = build(response_format=fmt)
+    assert omitted["response_format"]["json_schema"] == {"name": "response", "schema": CITY_SCHEMA}
+
+
+def test_json_object_response_format() -> None:
+    body = build(response_format=ResponseFormat("json_object"))
+    assert body["response_format"] == {"type": "json_object"}
+    assert body["messages"] == [{"role": "user", "content": "Hi"}]
+
+
+def test_without_json_schema_support_the_schema_becomes_an_instruction() -> None:
+    profile = DEFAULT.with_(supports_json_schema=False)
+    fmt = ResponseFormat("json_schema", CITY_SCHEMA, name="city")
+    body = build(Conversation(HI.messages, system="Be brief."), profile, response_format=fmt)
+    assert body["response_format"] == {"type": "json_object"}
+    system = body["messages"][0]
+    assert system["role"] == "system"
+    prefix = "Be brief.\n\nRespond with a JSON object that matches this JSON schema: "
+    assert system["content"].startswith(prefix)
+    assert json.loads(system["content"][len(prefix) :]) == CITY_SCHEMA
+    # No system prompt at all: the instruction is the system message.
+    alone = build(profile=profile, response_format=fmt)["messages"][0]["content"]
+    assert alone.startswith("Respond with a JSON object that matches this JSON schema: {")
+
+
+# -- streaming, params, cache key, extra_body -----------------------------------------------------
+
+
+def test_streaming_asks_for_usage_where_the_profile_allows() -> None:
+    body = build(stream=True)
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    assert "stream_options" not in build(stream=True, include_usage=False)
+    no_options = DEFAULT.with_(supports_stream_options=False)
+    body = build(profile=no_options, stream=True)
+    assert body["stream"] is True and "stream_options" not in body
+    body = build(stream=False)
+    assert "stream" not in body and "stream_options" not in body
+
+
+def test_params_map_to_wire_names() -> None:
+    params = {
+        "temperature": 0.2,
+        "topP": 0.9,
+        "maxOutputTokens": 256,
+        "seed": 7,
+        "stop": ["\n\n"],
+        "reasoningEffort": "low",
+        "frequencyPenalty": 0.5,
+        "user": "u-1",
+    }
+    body = build(params=params)
+    assert {k: v for k, v in body.items() if k not in ("model", "messages")} == {
+        "temperature": 0.2,
+        "top_p": 0.9,
+        "max_tokens": 256,
+        "seed": 7,
+        "stop": ["\n\n"],
+        "reasoning_effort": "low",
+        "frequency_penalty": 0.5,
+        "user": "u-1",
+    }
+    assert build(HI, OPENAI, params={"maxOutputTokens": 256})["max_completion_tokens"] == 256
+
+
+def test_prompt_cache_key_only_where_supported() -> None:
+    assert build(profile=OPENAI, prompt_cache_key="conv-1")["prompt_cache_key"] == "conv-1"
+    assert "prompt_cache_key" not in build(prompt_cache_key="conv-1")
+
+
+def test_extra_body_is_deep_merged_last_and_wins() -> None:
+    extra = {
+        "temperature": 0.9,
+        "stream_options": {"include_obfuscation": False},
+        "metadata": {"team": "b"},
+        "top_k": 40,
+    }
+    params = {"temperature": 0.1, "metadata": {"team": "a", "app": "x"}}
+    body = build(stream=True, params=params, extra_body=extra)
+    assert body["temperature"] == 0.9
+    assert body["stream_options"] == {"include_usage": True, "include_obfuscation": False}
+    assert body["metadata"] == {"team": "b", "app": "x"}
+    assert body["top_k"] == 40
+    assert list(body)[:2] == ["model", "messages"]
+    # Nothing the caller passed in was modified.
+    assert extra["stream_options"] == {"include_obfuscation": False}
+    assert params["metadata"] == {"team": "a", "app": "x"}
+
+
+# -- determinism and caching --------------------------------------------------------------------
+
+
+def full_options(**changes: Any) -> RequestOptions:
+    values: dict[str, Any] = {
+        "model": "m",
+        "stream": True,
+        "tools": (WEATHER,),
+        "tool_choice": "auto",
+        "response_format": ResponseFormat("json_schema", CITY_SCHEMA, name="city"),
+        "params": {"temperature": 0.3, "maxOutputTokens": 100},
+        "extra_body": {"top_k": 5},
+        "prompt_cache_key": "conv-1",
+    }
+    values.update(changes)
+    return RequestOptions(**values)
+
+
+def test_same_inputs_give_identical_bytes_and_order() -> None:
+    conversation = Conversation(tool_turn_conversation().messages, system="Be brief.")
+    first = build_request(conversation, full_options(), OPENAI)
+    second = build_request(conversation, full_options(), OPENAI)
+    assert_valid(first, "CreateChatCompletionRequest")
+    assert first == second
+    assert list(first) == list(second)
+    assert encode_body(first) == encode_body(second)
+    assert json.dumps(first) == json.dumps(second)  # insertion order too, not just sorted keys
+
+
+def test_turn_two_messages_start_with_turn_one_bytes() -> None:
+    turn1 = Conversation(tool_turn_conversation().messages, system="Be brief.")
+    turn2 = Conversation(
+        (
+            *turn1.messages,
+            Message.text("assistant", "Tomorrow: rain in both."),
+            Message.text("user", "Thanks!"),
+        ),
+        system="Be brief.",
+    )
+    one = build_request(turn1, full_options(), OPENAI)
+    two = build_request(turn2, full_options(), OPENAI)
+    assert_valid(two, "CreateChatCompletionRequest")
+    bytes_one = encode_body({"m": one["messages"]})
+    bytes_two = encode_body({"m": two["messages"]})
+    assert bytes_one.endswith(b"]}")
+    assert bytes_two.startswith(bytes_one[:-2] + b",")
+    assert len(two["messages"]) == len(one["messages"]) + 2
