@@ -34,6 +34,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .redaction import redact, register_secret
+
 __all__ = [
     "BadRequest",
     "CircuitOpen",
@@ -60,37 +62,6 @@ __all__ = [
 ]
 
 _MAX_SERVER_MESSAGE = 300
-
-# Secret values seen by this process (resolved keys). `redact` scrubs them from every message.
-_SECRETS: set[str] = set()
-# Things that look like credentials even when we never saw them: bearer tokens, sk- keys.
-_CREDENTIAL_PATTERNS = re.compile(
-    r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"
-    r"|\b(sk|pk|rk|gsk|xai|csk)-[A-Za-z0-9_-]{8,}"
-    r"|(api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._-]{8,}"
-)
-
-
-def register_secret(value: str | None) -> None:
-    """Remember a secret so that no message, repr or log line can ever contain it."""
-    if value and len(value) >= 4:
-        _SECRETS.add(value)
-
-
-def redact(text: str) -> str:
-    """Scrub known secrets and credential-shaped strings from `text`."""
-    for secret in _SECRETS:
-        if secret in text:
-            text = text.replace(secret, "[redacted]")
-
-    def _mask(match: re.Match[str]) -> str:
-        prefix = match.group(1) or match.group(3) or ""
-        if match.group(2):
-            return match.group(2) + "-[redacted]"
-        return prefix + "[redacted]"
-
-    return _CREDENTIAL_PATTERNS.sub(_mask, text)
-
 
 def _one_line(text: str, limit: int = _MAX_SERVER_MESSAGE) -> str:
     text = " ".join(text.split())
@@ -151,6 +122,7 @@ class OpenAICompatError(Exception):
             line += f" ({', '.join(where)})"
         if self.server_message:
             line += f": {_one_line(self.server_message)}"
+        line = line.rstrip(" .")
         if self.attempts and self.attempts > 1:
             line += f" [after {self.attempts} attempts]"
         if self.hint:

@@ -45,6 +45,8 @@ async def _asyncio_sleep(seconds: float) -> None:
 
 def fmt_seconds(seconds: float) -> str:
     """`2` for 2.0, `1.5` for 1.5: seconds as people write them in a message."""
+    if not math.isfinite(seconds):
+        return str(seconds)
     if seconds >= 10 or float(seconds).is_integer():
         return str(math.ceil(seconds))
     return f"{seconds:.1f}".rstrip("0").rstrip(".")
@@ -202,7 +204,7 @@ class CircuitBreaker:
                 assert self._opened_at is not None
                 remaining = max(0.0, self.cooldown - (now - self._opened_at))
                 message = (
-                    f"Failing fast after {failures} consecutive failures; "
+                    f"Failing fast after {failures} consecutive failure{'s' * (failures != 1)}; "
                     f"the next try is allowed in {fmt_seconds(remaining)} s"
                 )
         raise errors.CircuitOpen(message, provider=self.provider, url=url, retry_after=remaining)

@@ -88,7 +88,7 @@ def redact_url(url: str) -> str:
 
 
 def _detail(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
     return errors.redact(_USERINFO.sub(r"\1[redacted]@", text))[:200]
 
 
@@ -233,12 +233,9 @@ def translate_exception(exc: BaseException, endpoint: Endpoint) -> errors.OpenAI
         return errors.ConfigError(message, provider=endpoint.provider, field="baseURL")
     if isinstance(exc, (httpx2.LocalProtocolError, UnicodeError)):
         # Never include the detail: h11 and the codecs quote the offending header value.
-        return errors.ConfigError(
-            "A request header cannot be sent (a newline or non-ASCII character in it?)",
-            provider=endpoint.provider,
-            field="headers",
-            hint="Check the API key and the provider's headers",
-        )
+        message = "A request header cannot be sent (a newline or non-ASCII character in it?)"
+        hint = "Check the API key and the provider's headers"
+        return errors.ConfigError(message, provider=endpoint.provider, field="headers", hint=hint)
     if isinstance(exc, httpx2.TimeoutException):
         timeout = _client_kwargs(endpoint.verify_tls, endpoint.timeout_ms)["timeout"]
         message = {
@@ -255,7 +252,7 @@ def translate_exception(exc: BaseException, endpoint: Endpoint) -> errors.OpenAI
         hint = "The server's TLS certificate is not trusted; install its CA, or turn off TLS verification for this provider"
     elif isinstance(exc, httpx2.ProxyError):
         hint = "The proxy (HTTP_PROXY / HTTPS_PROXY / ALL_PROXY) failed; check it or set NO_PROXY"
-    return errors.ConnectError(f"Could not reach the server ({detail})", hint=hint, **where)
+    return errors.ConnectError(f"Connection failed: {detail}", hint=hint, **where)
 
 
 def _where(endpoint: Endpoint) -> dict[str, Any]:
@@ -460,33 +457,27 @@ async def asend(
 
 def iter_body(response: httpx2.Response, endpoint: Endpoint) -> Iterator[bytes]:
     """The body's bytes; a failure mid-body becomes `errors.StreamError` (never retried)."""
-    chunks = response.iter_bytes()
     delivered = 0
-    while True:
-        try:
-            chunk = next(chunks)
-        except StopIteration:
-            return
-        except _HTTPX_ERRORS as exc:
-            failure = _broken_stream(exc, endpoint, delivered)
-            break
-        delivered += len(chunk)
-        yield chunk
-    raise failure
+    try:
+        for chunk in response.iter_bytes():
+            delivered += len(chunk)
+            yield chunk
+    except _HTTPX_ERRORS as exc:
+        failure = _broken_stream(exc, endpoint, delivered)
+    else:
+        return
+    raise failure  # outside the handler: the httpx2 exception is not chained
 
 
 async def aiter_body(response: httpx2.Response, endpoint: Endpoint) -> AsyncIterator[bytes]:
     """The async twin of `iter_body`."""
-    chunks = response.aiter_bytes()
     delivered = 0
-    while True:
-        try:
-            chunk = await chunks.__anext__()
-        except StopAsyncIteration:
-            return
-        except _HTTPX_ERRORS as exc:
-            failure = _broken_stream(exc, endpoint, delivered)
-            break
-        delivered += len(chunk)
-        yield chunk
+    try:
+        async for chunk in response.aiter_bytes():
+            delivered += len(chunk)
+            yield chunk
+    except _HTTPX_ERRORS as exc:
+        failure = _broken_stream(exc, endpoint, delivered)
+    else:
+        return
     raise failure

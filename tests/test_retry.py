@@ -295,3 +295,9 @@ def test_abandon_frees_the_probe():
     run.begin()
     run.abandon()
     assert breaker.acquire() is True
+
+
+def test_infinite_retry_after_gives_up_with_a_readable_message():
+    error = errors.classify_response(429, {"retry-after": "inf"}, b"")
+    decision = RetryPolicy().decide(error, 1)
+    assert not decision.retry and "asked to wait inf s" in str(decision.error)

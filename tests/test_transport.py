@@ -17,7 +17,8 @@ from llm_openai_compat import errors, transport
 from llm_openai_compat.errors import iter_chain
 from llm_openai_compat.retry import AttemptInfo, CircuitBreaker, RetryPolicy
 from llm_openai_compat.transport import Endpoint
-from tests.support.servers import FaultServer, fault_server, fault_server_process, refused_url  # noqa: F401
+# The fault_server fixture comes from tests.support.servers (a plugin, see tests/conftest.py).
+from tests.support.servers import FaultServer, refused_url
 
 CANARY = f"sk-canary-{uuid.uuid4().hex}"
 PLAIN_CANARY = f"plain{uuid.uuid4().hex[:12]}"  # does not look like a key at all
@@ -227,10 +228,12 @@ def test_reset_mid_stream_is_a_stream_error_and_never_retried(fault_server: Faul
     fault_server.enqueue(ok_stream(body, chunk_size=16, reset_after_bytes=37), ok_stream())
     sleeps, delivered = Sleeps(), bytearray()
     ep = endpoint(fault_server.url())
-    with pytest.raises(errors.StreamError) as info:  # noqa: PT012
-        with transport.send_stream(ep, b"{}", policy=fast_policy(sleeps), breaker=fresh_breaker()) as response:
-            for chunk in transport.iter_body(response, ep):
-                delivered += chunk
+    with (
+        pytest.raises(errors.StreamError) as info,
+        transport.send_stream(ep, b"{}", policy=fast_policy(sleeps), breaker=fresh_breaker()) as response,
+    ):
+        for chunk in transport.iter_body(response, ep):
+            delivered += chunk
     assert bytes(delivered) == body.encode()[:37]
     assert "after 37 bytes" in str(info.value)
     assert len(fault_server.requests()) == 1 and sleeps == []
@@ -381,7 +384,7 @@ async def test_async_reset_before_headers_then_reset_mid_stream(fault_server: Fa
     fault_server.enqueue({"reset_before_headers": True}, ok_stream("y" * 100, chunk_size=10, reset_after_bytes=25))
     sleeps, delivered = Sleeps(), bytearray()
     ep = endpoint(fault_server.url())
-    with pytest.raises(errors.StreamError, match="after 25 bytes"):  # noqa: PT012
+    with pytest.raises(errors.StreamError, match="after 25 bytes"):
         async with transport.asend_stream(ep, b"{}", policy=fast_policy(sleeps), breaker=fresh_breaker()) as response:
             async for chunk in transport.aiter_body(response, ep):
                 delivered += chunk
@@ -512,3 +515,11 @@ def test_redact_url():
     assert transport.redact_url("https://u:p@h/v1?api-version=1&key=abc&access_token=t") == (
         "https://[redacted]@h/v1?api-version=1&key=[redacted]&access_token=[redacted]"
     )
+
+
+def test_redact_masks_overlapping_secrets_completely():
+    short = f"abcd{uuid.uuid4().hex[:8]}"
+    long = short + uuid.uuid4().hex[:8]
+    errors.register_secret(short)
+    errors.register_secret(long)
+    assert errors.redact(f"key={long} other={short}") == "key=[redacted] other=[redacted]"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..errors import OpenAICompatError, StreamError, error_from_payload
 from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
@@ -45,12 +45,11 @@ class ResponsesStreamParser:
 
     __slots__ = (
         "_call_ids",
-        "_raw_seen",
+        "_filled",
         "_saw_call",
         "_saw_items",
+        "_streamed",
         "_summary_key",
-        "_summary_seen",
-        "_text_seen",
         "profile",
     )
 
@@ -60,11 +59,11 @@ class ResponsesStreamParser:
         self._call_ids: dict[int, str | None] = {}
         self._saw_call = False
         self._saw_items = False
-        # (output_index, content/summary index) that already produced text, so `.done`
-        # events only fill in what no delta carried.
-        self._text_seen: set[tuple[int, int]] = set()
-        self._raw_seen: set[tuple[int, int]] = set()
-        self._summary_seen: set[tuple[int, int]] = set()
+        # Kinds of text ("text", "raw", "summary") that arrived as deltas: their `.done`
+        # events repeat what was streamed and are ignored. Servers that send no deltas get
+        # the `.done` text instead, once per (kind, output_index, part index) in `_filled`.
+        self._streamed: set[str] = set()
+        self._filled: set[tuple[str, int, int]] = set()
         self._summary_key: tuple[int, int] | None = None
 
     # -- entry points ------------------------------------------------------------------------
@@ -106,46 +105,51 @@ class ResponsesStreamParser:
     def _text_delta(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
         delta = obj.get("delta")
         if isinstance(delta, str) and delta:
-            self._text_seen.add(_key(obj, "content_index"))
+            self._streamed.add("text")
             out.append(TextDelta(delta))
 
     def _text_done(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
-        key = _key(obj, "content_index")
         text = obj.get("text")
-        if key not in self._text_seen and isinstance(text, str) and text:
-            self._text_seen.add(key)
+        if self._fill(text, "text", obj, "content_index"):
             out.append(TextDelta(text))
 
     def _refusal_done(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
-        key = _key(obj, "content_index")
         text = obj.get("refusal")
-        if key not in self._text_seen and isinstance(text, str) and text:
-            self._text_seen.add(key)
+        if self._fill(text, "text", obj, "content_index"):
             out.append(TextDelta(text))
 
     def _raw_delta(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
         delta = obj.get("delta")
         if isinstance(delta, str) and delta:
-            self._raw_seen.add(_key(obj, "content_index"))
+            self._streamed.add("raw")
             out.append(ReasoningDelta(delta, "raw"))
 
     def _raw_done(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
-        key = _key(obj, "content_index")
         text = obj.get("text")
-        if key not in self._raw_seen and isinstance(text, str) and text:
-            self._raw_seen.add(key)
+        if self._fill(text, "raw", obj, "content_index"):
             out.append(ReasoningDelta(text, "raw"))
 
     def _summary_delta(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
         delta = obj.get("delta")
         if isinstance(delta, str) and delta:
+            self._streamed.add("summary")
             self._summary(_key(obj, "summary_index"), delta, out)
 
     def _summary_done(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
-        key = _key(obj, "summary_index")
         text = obj.get("text")
-        if key not in self._summary_seen and isinstance(text, str) and text:
-            self._summary(key, text, out)
+        if self._fill(text, "summary", obj, "summary_index"):
+            self._summary(_key(obj, "summary_index"), text, out)
+
+    def _fill(self, text: Any, kind: str, obj: Mapping[str, Any], sub: str) -> TypeGuard[str]:
+        """Whether a `.done` text is new: nothing of its kind streamed, this part not yet
+        filled in (a `.done` event and the finished item both carry it)."""
+        if kind in self._streamed or not isinstance(text, str) or not text:
+            return False
+        key = (kind, *_key(obj, sub))
+        if key in self._filled:
+            return False
+        self._filled.add(key)
+        return True
 
     def _summary(self, key: tuple[int, int], text: str, out: list[Delta]) -> None:
         """Summary parts are separate paragraphs: a blank line goes between them."""
@@ -153,7 +157,6 @@ class ResponsesStreamParser:
             if self._summary_key is not None:
                 text = _SUMMARY_SEPARATOR + text
             self._summary_key = key
-        self._summary_seen.add(key)
         out.append(ReasoningDelta(text, "summary"))
 
     def _item_added(self, obj: Mapping[str, Any], out: list[Delta]) -> None:

@@ -10,6 +10,7 @@ turn 2's `input` starts with exactly the bytes of turn 1's (the server's prefix 
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -30,8 +31,16 @@ from ..messages import (
 )
 from ..params import to_wire
 from ..profiles import Profile
+from .chat_request import JSON_SCHEMA_INSTRUCTION, system_role
 
-__all__ = ["ENCRYPTED_REASONING", "build_request", "render_input"]
+__all__ = [
+    "ENCRYPTED_REASONING",
+    "build_request",
+    "render_format",
+    "render_input",
+    "render_tool",
+    "render_tool_choice",
+]
 
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 _TOOL_CHOICE_MODES = ("auto", "none", "required")
@@ -43,27 +52,44 @@ def build_request(
     conversation: Conversation, options: RequestOptions, profile: Profile
 ) -> dict[str, Any]:
     """The JSON body for one Responses call (keys in a fixed order; see `encode_body`)."""
+    if options.tools and not profile.supports_tools:
+        raise MissingToolCalling(
+            f"The {profile.name!r} profile says this server cannot call tools, "
+            f"but {len(options.tools)} tool(s) were given",
+            model=options.model,
+        )
     params = options.params
     store = params.get("store") is True
-    role = _system_role(options, profile)
+    role = system_role(options, profile)
     instructions, messages = _split_system(conversation, role)
+    text_format, schema_note = (
+        render_format(options.response_format, params, profile)
+        if options.response_format is not None
+        else (None, None)
+    )
+    if schema_note:
+        if role is None:
+            raise MissingStructuredOutput(
+                "This server takes no JSON schema and systemMessageMode 'remove' leaves no "
+                "instructions to describe it in",
+                model=options.model,
+            )
+        instructions = f"{instructions}\n\n{schema_note}" if instructions else schema_note
 
     body: dict[str, Any] = {"model": options.model}
     if instructions is not None:
         body["instructions"] = instructions
     body["input"] = render_input(messages, store=store, system_role=role or "system")
     if options.tools:
-        if not profile.supports_tools:
-            raise MissingToolCalling(
-                f"Profile {profile.name!r} says this server does not support tool calling"
-            )
         body["tools"] = [render_tool(spec) for spec in options.tools]
         if options.tool_choice:
             body["tool_choice"] = render_tool_choice(options.tool_choice)
-    if options.response_format is not None:
-        _merge(body, {"text": {"format": render_format(options.response_format, params, profile)}})
+    if text_format is not None:
+        body["text"] = {"format": text_format}
 
     wire = to_wire(params, "responses")
+    if not options.tools or not profile.supports_parallel_tool_calls:
+        wire.pop("parallel_tool_calls", None)  # as on chat: meaningless without tools
     include: list[Any] = list(wire.pop("include", ()))
     _merge(body, wire)
     if not store and _reasoning_requested(params) and ENCRYPTED_REASONING not in include:
@@ -81,16 +107,6 @@ def build_request(
 
 
 # -- system text ----------------------------------------------------------------------------
-
-
-def _system_role(options: RequestOptions, profile: Profile) -> SystemRole | None:
-    """The role system text takes, or None for mode `remove`."""
-    mode = options.system_message_mode or profile.system_role
-    if mode == "remove":
-        return None
-    if mode == "developer" and not profile.supports_developer_role:
-        return "system"
-    return mode
 
 
 def _split_system(
@@ -264,14 +280,16 @@ def render_tool_choice(choice: str) -> str | dict[str, Any]:
 
 def render_format(
     fmt: ResponseFormat, params: Mapping[str, Any], profile: Profile
-) -> dict[str, Any]:
-    """`text.format`: a JSON schema (strict unless told otherwise) or any JSON object."""
+) -> tuple[dict[str, Any], str | None]:
+    """`text.format`: a JSON schema (strict unless told otherwise) or any JSON object. Where
+    the profile says the server takes no schema, JSON mode plus the schema as an instruction
+    (the returned note), as on chat-completions."""
     if fmt.kind == "json_object" or fmt.schema is None:
-        return {"type": "json_object"}
+        return {"type": "json_object"}, None
+    schema = _plain(fmt.schema)
     if not profile.supports_json_schema:
-        raise MissingStructuredOutput(
-            f"Profile {profile.name!r} says this server does not support JSON schemas"
-        )
+        text = json.dumps(schema, ensure_ascii=False, sort_keys=True)
+        return {"type": "json_object"}, JSON_SCHEMA_INSTRUCTION + text
     strict = fmt.strict
     if strict is None:
         default = params.get("strictJsonSchema")
@@ -279,9 +297,9 @@ def render_format(
     out: dict[str, Any] = {"type": "json_schema", "name": fmt.name}
     if fmt.description:
         out["description"] = fmt.description
-    out["schema"] = _plain(fmt.schema)
+    out["schema"] = schema
     out["strict"] = strict
-    return out
+    return out, None
 
 
 def _reasoning_requested(params: Mapping[str, Any]) -> bool:

@@ -192,7 +192,10 @@ def comparable(events: Iterable[Event]) -> list[Any]:
 def body_from_summary(summary: Summary) -> dict[str, Any]:
     """A non-streamed `chat.completion` body that says what a streamed response said."""
     message: dict[str, Any] = {"role": "assistant", "content": summary.text or None}
-    if summary.reasoning:
+    if summary.reasoning_items:  # opaque items only travel in OpenRouter's reasoning_details
+        details = [{"type": "reasoning.text", "text": summary.reasoning}] if summary.reasoning else []
+        message["reasoning_details"] = details + [dict(i.raw) for i in summary.reasoning_items]
+    elif summary.reasoning:
         message["reasoning_content"] = summary.reasoning
     if summary.tool_calls:
         message["tool_calls"] = [

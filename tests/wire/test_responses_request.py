@@ -380,10 +380,20 @@ def test_structured_output_json_object() -> None:
     assert body["text"] == {"format": {"type": "json_object"}}
 
 
-def test_json_schema_on_a_profile_without_it() -> None:
-    fmt = ResponseFormat("json_schema", schema={"type": "object"})
+def test_json_schema_on_a_profile_without_it_becomes_json_mode_plus_instructions() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    fmt = ResponseFormat("json_schema", schema=schema)
+    profile = DEFAULT.with_(supports_json_schema=False)
+    body = build([user("x")], system="Be brief.", response_format=fmt, profile=profile)
+    assert body["text"] == {"format": {"type": "json_object"}}
+    assert body["instructions"] == (
+        "Be brief.\n\nRespond with a JSON object that matches this JSON schema: "
+        + json.dumps(schema, sort_keys=True)
+    )
+    alone = build([user("x")], response_format=fmt, profile=profile)
+    assert alone["instructions"].startswith("Respond with a JSON object")
     with pytest.raises(MissingStructuredOutput):
-        build([user("x")], response_format=fmt, profile=DEFAULT.with_(supports_json_schema=False))
+        build([user("x")], response_format=fmt, profile=profile, system_message_mode="remove")
 
 
 def test_max_output_tokens_and_sampling_params() -> None:
@@ -399,7 +409,7 @@ def test_max_output_tokens_and_sampling_params() -> None:
         "maxToolCalls": 3,
         "seed": 7,  # not on responses: dropped
     }
-    body = build([user("x")], params=params)
+    body = build([user("x")], params=params, tools=(WEATHER,))
     assert body["max_output_tokens"] == 256
     assert body["temperature"] == 0.2
     assert body["top_p"] == 0.9
@@ -410,6 +420,12 @@ def test_max_output_tokens_and_sampling_params() -> None:
     assert body["safety_identifier"] == "user-1"
     assert body["max_tool_calls"] == 3
     assert "seed" not in body
+    # As on chat-completions, parallel_tool_calls goes only with tools.
+    assert "parallel_tool_calls" not in build([user("x")], params=params)
+    no_parallel = DEFAULT.with_(supports_parallel_tool_calls=False)
+    assert "parallel_tool_calls" not in build(
+        [user("x")], params=params, tools=(WEATHER,), profile=no_parallel
+    )
 
 
 def test_reasoning_effort_and_summary() -> None:
