@@ -136,9 +136,7 @@ class Adaptation:
 
 
 ADAPTATIONS: tuple[Adaptation, ...] = (
-    Adaptation(
-        "no-stream-options", r"stream_options", (), {"supports_stream_options": False}
-    ),
+    Adaptation("no-stream-options", r"stream_options", (), {"supports_stream_options": False}),
     Adaptation(
         "no-developer-role",
         r"^messages\[\d+\]\.role$|role",

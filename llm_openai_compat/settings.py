@@ -264,11 +264,39 @@ def _parse(data: bytes) -> tuple[dict[str, Any] | None, str | None, str | None]:
 
 def _validate(raw: Mapping[str, Any], file: str | None) -> Settings:
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         error = _error_from(exc, file)
+    else:
+        _check_params(settings, file)
+        return settings
     # Raised outside the except block so no ValidationError (holding input values) is chained.
     raise error
+
+
+def _check_params(settings: Settings, file: str | None) -> None:
+    """Every provider's defaultParams and modelParams, checked for its shape."""
+    from .params import validate_params
+
+    for provider_id, provider in settings.providers.items():
+        layers = [("defaultParams", provider.default_params)]
+        layers += [(f"modelParams.{m}", p) for m, p in provider.model_params.items()]
+        for where, params in layers:
+            try:
+                validate_params(
+                    params, provider.api_shape, where=f"providers.{provider_id}.{where}"
+                )
+            except ConfigError as exc:
+                problem = exc
+            else:
+                continue
+            raise ConfigError(
+                problem.message,
+                file=file,
+                provider=provider_id,
+                field=problem.field,
+                hint=problem.hint,
+            )
 
 
 def _where(path: Path | None) -> Path:

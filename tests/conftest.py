@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.support.servers"]
+pytest_plugins = ["tests.support.servers", "tests.support.model_servers"]
 
 _LEAKY_ENV = (
     "OPENAI_API_KEY",

@@ -312,3 +312,33 @@ def test_merge_order_builtin_provider_model_call() -> None:
         "maxOutputTokens": 50,
     }
     assert merge_params(None, {}, {"a": 1}) == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("default_params", "phrase"),
+    [
+        ({"reasoning_effort": "low"}, "did you mean reasoningEffort?"),
+        ({"reasoningEffort": "xhigh"}, "allowed values: minimal, low, medium, high"),
+        ({"promptCacheKey": "x"}, "promptCacheKey is reserved"),
+        ({"instructions": "x"}, "instructions is reserved"),
+        ({"temperature": "hot"}, "temperature must be a number"),
+    ],
+)
+def test_settings_file_refuses_bad_default_params(tmp_path, default_params, phrase):
+    """Loading the settings file runs the same validation, and names file, provider, field."""
+    import json
+
+    from llm_openai_compat.errors import ConfigError
+    from llm_openai_compat.settings import clear_cache, load_settings
+
+    path = tmp_path / "openai-compat.json"
+    path.write_text(
+        json.dumps({"providers": {"p": {"baseURL": "http://127.0.0.1:1/v1", "defaultParams": default_params}}})
+    )
+    clear_cache()
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    text = str(info.value)
+    assert phrase in text and "\n" not in text
+    assert str(path) in text and "provider 'p'" in text
+    assert f"providers.p.defaultParams.{next(iter(default_params))}" in text

@@ -177,9 +177,7 @@ def _render_user(parts: tuple[Part, ...], out: list[dict[str, Any]]) -> None:
         out.append({"role": "user", "content": content or ""})
 
 
-def _render_assistant(
-    parts: tuple[Part, ...], profile: Profile, out: list[dict[str, Any]]
-) -> None:
+def _render_assistant(parts: tuple[Part, ...], profile: Profile, out: list[dict[str, Any]]) -> None:
     texts = [p.text for p in parts if isinstance(p, TextPart)]
     calls = [p for p in parts if isinstance(p, ToolCallPart)]
     text = "".join(texts)

@@ -279,7 +279,7 @@ class ResponsesStreamParser:
         """The terminal response object: usage, then the finish reason (or the failure)."""
         if response.get("id") or response.get("model"):
             out.append(_meta_of(response))  # first for a body; merged away in a stream
-        if not self._saw_items:
+        if not (self._saw_items or self._streamed or self._filled or self._call_ids):
             # A server that streamed nothing but the final object: take the output from it.
             for index, item in enumerate(_list(response.get("output"))):
                 if isinstance(item, Mapping):

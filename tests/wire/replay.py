@@ -12,6 +12,8 @@ events with `replay_chat(name)`), so it exposes the pieces as well as the whole:
 - `summarize(events)`: the normalized result; `comparable(events)`: events with errors
   replaced by (class, message), so two runs can be compared with `==`
 - `body_from_summary(summary)`: the non-streamed body that says the same as a stream
+- `Expectations`: a per-file registry of checks; `usage_numbers`, `finish_triple`,
+  `call_tuples`, `of_type`: short accessors for those checks
 """
 
 from __future__ import annotations
@@ -41,17 +43,23 @@ from llm_openai_compat.wire.chat import ChatStreamParser, parse_body
 from tests.support.openapi import TRANSCRIPTS, read_transcript
 
 __all__ = [
+    "Check",
+    "Expectations",
     "Kind",
     "Summary",
     "body_from_summary",
+    "call_tuples",
     "chat_transcripts",
     "comparable",
+    "finish_triple",
     "kind_of",
+    "of_type",
     "replay_body",
     "replay_chat",
     "replay_sse",
     "sse_bytes",
     "summarize",
+    "usage_numbers",
 ]
 
 Kind = Literal["sse", "jsonl", "body", "error"]
@@ -59,8 +67,10 @@ DEFAULT = PROFILES["default"]
 _ERROR_NAME = re.compile(r"__error_(\d{3})_")
 
 
-def chat_transcripts() -> list[str]:
-    return sorted(p.name for p in TRANSCRIPTS.glob("*__chat__*.txt"))
+def chat_transcripts(*kinds: Kind) -> list[str]:
+    """Every chat transcript, or those of the given kinds."""
+    names = sorted(p.name for p in TRANSCRIPTS.glob("*__chat__*.txt"))
+    return [n for n in names if kind_of(n) in kinds] if kinds else names
 
 
 def kind_of(name: str) -> Kind:
@@ -193,7 +203,9 @@ def body_from_summary(summary: Summary) -> dict[str, Any]:
     """A non-streamed `chat.completion` body that says what a streamed response said."""
     message: dict[str, Any] = {"role": "assistant", "content": summary.text or None}
     if summary.reasoning_items:  # opaque items only travel in OpenRouter's reasoning_details
-        details = [{"type": "reasoning.text", "text": summary.reasoning}] if summary.reasoning else []
+        details = (
+            [{"type": "reasoning.text", "text": summary.reasoning}] if summary.reasoning else []
+        )
         message["reasoning_details"] = details + [dict(i.raw) for i in summary.reasoning_items]
     elif summary.reasoning:
         message["reasoning_content"] = summary.reasoning
@@ -218,3 +230,58 @@ def body_from_summary(summary: Summary) -> dict[str, Any]:
     if summary.usage is not None:
         body["usage"] = dict(summary.usage.raw)
     return body
+
+
+# -- for per-file expectations ------------------------------------------------------------------
+
+Check = Callable[[Summary, list[Event]], None]
+
+
+class Expectations:
+    """Checks registered per transcript file with `@expectations("name.txt")`."""
+
+    def __init__(self) -> None:
+        self.checks: dict[str, Check] = {}
+
+    def __call__(self, name: str) -> Callable[[Check], Check]:
+        def register(check: Check) -> Check:
+            assert name not in self.checks, f"two expectations for {name}"
+            self.checks[name] = check
+            return check
+
+        return register
+
+    def run(self, name: str) -> None:
+        events = replay_chat(name)
+        self.checks[name](summarize(events), events)
+
+
+def usage_numbers(s: Summary) -> tuple[int | None, ...]:
+    """(input, output, total, cached input, reasoning)."""
+    assert s.usage is not None, "no usage"
+    u = s.usage
+    return (
+        u.input_tokens,
+        u.output_tokens,
+        u.total_tokens,
+        u.cached_input_tokens,
+        u.reasoning_tokens,
+    )
+
+
+def finish_triple(s: Summary) -> tuple[str, str | None, bool]:
+    """(normalized reason, raw reason, inferred); fails if the response ended in an error."""
+    assert s.error is None, s.error
+    assert s.finish is not None, "no finish"
+    return (s.finish.reason, s.finish.raw_reason, s.finish.inferred)
+
+
+def call_tuples(s: Summary) -> list[tuple[int, str, str, Any]]:
+    """(index, id, name, parsed arguments) per complete call; all arguments must parse."""
+    for call in s.tool_calls:
+        assert call.arguments_error is None, call
+    return [(c.index, c.id, c.name, c.arguments) for c in s.tool_calls]
+
+
+def of_type(events: Iterable[Event], kind: type[Any]) -> list[Any]:
+    return [e for e in events if isinstance(e, kind)]

@@ -831,6 +831,62 @@ def test_completed_alone_carries_the_output() -> None:
     assert result.finish == "tool_calls"
 
 
+def test_done_events_never_repeat_streamed_text_even_with_missing_indices() -> None:
+    events = replay(
+        [
+            sse(
+                CREATED,
+                {"type": "response.output_text.delta", "delta": "Hel"},
+                {"type": "response.output_text.delta", "delta": "lo"},
+                {
+                    "type": "response.output_text.done",
+                    "output_index": 1,
+                    "content_index": 0,
+                    "text": "Hello",
+                },
+                {
+                    "type": "response.output_item.done",
+                    "output_index": 1,
+                    "item": {
+                        "type": "message",
+                        "content": [{"type": "output_text", "text": "Hello"}],
+                    },
+                },
+                completed(
+                    output=[
+                        {"type": "message", "content": [{"type": "output_text", "text": "Hello"}]}
+                    ]
+                ),
+            )
+        ]
+    )
+    assert normalize(events).text == "Hello"
+
+
+def test_no_delta_stream_fills_each_part_once() -> None:
+    content = [{"type": "output_text", "text": "A"}, {"type": "output_text", "text": "B"}]
+    events = replay(
+        [
+            sse(
+                CREATED,
+                {
+                    "type": "response.output_text.done",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "text": "A",
+                },
+                {
+                    "type": "response.output_item.done",
+                    "output_index": 0,
+                    "item": {"type": "message", "content": content},
+                },
+                completed(output=[{"type": "message", "content": content}]),
+            )
+        ]
+    )
+    assert normalize(events).text == "AB"
+
+
 def test_done_without_completed_still_finishes() -> None:
     result = normalize(
         replay([sse(CREATED, {"type": "response.output_text.delta", "delta": "hi"}, "[DONE]")])

@@ -1,0 +1,109 @@
+"""The deterministic model server (`model_server.py`) as a pytest fixture.
+
+`ModelServer` runs the script in a subprocess on 127.0.0.1 (so a test's own event loop never
+serves it) and talks to its control endpoints with `http.client`, never with the code under
+test. `model_server` is session-scoped: one process for the whole run, stopped by its pid.
+
+    def test_x(model_server):
+        base_url = model_server.url("no-index", "reasoning")  # http://127.0.0.1:N/f/.../v1
+        ...
+        body = model_server.requests()[-1]["body"]
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import select
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+__all__ = ["ModelServer", "model_server"]
+
+SCRIPT = Path(__file__).with_name("model_server.py")
+
+
+class ModelServer:
+    """A running `model_server.py` process. See that module's docstring for flags and answers."""
+
+    def __init__(self, start_timeout: float = 10.0) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SCRIPT), "--port", "0", "--watch-stdin"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], start_timeout)
+        line = self.proc.stdout.readline().decode() if ready else ""
+        if not line.startswith("PORT "):
+            self.stop()
+            raise RuntimeError(f"model server did not start (got {line!r})")
+        self.port = int(line.split()[1])
+        self.origin = f"http://127.0.0.1:{self.port}"
+
+    def url(self, *flags: str) -> str:
+        """A base URL ending in `/v1`; with flags, `/f/<flag>+<flag>/v1`."""
+        if not flags:
+            return f"{self.origin}/v1"
+        return f"{self.origin}/f/{'+'.join(quote(f, safe='=') for f in flags)}/v1"
+
+    def _control(self, method: str, path: str) -> Any:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, headers={"connection": "close"})
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 200:
+                raise RuntimeError(f"control {path} failed: {response.status} {data!r}")
+            return json.loads(data)
+        finally:
+            conn.close()
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Recorded API requests, oldest first: method, path, flags, headers, body, outcome."""
+        result: list[dict[str, Any]] = self._control("GET", "/_requests")
+        return result
+
+    def last_body(self) -> dict[str, Any]:
+        """The JSON body of the most recent API request."""
+        body: dict[str, Any] = self.requests()[-1]["body"]
+        return body
+
+    def reset(self) -> None:
+        """Forget the recorded requests."""
+        self._control("POST", "/_reset")
+
+    def stop(self) -> None:
+        """End the process by its pid: terminate, wait, then kill."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+
+    def __enter__(self) -> ModelServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@pytest.fixture(scope="session")
+def model_server() -> Iterator[ModelServer]:
+    """One model server process for the whole session."""
+    server = ModelServer()
+    try:
+        yield server
+    finally:
+        server.stop()
