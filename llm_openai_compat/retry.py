@@ -49,7 +49,7 @@ def fmt_seconds(seconds: float) -> str:
         return str(seconds)
     if seconds >= 10 or float(seconds).is_integer():
         return str(math.ceil(seconds))
-    return f"{seconds:.1f}".rstrip("0").rstrip(".")
+    return f"{seconds:.2f}".rstrip("0").rstrip(".")
 
 
 def with_changes(
@@ -57,8 +57,7 @@ def with_changes(
 ) -> errors.OpenAICompatError:
     """A copy of `error` with some fields changed; its one-line message is rendered again."""
     state = {**error._state(), **changes}
-    new = type(error)(error.message if message is None else message, **state)
-    return new
+    return type(error)(error.message if message is None else message, **state)
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ class RetryPolicy:
     steps: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
     jitter: float = 0.25
     retry_after_cap: float = 30.0
-    retry_statuses: frozenset[int] = _RETRY_STATUSES
+    retry_statuses: frozenset[int] = field(default=_RETRY_STATUSES, repr=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
     asleep: Callable[[float], Awaitable[None]] = field(
         default=_asyncio_sleep, repr=False, compare=False

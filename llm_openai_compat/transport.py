@@ -234,8 +234,8 @@ def translate_exception(exc: BaseException, endpoint: Endpoint) -> errors.OpenAI
     if isinstance(exc, (httpx2.LocalProtocolError, UnicodeError)):
         # Never include the detail: h11 and the codecs quote the offending header value.
         message = "A request header cannot be sent (a newline or non-ASCII character in it?)"
-        hint = "Check the API key and the provider's headers"
-        return errors.ConfigError(message, provider=endpoint.provider, field="headers", hint=hint)
+        fix = "Check the API key and the provider's headers"
+        return errors.ConfigError(message, provider=endpoint.provider, field="headers", hint=fix)
     if isinstance(exc, httpx2.TimeoutException):
         timeout = _client_kwargs(endpoint.verify_tls, endpoint.timeout_ms)["timeout"]
         message = {

@@ -301,3 +301,10 @@ def test_infinite_retry_after_gives_up_with_a_readable_message():
     error = errors.classify_response(429, {"retry-after": "inf"}, b"")
     decision = RetryPolicy().decide(error, 1)
     assert not decision.retry and "asked to wait inf s" in str(decision.error)
+
+
+@pytest.mark.parametrize("value, text", [(2.0, "2"), (1.5, "1.5"), (0.25, "0.25"), (29.2, "30"), (0.0, "0")])
+def test_fmt_seconds(value, text):
+    from llm_openai_compat.retry import fmt_seconds
+
+    assert fmt_seconds(value) == text

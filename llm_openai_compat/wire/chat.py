@@ -90,13 +90,13 @@ class ChatStreamParser:
 
         finish = None
         choices = get("choices")
-        if choices:
+        if choices and isinstance(choices, list):
             choice = choices[0]
             if not isinstance(choice, Mapping) or choice.get("index"):
                 choice = _choice_zero(choices)  # only choice 0 is followed
             if choice is not None:
                 delta = choice.get("delta")
-                if delta:
+                if delta and isinstance(delta, Mapping):
                     content = delta.get("content")
                     if len(delta) == 1 and isinstance(content, str):
                         if content:  # the fast path: a plain content chunk

@@ -273,6 +273,16 @@ def test_finish_and_error_order_within_one_chunk() -> None:
     assert [type(d) for d in deltas] == [TextDelta, Usage, FinishSignal, StreamFailure]
 
 
+def test_malformed_chunks_are_ignored_not_raised() -> None:
+    odd: list[dict[str, Any]] = [
+        {"choices": {"0": 1}},
+        {"choices": ["x"]},
+        {"choices": [{"delta": "text"}]},
+        {"choices": [{"delta": None}]},
+    ]
+    assert feed(*odd) == []
+
+
 def test_feed_chunk_accepts_any_mapping() -> None:
     parser = ChatStreamParser(DEFAULT)
     frozen = MappingProxyType({"choices": [MappingProxyType({"delta": {"content": "hi"}})]})
