@@ -11,21 +11,31 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
 import llm
 from llm.parts import (
     AttachmentPart,
     ReasoningPart,
+    StreamEvent,
     TextPart,
     ToolCallPart,
     ToolResultPart,
 )
 
 from . import messages as core
-
-if TYPE_CHECKING:
-    from .events import Event
+from .events import (
+    Event,
+    Finish,
+    ReasoningDelta,
+    ReasoningItem,
+    ResponseMeta,
+    TextDelta,
+    ToolCall,
+    ToolCallArgumentsDelta,
+    ToolCallStart,
+    Usage,
+)
 
 __all__ = [
     "META_KEY",
@@ -39,6 +49,12 @@ __all__ = [
 META_KEY = "openai_compat"
 SCHEMA_INSTRUCTION = "Respond with a JSON object that matches this JSON schema: "
 
+_ROLES: dict[str, core.Role] = {
+    "system": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+}
 # llm option name -> the core's camelCase param name.
 PARAM_NAMES = {
     "temperature": "temperature",
@@ -63,9 +79,7 @@ def _attachment_part(attachment: Any) -> core.ImagePart | core.FilePart:
             return core.ImagePart(url=attachment.url)
         return core.ImagePart(url=f"data:{mime};base64,{attachment.base64_content()}")
     name = os.path.basename(attachment.path) if attachment.path else None
-    return core.FilePart(
-        mime_type=mime, data_base64=attachment.base64_content(), filename=name
-    )
+    return core.FilePart(mime_type=mime, data_base64=attachment.base64_content(), filename=name)
 
 
 def _ours(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -74,9 +88,8 @@ def _ours(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 
 def _tool_result(part: Any) -> core.ToolResultPart:
-    output = part.output or ""
-    if part.exception and part.exception not in output:
-        output = f"{output}\n{part.exception}".strip() if output else f"Error: {part.exception}"
+    # llm already writes "Error: ..." into the output of a tool that raised.
+    output = part.output or (f"Error: {part.exception}" if part.exception else "")
     return core.ToolResultPart(call_id=part.tool_call_id or "", output=output, name=part.name)
 
 
@@ -122,7 +135,7 @@ def _convert_message(message: Any) -> list[core.Message]:
             parts.append(_tool_result(part))
             # Tool messages cannot carry images: they follow as a user message.
             extra_images.extend(_attachment_part(a) for a in part.attachments or [])
-    role = message.role if message.role in ("system", "user", "assistant", "tool") else "user"
+    role: core.Role = _ROLES.get(message.role, "user")
     out = [core.Message(role, tuple(parts))] if parts else []
     if extra_images:
         out.append(core.Message("user", tuple(extra_images)))
@@ -180,7 +193,9 @@ def build_options(
     elif getattr(opts, "json_object", None):
         response_format = core.ResponseFormat(kind="json_object")
     tools = tuple(_tool_spec(t) for t in prompt.tools if isinstance(t, llm.Tool))
-    mode = "system" if capabilities.get("developerRole", True) is False else None
+    mode: Literal["system"] | None = None
+    if capabilities.get("developerRole", True) is False:
+        mode = "system"
     options = core.RequestOptions(
         model=model_name,
         stream=stream,
@@ -201,47 +216,46 @@ class EventTranslator:
     """Turns core events into llm `StreamEvent`s and records the rest on the llm response:
     tool calls, usage, and `response_json` (finish reason and ids) for `llm logs`."""
 
-    def __init__(self, response: Any, provider_id: str, shape: str) -> None:
+    def __init__(self, response: Any, provider_id: str, shape: str, model: str) -> None:
         self.response = response
         self.provider_id = provider_id
         self.shape = shape
+        self.model = model
         self._started: set[str] = set()
         self._saw_reasoning = False
-        self._usage: Any = None
-        self._finish: Any = None
-        self._meta: Any = None
+        self._usage: Usage | None = None
+        self._finish: Finish | None = None
+        self._meta: ResponseMeta | None = None
 
-    def translate(self, event: Event) -> Iterator[llm.StreamEvent]:
-        kind = event.type
-        if kind == "text":
-            if event.text:  # type: ignore[union-attr]
-                yield llm.StreamEvent(type="text", chunk=event.text)  # type: ignore[union-attr]
-        elif kind == "reasoning":
-            if event.text:  # type: ignore[union-attr]
+    def translate(self, event: Event) -> Iterator[StreamEvent]:
+        if isinstance(event, TextDelta):
+            if event.text:
+                yield StreamEvent(type="text", chunk=event.text)
+        elif isinstance(event, ReasoningDelta):
+            if event.text:
                 self._saw_reasoning = True
-                yield llm.StreamEvent(type="reasoning", chunk=event.text)  # type: ignore[union-attr]
-        elif kind == "reasoning_item":
+                yield StreamEvent(type="reasoning", chunk=event.text)
+        elif isinstance(event, ReasoningItem):
             yield from self._reasoning_item(event)
-        elif kind == "tool_call_start":
-            self._started.add(event.id)  # type: ignore[union-attr]
-            yield llm.StreamEvent(
-                type="tool_call_name", chunk=event.name, tool_call_id=event.id  # type: ignore[union-attr]
-            )
-        elif kind == "tool_call_delta":
-            if event.delta:  # type: ignore[union-attr]
-                yield llm.StreamEvent(
-                    type="tool_call_args", chunk=event.delta, tool_call_id=event.id  # type: ignore[union-attr]
-                )
-        elif kind == "tool_call":
+        elif isinstance(event, ToolCallStart):
+            self._started.add(event.id)
+            yield StreamEvent(type="tool_call_name", chunk=event.name, tool_call_id=event.id)
+        elif isinstance(event, ToolCallArgumentsDelta):
+            if event.delta:
+                yield StreamEvent(type="tool_call_args", chunk=event.delta, tool_call_id=event.id)
+        elif isinstance(event, ToolCall):
             yield from self._tool_call(event)
-        elif kind == "usage":
+        elif isinstance(event, Usage):
             self._usage = event
-        elif kind == "finish":
+        elif isinstance(event, Finish):
             self._finish = event
-        elif kind == "meta":
+        elif isinstance(event, ResponseMeta):
             self._meta = event
+            if event.model and event.model != self.model:
+                # A router (OpenRouter, LiteLLM) answered with another model: llm logs it.
+                self.response.set_resolved_model(event.model)
 
-    def _reasoning_item(self, item: Any) -> Iterator[llm.StreamEvent]:
+    def _reasoning_item(self, item: ReasoningItem) -> Iterator[StreamEvent]:
         """Opaque reasoning state (Responses items) rides on provider_metadata so llm stores it
         with the message and hands it back on the next turn."""
         data: dict[str, Any] = {}
@@ -252,30 +266,32 @@ class EventTranslator:
         if item.encrypted_content:
             data["encrypted_content"] = item.encrypted_content
         if data:
-            yield llm.StreamEvent(type="reasoning", chunk="", provider_metadata={META_KEY: data})
+            yield StreamEvent(type="reasoning", chunk="", provider_metadata={META_KEY: data})
 
-    def _tool_call(self, call: Any) -> Iterator[llm.StreamEvent]:
+    def _tool_call(self, call: ToolCall) -> Iterator[StreamEvent]:
         if call.id not in self._started:
             # No start/delta events came for this call (e.g. a whole-body response).
             self._started.add(call.id)
-            yield llm.StreamEvent(type="tool_call_name", chunk=call.name, tool_call_id=call.id)
+            yield StreamEvent(type="tool_call_name", chunk=call.name, tool_call_id=call.id)
             if call.arguments_raw:
-                yield llm.StreamEvent(
+                yield StreamEvent(
                     type="tool_call_args", chunk=call.arguments_raw, tool_call_id=call.id
                 )
         if call.extra:
-            yield llm.StreamEvent(
+            yield StreamEvent(
                 type="tool_call_args",
                 chunk="",
                 tool_call_id=call.id,
                 provider_metadata={META_KEY: {"extra": dict(call.extra)}},
             )
-        arguments = dict(call.arguments) if call.arguments is not None else {"_raw": call.arguments_raw}
+        arguments: dict[str, Any] = (
+            dict(call.arguments) if call.arguments is not None else {"_raw": call.arguments_raw}
+        )
         self.response.add_tool_call(
             llm.ToolCall(name=call.name, arguments=arguments, tool_call_id=call.id)
         )
 
-    def finish(self) -> Iterator[llm.StreamEvent]:
+    def finish(self) -> Iterator[StreamEvent]:
         """Usage and `response_json`, once the stream is over."""
         usage = self._usage
         if usage is not None:
@@ -292,7 +308,7 @@ class EventTranslator:
             )
             if usage.reasoning_tokens and not self._saw_reasoning:
                 # Reasoning happened but its text was withheld: llm records the fact.
-                yield llm.StreamEvent(type="reasoning", chunk="", redacted=True)
+                yield StreamEvent(type="reasoning", chunk="", redacted=True)
         self.response.response_json = self.response_json()
 
     def response_json(self) -> dict[str, Any]:

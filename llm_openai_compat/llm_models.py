@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import llm
+from llm.parts import StreamEvent
 from pydantic import Field, field_validator
 
-from .llm_convert import EventTranslator, build_conversation, build_options
-
 if TYPE_CHECKING:
+    from .llm_convert import EventTranslator
     from .settings import ProviderSettings
 
 __all__ = ["AsyncOpenAICompatModel", "OpenAICompatModel", "OpenAICompatOptions", "model_pair"]
@@ -64,11 +64,9 @@ class OpenAICompatOptions(llm.Options):
         le=2,
         description="-2 to 2: positive values penalize tokens that already appear at all.",
     )
-    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = (
-        Field(
-            default=None,
-            description="How hard a reasoning model thinks: none, minimal, low, medium, high, xhigh.",
-        )
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = Field(
+        default=None,
+        description="How hard a reasoning model thinks: none, minimal, low, medium, high, xhigh.",
     )
     json_object: bool | None = Field(
         default=None, description="Ask for any JSON object as output (response_format json_object)."
@@ -99,7 +97,7 @@ class OpenAICompatOptions(llm.Options):
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise ValueError(f"extra_body must be a JSON object ({exc.msg})") from None
         if value is not None and not isinstance(value, dict):
             raise ValueError("extra_body must be a JSON object, e.g. '{\"top_k\": 20}'")
@@ -127,11 +125,11 @@ class _Shared:
     can_stream: bool = True
     supports_tools: bool = True
     supports_schema: bool = True
-    attachment_types: frozenset[str] = IMAGE_TYPES
-    Options = OpenAICompatOptions
-
+    attachment_types: set[str] | frozenset[str] = IMAGE_TYPES
+    needs_key: str | None = None
+    key_env_var: str | None = None
+    key: str | None = None
     model_id: str
-    key: str | None
 
     def __init__(self, provider_id: str, model_name: str, provider: ProviderSettings) -> None:
         self.model_id = f"{provider_id}/{model_name}"
@@ -160,22 +158,32 @@ class _Shared:
         """Only `--key` (a key or the name of one stored with `llm keys set`) or `model.key` is
         resolved here; otherwise None, and the core reads the provider's apiKeyRef, which
         never falls back to another provider's key."""
-        if getattr(self, "key", None):
+        if self.key:
             return self.key
         if explicit_key:
             return llm.get_key(explicit_key=explicit_key)
         return None
 
-    def _prepare(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> tuple[
-        Any, Any, EventTranslator
-    ]:
+    def _prepare(
+        self, prompt: Any, stream: bool, response: Any, conversation: Any
+    ) -> tuple[Any, Any, EventTranslator]:
+        # Imported here: registration must not pay for the conversion layer.
+        from .llm_convert import EventTranslator, build_conversation, build_options
+
         options, note = build_options(self.model_name, prompt, stream, self.capabilities)
         conversation_id = getattr(conversation, "id", None)
         converted = build_conversation(prompt, conversation_id, schema_note=note)
-        return converted, options, EventTranslator(response, self.provider_id, self.shape)
+        return (
+            converted,
+            options,
+            EventTranslator(response, self.provider_id, self.shape, self.model_name),
+        )
 
 
 class OpenAICompatModel(_Shared, llm.KeyModel):
+    # One shared class: llm types Options as its own nested class, which every plugin replaces.
+    Options = OpenAICompatOptions  # type: ignore[assignment]
+
     def execute(
         self,
         prompt: Any,
@@ -183,7 +191,7 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
         response: Any,
         conversation: Any = None,
         key: str | None = None,
-    ) -> Iterator[llm.StreamEvent]:
+    ) -> Iterator[StreamEvent]:
         from .client import Client
         from .errors import OpenAICompatError
 
@@ -198,6 +206,9 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
 
 
 class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
+    # One shared class: llm types Options as its own nested class, which every plugin replaces.
+    Options = OpenAICompatOptions  # type: ignore[assignment]
+
     async def execute(  # type: ignore[override]
         self,
         prompt: Any,
@@ -205,7 +216,7 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
         response: Any,
         conversation: Any = None,
         key: str | None = None,
-    ) -> AsyncIterator[llm.StreamEvent]:
+    ) -> AsyncIterator[StreamEvent]:
         from .client import AsyncClient
         from .errors import OpenAICompatError
 

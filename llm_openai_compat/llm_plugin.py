@@ -9,8 +9,12 @@ line on stderr that names the file and field, after which llm carries on without
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import llm
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 __all__ = ["ACTIVE_ALIAS", "register_commands", "register_models"]
 
@@ -26,42 +30,50 @@ def _warn(message: str) -> None:
     print(f"llm-openai-compat: {message}", file=sys.stderr)
 
 
-def _load() -> object | None:
-    from .errors import OpenAICompatError
-    from .settings import load_settings, settings_path
-
+def _load() -> Settings | None:
     try:
+        from .settings import load_settings
+
         return load_settings()
-    except OpenAICompatError as error:
-        _warn(f"skipping its models: {error}")
-    except Exception as error:  # never let a surprise here break llm itself
-        _warn(
-            f"skipping its models: {settings_path()}: could not be loaded "
-            f"({type(error).__name__}). Fix or remove the file (see `llm openai-compat path`)."
-        )
+    except Exception as error:  # never let anything here break llm itself
+        from .errors import OpenAICompatError
+
+        if isinstance(error, OpenAICompatError):
+            _warn(f"skipping its models: {error}")
+        else:
+            _warn(
+                f"skipping its models: the settings file could not be loaded "
+                f"({type(error).__name__}). See `llm openai-compat path`."
+            )
     return None
 
 
 @llm.hookimpl
-def register_models(register):  # type: ignore[no-untyped-def]
+def register_models(register: Any) -> None:
     settings = _load()
-    if settings is None or not settings.providers:  # type: ignore[attr-defined]
+    if settings is None or not settings.providers:
         return
-    from .llm_models import model_pair
+    try:
+        from .llm_models import model_pair
 
-    active = settings.active  # type: ignore[attr-defined]
-    for provider_id, provider in settings.providers.items():  # type: ignore[attr-defined]
-        active_model = None
-        if active is not None and active.provider == provider_id:
-            active_model = active.model or (provider.models[0] if provider.models else None)
-        for model_name in provider.models:
-            sync_model, async_model = model_pair(provider_id, model_name, provider)
-            aliases = [ACTIVE_ALIAS] if model_name == active_model else []
-            register(sync_model, async_model, aliases=aliases)
+        pairs = []
+        active = settings.active
+        for provider_id, provider in settings.providers.items():
+            active_model = None
+            if active is not None and active.provider == provider_id:
+                active_model = active.model or (provider.models[0] if provider.models else None)
+            for model_name in provider.models:
+                aliases = [ACTIVE_ALIAS] if model_name == active_model else []
+                pairs.append((*model_pair(provider_id, model_name, provider), aliases))
+    except Exception as error:  # a bug here must not take llm down either
+        _warn(f"skipping its models ({type(error).__name__}: {error})")
+        return
+    for sync_model, async_model, aliases in pairs:
+        register(sync_model, async_model, aliases=aliases)
 
 
 @llm.hookimpl
-def register_commands(cli):  # type: ignore[no-untyped-def]
+def register_commands(cli: Any) -> None:
     try:
         from .llm_cli import openai_compat
     except Exception as error:  # a broken install must not take every llm command down

@@ -26,6 +26,7 @@ from .params import merge_params
 from .result import Result, collect
 from .retry import RetryPolicy
 from .settings import ProviderSettings, resolve_api_key
+from .urls import ApiShape as Shape
 from .urls import resolve_endpoint
 from .wire.encode import encode_body
 
@@ -52,6 +53,7 @@ _TOOL = ToolSpec(
     parameters={"type": "object", "properties": {}, "required": []},
 )
 _MAX_TOKENS = 64
+_LONGER = 512  # tools and JSON: room for a reasoning model to think first
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,9 @@ def _json_reply(result: Result) -> tuple[bool, str]:
     try:
         value = json.loads(text)
     except ValueError:
+        if result.finish is not None and result.finish.reason == "length":
+            # A reasoning model can spend the probe's tokens thinking: the format was accepted.
+            return True, "accepted (the reply was cut by the probe's token limit)"
         return False, f"accepted, but the reply is not JSON: {_short(result.text)!r}"
     if not isinstance(value, dict):
         return False, "accepted, but the reply is not a JSON object"
@@ -237,9 +242,7 @@ def run_probes(
     checks: list[Check] = []
     progress = on_progress or (lambda _label: None)
 
-    def attempt(
-        name: str, label: str, run: Callable[[], tuple[bool, str]]
-    ) -> Check:
+    def attempt(name: str, label: str, run: Callable[[], tuple[bool, str]]) -> Check:
         progress(label)
         started = time.perf_counter()
         try:
@@ -299,7 +302,7 @@ def run_probes(
     def tools() -> tuple[bool, str]:
         result = prober.exchange(
             _user("What time is it? Call the get_current_time tool to find out."),
-            prober.options(tools=(_TOOL,), params={"maxOutputTokens": 256}),
+            prober.options(tools=(_TOOL,), params={"maxOutputTokens": _LONGER}),
         )
         if result.tool_calls:
             return True, f"called {result.tool_calls[0].name}"
@@ -311,7 +314,7 @@ def run_probes(
         fmt = ResponseFormat(kind="json_schema", schema=_SCHEMA, name="probe")
         result = prober.exchange(
             _user('Reply with JSON whose "answer" is "OK".'),
-            prober.options(response_format=fmt, params={"maxOutputTokens": 256}),
+            prober.options(response_format=fmt, params={"maxOutputTokens": _LONGER}),
         )
         return _json_reply(result)
 
@@ -322,7 +325,7 @@ def run_probes(
             _user('Reply with a JSON object: {"answer": "OK"}.'),
             prober.options(
                 response_format=ResponseFormat(kind="json_object"),
-                params={"maxOutputTokens": 256},
+                params={"maxOutputTokens": _LONGER},
             ),
         )
         return _json_reply(result)
@@ -342,7 +345,7 @@ def run_probes(
     else:
         skip("developer_role", "developer role", "n/a: Responses sends system text as instructions")
 
-    other = "responses" if shape == "chat-completions" else "chat-completions"
+    other: Shape = "responses" if shape == "chat-completions" else "chat-completions"
     other_target = replace(target, settings=settings.model_copy(update={"api_shape": other}))
 
     def other_shape() -> tuple[bool, str]:

@@ -343,3 +343,20 @@ async def test_async_cancel_closes_the_response(fault_server):
         if event.type == "text":
             break
     await stream.aclose()  # closes the HTTP response; nothing hangs
+
+
+def test_probed_capabilities_shape_the_request(fault_server):
+    """What `llm openai-compat test` stored (capabilities) is honoured by every adapter."""
+    fault_server.enqueue(
+        {"status": 200, "headers": {"content-type": "text/event-stream"},
+         "body": sse(chunk("ok", finish="stop"))}
+    )
+    client = client_for(
+        fault_server,
+        capabilities={"streamOptions": False, "developerRole": False, "jsonSchema": True},
+    )
+    options = RequestOptions(model="m1", system_message_mode="developer")
+    assert client.complete(HI, options).text == "ok"
+    body = json.loads(fault_server.requests()[0]["body"])
+    assert "stream_options" not in body
+    assert body["messages"][0]["role"] == "system"

@@ -1,0 +1,311 @@
+"""`llm openai-compat ...`: path, providers, add, remove, models, use and the `test` probes."""
+
+from __future__ import annotations
+
+import json
+
+import llm
+import pytest
+
+from .conftest import sim
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def _file(settings_file) -> dict:
+    return json.loads(settings_file.read_text())
+
+
+def test_path(run_llm, settings_file, monkeypatch, tmp_path):
+    result = run_llm("openai-compat", "path")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == str(settings_file)
+    assert "does not exist yet" in result.stderr
+    other = tmp_path / "elsewhere.json"
+    monkeypatch.setenv("OPENAI_COMPAT_SETTINGS", str(other))
+    assert run_llm("openai-compat", "path").stdout.strip() == str(other)
+
+
+def test_add_writes_the_provider_and_makes_the_first_one_active(run_llm, settings_file):
+    result = run_llm(
+        "openai-compat", "add", "work", "--base-url", "https://llm.example.com/v1",
+        "-m", "big", "-m", "small", "--key-env", "WORK_KEY", "--shape", "responses",
+        "--header", "X-Team: blue", "--timeout", "12.5",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Added provider 'work' with 2 models" in result.stdout
+    data = _file(settings_file)
+    assert data["providers"]["work"] == {
+        "baseURL": "https://llm.example.com/v1",
+        "models": ["big", "small"],
+        "apiKeyRef": {"kind": "env", "name": "WORK_KEY"},
+        "apiShape": "responses",
+        "headers": {"X-Team": "blue"},
+        "timeoutMs": 12500,
+    }
+    assert data["active"] == {"provider": "work", "model": "big"}
+    assert llm.get_model("work/small").model_id == "work/small"
+
+
+def test_add_again_updates_and_keeps_what_it_was_not_told(run_llm, write_settings, settings_file):
+    write_settings(
+        {
+            "providers": {
+                "p": {
+                    "baseURL": "http://a/v1",
+                    "models": ["m"],
+                    "defaultParams": {"temperature": 0.1},
+                }
+            },
+            "someOtherTool": {"keep": True},
+        }
+    )
+    result = run_llm("openai-compat", "add", "p", "--base-url", "http://b/v1", "--key-llm", "pkey")
+    assert result.exit_code == 0, result.output
+    assert "Updated provider 'p'" in result.stdout
+    data = _file(settings_file)
+    assert data["someOtherTool"] == {"keep": True}
+    assert data["providers"]["p"] == {
+        "baseURL": "http://b/v1",
+        "models": ["m"],
+        "defaultParams": {"temperature": 0.1},
+        "apiKeyRef": {"kind": "llm", "name": "pkey"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--base-url", "ftp://x/v1"], "field 'baseURL'"),
+        (["--base-url", "http://x/v1", "--header", "Authorization: Bearer abc"], "secrets"),
+        (["--base-url", "http://x/v1", "--header", "nocolon"], "'Name: value'"),
+        (["--base-url", "http://x/v1", "--key-env", "A", "--key-llm", "B"], "at most one"),
+    ],
+)
+def test_add_refuses_bad_input_in_one_line(run_llm, settings_file, args, expected):
+    result = run_llm("openai-compat", "add", "p", *args)
+    assert result.exit_code != 0
+    assert expected in result.output and "Traceback" not in result.output
+    assert "abc" not in result.output
+    assert not settings_file.exists()
+
+
+def test_add_with_discover_stores_the_servers_models(run_llm, model_server, settings_file):
+    result = run_llm("openai-compat", "add", "sim", "--base-url", model_server.url(), "--discover")
+    assert result.exit_code == 0, result.output
+    assert "Listing models at" in result.stderr
+    assert _file(settings_file)["providers"]["sim"]["models"] == [
+        "sim-model",
+        "sim-model-mini",
+        "sim-reasoner",
+    ]
+
+
+def test_add_with_discover_against_a_dead_server_stores_nothing(
+    run_llm, fault_server, settings_file
+):
+    result = run_llm(
+        "openai-compat", "add", "dead", "--base-url", fault_server.refused_url("/v1"), "--discover"
+    )
+    assert result.exit_code == 1 and result.output.count("Error:") == 1
+    assert not settings_file.exists()
+
+
+def test_providers_table_shows_where_the_key_is_never_the_key(run_llm, write_settings, monkeypatch):
+    monkeypatch.setenv("WORK_KEY", "sk-very-secret-value")
+    write_settings(
+        {
+            "providers": {
+                "local": {"baseURL": "http://localhost:11434", "models": ["llama3.2"]},
+                "work": {
+                    "baseURL": "https://llm.example.com/v1",
+                    "models": ["a", "b"],
+                    "apiKeyRef": {"kind": "env", "name": "WORK_KEY"},
+                    "apiShape": "responses",
+                },
+            },
+            "active": {"provider": "work", "model": "b"},
+        }
+    )
+    result = run_llm("openai-compat", "providers")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "base", "URL", "endpoint", "shape", "models", "key"]
+    assert "http://localhost:11434/v1/chat/completions" in lines[1] and "none" in lines[1]
+    assert lines[2].startswith("*work") and "https://llm.example.com/v1/responses" in lines[2]
+    assert "env WORK_KEY" in lines[2] and "a, b" in lines[2]
+    assert "sk-very-secret-value" not in result.output
+
+
+def test_providers_with_no_file(run_llm):
+    result = run_llm("openai-compat", "providers")
+    assert result.exit_code == 0 and "No providers yet" in result.stderr
+
+
+def test_remove(run_llm, write_settings, settings_file):
+    write_settings(
+        {
+            "providers": {"a": sim("http://a/v1"), "b": sim("http://b/v1")},
+            "active": {"provider": "a"},
+        }
+    )
+    result = run_llm("openai-compat", "remove", "a")
+    assert result.exit_code == 0, result.output
+    data = _file(settings_file)
+    assert list(data["providers"]) == ["b"] and "active" not in data
+    missing = run_llm("openai-compat", "remove", "nope")
+    assert missing.exit_code == 1 and "no provider 'nope' to remove" in missing.output
+
+
+def test_models_lists_and_refreshes(run_llm, write_settings, model_server, settings_file):
+    write_settings(sim=sim(model_server.url(), "sim-model"))
+    result = run_llm("openai-compat", "models", "sim")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "sim/sim-model",
+        "sim/sim-model-mini  (not configured)",
+        "sim/sim-reasoner  (not configured)",
+    ]
+    refreshed = run_llm("openai-compat", "models", "sim", "--refresh")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert _file(settings_file)["providers"]["sim"]["models"] == [
+        "sim-model",
+        "sim-model-mini",
+        "sim-reasoner",
+    ]
+    assert llm.get_model("sim/sim-reasoner")
+    unknown = run_llm("openai-compat", "models", "nope")
+    assert unknown.exit_code == 1 and "no provider named 'nope'" in unknown.output
+
+
+def test_use_sets_the_active_pair(run_llm, write_settings, settings_file):
+    write_settings(a=sim("http://a/v1", "m1", "m2"), b=sim("http://b/v1", "x"))
+    result = run_llm("openai-compat", "use", "a", "m2")
+    assert result.exit_code == 0, result.output
+    assert _file(settings_file)["active"] == {"provider": "a", "model": "m2"}
+    assert llm.get_model("openai-compat").model_id == "a/m2"
+    bad = run_llm("openai-compat", "use", "a", "zzz")
+    assert bad.exit_code == 1 and "'zzz'" in bad.output and bad.output.count("\n") == 1
+    assert _file(settings_file)["active"] == {"provider": "a", "model": "m2"}
+
+
+def _rows(stdout: str) -> dict[str, str]:
+    """check label -> works column, from the `test` table."""
+    table = stdout.split("\n\n", 1)[1].splitlines()[1:]
+    return {line[:33].strip(): line[33:40].strip() for line in table}
+
+
+def test_test_on_a_full_server_stores_capabilities(
+    run_llm, write_settings, model_server, settings_file
+):
+    write_settings(sim=sim(model_server.url()))
+    result = run_llm("openai-compat", "test", "sim")
+    assert result.exit_code == 0, result.output
+    assert "Endpoint:  " + model_server.url() + "/chat/completions" in result.stdout
+    assert "Auth:      none" in result.stdout and "Latency:" in result.stdout
+    assert set(_rows(result.stdout).values()) == {"yes"}
+    assert "probing Streaming" in result.stderr
+    caps = _file(settings_file)["providers"]["sim"]["capabilities"]
+    assert caps["streaming"] and caps["tools"] and caps["jsonSchema"] and caps["responses"]
+    assert caps["probedModel"] == "sim-model"
+
+
+def test_test_on_a_limited_server(run_llm, write_settings, model_server, settings_file):
+    url = model_server.url(
+        "no-stream-options", "no-tools", "no-responses", "no-json-schema", "no-developer"
+    )
+    write_settings(lim=sim(url))
+    result = run_llm("openai-compat", "test", "lim")
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert rows["Connection"] == "yes" and rows["Streaming"] == "yes"
+    assert rows["stream_options"] == "NO" and "stream_options" in result.stdout
+    assert rows["Tool calling"] == rows["developer role"] == "NO"
+    assert rows["Structured output (json_schema)"] == "NO"
+    assert rows["Structured output (json_object)"] == "yes"
+    assert rows["Other shape (responses)"] == "NO" and "HTTP 404" in result.stdout
+    caps = _file(settings_file)["providers"]["lim"]["capabilities"]
+    assert caps["streamOptions"] is False and caps["tools"] is False and caps["responses"] is False
+    model = llm.get_model("lim/sim-model")
+    assert not model.supports_tools and model.supports_schema and model.can_stream
+    model_server.reset()
+    assert run_llm("-m", "lim/sim-model", "hi").exit_code == 0
+    assert "stream_options" not in model_server.last_body()
+    assert model_server.last_body()["messages"] == [{"role": "user", "content": "hi"}]
+
+
+def test_test_keeps_hand_written_capabilities(run_llm, write_settings, model_server, settings_file):
+    write_settings(sim=sim(model_server.url("no-tools"), capabilities={"audio": True}))
+    assert run_llm("openai-compat", "test", "sim", "--model", "sim-model-mini").exit_code == 0
+    caps = _file(settings_file)["providers"]["sim"]["capabilities"]
+    assert (
+        caps["audio"] is True and caps["tools"] is False and caps["probedModel"] == "sim-model-mini"
+    )
+    assert "audio/wav" in llm.get_model("sim/sim-model").attachment_types
+
+
+def test_test_on_the_responses_shape(run_llm, write_settings, model_server, settings_file):
+    write_settings(resp=sim(model_server.url(), apiShape="responses"))
+    result = run_llm("openai-compat", "test", "resp", "--no-store")
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert rows["Other shape (chat-completions)"] == "yes" and rows["Tool calling"] == "yes"
+    assert rows["stream_options"] == "-"
+    assert "capabilities" not in _file(settings_file)["providers"]["resp"]
+
+
+def test_test_when_the_server_is_down(run_llm, write_settings, fault_server, settings_file):
+    write_settings(dead=sim(fault_server.refused_url("/v1")))
+    result = run_llm("openai-compat", "test", "dead")
+    assert result.exit_code == 1
+    assert _rows(result.stdout)["Connection"] == "NO"
+    assert "nothing was stored" in result.output
+    assert "capabilities" not in _file(settings_file)["providers"]["dead"]
+
+
+def test_test_with_a_missing_key_and_with_key(run_llm, write_settings, model_server):
+    write_settings(
+        locked=sim(model_server.url("key=sekrit"), apiKeyRef={"kind": "env", "name": "LOCKED_KEY"})
+    )
+    result = run_llm("openai-compat", "test", "locked", "--no-store")
+    assert result.exit_code == 1
+    assert "environment variable LOCKED_KEY (MISSING)" in result.stdout
+    assert "no API key found" in result.stdout
+    with_key = run_llm("openai-compat", "test", "locked", "--no-store", "--key", "sekrit")
+    assert with_key.exit_code == 0, with_key.output
+    assert "explicit key" in with_key.stdout and "sekrit" not in with_key.output
+
+
+def test_test_needs_a_model(run_llm, write_settings):
+    write_settings(empty={"baseURL": "http://a/v1"})
+    result = run_llm("openai-compat", "test", "empty")
+    assert result.exit_code != 0 and "--model" in result.output
+
+
+@pytest.mark.parametrize(
+    ("flag", "capability"),
+    [
+        ("no-stream-options", "streamOptions"),
+        ("no-tools", "tools"),
+        ("no-responses", "responses"),
+        ("no-json-schema", "jsonSchema"),
+        ("no-developer", "developerRole"),
+    ],
+)
+def test_each_missing_feature_flips_only_its_capability(
+    run_llm, write_settings, model_server, settings_file, flag, capability
+):
+    write_settings(one=sim(model_server.url(flag)))
+    assert run_llm("openai-compat", "test", "one").exit_code == 0
+    caps = _file(settings_file)["providers"]["one"]["capabilities"]
+    probed = ("streaming", "streamOptions", "tools", "jsonSchema", "jsonObject", "developerRole")
+    flags = {name: caps[name] for name in (*probed, "chatCompletions", "responses")}
+    assert flags == {name: name != capability for name in flags}
+
+
+def test_usage_without_stream_options_is_noticed(run_llm, write_settings, model_server):
+    write_settings(u=sim(model_server.url("no-stream-options", "usage-every-chunk")))
+    result = run_llm("openai-compat", "test", "u", "--no-store")
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert rows["stream_options"] == "NO" and rows["Usage in streams"] == "yes"
