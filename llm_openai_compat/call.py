@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -19,9 +20,10 @@ from .events import Event
 from .messages import Conversation, RequestOptions
 from .params import merge_params
 from .profiles import ADAPTATIONS, Adaptation, Profile, get_profile
+from .retry import fmt_seconds
 from .settings import ProviderSettings, resolve_api_key
 from .sse import SSEDecoder
-from .transport import Endpoint
+from .transport import Endpoint, redact_url
 from .urls import resolve_endpoint
 from .wire.assemble import Assembler, Delta
 from .wire.encode import encode_body
@@ -131,9 +133,24 @@ def wire_module(shape: Shape) -> WireShape:
     return WireShape(chat.build_request, chat.ChatStreamParser, chat.parse_body)
 
 
+# What `llm openai-compat test` stored in a provider's `capabilities`, and the profile field
+# each one switches off when the server said no.
+CAPABILITY_FIELDS: dict[str, dict[str, Any]] = {
+    "streamOptions": {"supports_stream_options": False},
+    "developerRole": {"supports_developer_role": False, "system_role": "system"},
+    "jsonSchema": {"supports_json_schema": False},
+    "tools": {"supports_tools": False},
+}
+
+
 def _profile_for(target: Target) -> Profile:
+    """The vendor profile, narrowed by probed capabilities and by what 400s taught us."""
     profile = get_profile(target.settings.profile, target.settings.base_url)
-    changes = learned_changes(target.id)
+    changes: dict[str, Any] = {}
+    for name, off in CAPABILITY_FIELDS.items():
+        if target.settings.capabilities.get(name) is False:
+            changes.update(off)
+    changes.update(learned_changes(target.id))
     return profile.with_(**changes) if changes else profile
 
 
@@ -201,9 +218,19 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
 
 class StreamState:
     """Bytes in, events out, for one response. When the server reports an error, the events
-    before it are returned and `error` is set: the caller yields them, then raises it."""
+    before it are returned and `error` is set: the caller yields them, then raises it.
 
-    def __init__(self, prepared: Prepared, *, content_type: str | None) -> None:
+    An event stream that goes the read timeout without an event fails with `StreamError` even
+    while bytes arrive: keep-alive comments (or blank `data:` lines) reset the transport's read
+    timeout, so without this bound a server that only ever sends them would hang the caller."""
+
+    def __init__(
+        self,
+        prepared: Prepared,
+        *,
+        content_type: str | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._prepared = prepared
         self._sse = "event-stream" in (content_type or "") or (
             prepared.stream and "json" not in (content_type or "")
@@ -216,6 +243,9 @@ class StreamState:
         self.bytes_seen = 0
         # Set when the server reported an error in the stream; raise it after the events.
         self.error: OpenAICompatError | None = None
+        self._clock = clock
+        self._idle_limit = prepared.endpoint.read_timeout_s
+        self._last_event = clock()
 
     def feed(self, chunk: bytes) -> list[Event]:
         self.bytes_seen += len(chunk)
@@ -225,10 +255,24 @@ class StreamState:
         out: list[Event] = []
         parser = self._parser
         assembler = self._assembler
-        for sse in self._decoder.feed(chunk):
+        events = self._decoder.feed(chunk)
+        for sse in events:
             out.extend(assembler.feed(parser.feed_event(sse.event, sse.data)))
         if assembler.failed:
             return self._take_failure(out)
+        if any(sse.data and not sse.data.isspace() for sse in events):
+            self._last_event = self._clock()
+        elif self._clock() - self._last_event > self._idle_limit:
+            self.error = StreamError(
+                f"No event for {fmt_seconds(self._idle_limit)} s: the server sent only "
+                f"keep-alives after {self.bytes_seen} bytes",
+                hint="The output above may be incomplete; if the model pauses longer, "
+                "raise the provider's timeoutMs",
+            ).at(
+                url=redact_url(self._prepared.endpoint.url),
+                provider=self._prepared.endpoint.provider,
+                model=self._prepared.model,
+            )
         return out
 
     def close(self) -> list[Event]:
