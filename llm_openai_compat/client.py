@@ -7,8 +7,9 @@ loop lives in `call.py` and is shared; the async client duplicates only that loo
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,14 @@ from . import transport
 from .call import Prepared, Secret, StreamState, Target, learn_from, prepare
 from .errors import ConfigError, OpenAICompatError
 from .events import Event
-from .hooks import AttemptRecord, Exchange, notify_exchange
+from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
 from .messages import Conversation, RequestOptions
 from .result import Result, ResultBuilder
 from .retry import CircuitBreaker, RetryPolicy
 from .settings import ProviderSettings, load_settings
 from .urls import models_endpoint
 
-__all__ = ["AsyncClient", "Client", "parse_model_list"]
+__all__ = ["AsyncClient", "Client", "inline_provider_id", "parse_model_list"]
 
 
 def _target(
@@ -56,6 +57,14 @@ def _target(
     return Target(provider, found, api_key=secret, request_log=settings.request_log)
 
 
+def _observed(target: Target) -> bool:
+    """Whether anyone sees an exchange: a request log, or an installed observer plugin (the
+    same test `notify_exchange` makes, made first so no `Exchange` is built for nobody)."""
+    if target.request_log or os.environ.get("OPENAI_COMPAT_REQUEST_LOG"):
+        return True
+    return bool(plugin_manager().get_plugins())
+
+
 class _Recorder:
     """Collects what the exchange hook reports; cheap when nobody listens."""
 
@@ -85,6 +94,8 @@ class _Recorder:
         self.first_byte = time.perf_counter() - self.t0
 
     def finish(self, closing: list[Event] | None, error: OpenAICompatError | None) -> None:
+        if not _observed(self.target):
+            return  # building the redacted Exchange cost ~15 us per call (docs/performance.md)
         usage: Mapping[str, Any] | None = None
         finish_reason = None
         for event in closing or ():
@@ -120,6 +131,14 @@ class _Recorder:
             ),
             request_log=self.target.request_log,
         )
+
+
+def inline_provider_id(base_url: str) -> str:
+    """`host:port/path` of a base URL: the identity of a provider given in code."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    return f"{parts.hostname or ''}:{parts.port or ''}{parts.path.rstrip('/')}"
 
 
 def parse_model_list(body: Any) -> list[str]:
@@ -161,13 +180,16 @@ class _BaseClient:
         base_url: str,
         *,
         api_key: str | None = None,
-        provider_id: str = "inline",
+        provider_id: str | None = None,
         policy: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         **fields: Any,
     ) -> Any:
         """A client for a provider given in code rather than in the settings file. `fields`
-        are ProviderSettings fields by their Python names (api_shape, headers, timeout_ms...)."""
+        are ProviderSettings fields by their Python names (api_shape, headers, timeout_ms...).
+
+        Without a `provider_id`, the id is the server's host, port and path, so quirks learned
+        and the circuit breaker are per server, never shared by every inline provider."""
         from pydantic import ValidationError
 
         try:
@@ -176,6 +198,8 @@ class _BaseClient:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise ConfigError(first["msg"], provider=provider_id, field=where) from None
+        if provider_id is None:
+            provider_id = inline_provider_id(settings.base_url)
         return cls(settings, provider_id=provider_id, api_key=api_key, policy=policy, breaker=breaker)
 
     @property
@@ -206,7 +230,9 @@ class _BaseClient:
 class Client(_BaseClient):
     """Synchronous client. Connections are pooled per provider and reused across calls."""
 
-    def stream(self, conversation: Conversation, options: RequestOptions) -> Iterator[Event]:
+    def stream(
+        self, conversation: Conversation, options: RequestOptions
+    ) -> Generator[Event, None, None]:
         tried: set[str] = set()
         while True:
             prepared = prepare(self.target, conversation, options)
@@ -241,8 +267,8 @@ class Client(_BaseClient):
                     )
                     recorder.opened(response.status_code)
                     state = StreamState(prepared, content_type=response.headers.get("content-type"))
-                    state.feed(response.content)
-                    closing = state.close()
+                    # A server may stream even when asked not to: keep what feed() decoded.
+                    closing = state.feed(response.content) + state.close()
                     if state.error is not None:
                         yield from closing
                         raise state.error
@@ -273,7 +299,9 @@ class Client(_BaseClient):
 class AsyncClient(_BaseClient):
     """Asynchronous client on httpx2's AsyncClient (no thread pool)."""
 
-    async def stream(self, conversation: Conversation, options: RequestOptions) -> AsyncIterator[Event]:
+    async def stream(
+        self, conversation: Conversation, options: RequestOptions
+    ) -> AsyncGenerator[Event, None]:
         tried: set[str] = set()
         while True:
             prepared = prepare(self.target, conversation, options)
@@ -310,8 +338,8 @@ class AsyncClient(_BaseClient):
                     )
                     recorder.opened(response.status_code)
                     state = StreamState(prepared, content_type=response.headers.get("content-type"))
-                    state.feed(response.content)
-                    closing = state.close()
+                    # A server may stream even when asked not to: keep what feed() decoded.
+                    closing = state.feed(response.content) + state.close()
                     if state.error is not None:
                         for event in closing:
                             yield event

@@ -22,8 +22,11 @@ _CREDENTIAL_PATTERNS = re.compile(
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret so that no message, repr or log line can ever contain it."""
-    if value and len(value) >= 4:
+    """Remember a secret so that no message, repr or log line can ever contain it.
+
+    Values under 8 characters are not real keys (placeholders such as "test" or "ollama");
+    masking them would mangle ordinary words in every later message of the process."""
+    if value and len(value) >= 8:
         _SECRETS.add(value)
 
 

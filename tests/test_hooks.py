@@ -80,7 +80,7 @@ def test_extension_profile_and_observer(extension, fault_server):
     import oc_ext_demo
 
     (exchange,) = oc_ext_demo.SEEN
-    assert exchange.provider == "inline" and exchange.status == 200
+    assert exchange.provider == f"127.0.0.1:{fault_server.port}" and exchange.status == 200
     assert [(a.attempt, a.status, a.error, a.will_retry) for a in exchange.attempts] == [
         (1, 500, "Provider5xx", True),
         (2, 200, None, False),

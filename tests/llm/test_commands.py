@@ -265,15 +265,15 @@ def test_test_when_the_server_is_down(run_llm, write_settings, fault_server, set
 
 def test_test_with_a_missing_key_and_with_key(run_llm, write_settings, model_server):
     write_settings(
-        locked=sim(model_server.url("key=sekrit"), apiKeyRef={"kind": "env", "name": "LOCKED_KEY"})
+        locked=sim(model_server.url("key=sekrit-0123456789"), apiKeyRef={"kind": "env", "name": "LOCKED_KEY"})
     )
     result = run_llm("openai-compat", "test", "locked", "--no-store")
     assert result.exit_code == 1
     assert "environment variable LOCKED_KEY (MISSING)" in result.stdout
     assert "no API key found" in result.stdout
-    with_key = run_llm("openai-compat", "test", "locked", "--no-store", "--key", "sekrit")
+    with_key = run_llm("openai-compat", "test", "locked", "--no-store", "--key", "sekrit-0123456789")
     assert with_key.exit_code == 0, with_key.output
-    assert "explicit key" in with_key.stdout and "sekrit" not in with_key.output
+    assert "explicit key" in with_key.stdout and "sekrit-0123456789" not in with_key.output
 
 
 def test_test_needs_a_model(run_llm, write_settings):

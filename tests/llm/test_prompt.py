@@ -206,7 +206,7 @@ def test_missing_key_names_the_provider_and_the_ways_to_supply_one(
     model_server, write_settings, run_llm
 ):
     ref = {"kind": "env", "name": "SIM_TEST_KEY"}
-    write_settings(locked=sim(model_server.url("key=sekrit"), apiKeyRef=ref))
+    write_settings(locked=sim(model_server.url("key=sekrit-0123456789"), apiKeyRef=ref))
     result = run_llm("-m", "locked/sim-model", "hi")
     assert result.exit_code == 1 and result.output.count("\n") == 1
     text = result.output
@@ -215,25 +215,25 @@ def test_missing_key_names_the_provider_and_the_ways_to_supply_one(
 
 
 def test_key_from_env_llm_keys_and_explicit_key(model_server, write_settings, run_llm, monkeypatch):
-    url = model_server.url("key=sekrit")
+    url = model_server.url("key=sekrit-0123456789")
     write_settings(
         by_env=sim(url, apiKeyRef={"kind": "env", "name": "SIM_TEST_KEY"}),
         by_llm=sim(url, apiKeyRef={"kind": "llm", "name": "simkey"}),
         bare=sim(url),
     )
-    monkeypatch.setenv("SIM_TEST_KEY", "sekrit")
+    monkeypatch.setenv("SIM_TEST_KEY", "sekrit-0123456789")
     assert run_llm("-m", "by_env/sim-model", "hi").exit_code == 0
-    assert run_llm("keys", "set", "simkey", "--value", "sekrit").exit_code == 0
+    assert run_llm("keys", "set", "simkey", "--value", "sekrit-0123456789").exit_code == 0
     assert run_llm("-m", "by_llm/sim-model", "hi").exit_code == 0
-    assert model_server.requests()[-1]["headers"]["authorization"] == "Bearer sekrit"
+    assert model_server.requests()[-1]["headers"]["authorization"] == "Bearer sekrit-0123456789"
     refused = run_llm("-m", "bare/sim-model", "hi")
-    assert refused.exit_code == 1 and "sekrit" not in refused.output
-    explicit = run_llm("-m", "bare/sim-model", "--key", "sekrit", "hi")
+    assert refused.exit_code == 1 and "sekrit-0123456789" not in refused.output
+    explicit = run_llm("-m", "bare/sim-model", "--key", "sekrit-0123456789", "hi")
     assert explicit.exit_code == 0, explicit.output
     by_alias = run_llm("-m", "bare/sim-model", "--key", "simkey", "hi")
     assert by_alias.exit_code == 0, by_alias.output
     logs = run_llm("logs", "--json", "-n", "0")
-    assert "sekrit" not in logs.stdout
+    assert "sekrit-0123456789" not in logs.stdout
 
 
 def test_python_api_sync_and_conversation(simple):

@@ -309,7 +309,10 @@ def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
 
 
 def value_for(schema: Any, root: dict[str, Any], values: Values, depth: int = 0) -> Any:
-    """A value conforming to `schema` (the common JSON Schema subset tools and formats use)."""
+    """A value conforming to `schema` (the common JSON Schema subset tools and formats use).
+    Bounded: past a fixed depth, recursive schemas end in null."""
+    if depth > 2 * MAX_DEPTH:
+        return None
     schema = _resolve(schema, root)
     if "const" in schema:
         return schema["const"]
@@ -319,12 +322,12 @@ def value_for(schema: Any, root: dict[str, Any], values: Values, depth: int = 0)
         options = [_resolve(o, root) for o in schema.get(key) or []]
         if options:
             usable = [o for o in options if o.get("type") != "null"] or options
-            return value_for(usable[0], root, values, depth)
+            return value_for(usable[0], root, values, depth + 1)
     if schema.get("allOf"):
         merged: dict[str, Any] = {}
         for part in schema["allOf"]:
             merged.update(_resolve(part, root))
-        return value_for(merged, root, values, depth)
+        return value_for(merged, root, values, depth + 1)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")

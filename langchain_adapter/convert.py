@@ -1,0 +1,423 @@
+"""LangChain messages in, core events out as `AIMessageChunk`s: the one conversion path.
+
+Inputs go through LangChain's own `content_blocks` normalisation (OpenAI, Anthropic and v1
+block formats all arrive as standard blocks), so this module only maps standard blocks onto
+the core's neutral `Conversation`. Outputs come from `ChunkBuilder`, used by invoke and stream,
+sync and async alike, so every path produces the same message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.outputs import ChatGenerationChunk
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from llm_openai_compat import (
+    Conversation,
+    Event,
+    FilePart,
+    Finish,
+    ImagePart,
+    Message,
+    ReasoningDelta,
+    ReasoningItem,
+    ReasoningPart,
+    ResponseFormat,
+    ResponseMeta,
+    TextDelta,
+    TextPart,
+    ToolCall,
+    ToolCallArgumentsDelta,
+    ToolCallPart,
+    ToolCallStart,
+    ToolResultPart,
+    ToolSpec,
+    Usage,
+)
+from llm_openai_compat.messages import Part, Role
+
+__all__ = [
+    "ChunkBuilder",
+    "to_conversation",
+    "to_response_format",
+    "to_tool_specs",
+    "to_usage_metadata",
+]
+
+_ROLES: dict[str, Role] = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "human": "user",
+    "assistant": "assistant",
+    "ai": "assistant",
+    "tool": "tool",
+}
+
+
+# -- LangChain messages -> Conversation ---------------------------------------------------------
+
+
+def to_conversation(messages: Sequence[BaseMessage]) -> Conversation:
+    return Conversation(tuple(_message(m) for m in messages))
+
+
+def _message(message: BaseMessage) -> Message:
+    if isinstance(message, AIMessage):
+        return Message("assistant", _assistant_parts(message))
+    if isinstance(message, ToolMessage):
+        output = _tool_output(message)
+        return Message("tool", (ToolResultPart(message.tool_call_id, output, message.name),))
+    if isinstance(message, SystemMessage):
+        return Message("system", _input_parts(message))
+    if isinstance(message, HumanMessage):
+        return Message("user", _input_parts(message))
+    if isinstance(message, ChatMessage) and message.role in _ROLES:
+        role = _ROLES[message.role]
+        if role == "assistant":
+            return Message(role, _assistant_parts(AIMessage(content=message.content)))
+        if role != "tool":
+            return Message(role, _input_parts(message))
+    raise ValueError(
+        f"Cannot send a {type(message).__name__} (role {getattr(message, 'role', message.type)!r}) "
+        "to an OpenAI-compatible server; use System/Human/AI/ToolMessage"
+    )
+
+
+def _input_parts(message: BaseMessage) -> tuple[Part, ...]:
+    parts: list[Part] = []
+    for block in message.content_blocks:
+        part = _input_part(block)
+        if part is not None:
+            parts.append(part)
+    return tuple(parts)
+
+
+def _input_part(block: Mapping[str, Any]) -> Part | None:
+    kind = block.get("type")
+    if kind in ("text", "text-plain"):
+        text = block.get("text")
+        return TextPart(text) if isinstance(text, str) and text else None
+    if kind == "non_standard":
+        value = block.get("value") or {}
+        if value.get("type") == "image_url" and isinstance(value.get("image_url"), str):
+            return ImagePart(value["image_url"])  # the legacy {"image_url": "https://..."} form
+        raise ValueError(f"Unsupported content block for an OpenAI-compatible server: {value!r}")
+    if kind in ("image", "file", "audio", "video"):
+        return _data_part(block)
+    if kind in ("reasoning", "tool_call", "tool_call_chunk", "invalid_tool_call"):
+        return None  # assistant-side blocks carry nothing a server reads from user turns
+    raise ValueError(f"Unsupported content block type {kind!r}")
+
+
+def _data_part(block: Mapping[str, Any]) -> Part:
+    kind = block["type"]
+    extras = block.get("extras") or {}
+    mime = block.get("mime_type") or ("image/png" if kind == "image" else None)
+    data, url = block.get("base64"), block.get("url")
+    if block.get("file_id"):
+        raise ValueError(
+            "File ids are provider-side references; send the content as base64 or a URL"
+        )
+    if kind == "image":
+        if data:
+            return ImagePart(f"data:{mime};base64,{data}", extras.get("detail"))
+        if url:
+            return ImagePart(url, extras.get("detail"))
+    elif data or url:
+        if not mime:
+            raise ValueError(f"A {kind} block needs a mime_type")
+        return FilePart(mime, data_base64=data, url=url, filename=extras.get("filename"))
+    raise ValueError(f"A {kind} block needs base64 data or a url")
+
+
+def _assistant_parts(message: AIMessage) -> tuple[Part, ...]:
+    parts: list[Part] = []
+    items = message.additional_kwargs.get("reasoning_items")
+    if isinstance(items, list) and items:
+        parts.extend(_reasoning_item(item) for item in items if isinstance(item, Mapping))
+    else:
+        reasoning = message.additional_kwargs.get("reasoning_content")
+        if not isinstance(reasoning, str):
+            reasoning = "".join(
+                str(b.get("reasoning", ""))
+                for b in _blocks(message.content)
+                if b.get("type") == "reasoning"
+            )
+        if reasoning:
+            parts.append(ReasoningPart(text=reasoning))
+    text = message.content if isinstance(message.content, str) else "".join(
+        str(b.get("text", "")) for b in _blocks(message.content) if b.get("type") == "text"
+    )
+    if text:
+        parts.append(TextPart(text))
+    for call in message.tool_calls:
+        arguments = json.dumps(call["args"], ensure_ascii=False)
+        parts.append(ToolCallPart(call["id"] or "", call["name"], arguments))
+    for bad in message.invalid_tool_calls:
+        parts.append(ToolCallPart(bad.get("id") or "", bad.get("name") or "", bad.get("args") or ""))
+    return tuple(parts)
+
+
+def _reasoning_item(item: Mapping[str, Any]) -> ReasoningPart:
+    summary = item.get("summary") or ()
+    return ReasoningPart(
+        id=item.get("id"),
+        summary=tuple(str(s) for s in summary),
+        encrypted_content=item.get("encrypted_content"),
+    )
+
+
+def _blocks(content: Any) -> Iterator[Mapping[str, Any]]:
+    for block in content if isinstance(content, list) else ():
+        if isinstance(block, Mapping):
+            yield block
+        elif isinstance(block, str):
+            yield {"type": "text", "text": block}
+
+
+def _tool_output(message: ToolMessage) -> str:
+    """Tool results are text on both wire shapes: text blocks are joined, anything else is
+    sent as JSON rather than dropped."""
+    if isinstance(message.content, str):
+        return message.content
+    pieces = []
+    for block in message.content:
+        if isinstance(block, str):
+            pieces.append(block)
+        elif isinstance(block, Mapping) and block.get("type") == "text":
+            pieces.append(str(block.get("text", "")))
+        else:
+            pieces.append(json.dumps(block, ensure_ascii=False, default=str))
+    return "".join(pieces)
+
+
+# -- tools and formats (OpenAI dict forms, as bound by bind_tools / with_structured_output) --------
+
+
+def to_tool_specs(tools: Iterable[Mapping[str, Any]]) -> tuple[ToolSpec, ...]:
+    specs = []
+    for tool in tools:
+        function = tool.get("function", tool)
+        specs.append(
+            ToolSpec(
+                name=function["name"],
+                description=function.get("description") or None,
+                parameters=function.get("parameters") or {"type": "object", "properties": {}},
+                strict=function.get("strict"),
+            )
+        )
+    return tuple(specs)
+
+
+def to_response_format(value: Mapping[str, Any] | type | None) -> ResponseFormat | None:
+    """`{"type": "json_object"}`, `{"type": "json_schema", "json_schema": {...}}`, or a schema
+    (Pydantic or TypedDict class, JSON schema dict) as ChatOpenAI also accepts."""
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, Mapping) else None
+    if kind == "json_object":
+        return ResponseFormat("json_object")
+    if kind == "json_schema" and isinstance(value, Mapping) and "json_schema" in value:
+        spec = value["json_schema"]
+        return ResponseFormat(
+            "json_schema",
+            schema=spec.get("schema") or {"type": "object"},
+            name=spec.get("name") or "response",
+            strict=spec.get("strict"),
+            description=spec.get("description"),
+        )
+    function = convert_to_openai_tool(value)["function"]
+    return ResponseFormat(
+        "json_schema",
+        schema=function.get("parameters") or {"type": "object"},
+        name=function["name"],
+        description=function.get("description") or None,
+    )
+
+
+# -- events -> AIMessageChunks ---------------------------------------------------------------
+
+
+def to_usage_metadata(usage: Usage) -> UsageMetadata:
+    inputs, outputs = usage.input_tokens or 0, usage.output_tokens or 0
+    metadata = UsageMetadata(
+        input_tokens=inputs,
+        output_tokens=outputs,
+        total_tokens=usage.total_tokens if usage.total_tokens is not None else inputs + outputs,
+    )
+    if usage.cached_input_tokens is not None:
+        metadata["input_token_details"] = InputTokenDetails(cache_read=usage.cached_input_tokens)
+    if usage.reasoning_tokens is not None:
+        metadata["output_token_details"] = OutputTokenDetails(reasoning=usage.reasoning_tokens)
+    return metadata
+
+
+class ChunkBuilder:
+    """Turns one response's events into `ChatGenerationChunk`s.
+
+    Usage and the response metadata (finish_reason, model_name, id) ride on one final chunk,
+    so merging chunks never double-counts tokens or concatenates names. Tool-call chunks use
+    the core's dense index, which is stable even when the server sent none. For
+    `output_version="v1"` the chunks carry v1 content blocks with their own block index, so
+    a reasoning block and the first tool call never merge into one block.
+    """
+
+    def __init__(self, requested_model: str, *, stop: Sequence[str] = (), v1: bool = False) -> None:
+        self._model = requested_model
+        self._stop = _StopFilter(stop) if any(stop) else None
+        self._v1 = v1
+        self._id: str | None = None
+        self._extra: dict[str, Any] = {}
+        self._usage: Usage | None = None
+        self._streamed_args: dict[int, str] = {}
+        self._block = -1  # v1 block index: a new block whenever the kind or the call changes
+        self._block_key: object = None
+        self._call_blocks: dict[int, int] = {}
+
+    def feed(self, event: Event) -> ChatGenerationChunk | None:
+        match event:
+            case TextDelta(text=text):
+                text = self._stop.feed(text) if self._stop else text
+                return self._text(text) if text else None
+            case ReasoningDelta(text=text):
+                block = {"type": "reasoning", "reasoning": text, "index": self._index("reasoning")}
+                return self._emit(block, additional_kwargs={"reasoning_content": text})
+            case ToolCallStart(index=index, id=call_id, name=name):
+                self._streamed_args[index] = ""
+                return self._call(index, name=name, args="", id=call_id)
+            case ToolCallArgumentsDelta(index=index, delta=delta):
+                self._streamed_args[index] = self._streamed_args.get(index, "") + delta
+                return self._call(index, args=delta)
+            case ToolCall():
+                return self._complete_call(event)
+            case ReasoningItem():
+                item: dict[str, Any] = {"id": event.id, "summary": list(event.summary)}
+                if event.encrypted_content:
+                    item["encrypted_content"] = event.encrypted_content
+                return self._emit(None, additional_kwargs={"reasoning_items": [item]})
+            case ResponseMeta():
+                self._id = event.id or self._id
+                self._model = event.model or self._model
+                self._extra.update(event.extra)
+            case Usage():
+                self._usage = event
+            case Finish(reason=reason, raw_reason=raw_reason):
+                return self._final(reason, raw_reason)
+        return None
+
+    def _complete_call(self, event: ToolCall) -> ChatGenerationChunk | None:
+        """Top up the streamed arguments when the complete call carries more (servers that
+        send arguments only in a final `.done` event)."""
+        streamed = self._streamed_args.get(event.index)
+        raw = event.arguments_raw
+        self._streamed_args[event.index] = raw
+        if streamed is None:  # never started (no name until the end)
+            return self._call(event.index, name=event.name, args=raw, id=event.id)
+        if raw.startswith(streamed) and len(raw) > len(streamed):
+            return self._call(event.index, args=raw[len(streamed) :])
+        return None
+
+    def _final(self, reason: str, raw_reason: str | None) -> ChatGenerationChunk:
+        """Normalised reason (stop, length, tool_calls, ...) whatever the shape; raw kept."""
+        held = ""
+        if self._stop is not None:
+            held = self._stop.flush()
+            reason = "stop" if self._stop.hit else reason
+        metadata: dict[str, Any] = {
+            **{k: v for k, v in self._extra.items() if isinstance(k, str)},
+            "finish_reason": reason,
+            "model_name": self._model,
+        }
+        if raw_reason and raw_reason != reason:
+            metadata["raw_finish_reason"] = raw_reason
+        if self._id:
+            metadata["id"] = self._id
+        block = {"type": "text", "text": held, "index": self._index("text")} if held else None
+        return self._emit(
+            block,
+            text=held,
+            usage_metadata=to_usage_metadata(self._usage) if self._usage else None,
+            response_metadata=metadata,
+            chunk_position="last",
+        )
+
+    def _text(self, text: str) -> ChatGenerationChunk:
+        return self._emit({"type": "text", "text": text, "index": self._index("text")}, text=text)
+
+    def _call(self, index: int, *, args: str, name: str | None = None,
+              id: str | None = None) -> ChatGenerationChunk:
+        block = {"type": "tool_call_chunk", "id": id, "name": name, "args": args,
+                 "index": self._index(("call", index))}
+        chunk = tool_call_chunk(name=name, args=args, id=id, index=index)
+        return self._emit(block, tool_call_chunks=[chunk])
+
+    def _index(self, key: object) -> int:
+        """The v1 block index for text, reasoning or one tool call (`("call", index)`)."""
+        if isinstance(key, tuple) and key[1] in self._call_blocks:
+            self._block_key = key
+            return self._call_blocks[key[1]]
+        if key != self._block_key:
+            self._block += 1
+            self._block_key = key
+            if isinstance(key, tuple):
+                self._call_blocks[key[1]] = self._block
+        return self._block
+
+    def _emit(self, block: dict[str, Any] | None, *, text: str = "",
+              **fields: Any) -> ChatGenerationChunk:
+        content: str | list[str | dict[str, Any]] = text
+        if self._v1:
+            content = [block] if block is not None else []
+            fields["response_metadata"] = {**fields.get("response_metadata", {}),
+                                           "output_version": "v1"}
+        return ChatGenerationChunk(message=AIMessageChunk(content=content, id=self._id, **fields))
+
+
+class _StopFilter:
+    """Stop sequences applied to streamed text, for shapes whose API has no `stop` field
+    (Responses): text after the first match is dropped, and a possible start of a match is
+    held back until it is decided. The stream is still read to the end, for usage."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self.stops = [s for s in stops if s]
+        self.held = ""
+        self.hit = False
+
+    def feed(self, text: str) -> str:
+        if self.hit:
+            return ""
+        buffer = self.held + text
+        found = [i for i in (buffer.find(s) for s in self.stops) if i >= 0]
+        if found:
+            self.hit, self.held = True, ""
+            return buffer[: min(found)]
+        keep = max((_overlap(buffer, s) for s in self.stops), default=0)
+        self.held = buffer[len(buffer) - keep :] if keep else ""
+        return buffer[: len(buffer) - keep]
+
+    def flush(self) -> str:
+        held, self.held = self.held, ""
+        return held
+
+
+def _overlap(text: str, stop: str) -> int:
+    """Length of the longest suffix of `text` that is a proper prefix of `stop`."""
+    for size in range(min(len(stop) - 1, len(text)), 0, -1):
+        if text.endswith(stop[:size]):
+            return size
+    return 0
