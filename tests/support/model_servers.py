@@ -12,11 +12,6 @@ test. `model_server` is session-scoped: one process for the whole run, stopped b
 
 from __future__ import annotations
 
-import http.client
-import json
-import select
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,46 +19,25 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.support.process import ServerProcess
+
 __all__ = ["ModelServer", "model_server"]
 
 SCRIPT = Path(__file__).with_name("model_server.py")
 
 
-class ModelServer:
+class ModelServer(ServerProcess):
     """A running `model_server.py` process. See that module's docstring for flags and answers."""
 
     def __init__(self, start_timeout: float = 10.0) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SCRIPT), "--port", "0", "--watch-stdin"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], start_timeout)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("PORT "):
-            self.stop()
-            raise RuntimeError(f"model server did not start (got {line!r})")
-        self.port = int(line.split()[1])
-        self.origin = f"http://127.0.0.1:{self.port}"
+        super().__init__(SCRIPT, "--watch-stdin", start_timeout=start_timeout)
+        self.origin = self.base_url
 
     def url(self, *flags: str) -> str:
         """A base URL ending in `/v1`; with flags, `/f/<flag>+<flag>/v1`."""
         if not flags:
             return f"{self.origin}/v1"
         return f"{self.origin}/f/{'+'.join(quote(f, safe='=') for f in flags)}/v1"
-
-    def _control(self, method: str, path: str) -> Any:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request(method, path, headers={"connection": "close"})
-            response = conn.getresponse()
-            data = response.read()
-            if response.status != 200:
-                raise RuntimeError(f"control {path} failed: {response.status} {data!r}")
-            return json.loads(data)
-        finally:
-            conn.close()
 
     def requests(self) -> list[dict[str, Any]]:
         """Recorded API requests, oldest first: method, path, flags, headers, body, outcome."""
@@ -78,25 +52,6 @@ class ModelServer:
     def reset(self) -> None:
         """Forget the recorded requests."""
         self._control("POST", "/_reset")
-
-    def stop(self) -> None:
-        """End the process by its pid: terminate, wait, then kill."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                stream.close()
-
-    def __enter__(self) -> ModelServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @pytest.fixture(scope="session")

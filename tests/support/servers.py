@@ -7,18 +7,15 @@ the standard library's `http.client`, never with the code under test.
 
 from __future__ import annotations
 
-import http.client
-import json
-import select
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.process import ServerProcess
 
 __all__ = ["FaultServer", "fault_server", "fault_server_process", "refused_url"]
 
@@ -33,42 +30,16 @@ def refused_url(path: str = "/v1/chat/completions") -> str:
     return f"http://127.0.0.1:{port}{path}"
 
 
-class FaultServer:
+class FaultServer(ServerProcess):
     """A scripted HTTP server process on 127.0.0.1."""
 
     def __init__(self, start_timeout: float = 10.0) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SCRIPT), "--port", "0"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], start_timeout)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        if not line.startswith("PORT "):
-            self.stop()
-            raise RuntimeError(f"fault server did not start (got {line!r})")
-        self.port = int(line.split()[1])
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        super().__init__(SCRIPT, start_timeout=start_timeout)
 
     def url(self, path: str = "/v1/chat/completions") -> str:
         return self.base_url + path
 
     refused_url = staticmethod(refused_url)
-
-    def _control(self, method: str, path: str, payload: Any = None) -> Any:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            body = None if payload is None else json.dumps(payload).encode()
-            headers = {"content-type": "application/json", "connection": "close"}
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            if response.status != 200:
-                raise RuntimeError(f"control {path} failed: {response.status} {data!r}")
-            return json.loads(data)
-        finally:
-            conn.close()
 
     def enqueue(self, *specs: dict[str, Any]) -> None:
         """Append response specs to the queue (see fault_server.py for the keys)."""
@@ -86,25 +57,6 @@ class FaultServer:
     def set_default(self, spec: dict[str, Any]) -> None:
         """The spec served when the queue is empty."""
         self._control("POST", "/_control/default", spec)
-
-    def stop(self) -> None:
-        """End the process by its pid: terminate, wait, then kill."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                stream.close()
-
-    def __enter__(self) -> FaultServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 @pytest.fixture(scope="session")

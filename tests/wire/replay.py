@@ -97,9 +97,14 @@ def sse_bytes(name: str) -> bytes:
     return "".join(f"data: {line}\n\n" for line in [*lines, "[DONE]"]).encode("utf-8")
 
 
-def replay_sse(chunks: Iterable[bytes], profile: Profile = DEFAULT) -> list[Event]:
+def replay_sse(
+    chunks: Iterable[bytes],
+    profile: Profile = DEFAULT,
+    parser_class: Callable[[Profile], Any] = ChatStreamParser,
+) -> list[Event]:
+    """Bytes -> SSE decoder -> shape parser -> assembler, as the client does it."""
     decoder = SSEDecoder()
-    parser = ChatStreamParser(profile)
+    parser = parser_class(profile)
     assembler = Assembler(think_tags=profile.think_tags)
     events: list[Event] = []
     for chunk in chunks:

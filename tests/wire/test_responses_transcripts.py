@@ -41,10 +41,10 @@ from llm_openai_compat.events import (
     Usage,
 )
 from llm_openai_compat.profiles import DEFAULT
-from llm_openai_compat.sse import SSEDecoder
 from llm_openai_compat.wire.assemble import Assembler, ToolCallFragment
 from llm_openai_compat.wire.responses import ResponsesStreamParser, parse_body
 from tests.support.openapi import TRANSCRIPTS, read_transcript
+from tests.wire.replay import replay_sse
 
 ALL = sorted(path.name for path in TRANSCRIPTS.glob("*__responses__*.txt"))
 STREAMS = [name for name in ALL if "__stream_" in name]
@@ -78,17 +78,7 @@ def stream_payloads(name: str) -> list[str]:
 
 
 def replay(chunks: Iterable[bytes]) -> list[Event]:
-    decoder = SSEDecoder()
-    parser = ResponsesStreamParser(DEFAULT)
-    assembler = Assembler(think_tags=DEFAULT.think_tags)
-    events: list[Event] = []
-    for chunk in chunks:
-        for sse in decoder.feed(chunk):
-            events.extend(assembler.feed(parser.feed_event(sse.event, sse.data)))
-    for sse in decoder.flush():
-        events.extend(assembler.feed(parser.feed_event(sse.event, sse.data)))
-    events.extend(assembler.close())
-    return events
+    return replay_sse(chunks, DEFAULT, parser_class=ResponsesStreamParser)
 
 
 def replay_body(obj: dict[str, Any]) -> list[Event]:
