@@ -2,7 +2,13 @@
 
 The wire code reads these fields and never asks which vendor it is talking to. A profile is
 chosen by the provider's `profile` setting, else detected from the base URL, else `default`.
-Third-party packages add profiles through the `openai_compat_profiles` pluggy hook.
+Third-party packages add profiles through the `openai_compat_profiles` pluggy hook; they are
+loaded the first time a profile is looked up (at request time, never while llm starts).
+
+The `default` profile is deliberately generous: it reads every usage/tool-call/error shape
+known to be unambiguous, so an unknown server (or a gateway in front of a known one) works.
+A vendor profile states its vendor's behaviour explicitly, and changes the default where the
+generous reading would be wrong for that vendor (tests/profiles/ shows each difference).
 """
 
 from __future__ import annotations
@@ -11,7 +17,16 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["PROFILES", "Profile", "detect_profile", "get_profile", "register_profile"]
+__all__ = [
+    "ADAPTATIONS",
+    "DEFAULT",
+    "PROFILES",
+    "Adaptation",
+    "Profile",
+    "detect_profile",
+    "get_profile",
+    "register_profile",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +62,42 @@ class Profile:
     )
     # Objects that may carry `usage` when the top-level field is absent (Groq's `x_groq`).
     nested_usage_fields: tuple[str, ...] = ("x_groq",)
+    # -- usage --
+    # Where the cached-input count is (dotted paths into the usage object); the first non-zero
+    # value wins, else the first zero (DeepSeek's own field is `prompt_cache_hit_tokens`).
+    cached_tokens_fields: tuple[str, ...] = (
+        "prompt_tokens_details.cached_tokens",
+        "input_tokens_details.cached_tokens",
+        "prompt_cache_hit_tokens",
+    )
+    # OpenAI counts reasoning inside `completion_tokens`. Where a server leaves it out (xAI,
+    # Gemini), output = completion + reasoning, and reasoning is the reported count or else
+    # `total - prompt - completion`.
+    completion_includes_reasoning: bool = True
+    # Which streamed chunks carry the usage. "any": whichever has it, last wins (LiteLLM and
+    # OpenRouter send it on a chunk that still has a `choices` entry). "final": only a chunk
+    # with empty `choices` or with the finish reason, because every other chunk carries a
+    # running count (Perplexity) that must never be reported (or summed) as the total.
+    usage_chunks: Literal["any", "final"] = "any"
+    # -- tool calls (streams) --
+    # What names a streamed call. "id": a new id is a new call (OpenAI, Groq). "index": the
+    # index is what stays; ids and names repeated or regenerated on later fragments are
+    # restatements (llama.cpp; gateways that regenerate ids, as LiteLLM did in front of OCI).
+    tool_call_key: Literal["id", "index"] = "id"
+    # Where a call's id may be (dotted paths; early streaming llama.cpp put it in function.id).
+    tool_call_id_fields: tuple[str, ...] = ("id",)
+    # A named fragment with neither index nor id: "continue" the last open call, or start a
+    # "new" one (Gemini sends each of several parallel calls whole, without index or id).
+    unkeyed_tool_call: Literal["continue", "new"] = "continue"
+    # Non-standard tool-call fields kept on the call and sent back with it (Gemini's
+    # `extra_content` carries the thought signature it requires back). None keeps them all.
+    tool_call_extra_fields: tuple[str, ...] | None = None
+    # -- errors --
+    # SSE event names whose data is an error payload (Groq's `event: error`).
+    error_events: tuple[str, ...] = ("error",)
+    # -- discovery --
+    # A native model listing that says more than `/models` (path from the server's root).
+    native_models_path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Profile:
@@ -55,12 +106,15 @@ class Profile:
 
 DEFAULT = Profile(name="default")
 
+_LOOPBACK = r"^https?://(localhost|127\.0\.0\.1|\[::1\])"
+
 PROFILES: dict[str, Profile] = {
     "default": DEFAULT,
     "openai": Profile(
         name="openai",
         url_patterns=(r"^https://api\.openai\.com(/|$)",),
         supports_prompt_cache_key=True,
+        # Reasoning models reject `max_tokens`; every current model accepts this.
         max_tokens_field="max_completion_tokens",
     ),
     "azure": Profile(
@@ -68,29 +122,83 @@ PROFILES: dict[str, Profile] = {
         url_patterns=(r"\.openai\.azure\.com(/|$)", r"\.cognitiveservices\.azure\.com(/|$)"),
         auth_header="api-key",
         max_tokens_field="max_completion_tokens",
+        # The first chunk has `choices: []`, empty id/model and the prompt filter verdicts.
+        response_meta_fields=("prompt_filter_results",),
     ),
     "deepseek": Profile(
         name="deepseek",
         url_patterns=(r"^https://api\.deepseek\.com(/|$)",),
         supports_developer_role=False,
+        cached_tokens_fields=("prompt_cache_hit_tokens", "prompt_tokens_details.cached_tokens"),
     ),
     "mistral": Profile(
         name="mistral",
         url_patterns=(r"^https://api\.mistral\.ai(/|$)",),
         supports_developer_role=False,
     ),
-    "groq": Profile(name="groq", url_patterns=(r"^https://api\.groq\.com(/|$)",)),
-    "openrouter": Profile(name="openrouter", url_patterns=(r"^https://openrouter\.ai(/|$)",)),
+    "groq": Profile(
+        name="groq",
+        url_patterns=(r"^https://api\.groq\.com(/|$)",),
+        nested_usage_fields=("x_groq",),
+        error_events=("error",),
+    ),
+    "openrouter": Profile(
+        name="openrouter",
+        url_patterns=(r"^https://openrouter\.ai(/|$)",),
+        response_meta_fields=("provider",),
+    ),
     "gemini": Profile(
         name="gemini",
         url_patterns=(r"generativelanguage\.googleapis\.com",),
         supports_developer_role=False,
+        completion_includes_reasoning=False,
+        unkeyed_tool_call="new",
+        tool_call_extra_fields=("extra_content",),
+    ),
+    "xai": Profile(
+        name="xai",
+        url_patterns=(r"^https://api\.x\.ai(/|$)",),
+        completion_includes_reasoning=False,
+    ),
+    "perplexity": Profile(
+        name="perplexity",
+        url_patterns=(r"^https://api\.perplexity\.ai(/|$)",),
+        usage_chunks="final",
+        response_meta_fields=("citations", "search_results"),
+    ),
+    "ollama": Profile(
+        name="ollama",
+        url_patterns=(_LOOPBACK + r":11434(/|$)", r"^https://ollama\.com(/|$)"),
+        native_models_path="/api/tags",
+    ),
+    "lmstudio": Profile(
+        name="lmstudio",
+        url_patterns=(_LOOPBACK + r":1234(/|$)",),
+        native_models_path="/api/v0/models",
+    ),
+    "llamacpp": Profile(
+        name="llamacpp",  # port 8080 is too common to detect from; chosen by name
+        tool_call_key="index",
+        tool_call_id_fields=("id", "function.id"),
+    ),
+    "litellm": Profile(
+        name="litellm",  # self-hosted anywhere; chosen by name
+        # The proxy's usage chunk keeps a `choices: [{"index": 0, "delta": {}}]` entry (it
+        # rewrites the upstream's empty `choices`), so usage must be read from any chunk.
+        usage_chunks="any",
     ),
 }
 
 
 def register_profile(profile: Profile) -> None:
     PROFILES[profile.name] = profile
+
+
+def _load_extensions() -> None:
+    """Profiles from installed extensions (the pluggy hook), loaded once, on first lookup."""
+    from .hooks import plugin_manager
+
+    plugin_manager()
 
 
 def detect_profile(base_url: str) -> Profile:
@@ -102,6 +210,7 @@ def detect_profile(base_url: str) -> Profile:
 
 def get_profile(name: str | None, base_url: str) -> Profile:
     """The profile named by the provider's settings, else the one its URL suggests."""
+    _load_extensions()
     if name:
         try:
             return PROFILES[name]
@@ -121,12 +230,14 @@ class Adaptation:
     """A quirk learned from a server's 400: when the error names `param` (a regular expression
     matched against the error's param, else its message) and its message contains every one of
     `needles`, retry once with `changes` applied to the profile, and keep them for the process.
+    `description` says what changed, for `llm openai-compat test` and logs.
     """
 
     name: str
     param: str
     needles: tuple[str, ...]
     changes: dict[str, Any]
+    description: str = ""
 
     def matches(self, param: str | None, message: str | None) -> bool:
         text = (message or "").lower()
@@ -136,17 +247,25 @@ class Adaptation:
 
 
 ADAPTATIONS: tuple[Adaptation, ...] = (
-    Adaptation("no-stream-options", r"stream_options", (), {"supports_stream_options": False}),
+    Adaptation(
+        "no-stream-options",
+        r"stream_options",
+        (),
+        {"supports_stream_options": False},
+        "the server rejects stream_options: requests omit it (usage in streams may be missing)",
+    ),
     Adaptation(
         "no-developer-role",
         r"^messages\[\d+\]\.role$|role",
         ("developer",),
         {"supports_developer_role": False, "system_role": "system"},
+        "the server rejects the developer role: system text is sent as a system message",
     ),
     Adaptation(
         "max-completion-tokens",
         r"^max_tokens$",
         ("max_completion_tokens",),
         {"max_tokens_field": "max_completion_tokens"},
+        "the server rejects max_tokens: the limit is sent as max_completion_tokens",
     ),
 )

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import OpenAICompatError, StreamError, error_from_payload, parse_error_body
 from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
-from ..profiles import Profile
+from ..profiles import DEFAULT, Profile
 from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment
 from .chat_request import build_request
 
@@ -39,9 +39,21 @@ class ChatStreamParser:
     reported and the last usage object, so repeated values produce no new deltas.
     """
 
-    __slots__ = ("_extra", "_fields", "_id", "_meta_fields", "_model", "_usage", "_usage_fields")
+    __slots__ = (
+        "_call_ids",
+        "_extra",
+        "_fields",
+        "_id",
+        "_meta_fields",
+        "_model",
+        "_profile",
+        "_unkeyed",
+        "_usage",
+        "_usage_fields",
+    )
 
     def __init__(self, profile: Profile) -> None:
+        self._profile = profile
         self._fields = profile.reasoning_fields
         self._meta_fields = profile.response_meta_fields
         self._usage_fields = profile.nested_usage_fields
@@ -49,10 +61,14 @@ class ChatStreamParser:
         self._model: Any = None
         self._extra: dict[str, Any] = {}
         self._usage: Any = None
+        # Streamed tool calls: the server index of each call seen (for `tool_call_key`
+        # "index"), and how many unkeyed calls were started (for `unkeyed_tool_call` "new").
+        self._call_ids: set[int] = set()
+        self._unkeyed = 0
 
     def feed_event(self, event: str, data: str) -> list[Delta]:
         """One SSE event: `[DONE]`, an `event: error` frame, or a JSON chunk."""
-        if event == "error":
+        if event and event in self._profile.error_events:
             return [StreamFailure(_error_frame(data))]
         if data == "[DONE]":
             return [_DONE]
@@ -108,9 +124,15 @@ class ChatStreamParser:
         usage = get("usage")
         if usage is None:
             usage = self._nested_usage(obj)
-        if usage and isinstance(usage, Mapping) and usage != self._usage:
+        # With "final" usage, a chunk that still streams a choice carries a running count.
+        if (
+            usage
+            and isinstance(usage, Mapping)
+            and usage != self._usage
+            and (self._profile.usage_chunks == "any" or finish or not choices)
+        ):
             self._usage = usage
-            out.append(parse_usage(usage))
+            out.append(parse_usage(usage, self._profile))
         if finish:
             out.append(FinishSignal(str(finish)))
         if get("error"):
@@ -142,7 +164,7 @@ class ChatStreamParser:
         if usage is None:
             usage = self._nested_usage(obj)
         if usage and isinstance(usage, Mapping):
-            out.append(parse_usage(usage))
+            out.append(parse_usage(usage, self._profile))
         if finish:
             out.append(FinishSignal(str(finish)))
         out.append(_DONE)
@@ -186,7 +208,61 @@ class ChatStreamParser:
                 _content_parts(content, out)
         calls = message.get("tool_calls")
         if calls and isinstance(calls, list):
-            _tool_calls(calls, message, out, whole=whole)
+            self._tool_calls(calls, message, out, whole=whole)
+
+    def _tool_calls(
+        self, calls: Sequence[Any], message: Mapping[str, Any], out: list[Delta], *, whole: bool
+    ) -> None:
+        """One fragment per call entry. In a whole message each entry is a separate call, so
+        its position is its index; in a stream the server's index (or id) says which call
+        continues, as the profile's `tool_call_key` and `unkeyed_tool_call` read them."""
+        profile = self._profile
+        keep = profile.tool_call_extra_fields
+        carried = {
+            k: message[k]
+            for k in _MESSAGE_CALL_EXTRAS
+            if message.get(k) is not None and (keep is None or k in keep)
+        }
+        for position, call in enumerate(calls):
+            if not isinstance(call, Mapping):
+                continue
+            name = arguments = None
+            function = call.get("function")
+            if isinstance(function, Mapping):
+                name = function.get("name")
+                arguments = function.get("arguments")
+                if arguments is not None and not isinstance(arguments, str):
+                    arguments = json.dumps(arguments, ensure_ascii=False)  # an object, not text
+            index = position if whole else call.get("index")
+            if not isinstance(index, int) or isinstance(index, bool):
+                index = None
+            call_id = _first_present(call, profile.tool_call_id_fields)
+            if not whole:
+                if profile.tool_call_key == "index" and index is not None:
+                    if index in self._call_ids:
+                        call_id = None  # a restated (or regenerated) id: the index decides
+                    self._call_ids.add(index)
+                elif index is None and not call_id and name and profile.unkeyed_tool_call == "new":
+                    self._unkeyed += 1
+                    index = -self._unkeyed  # a call of its own, never a server's index
+            extra = {
+                k: v
+                for k, v in call.items()
+                if k not in _TOOL_CALL_KEYS and (keep is None or k in keep)
+            }
+            if carried:
+                for key, value in carried.items():
+                    extra.setdefault(key, value)
+                carried = {}
+            out.append(
+                ToolCallFragment(
+                    id=str(call_id) if call_id else None,
+                    index=index,
+                    name=str(name) if name else None,
+                    arguments=arguments,
+                    extra=extra or None,
+                )
+            )
 
 
 def parse_body(obj: Mapping[str, Any], profile: Profile) -> list[Delta]:
@@ -194,22 +270,35 @@ def parse_body(obj: Mapping[str, Any], profile: Profile) -> list[Delta]:
     return ChatStreamParser(profile).feed_body(obj)
 
 
-def parse_usage(raw: Mapping[str, Any]) -> Usage:
-    """Normalize a usage object; `raw` is kept as the server sent it."""
-    details = raw.get("prompt_tokens_details") or raw.get("input_tokens_details")
-    cached = _int(details.get("cached_tokens")) if isinstance(details, Mapping) else None
-    if not cached:
-        hit = _int(raw.get("prompt_cache_hit_tokens"))  # DeepSeek
-        if hit is not None:
-            cached = hit
+def parse_usage(raw: Mapping[str, Any], profile: Profile = DEFAULT) -> Usage:
+    """Normalize a usage object the way `profile` reads it; `raw` is kept as the server sent
+    it. Output tokens always include reasoning tokens, as OpenAI counts them."""
+    cached = None
+    for path in profile.cached_tokens_fields:
+        value = _int(_first_present(raw, (path,)))
+        if value:
+            cached = value
+            break
+        if cached is None:
+            cached = value  # a zero counts unless a later field has more
     details = raw.get("completion_tokens_details") or raw.get("output_tokens_details")
     reasoning = _int(details.get("reasoning_tokens")) if isinstance(details, Mapping) else None
     prompt = raw.get("prompt_tokens")
     completion = raw.get("completion_tokens")
+    input_tokens = _int(raw.get("input_tokens") if prompt is None else prompt)
+    output_tokens = _int(raw.get("output_tokens") if completion is None else completion)
+    total = _int(raw.get("total_tokens"))
+    if not profile.completion_includes_reasoning and output_tokens is not None:
+        # xAI and Gemini leave reasoning out of completion_tokens (but not out of the total).
+        if not reasoning and total is not None and input_tokens is not None:
+            unreported = total - input_tokens - output_tokens
+            reasoning = unreported if unreported > 0 else reasoning
+        if reasoning:
+            output_tokens += reasoning
     return Usage(
-        input_tokens=_int(raw.get("input_tokens") if prompt is None else prompt),
-        output_tokens=_int(raw.get("output_tokens") if completion is None else completion),
-        total_tokens=_int(raw.get("total_tokens")),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=total,
         cached_input_tokens=cached,
         reasoning_tokens=reasoning,
         raw=raw,
@@ -320,37 +409,12 @@ def _reasoning_details(details: Sequence[Any], out: list[Delta]) -> None:
             )
 
 
-def _tool_calls(
-    calls: Sequence[Any], message: Mapping[str, Any], out: list[Delta], *, whole: bool
-) -> None:
-    """One fragment per call entry. In a whole message each entry is a separate call, so its
-    position is its index; in a stream the server's index (or id) says which call continues."""
-    carried = {k: message[k] for k in _MESSAGE_CALL_EXTRAS if message.get(k) is not None}
-    for position, call in enumerate(calls):
-        if not isinstance(call, Mapping):
-            continue
-        name = arguments = None
-        function = call.get("function")
-        if isinstance(function, Mapping):
-            name = function.get("name")
-            arguments = function.get("arguments")
-            if arguments is not None and not isinstance(arguments, str):
-                arguments = json.dumps(arguments, ensure_ascii=False)  # an object, not text
-        index = position if whole else call.get("index")
-        if not isinstance(index, int) or isinstance(index, bool):
-            index = None
-        call_id = call.get("id")
-        extra = {k: v for k, v in call.items() if k not in _TOOL_CALL_KEYS}
-        if carried:
-            for key, value in carried.items():
-                extra.setdefault(key, value)
-            carried = {}
-        out.append(
-            ToolCallFragment(
-                id=str(call_id) if call_id else None,
-                index=index,
-                name=str(name) if name else None,
-                arguments=arguments,
-                extra=extra or None,
-            )
-        )
+def _first_present(obj: Mapping[str, Any], paths: Sequence[str]) -> Any:
+    """The first non-empty value found at one of the dotted `paths` in `obj`."""
+    for path in paths:
+        value: Any = obj
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if value is not None and value != "":
+            return value
+    return None

@@ -183,7 +183,7 @@ def _render_assistant(parts: tuple[Part, ...], profile: Profile, out: list[dict[
     text = "".join(texts)
     message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
     if calls:
-        message["tool_calls"] = [_tool_call(call) for call in calls]
+        message["tool_calls"] = [_tool_call(call, profile) for call in calls]
     field = profile.replay_reasoning_field
     if field:
         reasoning = "".join(p.text for p in parts if isinstance(p, ReasoningPart))
@@ -193,15 +193,16 @@ def _render_assistant(parts: tuple[Part, ...], profile: Profile, out: list[dict[
     out.extend(_tool_result(p) for p in parts if isinstance(p, ToolResultPart))
 
 
-def _tool_call(call: ToolCallPart) -> dict[str, Any]:
+def _tool_call(call: ToolCallPart, profile: Profile) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "id": call.id,
         "type": "function",
         "function": {"name": call.name, "arguments": call.arguments},
     }
     if call.extra:  # e.g. Gemini's extra_content (thought signatures) must come back verbatim
+        keep = profile.tool_call_extra_fields
         for key, value in call.extra.items():
-            if key not in _TOOL_CALL_KEYS:
+            if key not in _TOOL_CALL_KEYS and (keep is None or key in keep):
                 wire[key] = _plain(value)
     return wire
 
