@@ -34,7 +34,7 @@ from llm_openai_compat import (
 from llm_openai_compat import settings_path as default_settings_path
 from llm_openai_compat.call import Secret, Target
 from llm_openai_compat.params import merge_params, validate_params
-from llm_openai_compat.profiles import detect_profile
+from llm_openai_compat.profiles import get_profile
 
 from .convert import ChunkBuilder, to_conversation, to_response_format, to_tool_specs
 from .errors import translated_errors
@@ -89,6 +89,12 @@ class ChatOpenAICompat(BaseChatModel):
     api_key_ref: dict[str, str] | None = None
     """Where the key lives instead: `{"kind": "env" | "keyring" | "llm", "name": ...}`,
     resolved when a request is sent."""
+    vendor_profile: str | None = None
+    """The vendor profile by name (`openai`, `azure`, `deepseek`, `ollama`, `llamacpp`, ...):
+    how keys are sent, `max_tokens` or `max_completion_tokens`, which quirks to expect. None
+    means the provider's setting, else the one the base URL suggests, else `default`.
+    `profile="azure"` (a string) means the same; `profile` itself stays LangChain's
+    `ModelProfile` (a dict of the model's limits and features)."""
     api_shape: Literal["chat-completions", "responses"] | None = None
     """The wire shape; None means the provider's setting (default chat-completions). Requests
     go to `/responses` only when this (or the provider) says so."""
@@ -126,6 +132,20 @@ class ChatOpenAICompat(BaseChatModel):
 
     # -- configuration ---------------------------------------------------------------------
 
+    @model_validator(mode="before")
+    @classmethod
+    def _vendor_profile_shorthand(cls, data: Any) -> Any:
+        """`profile="azure"`: a string is never a LangChain `ModelProfile`, so it names the
+        vendor profile, and `profile` is left to LangChain."""
+        if isinstance(data, dict) and isinstance(data.get("profile"), str):
+            data = dict(data)
+            name = data.pop("profile")
+            if data.get("vendor_profile") not in (None, name):
+                raise ConfigError("give either profile or vendor_profile, not both",
+                                  field="vendor_profile")
+            data["vendor_profile"] = name
+        return data
+
     @model_validator(mode="after")
     def _connect(self) -> ChatOpenAICompat:
         """Resolve the provider now, so a bad setting fails at construction with its name."""
@@ -135,7 +155,6 @@ class ChatOpenAICompat(BaseChatModel):
         if self.base_url:
             fields: dict[str, Any] = {"base_url": self.base_url}
             provider_id = _inline_id(self.base_url)
-            self._ls_provider = _inline_ls_provider(self.base_url)
         else:
             settings = load_settings(Path(self.settings_path) if self.settings_path else None)
             active = settings.active
@@ -166,6 +185,12 @@ class ChatOpenAICompat(BaseChatModel):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise ConfigError(first["msg"], provider=provider_id, field=where) from None
+        try:  # an unknown profile fails now, naming the known ones
+            profile = get_profile(settings_for.profile, settings_for.base_url)
+        except ConfigError as error:
+            raise error.at(provider=provider_id) from None
+        if self.base_url:
+            self._ls_provider = _inline_ls_provider(self.base_url, profile.name)
         validate_params(self._params({}, None), settings_for.api_shape, where="ChatOpenAICompat")
         self._provider, self._provider_id, self._request_log = settings_for, provider_id, request_log
         return self
@@ -177,6 +202,8 @@ class ChatOpenAICompat(BaseChatModel):
             out["api_shape"] = self.api_shape
         if self.api_key_ref is not None:
             out["api_key_ref"] = self.api_key_ref
+        if self.vendor_profile is not None:
+            out["profile"] = self.vendor_profile
         if self.headers:
             out["headers"] = {**base.get("headers", {}), **self.headers}
         if self.timeout is not None:
@@ -221,6 +248,7 @@ class ChatOpenAICompat(BaseChatModel):
             "model": self.model,
             "provider": self._provider_id,
             "api_shape": self._provider.api_shape,
+            **({"profile": self._provider.profile} if self._provider.profile else {}),
             "stop": self.stop,
             **{k: v for k, v in params.items() if v is not None},
         }
@@ -382,9 +410,9 @@ class ChatOpenAICompat(BaseChatModel):
                                       strict=strict)
 
 
-def _inline_ls_provider(base_url: str) -> str:
-    """For tracing: the vendor when the URL says which (deepseek, groq, ...), else the host."""
-    profile = detect_profile(base_url).name
+def _inline_ls_provider(base_url: str, profile: str) -> str:
+    """For tracing: the vendor when the profile (given, or detected from the URL) says which
+    (deepseek, groq, ...), else the host."""
     return profile if profile != "default" else urlsplit(base_url).hostname or "openai-compatible"
 
 

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .llm_cli_add import checked_profile, discover, known_server_for, parse_headers, validated
+
 if TYPE_CHECKING:
+    from .probe import ProbeReport
+    from .profiles import Adaptation
     from .settings import ProviderSettings, Settings
 
 __all__ = ["openai_compat"]
@@ -107,7 +111,10 @@ def providers() -> None:
     with _user_errors():
         settings = _load()
     if not settings.providers:
-        _progress("No providers yet. Add one with `llm openai-compat add ID --base-url URL`.")
+        _progress(
+            "No providers yet. Add one with `llm openai-compat add ollama` (or lmstudio, "
+            "llamacpp, vllm), or `llm openai-compat add ID --base-url URL`."
+        )
         return
     active = settings.active
     rows = []
@@ -132,46 +139,19 @@ def providers() -> None:
         _progress(f"* active: {active.provider}" + (f"/{active.model}" if active.model else ""))
 
 
-def _parse_headers(values: Sequence[str]) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for value in values:
-        name, sep, content = value.partition(":")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{value!r} is not 'Name: value'", param_hint="--header")
-        headers[name.strip()] = content.strip()
-    return headers
-
-
-def _validated(provider_id: str, raw: dict[str, Any]) -> ProviderSettings:
-    """The provider as ProviderSettings, or the one-line ConfigError for what is wrong."""
-    from pydantic import ValidationError
-
-    from .errors import ConfigError
-    from .settings import ProviderSettings, settings_path
-
-    try:
-        return ProviderSettings.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in first["loc"])
-        message = str(first["msg"])
-    raise ConfigError(message, file=str(settings_path()), provider=provider_id, field=field)
-
-
-def _discover(provider_id: str, prov: ProviderSettings, api_key: str | None = None) -> list[str]:
-    from .client import Client
-    from .urls import models_endpoint
-
-    url = models_endpoint(prov.base_url, prov.url_mode)
-    _progress(f"Listing models at {url} ...")
-    return list(Client(prov, provider_id=provider_id, api_key=api_key).list_models())
-
-
 @openai_compat.command()
 @click.argument("provider_id")
 @click.option(
-    "--base-url", required=True, help="The server's base URL, e.g. http://localhost:11434/v1"
+    "--base-url",
+    help="The server's base URL, e.g. http://localhost:11434/v1 (not needed for a well-known "
+    "local server)",
 )
+@click.option(
+    "--server",
+    help="A well-known local server (ollama, lmstudio, llamacpp, vllm): its usual address and "
+    "profile; without --base-url, an ID of that name does the same",
+)
+@click.option("--profile", help="The vendor profile (quirks), e.g. openai, azure, deepseek, ollama")
 @click.option("models", "--model", "-m", multiple=True, help="A model id (repeatable)")
 @click.option("--key-env", help="Read the key from this environment variable")
 @click.option("--key-keyring", help="Read the key from this OS keyring entry")
@@ -183,10 +163,12 @@ def _discover(provider_id: str, prov: ProviderSettings, api_key: str | None = No
 @click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), help="Read timeout in seconds"
 )
-@click.option("--discover", is_flag=True, help="Store the models the server lists at /models")
+@click.option("listing", "--discover", is_flag=True, help="Store the models the server lists")
 def add(
     provider_id: str,
-    base_url: str,
+    base_url: str | None,
+    server: str | None,
+    profile: str | None,
     models: tuple[str, ...],
     key_env: str | None,
     key_keyring: str | None,
@@ -194,12 +176,17 @@ def add(
     shape: str | None,
     headers: tuple[str, ...],
     timeout: float | None,
-    discover: bool,
+    listing: bool,
 ) -> None:
     """Add a provider, or update one: fields not given keep their values.
 
+    A well-known local server needs no --base-url: `add ollama` (or `add ID --server
+    ollama`) uses its usual address and profile and stores the models it lists (unless
+    you name them with --model).
+
     \b
-    llm openai-compat add ollama --base-url http://localhost:11434/v1 --discover
+    llm openai-compat add ollama
+    llm openai-compat add gpu --server vllm --base-url http://gpu-box:8000/v1
     llm openai-compat add openai --base-url https://api.openai.com/v1 \\
         --key-llm openai -m gpt-4o-mini --shape responses
     """
@@ -208,13 +195,26 @@ def add(
     refs = [(k, v) for k, v in (("env", key_env), ("keyring", key_keyring), ("llm", key_llm)) if v]
     if len(refs) > 1:
         raise click.UsageError("Give at most one of --key-env, --key-keyring, --key-llm")
+    if profile is not None:
+        profile = checked_profile(profile)
     with _user_errors():
         settings = _load()
         existing = settings.providers.get(provider_id)
+        known, named = known_server_for(provider_id, server, base_url, existing)
         raw: dict[str, Any] = (
             existing.model_dump(by_alias=True, exclude_unset=True, mode="json") if existing else {}
         )
-        raw["baseURL"] = base_url
+        if known is not None:
+            defaults = known.provider_settings()
+            raw["baseURL"] = base_url or defaults["baseURL"]
+            if named or "profile" not in raw:
+                raw["profile"] = defaults["profile"]
+            listing = listing or not models
+            _progress(f"{known.name} at {raw['baseURL']} (profile {raw['profile']})")
+        elif base_url:
+            raw["baseURL"] = base_url
+        if profile:
+            raw["profile"] = profile
         if models:
             raw["models"] = list(dict.fromkeys(models))
         if refs:
@@ -222,14 +222,15 @@ def add(
         if shape:
             raw["apiShape"] = shape
         if headers:
-            raw["headers"] = {**raw.get("headers", {}), **_parse_headers(headers)}
+            raw["headers"] = {**raw.get("headers", {}), **parse_headers(headers)}
         if timeout is not None:
             raw["timeoutMs"] = max(1, round(timeout * 1000))
-        prov = _validated(provider_id, raw)
-        if discover:
-            found = _discover(provider_id, prov)
+        prov = validated(provider_id, raw)
+        if listing:
+            found = discover(provider_id, prov)
             raw["models"] = list(dict.fromkeys([*models, *found]))
-            prov = _validated(provider_id, raw)
+            prov = validated(provider_id, raw)
+        _keep_active_valid(settings, provider_id, prov.models)
         saved = upsert_provider(provider_id, prov)
         if saved.active is None:
             set_active(provider_id, prov.models[0] if prov.models else None)
@@ -246,6 +247,22 @@ def add(
             f"No models yet: add some with --model, or run `llm openai-compat models "
             f"{provider_id} --refresh`."
         )
+    elif known is not None:
+        _progress(f"Try: llm -m {provider_id}/{prov.models[0]} hi")
+
+
+def _keep_active_valid(settings: Settings, provider_id: str, models: Sequence[str]) -> None:
+    """Before the provider's models become `models`: an active model no longer among them
+    would make the file invalid, so the active pair falls back to the provider's first."""
+    from .settings import set_active
+
+    active = settings.active
+    if active is None or active.provider != provider_id or not active.model:
+        return
+    if active.model not in models:
+        set_active(provider_id, None)
+        now = f"{provider_id}/{models[0]}" if models else provider_id
+        _progress(f"The active model {active.model!r} is no longer listed; the active one is {now}.")
 
 
 @openai_compat.command()
@@ -264,13 +281,16 @@ def remove(provider_id: str) -> None:
 @click.option("--refresh", is_flag=True, help="Store the listed models as the provider's models")
 @click.option("--key", help="An API key (or the name of one stored with `llm keys set`)")
 def models_(provider_id: str, refresh: bool, key: str | None) -> None:
-    """List the models the server offers at its /models endpoint."""
+    """List the models the server offers (its /models, or the native listing of Ollama and
+    LM Studio)."""
     from .settings import upsert_provider
 
     with _user_errors():
-        prov = _provider(_load(), provider_id)
-        found = _discover(provider_id, prov, _explicit_key(key))
+        settings = _load()
+        prov = _provider(settings, provider_id)
+        found = discover(provider_id, prov, _explicit_key(key))
         if refresh:
+            _keep_active_valid(settings, provider_id, found)
             upsert_provider(provider_id, prov.model_copy(update={"models": found}))
     configured = set(prov.models)
     for model in found:
@@ -311,6 +331,27 @@ def _mark(ok: bool | None) -> str:
     return {True: "yes", False: "NO", None: "-"}[ok]
 
 
+# Probes whose NO the provider's requests work around, and the adaptation that says how.
+_ADAPTED_BY = {"stream_options": "no-stream-options", "developer_role": "no-developer-role"}
+
+
+def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
+    """What requests to this provider do differently: for the probes that said NO, and for
+    what this process learned from the server's 400s (each once, in that order)."""
+    from .call import learned_adaptations
+    from .profiles import ADAPTATIONS
+
+    by_name = {a.name: a for a in ADAPTATIONS}
+    found: dict[str, Adaptation] = {}
+    for check in report.checks:
+        name = _ADAPTED_BY.get(check.name)
+        if check.ok is False and name in by_name:
+            found[name] = by_name[name]
+    for adaptation in learned_adaptations(provider_id):
+        found.setdefault(adaptation.name, adaptation)
+    return [a for a in found.values() if a.description]
+
+
 @openai_compat.command()
 @click.argument("provider_id")
 @click.option("--model", "-m", help="The model to test (default: the active or first one)")
@@ -323,7 +364,9 @@ def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -
     streams (and whether stream_options is rejected), tool calling, structured
     output (json_schema and json_object), the developer role and the other wire
     shape. The result is stored in the provider's `capabilities`, which the llm
-    models follow (tools, schemas, streaming).
+    models follow (tools, schemas, streaming); an `Adapted:` line under the table
+    says what requests do differently because of a NO (or of a server's error
+    earlier in this process).
     """
     from .probe import run_probes
     from .settings import settings_path, upsert_provider
@@ -358,6 +401,8 @@ def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -
     )
     rows = [[c.label, _mark(c.ok), c.detail] for c in report.checks]
     click.echo(_table(["check", "works", "detail"], rows))
+    for adaptation in _adaptations(provider_id, report):
+        click.echo(f"Adapted: {adaptation.description}")
     if not report.connected:
         raise click.ClickException(f"Could not talk to {provider_id}/{model}; nothing was stored")
     if no_store:

@@ -431,6 +431,43 @@ def test_ls_params_name_the_provider_not_openai(server):
 
 
 @pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
+def test_profile_names_the_vendor_profile_and_reaches_the_request(server):
+    model = chat(server, profile="azure", api_key=KEY, max_tokens=7)
+    assert model.vendor_profile == "azure" and not isinstance(model.profile, str)
+    model.invoke("hi")
+    request = server.requests()[-1]
+    assert request["headers"]["api-key"] == KEY and "authorization" not in request["headers"]
+    assert request["body"]["max_completion_tokens"] == 7 and "max_tokens" not in request["body"]
+    assert model._get_ls_params()["ls_provider"] == "azure"  # the profile, not the host
+    assert model._identifying_params["profile"] == "azure"
+    loaded = load(dumpd(model), secrets_map={"OPENAI_COMPAT_API_KEY": KEY},
+                  valid_namespaces=["langchain_adapter"], allowed_objects=[ChatOpenAICompat])
+    assert loaded.vendor_profile == "azure"
+    same = chat(server, vendor_profile="azure", api_key=KEY)
+    assert same.vendor_profile == "azure" and same._provider.profile == "azure"
+
+
+def test_profile_overrides_the_providers(server, isolated_user_dir):
+    write_settings(isolated_user_dir, server, profile="deepseek")
+    ChatOpenAICompat(provider="my-gateway", max_tokens=5).invoke("hi")
+    assert server.last_body()["max_tokens"] == 5
+    model = ChatOpenAICompat(provider="my-gateway", profile="openai", max_tokens=5)
+    model.invoke("hi")
+    assert server.last_body()["max_completion_tokens"] == 5
+    assert "max_tokens" not in server.last_body()
+    assert model._get_ls_params()["ls_provider"] == "my-gateway"
+
+
+def test_a_bad_profile_fails_at_construction_and_langchains_profile_still_works(server):
+    with pytest.raises(ConfigError, match=r"unknown profile 'azur'.*azure.*deepseek"):
+        chat(server, profile="azur")
+    with pytest.raises(ConfigError, match="either profile or vendor_profile"):
+        chat(server, profile="azure", vendor_profile="openai")
+    limits = chat(server, profile={"max_input_tokens": 1000})  # LangChain's ModelProfile
+    assert limits.profile == {"max_input_tokens": 1000} and limits.vendor_profile is None
+
+
+@pytest.mark.filterwarnings("ignore::langchain_core._api.beta_decorator.LangChainBetaWarning")
 def test_serialization_keeps_the_key_out_and_round_trips(server):
     model = chat(server, api_key=KEY, temperature=0.3)
     assert model.lc_secrets == {"api_key": "OPENAI_COMPAT_API_KEY"}
