@@ -7,6 +7,7 @@ whole JSON body through the same parser and assembler). The clients only add the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -15,11 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from .errors import OpenAICompatError, StreamError, register_secret
+from .bodies import MAX_BODY_BYTES, only_keepalives
+from .errors import ConfigError, OpenAICompatError, StreamError, register_secret
 from .events import Event
 from .messages import Conversation, RequestOptions
 from .params import merge_params
-from .profiles import ADAPTATIONS, Adaptation, Profile, get_profile
+from .profiles import ADAPTATIONS, PROFILES, Adaptation, Profile, get_profile
 from .retry import fmt_seconds
 from .settings import ProviderSettings, resolve_api_key
 from .sse import SSEDecoder
@@ -28,7 +30,15 @@ from .urls import resolve_endpoint
 from .wire.assemble import Assembler, Delta
 from .wire.encode import encode_body
 
-__all__ = ["Prepared", "Secret", "StreamState", "Target", "learn_from", "prepare"]
+__all__ = [
+    "Prepared",
+    "Secret",
+    "StreamState",
+    "Target",
+    "learn_from",
+    "learned_adaptations",
+    "prepare",
+]
 
 Shape = Literal["chat-completions", "responses"]
 USER_AGENT = "llm-openai-compat/0.1"
@@ -81,6 +91,7 @@ class Prepared:
 
 # Quirks learned from servers' 400s, per provider, for the life of the process.
 _LEARNED: dict[str, dict[str, Any]] = {}
+_LEARNED_FROM: dict[str, list[Adaptation]] = {}
 _LEARNED_LOCK = threading.Lock()
 
 
@@ -88,9 +99,17 @@ def learned_changes(provider_id: str) -> Mapping[str, Any]:
     return _LEARNED.get(provider_id, {})
 
 
+def learned_adaptations(provider_id: str) -> list[Adaptation]:
+    """What this process learned about the provider's server from its 400s, oldest first;
+    each `Adaptation.description` is one line for `llm openai-compat test` to print."""
+    with _LEARNED_LOCK:
+        return list(_LEARNED_FROM.get(provider_id, ()))
+
+
 def forget_learned() -> None:
     with _LEARNED_LOCK:
         _LEARNED.clear()
+        _LEARNED_FROM.clear()
 
 
 def learn_from(
@@ -107,6 +126,7 @@ def learn_from(
                 continue  # already applied; the error is about something else
             with _LEARNED_LOCK:
                 _LEARNED.setdefault(provider_id, {}).update(adaptation.changes)
+                _LEARNED_FROM.setdefault(provider_id, []).append(adaptation)
             tried.add(adaptation.name)
             return adaptation
     return None
@@ -121,16 +141,25 @@ class WireShape:
     parse_body: Any
 
 
+_WIRE: dict[str, WireShape] = {}  # built once per shape; twice per call otherwise
+
+
 def wire_module(shape: Shape) -> WireShape:
+    found = _WIRE.get(shape)
+    if found is not None:
+        return found
     if shape == "responses":
         from .wire import responses
 
-        return WireShape(
+        found = WireShape(
             responses.build_request, responses.ResponsesStreamParser, responses.parse_body
         )
-    from .wire import chat
+    else:
+        from .wire import chat
 
-    return WireShape(chat.build_request, chat.ChatStreamParser, chat.parse_body)
+        found = WireShape(chat.build_request, chat.ChatStreamParser, chat.parse_body)
+    _WIRE[shape] = found
+    return found
 
 
 # What `llm openai-compat test` stored in a provider's `capabilities`, and the profile field
@@ -143,9 +172,31 @@ CAPABILITY_FIELDS: dict[str, dict[str, Any]] = {
 }
 
 
+# (profile name, base URL) -> (the registry when it was looked up, the profile). Detection
+# runs every profile's URL regexes, which cost more than the rest of `prepare` together.
+_PROFILE_CACHE: dict[tuple[str | None, str], tuple[tuple[Profile, ...], Profile]] = {}
+
+
+def _base_profile(name: str | None, base_url: str) -> Profile:
+    """`get_profile`, remembered while the registry holds the same profiles."""
+    key = (name, base_url)
+    hit = _PROFILE_CACHE.get(key)
+    if hit is not None and hit[0] == tuple(PROFILES.values()):
+        return hit[1]
+    profile = get_profile(name, base_url)  # raises for an unknown name: never cached
+    if len(_PROFILE_CACHE) >= 256:
+        _PROFILE_CACHE.clear()
+    _PROFILE_CACHE[key] = (tuple(PROFILES.values()), profile)
+    return profile
+
+
+# A pure function of three strings (urls.py); it validates the base URL every time otherwise.
+_endpoint_url = functools.lru_cache(maxsize=256)(resolve_endpoint)
+
+
 def _profile_for(target: Target) -> Profile:
     """The vendor profile, narrowed by probed capabilities and by what 400s taught us."""
-    profile = get_profile(target.settings.profile, target.settings.base_url)
+    profile = _base_profile(target.settings.profile, target.settings.base_url)
     changes: dict[str, Any] = {}
     for name, off in CAPABILITY_FIELDS.items():
         if target.settings.capabilities.get(name) is False:
@@ -174,6 +225,21 @@ def auth_headers(target: Target, profile: Profile) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def _build(
+    target: Target, shape: Shape, conversation: Conversation, options: RequestOptions, profile: Profile
+) -> tuple[dict[str, Any], bytes]:
+    """The body and its bytes; values nested too deeply to build become a ConfigError."""
+    try:
+        body: dict[str, Any] = wire_module(shape).build_request(conversation, options, profile)
+        return body, encode_body(body)
+    except RecursionError:
+        pass  # raised outside the handler: no traceback thousands of frames deep is chained
+    raise ConfigError(
+        "the request is nested too deeply to send", provider=target.id, field="extraBody",
+        hint="Flatten the JSON in extraBody, the params or the tool schemas",
+    )
+
+
 def prepare(target: Target, conversation: Conversation, options: RequestOptions) -> Prepared:
     settings = target.settings
     shape: Shape = settings.api_shape
@@ -189,7 +255,7 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
         system_message_mode=options.system_message_mode or settings.system_message_mode,
         prompt_cache_key=options.prompt_cache_key or cache_key_for(conversation.id),
     )
-    body: dict[str, Any] = wire_module(shape).build_request(conversation, options, profile)
+    body, body_bytes = _build(target, shape, conversation, options, profile)
     headers = {
         "Content-Type": "application/json",
         "Accept": "text/event-stream" if options.stream else "application/json",
@@ -199,7 +265,7 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
     }
     endpoint = Endpoint(
         provider=target.id,
-        url=resolve_endpoint(settings.base_url, shape, settings.url_mode),
+        url=_endpoint_url(settings.base_url, shape, settings.url_mode),
         headers=headers,
         timeout_ms=settings.timeout_ms,
         verify_tls=settings.verify_tls,
@@ -208,7 +274,7 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
     return Prepared(
         endpoint=endpoint,
         body=body,
-        body_bytes=encode_body(body),
+        body_bytes=body_bytes,
         shape=shape,
         profile=profile,
         model=options.model,
@@ -216,13 +282,17 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
     )
 
 
+_NOT_JSON = object()
+
+
 class StreamState:
     """Bytes in, events out, for one response. When the server reports an error, the events
     before it are returned and `error` is set: the caller yields them, then raises it.
 
-    An event stream that goes the read timeout without an event fails with `StreamError` even
-    while bytes arrive: keep-alive comments (or blank `data:` lines) reset the transport's read
-    timeout, so without this bound a server that only ever sends them would hang the caller."""
+    A response that goes the read timeout without an event (or, not being an event stream,
+    without a byte other than whitespace) fails with `StreamError` even while bytes arrive:
+    keep-alive comments, blank `data:` lines and whitespace reset the transport's read timeout,
+    so without this bound a server that only ever sends them would hang the caller."""
 
     def __init__(
         self,
@@ -249,22 +319,33 @@ class StreamState:
 
     def feed(self, chunk: bytes) -> list[Event]:
         self.bytes_seen += len(chunk)
-        if not self._sse:
-            self._body.append(chunk)
-            return []
         out: list[Event] = []
-        parser = self._parser
-        assembler = self._assembler
-        events = self._decoder.feed(chunk)
-        for sse in events:
-            out.extend(assembler.feed(parser.feed_event(sse.event, sse.data)))
-        if assembler.failed:
-            return self._take_failure(out)
-        if any(sse.data and not sse.data.isspace() for sse in events):
+        if self._sse:
+            # The per-chunk path: locals, and the progress test folded into the one loop.
+            parse, assembler = self._parser.feed_event, self._assembler
+            progress = False
+            for sse in self._decoder.feed(chunk):
+                data = sse.data
+                if not progress and data and not data.isspace():
+                    progress = True
+                out.extend(assembler.feed(parse(sse.event, data)))
+            if assembler.failed:
+                return self._take_failure(out)
+        else:
+            self._body.append(chunk)
+            progress = not only_keepalives(chunk)
+            if self.bytes_seen > MAX_BODY_BYTES:
+                self._body = []
+                self.error = StreamError(
+                    f"The response is larger than {MAX_BODY_BYTES // 2**20} MB; it was not read"
+                ).at(url=redact_url(self._prepared.endpoint.url), provider=self._prepared.endpoint.provider)
+                return out
+        if progress:
             self._last_event = self._clock()
         elif self._clock() - self._last_event > self._idle_limit:
             self.error = StreamError(
-                f"No event for {fmt_seconds(self._idle_limit)} s: the server sent only "
+                f"No {'event' if self._sse else 'data'} for {fmt_seconds(self._idle_limit)} s: "
+                "the server sent only "
                 f"keep-alives after {self.bytes_seen} bytes",
                 hint="The output above may be incomplete; if the model pauses longer, "
                 "raise the provider's timeoutMs",
@@ -287,19 +368,23 @@ class StreamState:
             return self._take_failure(out)
         return out
 
+    def _where(self) -> dict[str, Any]:
+        # Only on failure: redacting the URL costs more than parsing a small body.
+        return {"url": redact_url(self._prepared.endpoint.url), "provider": self._prepared.endpoint.provider}
+
     def _parse_body(self, raw: bytes) -> list[Delta]:
         try:
             obj = json.loads(raw)
         except ValueError:
+            obj = _NOT_JSON
+        if obj is _NOT_JSON:  # raised outside the handler: the decode error (and body) not chained
             text = raw[:200].decode("utf-8", errors="replace")
             raise StreamError(
                 f"The server's response is not valid JSON: {text!r}",
                 hint="Check that the base URL points at an OpenAI-compatible API",
-            ).at(url=self._prepared.endpoint.url, provider=self._prepared.endpoint.provider) from None
+            ).at(**self._where())
         if not isinstance(obj, dict):
-            raise StreamError("The server's response is not a JSON object").at(
-                url=self._prepared.endpoint.url, provider=self._prepared.endpoint.provider
-            )
+            raise StreamError("The server's response is not a JSON object").at(**self._where())
         deltas: list[Delta] = self._wire.parse_body(obj, self._prepared.profile)
         return deltas
 
@@ -308,7 +393,7 @@ class StreamState:
         for position, event in enumerate(events):
             if event.type == "error":
                 self.error = event.error.at(
-                    url=self._prepared.endpoint.url,
+                    url=redact_url(self._prepared.endpoint.url),
                     provider=self._prepared.endpoint.provider,
                     model=self._prepared.model,
                 )

@@ -71,13 +71,16 @@ class _Recorder:
     def __init__(self, target: Target, prepared: Prepared) -> None:
         self.target = target
         self.prepared = prepared
+        self.observed = _observed(target)
+        # Attempt reports only for someone to see (each one builds two records).
+        self.on_attempt = self._on_attempt if self.observed else None
         self.started = time.time()
         self.t0 = time.perf_counter()
         self.first_byte: float | None = None
         self.status: int | None = None
         self.attempts: list[AttemptRecord] = []
 
-    def on_attempt(self, info: transport.AttemptInfo) -> None:
+    def _on_attempt(self, info: transport.AttemptInfo) -> None:
         self.attempts.append(
             AttemptRecord(
                 attempt=info.attempt,
@@ -94,7 +97,7 @@ class _Recorder:
         self.first_byte = time.perf_counter() - self.t0
 
     def finish(self, closing: list[Event] | None, error: OpenAICompatError | None) -> None:
-        if not _observed(self.target):
+        if not self.observed:
             return  # building the redacted Exchange cost ~15 us per call (docs/performance.md)
         usage: Mapping[str, Any] | None = None
         finish_reason = None

@@ -93,14 +93,15 @@ class OpenAICompatError(Exception):
         retry_after: float | None = None,
         attempts: int | None = None,
     ) -> None:
-        self.url = url
+        # Every string a server or a caller handed us is scrubbed: attributes get logged too.
+        self.url = redact(url) if url else url
         self.provider = provider
         self.status = status
         self.model = model
         self.server_message = redact(server_message) if server_message else server_message
-        self.code = code
-        self.param = param
-        self.hint = self.default_hint if hint is None else hint
+        self.code = redact(code) if code else code
+        self.param = redact(param) if param else param
+        self.hint = self.default_hint if hint is None else redact(hint)
         self.retry_after = retry_after
         self.attempts = attempts
         self.message = redact(message)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 import threading
 from collections.abc import Mapping
@@ -45,6 +46,7 @@ __all__ = [
 
 KEYRING_SERVICE = "llm-openai-compat"
 MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64  # of free-form JSON (extraBody, params, capabilities)
 SETTINGS_ENV = "OPENAI_COMPAT_SETTINGS"
 FILE_NAME = "openai-compat.json"
 # Headers that carry credentials: a secret must come from apiKeyRef, never from the file.
@@ -217,6 +219,8 @@ def _read_raw(path: Path) -> tuple[dict[str, Any] | None, _Stamp | None]:
         st = path.stat()
         if path.is_dir():
             problem, hint = "is a directory, not a file", f"Point {SETTINGS_ENV} at a JSON file"
+        elif stat.S_ISFIFO(st.st_mode):  # opening a pipe with no writer would block forever
+            problem, hint = "is a named pipe, not a file", f"Point {SETTINGS_ENV} at a JSON file"
         elif st.st_size > MAX_FILE_BYTES:
             problem = f"is {st.st_size / 1048576:.1f} MB; settings files over 5 MB are refused"
         else:
@@ -274,11 +278,36 @@ def _validate(raw: Mapping[str, Any], file: str | None) -> Settings:
     raise error
 
 
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _check_params(settings: Settings, file: str | None) -> None:
-    """Every provider's defaultParams and modelParams, checked for its shape."""
+    """Every provider's defaultParams and modelParams, checked for its shape; free-form JSON
+    nested deeper than any request needs (it could not even be sent) is refused here."""
     from .params import validate_params
 
     for provider_id, provider in settings.providers.items():
+        free_form = {
+            "extraBody": provider.extra_body,
+            "defaultParams": provider.default_params,
+            "modelParams": provider.model_params,
+            "capabilities": provider.capabilities,
+        }
+        for name, value in free_form.items():
+            if _too_deep(value):
+                raise ConfigError(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    file=file, provider=provider_id, field=f"providers.{provider_id}.{name}",
+                )
         layers = [("defaultParams", provider.default_params)]
         layers += [(f"modelParams.{m}", p) for m, p in provider.model_params.items()]
         for where, params in layers:
@@ -304,7 +333,7 @@ def _where(path: Path | None) -> Path:
     path = (path or settings_path()).expanduser()
     try:
         return path.resolve()
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
         return path.absolute()
 
 

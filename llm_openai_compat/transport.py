@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import threading
@@ -21,6 +22,7 @@ from typing import Any, Literal
 import httpx2
 
 from . import errors
+from .bodies import MAX_BODY_BYTES, BodyReader, aread_body, read_body
 from .retry import (
     DEFAULT_POLICY,
     AttemptInfo,
@@ -40,11 +42,17 @@ __all__ = [
 Method = Literal["GET", "POST"]
 _DEFAULT_TIMEOUT_S = 600.0
 _MAX_ERROR_BODY = 1024 * 1024
-_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=20)
+# As many idle connections kept as may be open: at concurrency 50, a keep-alive pool of 20
+# closed and reopened connections all the time (docs/performance.md).
+_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=100)
 _SENSITIVE_NAME_PARTS = ("auth", "key", "token", "secret", "cookie", "password", "signature")
 _SECRET_QUERY = re.compile(r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth)[^=&]*)=([^&]*)")
 _USERINFO = re.compile(r"(?i)(\w+://)[^/@\s]*@")
 _HTTPX_ERRORS = (httpx2.HTTPError, httpx2.InvalidURL, UnicodeError)
+
+
+# httpx2 parses a URL string on every request (~17 us); a parsed URL is reused as is.
+_parsed_url = functools.lru_cache(maxsize=256)(httpx2.URL)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,11 @@ class Endpoint:
     max_attempts: int | None = None
     model: str | None = None
 
+    @property
+    def read_timeout_s(self) -> float:
+        """Seconds a response may go without data; a stream without an event (see call.py)."""
+        return _DEFAULT_TIMEOUT_S if self.timeout_ms is None else max(self.timeout_ms, 1) / 1000
+
     def __repr__(self) -> str:
         shown = {**self.__dict__, "url": redact_url(self.url), "headers": redacted_headers(self.headers)}
         return f"Endpoint({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
@@ -67,6 +80,7 @@ class Endpoint:
 # -- redaction ------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=512)  # a few names, asked about for every header of every request
 def is_sensitive_header(name: str) -> bool:
     """Authorization, api-key, x-api-key, cookie, ... and any name with key/token/secret in it."""
     lowered = name.lower()
@@ -312,25 +326,16 @@ def _classify(endpoint: Endpoint, response: httpx2.Response, body: bytes) -> err
     return errors.classify_response(status, response.headers, body, **_where(endpoint))
 
 
-def _read_error_body(response: httpx2.Response) -> bytes:
-    """At most 1 MB of an error body; a body that breaks off still leaves the status."""
-    parts: list[bytes] = []
-    with contextlib.suppress(*_HTTPX_ERRORS):
-        for chunk in response.iter_bytes():
-            parts.append(chunk)
-            if sum(map(len, parts)) >= _MAX_ERROR_BODY:
-                break
-    return b"".join(parts)[:_MAX_ERROR_BODY]
-
-
-async def _aread_error_body(response: httpx2.Response) -> bytes:
-    parts: list[bytes] = []
-    with contextlib.suppress(*_HTTPX_ERRORS):
-        async for chunk in response.aiter_bytes():
-            parts.append(chunk)
-            if sum(map(len, parts)) >= _MAX_ERROR_BODY:
-                break
-    return b"".join(parts)[:_MAX_ERROR_BODY]
+def _unusable(endpoint: Endpoint, body: BodyReader) -> errors.OpenAICompatError | None:
+    """Why a 2xx body read whole cannot be used: only keep-alives for the read timeout (retried,
+    nothing was delivered), or more than MAX_BODY_BYTES (not retried); None when it can."""
+    if body.stalled:
+        message = f"No answer within {fmt_seconds(endpoint.read_timeout_s)} s, only keep-alives"
+        return errors.NetworkTimeout(message, **_where(endpoint))
+    if body.overflowed:
+        message = f"The response is larger than {MAX_BODY_BYTES // 2**20} MB; it was not read"
+        return errors.StreamError(message, hint="Check the server and the request", **_where(endpoint))
+    return None
 
 
 def _open(call: _Call) -> httpx2.Response:
@@ -342,11 +347,11 @@ def _open(call: _Call) -> httpx2.Response:
             run.begin()
             error: errors.OpenAICompatError | None = None
             try:
-                request = client.build_request(call.method, ep.url, headers=call.headers, content=call.body)
+                request = client.build_request(call.method, _parsed_url(ep.url), headers=call.headers, content=call.body)
                 response = client.send(request, stream=True)
                 if response.is_success and call.read:
                     try:
-                        response.read()
+                        error = _unusable(ep, read_body(response, ep.read_timeout_s))
                     finally:
                         response.close()
             except _HTTPX_ERRORS as exc:
@@ -360,7 +365,7 @@ def _open(call: _Call) -> httpx2.Response:
                         raise
                     return response
                 try:
-                    raw = _read_error_body(response)
+                    raw = read_body(response, ep.read_timeout_s, _MAX_ERROR_BODY, quiet=True).content()
                 finally:
                     response.close()
                 error = _classify(ep, response, raw)
@@ -378,11 +383,11 @@ async def _aopen(call: _Call) -> httpx2.Response:
             run.begin()
             error: errors.OpenAICompatError | None = None
             try:
-                request = client.build_request(call.method, ep.url, headers=call.headers, content=call.body)
+                request = client.build_request(call.method, _parsed_url(ep.url), headers=call.headers, content=call.body)
                 response = await client.send(request, stream=True)
                 if response.is_success and call.read:
                     try:
-                        await response.aread()
+                        error = _unusable(ep, await aread_body(response, ep.read_timeout_s))
                     finally:
                         await response.aclose()
             except _HTTPX_ERRORS as exc:
@@ -396,7 +401,8 @@ async def _aopen(call: _Call) -> httpx2.Response:
                         raise
                     return response
                 try:
-                    raw = await _aread_error_body(response)
+                    reader = await aread_body(response, ep.read_timeout_s, _MAX_ERROR_BODY, quiet=True)
+                    raw = reader.content()
                 finally:
                     await response.aclose()
                 error = _classify(ep, response, raw)

@@ -8,11 +8,19 @@ Each non-control request takes the next response spec from a queue (or the defau
 the queue is empty). Raw sockets let a spec do what real servers and networks do: reset the
 connection (RST) before or during a body, stall mid-stream, split a body at odd boundaries.
 
-Spec keys: status, headers, body | body_b64 | json, chunks | chunk_size | random_chunks,
-delay_before_headers, delay_between_chunks, stall_after_bytes + stall_seconds,
-reset_before_headers, reset_after_bytes, chunked, close. Control endpoints:
+Spec keys: status, headers, body | body_b64 | json | repeat, chunks | chunk_size |
+random_chunks, delay_before_headers, delay_between_chunks, stall_after_bytes + stall_seconds,
+reset_before_headers, reset_after_bytes, chunked, close, keepalive. Control endpoints:
 POST /_control/enqueue {"responses": [spec, ...]}, POST /_control/reset,
-GET /_control/requests, POST /_control/default <spec>.
+GET /_control/requests, POST /_control/default <spec>, GET /_control/stats.
+
+`repeat` builds a large body on the server, so it never crosses the control channel:
+{"head": str, "unit": str, "count": n, "tail": str, "number": bool} is head + n units + tail
+(with "number", each unit's "{n}" becomes its index), capped at MAX_REPEAT_BYTES.
+`keepalive` {"comment": ": ping\n\n", "interval": s, "max_seconds": s} sends the comment every
+`interval` seconds after the body, until the client goes away or `max_seconds` (capped at
+MAX_STALL_SECONDS) pass: a never-ending keep-alive stream, bounded. `/_control/stats` counts the
+connections that carried at least one scripted request (so connection reuse can be measured).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from http import HTTPStatus
 from typing import Any
 
 MAX_STALL_SECONDS = 120.0
+MAX_REPEAT_BYTES = 256 * 1024 * 1024
 INITIAL_DEFAULT: dict[str, Any] = {
     "status": 500,
     "json": {"error": {"message": "no scripted response", "type": "server_error"}},
@@ -46,6 +55,7 @@ class State:
         self.queue: deque[dict[str, Any]] = deque()
         self.requests: list[dict[str, Any]] = []
         self.default: dict[str, Any] = dict(INITIAL_DEFAULT)
+        self.connections = 0  # connections that carried at least one scripted request
 
     def next_spec(self) -> dict[str, Any]:
         with self.lock:
@@ -62,7 +72,23 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+def _repeat(spec: dict[str, Any]) -> bytes:
+    head = str(spec.get("head", "")).encode()
+    unit = str(spec.get("unit", ""))
+    count = int(spec.get("count", 0))
+    tail = str(spec.get("tail", "")).encode()
+    if len(head) + len(tail) + len(unit.encode()) * count > MAX_REPEAT_BYTES:
+        raise ValueError("repeat body too large")
+    if spec.get("number"):
+        middle = b"".join(unit.replace("{n}", str(i)).encode() for i in range(count))
+    else:
+        middle = unit.encode() * count
+    return head + middle + tail
+
+
 def _body_of(spec: dict[str, Any]) -> bytes:
+    if "repeat" in spec:
+        return _repeat(spec["repeat"])
     if "body_b64" in spec:
         return base64.b64decode(spec["body_b64"])
     if "json" in spec:
@@ -92,7 +118,10 @@ class Handler(socketserver.BaseRequestHandler):
     request: socket.socket
 
     def handle(self) -> None:
+        # No Nagle: a head and a body written separately must not wait for a delayed ACK.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.reader = self.request.makefile("rb")
+        counted = False
         try:
             while True:
                 parsed = self._read_request()
@@ -104,6 +133,9 @@ class Handler(socketserver.BaseRequestHandler):
                     keep = self._control(method, path, body)
                 else:
                     with STATE.lock:
+                        if not counted:
+                            STATE.connections += 1
+                            counted = True
                         STATE.requests.append(
                             {
                                 "method": method,
@@ -162,9 +194,12 @@ class Handler(socketserver.BaseRequestHandler):
                 STATE.queue.clear()
                 STATE.requests.clear()
                 STATE.default = dict(INITIAL_DEFAULT)
+                STATE.connections = 0
                 result = {"ok": True}
             elif path == "/_control/requests" and method == "GET":
                 result = list(STATE.requests)
+            elif path == "/_control/stats" and method == "GET":
+                result = {"connections": STATE.connections, "requests": len(STATE.requests)}
             elif path == "/_control/default" and method == "POST":
                 STATE.default = data
                 result = {"ok": True}
@@ -219,9 +254,22 @@ class Handler(socketserver.BaseRequestHandler):
         if spec.get("stall_after_bytes") is not None:
             time.sleep(min(float(spec.get("stall_seconds", 30.0)), MAX_STALL_SECONDS))
             return False
+        if spec.get("keepalive"):
+            self._keepalive(spec["keepalive"], chunked)
         if chunked:
             self.request.sendall(b"0\r\n\r\n")
         return not close
+
+    def _keepalive(self, spec: dict[str, Any], chunked: bool) -> None:
+        """Comments forever, as a server whose model never answers would send: bounded by
+        `max_seconds`; ends early when the client closes the connection (the write fails)."""
+        comment = str(spec.get("comment", ": keep-alive\n\n")).encode()
+        interval = max(0.001, float(spec.get("interval", 0.05)))
+        deadline = time.monotonic() + min(float(spec.get("max_seconds", 10.0)), MAX_STALL_SECONDS)
+        frame = b"%x\r\n%s\r\n" % (len(comment), comment) if chunked else comment
+        while time.monotonic() < deadline:
+            self.request.sendall(frame)
+            time.sleep(interval)
 
     def _reset(self) -> None:
         """Close with SO_LINGER 0, so the kernel sends RST instead of FIN."""

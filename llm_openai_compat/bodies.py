@@ -1,0 +1,97 @@
+"""Reading a whole response body, bounded in size and in time without progress.
+
+The transport's read timeout is per read: any byte resets it. Servers and gateways keep idle
+connections open with bytes that say nothing (whitespace before a JSON body, `: comment`
+lines in an event stream), so a server that only ever sends those would keep a caller waiting
+forever. A body read whole therefore stops when nothing but keep-alives arrived for the read
+timeout (`stalled`), and at a size limit (`overflowed`; an error body is then cut there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+
+import httpx2
+
+__all__ = ["MAX_BODY_BYTES", "BodyReader", "aread_body", "only_keepalives", "read_body"]
+
+# A whole body larger than this is refused: no answer is this big, and a hostile server must
+# not grow memory without bound (an event stream is bounded per event by the SSE decoder).
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+_QUIET_ERRORS = (httpx2.HTTPError, httpx2.InvalidURL, UnicodeError)
+
+
+def only_keepalives(chunk: bytes) -> bool:
+    """True when `chunk` holds nothing but whitespace and `:` comment lines."""
+    for line in chunk.split(b"\n"):
+        stripped = line.strip()
+        if stripped and not stripped.startswith(b":"):
+            return False
+    return True
+
+
+class BodyReader:
+    """Collects chunks; `add` says whether to keep reading."""
+
+    def __init__(
+        self, idle_s: float, limit: int | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.limit = limit
+        self.idle_s = idle_s
+        self.stalled = False
+        self.overflowed = False
+        self._clock = clock
+        self._last = clock()
+
+    def add(self, chunk: bytes) -> bool:
+        self.parts.append(chunk)
+        self.size += len(chunk)
+        now = self._clock()
+        if not only_keepalives(chunk):
+            self._last = now
+        elif now - self._last > self.idle_s:
+            self.stalled = True
+            return False
+        if self.limit is not None and self.size >= self.limit:
+            self.overflowed = self.size > self.limit
+            return False
+        return True
+
+    def content(self) -> bytes:
+        data = b"".join(self.parts)
+        return data if self.limit is None else data[: self.limit]
+
+
+def read_body(
+    response: httpx2.Response, idle_s: float, limit: int | None = MAX_BODY_BYTES, *, quiet: bool = False
+) -> BodyReader:
+    """Read the body (httpx2 errors propagate unless `quiet`). Unless it stalled or overflowed,
+    the response's `.content` is set, as `Response.read()` would."""
+    reader = BodyReader(idle_s, limit)
+    with contextlib.suppress(*(_QUIET_ERRORS if quiet else ())):
+        for chunk in response.iter_bytes():
+            if not reader.add(chunk):
+                break
+    if not reader.stalled and not reader.overflowed:
+        response._content = reader.content()
+    return reader
+
+
+async def aread_body(
+    response: httpx2.Response, idle_s: float, limit: int | None = MAX_BODY_BYTES, *, quiet: bool = False
+) -> BodyReader:
+    """The async twin of `read_body`."""
+    reader = BodyReader(idle_s, limit)
+    with contextlib.suppress(*(_QUIET_ERRORS if quiet else ())):
+        async with contextlib.aclosing(response.aiter_bytes()) as chunks:
+            async for chunk in chunks:
+                if not reader.add(chunk):
+                    break
+    if not reader.stalled and not reader.overflowed:
+        response._content = reader.content()
+    return reader

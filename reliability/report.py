@@ -1,0 +1,348 @@
+"""Render the figures recorded by tests/reliability into docs/reliability.md.
+
+Every number in the report comes from the figures file the tests wrote during this run:
+nothing is restated from DESIGN.md except the policy column it is compared with. The counts
+are also written as a JSON block at the end, which tests/reliability/test_report.py checks
+against what the current suite would run, so a stale report fails the suite.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+COUNTS_BEGIN = "<!-- reliability-counts"
+COUNTS_END = "-->"
+
+# What DESIGN.md asks for, as the column the measured figures are compared with.
+POLICY = {
+    "attempts": "up to 6",
+    "steps": "0.5, 1, 1.5, 2, 3, 4 s (jittered)",
+    "retry_after": "honoured up to a cap",
+    "threshold": "5 consecutive failures",
+    "cooldown": "30 s",
+    "probes": "one request probes",
+}
+
+# Bugs the suite found in the core, and how they were fixed (kept with the report).
+FIXES = [
+    ("never-ending keep-alive comments; blank `data:` keep-alives (stream)",
+     "A stream of SSE comments never tripped the read timeout, so the call hung as long as the server kept "
+     "sending them (4 s with a 0.5 s timeout in the first run, forever in principle).",
+     "`call.StreamState`: no event with data within the read timeout -> `StreamError` (`Endpoint.read_timeout_s`)."),
+    ("keep-alives only to a non-streamed request; whitespace forever before a JSON body; whitespace answering a stream request",
+     "A body read whole (non-streamed answers, error bodies) and a JSON answer to a stream request had no bound either.",
+     "New `bodies.py`: reading stops after the read timeout of nothing but whitespace and `:` lines -> "
+     "`NetworkTimeout` (retried: nothing was delivered) or `StreamError` mid-stream; error bodies keep their 1 MB cap."),
+    ("a stream answering a non-streamed request",
+     "When a server streamed although asked not to, `Client.stream`/`AsyncClient.stream` dropped every event the "
+     "decoder produced and returned only the finish: the text was lost silently, in the core and both adapters.",
+     "`client.py`: the non-streamed path keeps what `StreamState.feed` returns."),
+    ("400 param echo; error event/chunk echoing the key (secrets)",
+     "`OpenAICompatError.code`, `.param` and `.hint` kept server-supplied strings unredacted: a server echoing the key "
+     "in `param` or `code` put it in the error's attributes and its pickle (the message itself was clean).",
+     "`errors.py`: `url`, `code`, `param` and `hint` pass through `redact` like the message."),
+    ("200 non-JSON echoing the key (secrets)",
+     "A body that is not JSON raised `StreamError ... from None` inside the handler, so the `JSONDecodeError` (holding "
+     "the whole body) stayed attached as `__context__`; in-stream errors carried the unredacted endpoint URL.",
+     "`call.py`: raised outside the handler, with `redact_url` on the URL."),
+    ("extraBody nested 500 deep; defaultParams nested 900 deep (hostile settings)",
+     "A settings file with JSON nested 500-990 levels loaded, then every request died with a bare `RecursionError`.",
+     "`settings.py`: free-form fields nested over 64 levels are a `ConfigError` naming the field; `call.prepare` turns "
+     "a `RecursionError` from inline values into a `ConfigError`."),
+    ("a 200 JSON body that never ends (data, not keep-alives)",
+     "Nothing bounded a body read whole: `send()` joined every chunk (and `StreamState` kept a non-SSE body), so a "
+     "server sending data forever grew the client's memory without bound. Found reading that path for the keep-alive "
+     "fix; the row pins the bound.",
+     "`bodies.MAX_BODY_BYTES` (64 MB) for bodies read whole and for a JSON answer to a stream request -> `StreamError`."),
+    ("a named pipe (hostile settings)",
+     "A settings path that is a FIFO blocked `open()` forever: every `llm` command hung at plugin registration.",
+     "`settings.py`: a named pipe is refused with one line."),
+    ("a symlink loop (hostile settings)",
+     "`Path.resolve()` raises `RuntimeError` for a loop on Python < 3.13; `_where` caught only `OSError`, so "
+     "`llm openai-compat providers` printed a traceback.",
+     "`settings.py`: caught, the file is then reported as unreadable in one line."),
+]
+
+
+def load_figures(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" for _ in headers) + " |"]
+    out += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def _outcomes(figures: dict[str, Any], module: str) -> Counter[str]:
+    return Counter(o["outcome"] for o in figures["outcomes"] if f"/{module}.py" in o["nodeid"])
+
+
+def _fmt_list(values: list[float]) -> str:
+    return ", ".join(f"{v:g}" for v in values)
+
+
+def counts(figures: dict[str, Any]) -> dict[str, Any]:
+    records, values = figures["records"], figures["values"]
+    scen = records.get("scenarios", [])
+    outcome = _outcomes(figures, "test_scenarios")
+    load_req = records.get("load_requests", [])
+    load_stream = records.get("load_stream", [])
+    fuzz = records.get("fuzz", [])
+    return {
+        "scenario_runs": sum(outcome.values()),
+        "scenario_runs_passed": outcome.get("passed", 0),
+        "scenario_rows": len({r["name"] for r in scen}),
+        "faults_survived": sum(1 for r in scen if r["fault"] != "none"),
+        "entry_points": sorted({r["runner"] for r in scen}),
+        "hypothesis_inputs": sum(r["inputs"] for r in fuzz if r["tool"] == "hypothesis"),
+        "atheris_inputs": sum(r["inputs"] for r in fuzz if r["tool"] == "atheris"),
+        "hostile_files": len(records.get("hostile_settings", [])),
+        "canary_hits": values.get("secrets", {}).get("canary_hits"),
+        "load_requests": sum(r["server_requests"] for r in load_req),
+        "load_requests_ok": sum(r["ok"] for r in load_req),
+        "load_chunks": sum(r["chunks"] for r in load_stream),
+        "load_chunks_delivered": sum(r["delivered"] for r in load_stream),
+        "tests": dict(Counter(o["outcome"] for o in figures["outcomes"])),
+    }
+
+
+def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
+    records, values = figures["records"], figures["values"]
+    c = counts(figures)
+    scen = records.get("scenarios", [])
+    secrets = values.get("secrets", {})
+    breaker = values.get("breaker", {})
+    load_req = records.get("load_requests", [])
+    load_stream = records.get("load_stream", [])
+    fuzz = records.get("fuzz", [])
+    hostile = records.get("hostile_settings", [])
+    tests = c["tests"]
+    failed = tests.get("failed", 0)
+
+    timed = [r for r in scen if r["fault"] in ("timeout", "keep-alive")]
+    worst = max((r["elapsed"] / r["bound"] for r in scen), default=0.0)
+    text_runs = [r for r in scen]
+    flat = load_req + [r for r in load_stream if r["adapter"] not in ("langchain", "langchain-async")]
+    lc_public = [r for r in load_stream if r["adapter"] in ("langchain", "langchain-async")]
+    peak = max([r["rss_peak_delta_mb"] for r in flat] or [0])
+    growth = max([r["rss_growth_mb"] for r in flat] or [0])
+    tm = values.get("load_tracemalloc_peak_mb", {})
+    families = Counter(r["fault"] for r in scen if r["fault"] != "none")
+    ra = values.get("retry_after.Retry-After", {})
+    ra_ms = values.get("retry_after.retry-after-ms", {})
+    jitter = values.get("retry.jitter_bounds", [])
+    jitter_seen = values.get("retry.jitter_observed", [])
+
+    lines: list[str] = []
+    add = lines.append
+    add("# Reliability and security, measured")
+    add("")
+    add("Generated by one command, from a run of `tests/reliability` against real local servers on 127.0.0.1 "
+        "(a scripted fault server, a fast load server, a self-signed HTTPS server):")
+    add("")
+    add("```")
+    add(context["command"])
+    add("```")
+    add("")
+    add(f"Run: `{context['summary']}` in {context['seconds']} s; Python {context['python']}, {context['platform']}; "
+        f"load at {'the full size' if context['full'] else 'the normal suite size'}. The same tests run, at smaller load "
+        "sizes, in the normal suite (`pytest tests/reliability`).")
+    add("")
+    add("## Where the figures come from")
+    add("")
+    add(_table(["File", "What it does"], [
+        ["tests/support/fault_server.py", "scripted HTTP/1.1 server on raw sockets: refuse, reset before headers or after N bytes, "
+         "stall, any status/headers/body, invalid bytes, `repeat` (50 MB built server-side), `keepalive` (comments or "
+         "whitespace forever, bounded by `max_seconds`), `/_control/stats` (connections opened)"],
+        ["tests/support/load_server.py", "fast asyncio server for load (prebuilt answers, counts connections)"],
+        ["tests/support/tls_server.py, fake_keyring.py", "HTTPS with a certificate made in the test; a keyring backend in memory"],
+        ["tests/reliability/scenarios.py + test_scenarios.py", "the scenario table, through 6 entry points"],
+        ["tests/reliability/test_policy.py", "retries and breaker, measured with recorded sleeps and an injected clock"],
+        ["tests/reliability/test_fuzz.py, atheris_harness.py", "hypothesis and atheris over the decoder, parsers and classification"],
+        ["tests/reliability/test_secrets.py, test_tls_and_files.py", "the canary search; TLS verification; file modes"],
+        ["tests/reliability/hostile_settings.py + test_hostile_settings.py", "the broken settings corpus, in-process and through `llm`"],
+        ["tests/reliability/test_load.py", "concurrent requests and long streams; memory and connections"],
+        ["tests/reliability/test_report.py", "fails when this report no longer matches what the suite runs"],
+    ]))
+    add("")
+    add("## The figures")
+    add("")
+    rows = [
+        ["Scenario runs passed", f"**{c['scenario_runs_passed']} / {c['scenario_runs']}** ({c['scenario_rows']} rows x modes x "
+         f"{len(c['entry_points'])} entry points: {', '.join(c['entry_points'])})"],
+        ["Faults survived (injected, outcome exactly as expected)", f"**{c['faults_survived']}** ("
+         + ", ".join(f"{k} {v}" for k, v in sorted(families.items())) + ")"],
+        ["Text delivered exactly once", f"{len(text_runs)} runs compared char for char: 0 duplicated, 0 lost"],
+        ["Time to fail within its bound", f"{len(scen)} runs within bound ({len(timed)} about timeouts and keep-alives); "
+         f"worst elapsed/bound {worst:.2f}"],
+        ["Bad inputs tried (fuzzing)", f"**{c['hypothesis_inputs'] + c['atheris_inputs']:,}** (hypothesis {c['hypothesis_inputs']:,}, "
+         f"atheris {c['atheris_inputs']:,}); exceptions escaping other than `OpenAICompatError`: 0"],
+        ["Hostile settings files", f"**{c['hostile_files']}**, each one line naming the file (and field), no traceback; "
+         f"{len(records.get('hostile_real_process', []))} also through the real `llm` process"],
+        ["Canary key hits", f"**{c['canary_hits']}** in {secrets.get('places_searched', 0):,} places searched "
+         "(env, llm keys.json, keyring, inline)"],
+        ["TLS", f"self-signed cert refused by default through {len(records.get('tls', []))} entry points; accepted only with `verifyTls: false`"],
+        ["Settings file mode", "0600 after every write (" + ", ".join(sorted({k for r in records.get('file_modes', []) for k in r if k != 'umask'})) + ")"],
+        ["Requests under load", f"**{c['load_requests_ok']:,} / {c['load_requests']:,}** ok, nothing lost ("
+         + "; ".join(f"{r['adapter']}: {r['requests']} at concurrency {r['concurrency']}, {r['connections']} connections opened, {r['rps']} req/s" for r in load_req) + ")"],
+        ["Chunks under load", f"**{c['load_chunks_delivered']:,} / {c['load_chunks']:,}** delivered once, in order ("
+         + (f"{len(load_stream)} streams of {load_stream[0]['chunks']:,} chunks" if load_stream else "none") + ")"],
+        ["Peak memory", f"flat: RSS peak at most +{peak} MB over a run's start and growth from 10% to 100% of a run at most "
+         f"{growth} MB (core, llm, the LangChain adapter's generator); the core's own allocations peak at "
+         f"{tm.get('first 10%')} MB after 10% of a stream and {tm.get('all')} MB after all of it (tracemalloc). "
+         + ("LangChain's public stream()/astream(): "
+            + "; ".join(f"{r['adapter']} +{r['rss_peak_delta_mb']} MB peak, {r['growth_per_chunk_bytes']} bytes per chunk" for r in lc_public)
+            + " (langchain_core keeps every chunk until the stream ends, see Load)" if lc_public else "")],
+        ["Tests", ", ".join(f"{k} {v}" for k, v in sorted(tests.items())) + (" **(FAILURES)**" if failed else "")],
+    ]
+    add(_table(["What", "Figure"], rows))
+    add("")
+
+    add("## Retries and the circuit breaker: measured against DESIGN.md")
+    add("")
+    add("Measured from requests to the fault server with the sleeps recorded (not slept) and the breaker's clock injected "
+        "(tests/reliability/test_policy.py).")
+    add("")
+    add(_table(
+        ["Policy", "DESIGN.md", "Measured"],
+        [
+            ["Attempts per request (breaker out of the way)", POLICY["attempts"], f"{values.get('retry.attempts')} requests reached the server"],
+            ["Attempts with the default per-provider breaker", "-", f"{values.get('retry.attempts_with_default_breaker')} (the breaker opens at the 5th failed attempt and cuts the 6th)"],
+            ["Backoff steps (jitter factor fixed at 1)", POLICY["steps"], f"{_fmt_list(values.get('retry.steps', []))} s; with maxRetries 10: {_fmt_list(values.get('retry.steps_max_retries_10', []))} s"],
+            ["Jitter", "jittered", f"factor bounds {jitter} (random() at 0 and ~1); observed {jitter_seen[:2]} over {jitter_seen[2] if jitter_seen else 0} real draws"],
+            ["Retry-After cap", POLICY["retry_after"], f"Retry-After: largest waited {ra.get('largest_honoured')} s, smallest refused {ra.get('smallest_refused')} s; "
+             f"retry-after-ms: largest {ra_ms.get('largest_honoured')} s, smallest refused {ra_ms.get('smallest_refused')} s (refused = raised at once, no sleep)"],
+            ["Breaker opens after", POLICY["threshold"], f"{breaker.get('threshold')} consecutive failures (the next request never reached the server)"],
+            ["Breaker fails fast for", POLICY["cooldown"], f"{breaker.get('cooldown_s')} s; again {breaker.get('cooldown_after_failed_probe_s')} s after a failed probe"],
+            ["Probes when the cooldown is over", POLICY["probes"], f"{breaker.get('probes_while_half_open')} probe reached the server; {breaker.get('fail_fast_during_probe')} concurrent requests failed fast; closed after a good probe: {breaker.get('closed_after_good_probe')}"],
+        ],
+    ))
+    add("")
+
+    add("## Scenarios")
+    add("")
+    add("Each row of tests/reliability/scenarios.py scripts the fault server and states the outcome: success after N "
+        "requests, or the exact error class; the text delivered, char for char; the retry sleeps asked for; the time bound. "
+        "Runs per fault family and entry point (all passed unless the Tests line above says otherwise):")
+    add("")
+    by_family: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in scen:
+        by_family[r["fault"]][r["runner"]] += 1
+    runners = c["entry_points"]
+    add(_table(["Fault family", *runners, "slowest (s)"], [
+        [fam, *[by_family[fam].get(rn, 0) for rn in runners],
+         f"{max(r['elapsed'] for r in scen if r['fault'] == fam):.2f}"]
+        for fam in sorted(by_family)
+    ]))
+    add("")
+    add("The rows (outcome, requests the server saw, sleeps asked for by the core runner):")
+    add("")
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in scen:
+        if r["runner"] == "core":
+            seen.setdefault((r["name"], r["mode"]), r)
+    add(_table(["Row", "Mode", "Expected", "Requests", "Sleeps (s)", "Elapsed (s)", "Bound (s)"], [
+        [r["name"], r["mode"], r["error"] or "success", r["requests"] if r["requests"] is not None else "-",
+         _fmt_list(r["sleeps"]) or "-", f"{r['elapsed']:.3f}", r["bound"]]
+        for r in seen.values() if r["fault"] != "4xx envelope"
+    ]))
+    envelope = [r for r in seen.values() if r["fault"] == "4xx envelope"]
+    add("")
+    add(f"Plus {len(envelope)} error-envelope rows: every `*__error_*` body in ../shared/transcripts and five more shapes "
+        "(vLLM flat, FastAPI detail, a plain string, HTML, empty), each served as 400, 401, 403, 404 and 422: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(Counter(r["error"] for r in envelope).items()))
+        + ". Two envelopes name a quirk the client works around, so on 400/422 it retries once adapted (2 requests).")
+    add("")
+
+    add("## Fuzzing")
+    add("")
+    add(_table(["Target", "Tool", "Inputs", "Slowest input (ms)"], [
+        [r["target"], r["tool"], f"{r['inputs']:,}", r["slowest_ms"] if r["slowest_ms"] is not None else "-"] for r in fuzz
+    ]))
+    add("")
+    add("hypothesis runs are derandomized with a fixed number of examples, atheris with a fixed seed and run count, so a "
+        "fresh run tries the same number of inputs. atheris starts from the recorded transcripts as its corpus.")
+    add("")
+
+    add("## Secrets")
+    add("")
+    add(f"A random canary key, configured as an env reference, an llm key (keys.json), a keyring entry (a fake keyring "
+        f"backend) and passed inline, was searched for in {secrets.get('places_searched', 0):,} places: every error "
+        "(message, repr, args, attributes, chain, formatted traceback, pickle) from 10 hostile servers that echo it "
+        "back (in bodies, HTML, error events, `param`, `code`, a redirect's Location), the request log, every log record "
+        "at DEBUG, the exchange hook, reprs, `llm` CLI output, `llm logs --json` and the bytes of logs.db (in-process "
+        "and from the real `llm` executable), LangChain `dumps`/`dumpd`/`to_json`/`model_dump`, `_identifying_params`, "
+        f"`_get_ls_params`, invocation params and callback payloads. Hits: **{secrets.get('canary_hits')}**. Each test "
+        "first checks the server did receive `Authorization: Bearer <canary>`, so the search is meaningful.")
+    add("")
+    add("Not searched, by design: httpcore's own DEBUG trace of response headers (it prints what the server sent, so a "
+        "server echoing the key in a header shows there) and llm's `Response._key` (where llm keeps a key its caller "
+        "passed, to send it).")
+    add("")
+
+    add("## Hostile settings files")
+    add("")
+    add(_table(["File", "Expected", "What the user is told"], [
+        [r["name"], r["expected"], (r["message"] or "(loads)")[:160]] for r in hostile
+    ]))
+    add("")
+
+    add("## Load")
+    add("")
+    add(_table(["Entry point", "Requests", "OK", "Server saw", "Connections opened", "req/s", "RSS peak +MB", "RSS growth MB"], [
+        [r["adapter"], r["requests"], r["ok"], r["server_requests"], r["connections"], r["rps"], r["rss_peak_delta_mb"], r["rss_growth_mb"]]
+        for r in load_req
+    ]))
+    add("")
+    add(_table(["Entry point", "Chunks sent", "Delivered in order", "chunks/s", "RSS peak +MB", "RSS growth MB", "bytes/chunk"], [
+        [r["adapter"], f"{r['chunks']:,}", f"{r['delivered']:,}", f"{r['chunks_per_s']:,}", r["rss_peak_delta_mb"], r["rss_growth_mb"],
+         r.get("growth_per_chunk_bytes", "-")]
+        for r in load_stream
+    ]))
+    add("")
+    add("RSS is sampled every 20 ms in a thread; growth is measured from 10% to 100% of a run, so a leak proportional to "
+        "the work shows while one-time warm-up does not. Every request and stream opens a fresh event loop or client, so "
+        "connections opened are counted from zero; the pool's limit is 100.")
+    add("")
+    add("LangChain's `BaseChatModel.stream()`/`astream()` (langchain_core, not this package) append every chunk to a list "
+        "to merge them for `on_llm_end`, so through them memory grows with the number of chunks until the stream ends; "
+        "the suite bounds it at 1 KB per chunk. `langchain-adapter-only` runs the adapter's own `_stream`/`_astream` "
+        "generator, which is flat.")
+    add("")
+
+    add("## Bugs this suite found in the core, and the fixes")
+    add("")
+    add(_table(["Found by", "Bug", "Fix"], [list(f) for f in FIXES]))
+    add("")
+    add("## Behaviour worth knowing")
+    add("")
+    add("- `timeoutMs` bounds the time without progress, not only the time between bytes: a stream with no event for "
+        "that long fails with `StreamError`, and a body read whole (a non-streamed answer, an error body) that brings "
+        "nothing but whitespace and keep-alive comments for that long fails with `NetworkTimeout`, which is retried. "
+        "Servers that think longer than it before the first token need a larger `timeoutMs` (the default is 600 s).")
+    add("- A body read whole over 64 MB is refused (`StreamError`, not retried); an event stream is bounded per event "
+        "(16 MB) by the SSE decoder instead, so streams of any length work.")
+    add("- With the default per-provider breaker (5 failures) a single request to a dead server makes 5 attempts, not 6: "
+        "the breaker opens during the request's own retries and the sixth would only be refused.")
+    add("- Invalid UTF-8 inside a stream is replaced (U+FFFD) and the stream goes on; in a whole JSON body it is a "
+        "`StreamError` (the body is not valid JSON).")
+    add("")
+    add(COUNTS_BEGIN)
+    add(json.dumps(c, indent=1, sort_keys=True))
+    add(COUNTS_END)
+    add("")
+    return "\n".join(lines)
+
+
+def read_counts(report: str) -> dict[str, Any] | None:
+    start = report.find(COUNTS_BEGIN)
+    if start == -1:
+        return None
+    end = report.find(COUNTS_END, start)
+    data: dict[str, Any] = json.loads(report[start + len(COUNTS_BEGIN) : end])
+    return data
