@@ -9,10 +9,9 @@ Every vendor difference is read from the `Profile`; nothing here asks which vend
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from ..errors import ConfigError, MissingToolCalling, ProviderCapability
+from ..errors import ConfigError, ProviderCapability
 from ..messages import (
     Conversation,
     FilePart,
@@ -29,10 +28,17 @@ from ..messages import (
 )
 from ..params import to_wire
 from ..profiles import Profile
+from .request_common import (
+    JSON_SCHEMA_INSTRUCTION,
+    SystemRole,
+    deep_merge,
+    plain,
+    require_tool_support,
+    system_role,
+)
 
-__all__ = ["JSON_SCHEMA_INSTRUCTION", "build_request", "deep_merge", "system_role"]
+__all__ = ["build_request"]
 
-JSON_SCHEMA_INSTRUCTION = "Respond with a JSON object that matches this JSON schema: "
 
 _TOOL_CHOICE_MODES = frozenset({"auto", "none", "required"})
 _TOOL_CALL_KEYS = frozenset({"id", "type", "function"})
@@ -48,19 +54,12 @@ _AUDIO_FORMATS: dict[str, str] = {
     "audio/x-mpeg-3": "mp3",
 }
 
-SystemRole = Literal["system", "developer"]
-
 
 def build_request(
     conversation: Conversation, options: RequestOptions, profile: Profile
 ) -> dict[str, Any]:
     """The JSON body for `POST .../chat/completions`."""
-    if options.tools and not profile.supports_tools:
-        raise MissingToolCalling(
-            f"The {profile.name!r} profile says this server cannot call tools, "
-            f"but {len(options.tools)} tool(s) were given",
-            model=options.model,
-        )
+    require_tool_support(options, profile)
     system_texts, rest = _split_system(conversation)
     response_format, schema_note = _response_format(options, profile)
     if schema_note:
@@ -96,36 +95,12 @@ def build_request(
         # OpenAI rejects parallel_tool_calls without tools; some servers reject it always.
         params.pop("parallel_tool_calls", None)
     for key, value in params.items():
-        body[key] = _plain(value)
+        body[key] = plain(value)
     if options.prompt_cache_key and profile.supports_prompt_cache_key:
         body["prompt_cache_key"] = options.prompt_cache_key
     if options.extra_body:
         body = deep_merge(body, options.extra_body)
     return body
-
-
-def system_role(options: RequestOptions, profile: Profile) -> SystemRole | None:
-    """The role system text is sent with; None for mode "remove". `developer` falls back to
-    `system` where the profile says the server rejects it."""
-    mode = options.system_message_mode or profile.system_role
-    if mode == "remove":
-        return None
-    if mode == "developer" and not profile.supports_developer_role:
-        return "system"
-    return mode
-
-
-def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """`over` merged into a copy of `base`: nested objects merge, anything else is replaced.
-    Neither input is modified."""
-    merged = dict(base)
-    for key, value in over.items():
-        current = merged.get(key)
-        if isinstance(current, Mapping) and isinstance(value, Mapping):
-            merged[key] = deep_merge(current, value)
-        else:
-            merged[key] = _plain(value)
-    return merged
 
 
 # -- messages -------------------------------------------------------------------------------
@@ -203,7 +178,7 @@ def _tool_call(call: ToolCallPart, profile: Profile) -> dict[str, Any]:
         keep = profile.tool_call_extra_fields
         for key, value in call.extra.items():
             if key not in _TOOL_CALL_KEYS and (keep is None or key in keep):
-                wire[key] = _plain(value)
+                wire[key] = plain(value)
     return wire
 
 
@@ -256,7 +231,7 @@ def _tool(spec: ToolSpec) -> dict[str, Any]:
     function: dict[str, Any] = {"name": spec.name}
     if spec.description:
         function["description"] = spec.description
-    function["parameters"] = _plain(spec.parameters)
+    function["parameters"] = plain(spec.parameters)
     if spec.strict is not None:
         function["strict"] = spec.strict
     return {"type": "function", "function": function}
@@ -277,7 +252,7 @@ def _response_format(
         return None, None
     if fmt.kind == "json_object" or fmt.schema is None:
         return {"type": "json_object"}, None
-    schema = _plain(fmt.schema)
+    schema = plain(fmt.schema)
     if not profile.supports_json_schema:
         text = json.dumps(schema, ensure_ascii=False, sort_keys=True)
         return {"type": "json_object"}, JSON_SCHEMA_INSTRUCTION + text
@@ -288,13 +263,3 @@ def _response_format(
     if fmt.description:
         spec["description"] = fmt.description
     return {"type": "json_schema", "json_schema": spec}, None
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-ready copy: any Mapping becomes a dict, tuples become lists. Copying also means
-    later merges never write into the caller's objects."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
-from ..errors import ConfigError, MissingStructuredOutput, MissingToolCalling, ProviderCapability
+from ..errors import ConfigError, MissingStructuredOutput, ProviderCapability
 from ..messages import (
     Conversation,
     FilePart,
@@ -31,7 +31,14 @@ from ..messages import (
 )
 from ..params import to_wire
 from ..profiles import Profile
-from .chat_request import JSON_SCHEMA_INSTRUCTION, system_role
+from .request_common import (
+    JSON_SCHEMA_INSTRUCTION,
+    SystemRole,
+    deep_merge,
+    plain,
+    require_tool_support,
+    system_role,
+)
 
 __all__ = [
     "ENCRYPTED_REASONING",
@@ -45,19 +52,12 @@ __all__ = [
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 _TOOL_CHOICE_MODES = ("auto", "none", "required")
 
-SystemRole = Literal["system", "developer"]
-
 
 def build_request(
     conversation: Conversation, options: RequestOptions, profile: Profile
 ) -> dict[str, Any]:
     """The JSON body for one Responses call (keys in a fixed order; see `encode_body`)."""
-    if options.tools and not profile.supports_tools:
-        raise MissingToolCalling(
-            f"The {profile.name!r} profile says this server cannot call tools, "
-            f"but {len(options.tools)} tool(s) were given",
-            model=options.model,
-        )
+    require_tool_support(options, profile)
     params = options.params
     store = params.get("store") is True
     role = system_role(options, profile)
@@ -91,7 +91,7 @@ def build_request(
     if not options.tools or not profile.supports_parallel_tool_calls:
         wire.pop("parallel_tool_calls", None)  # as on chat: meaningless without tools
     include: list[Any] = list(wire.pop("include", ()))
-    _merge(body, wire)
+    body = deep_merge(body, wire)
     if not store and _reasoning_requested(params) and ENCRYPTED_REASONING not in include:
         include.append(ENCRYPTED_REASONING)
     if include:
@@ -102,7 +102,7 @@ def build_request(
     if options.prompt_cache_key and profile.supports_prompt_cache_key:
         body["prompt_cache_key"] = options.prompt_cache_key
     if options.extra_body:
-        _merge(body, options.extra_body)
+        body = deep_merge(body, options.extra_body)
     return body
 
 
@@ -267,7 +267,7 @@ def render_tool(spec: ToolSpec) -> dict[str, Any]:
     tool: dict[str, Any] = {"type": "function", "name": spec.name}
     if spec.description is not None:
         tool["description"] = spec.description
-    tool["parameters"] = _plain(spec.parameters)
+    tool["parameters"] = plain(spec.parameters)
     tool["strict"] = bool(spec.strict) if spec.strict is not None else False
     return tool
 
@@ -286,7 +286,7 @@ def render_format(
     (the returned note), as on chat-completions."""
     if fmt.kind == "json_object" or fmt.schema is None:
         return {"type": "json_object"}, None
-    schema = _plain(fmt.schema)
+    schema = plain(fmt.schema)
     if not profile.supports_json_schema:
         text = json.dumps(schema, ensure_ascii=False, sort_keys=True)
         return {"type": "json_object"}, JSON_SCHEMA_INSTRUCTION + text
@@ -310,23 +310,3 @@ def _reasoning_requested(params: Mapping[str, Any]) -> bool:
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-ready copy: mappings become dicts and tuples lists, so the body never shares
-    (or mutates) the caller's objects."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _merge(target: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    """Deep-merge `extra` into `target`: objects merge key by key, anything else replaces."""
-    for key, value in extra.items():
-        current = target.get(key)
-        if isinstance(value, Mapping) and isinstance(current, dict):
-            _merge(current, value)
-        else:
-            target[key] = _plain(value)
