@@ -1,0 +1,31 @@
+"""Keeps the benchmark harness (`bench/`, run with `python -m bench`) from rotting.
+
+One scenario, one client, a tiny size, one repetition: the local server starts, a fresh worker
+process streams 200 chunks through the core client and checks it received them all, and the
+report renders from that single result. The benchmark itself is never run by the test suite.
+"""
+
+from __future__ import annotations
+
+from bench.env import model_names, write_files
+from bench.report import render_report
+from bench.run import Plan, Results, run_one
+from bench.server import start_server
+
+
+def test_one_scenario_for_one_client_at_a_tiny_size(tmp_path):
+    with start_server() as port:
+        write_files(tmp_path, port, model_names([200], [200]))
+        result = run_one(tmp_path, port, "core", "stream-chat", 200)
+    assert "error" not in result, result
+    assert result["unit"] == "chunks/s"
+    assert result["value"] > 0
+
+    plan = Plan(reps=1, stream_size=200)
+    results = Results(plan=plan.__dict__, machine={"cpus": 1, "platform": "test", "versions": {}})
+    results.add("stream-chat", "core", result)
+    report = render_report(results, quick=True)
+    assert "llm-openai-compat core Client" in report
+    assert (
+        "| core: non-streamed call within 1.3x of raw httpx2 | not measured | **n/a** |" in report
+    )
