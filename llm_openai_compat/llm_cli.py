@@ -106,7 +106,7 @@ def path() -> None:
 @openai_compat.command()
 def providers() -> None:
     """List the providers: base URL, resolved endpoint, shape, models and where the key is."""
-    from .urls import resolve_endpoint
+    from .urls import display_url, resolve_endpoint
 
     with _user_errors():
         settings = _load()
@@ -120,14 +120,14 @@ def providers() -> None:
     rows = []
     for pid, prov in settings.providers.items():
         try:
-            endpoint = resolve_endpoint(prov.base_url, prov.api_shape, prov.url_mode)
+            endpoint = display_url(resolve_endpoint(prov.base_url, prov.api_shape, prov.url_mode))
         except Exception as error:  # a URL the resolver refuses is shown, not fatal
             endpoint = f"(unresolvable: {error})"
         mark = "*" if active is not None and active.provider == pid else ""
         rows.append(
             [
                 mark + pid,
-                prov.base_url,
+                display_url(prov.base_url),
                 endpoint,
                 prov.api_shape,
                 ", ".join(prov.models) or "-",

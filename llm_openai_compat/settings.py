@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 from .errors import ConfigError
 from .settings_errors import JSON_TYPES as _JSON_TYPES
 from .settings_errors import error_from_validation as _error_from
-from .urls import ApiShape, UrlMode, base_url_problem
+from .urls import ApiShape, UrlMode, base_url_problem, display_url
 
 __all__ = [
     "KEYRING_SERVICE",
@@ -111,6 +111,13 @@ class ProviderSettings(BaseModel):
     verify_tls: bool = Field(True, alias="verifyTls", strict=True)
     max_retries: int | None = Field(None, alias="maxRetries", ge=0, le=10, strict=True)
     capabilities: dict[str, Any] = Field(default_factory=dict)
+
+    def __repr_args__(self) -> Any:
+        # A base URL may carry `user:password@`: never show it in a repr.
+        for name, value in super().__repr_args__():
+            if name == "base_url" and isinstance(value, str):
+                value = display_url(value)
+            yield name, value
 
     @field_validator("base_url")
     @classmethod

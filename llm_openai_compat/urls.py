@@ -18,6 +18,7 @@ __all__ = [
     "ApiShape",
     "UrlMode",
     "base_url_problem",
+    "display_url",
     "models_endpoint",
     "resolve_endpoint",
     "validate_base_url",
@@ -142,3 +143,11 @@ def models_endpoint(base_url: str, mode: UrlMode = "auto") -> str:
     if mode == "verbatim" or _is_versioned(path):
         return _join(parts, path + "/models")
     return _join(parts, path + "/v1/models")
+
+
+_USERINFO = re.compile(r"(?i)^(\w+://)[^/@\s]*@")
+
+
+def display_url(url: str) -> str:
+    """A URL as it may be shown (tables, reprs): any `user:password@` is masked."""
+    return _USERINFO.sub(r"\1[redacted]@", url)

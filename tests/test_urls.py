@@ -243,3 +243,13 @@ def test_urls_module_is_stdlib_only() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_display_url_masks_userinfo_in_reprs_and_tables():
+    from llm_openai_compat.settings import ProviderSettings
+    from llm_openai_compat.urls import display_url
+
+    url = "https://bob:hunter2secret@proxy.example/v1?api-version=1"
+    assert display_url(url) == "https://[redacted]@proxy.example/v1?api-version=1"
+    assert display_url("http://localhost:11434/v1") == "http://localhost:11434/v1"
+    assert "hunter2secret" not in repr(ProviderSettings(base_url=url))
