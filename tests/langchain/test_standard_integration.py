@@ -16,7 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
-from langchain_adapter import ChatOpenAICompat
+from tests.langchain.capabilities import ChatOpenAICompatCapabilities
 from tests.support.model_servers import ModelServer
 
 DOWNLOADS = "downloads its test asset from the internet; this suite runs offline on 127.0.0.1"
@@ -36,7 +36,7 @@ def _invoke(model: BaseChatModel, prompt: str, *, stream: bool) -> AIMessage:
     return full
 
 
-class _OnLocalServer(ChatModelIntegrationTests):
+class _OnLocalServer(ChatOpenAICompatCapabilities, ChatModelIntegrationTests):
     """The suite against one flavour of the local server."""
 
     flags: ClassVar[tuple[str, ...]] = ()
@@ -58,10 +58,6 @@ class _OnLocalServer(ChatModelIntegrationTests):
             monkeypatch.setattr(type(self), "supports_image_inputs", property(lambda _: False))
 
     @property
-    def chat_model_class(self) -> type[ChatOpenAICompat]:
-        return ChatOpenAICompat
-
-    @property
     def chat_model_params(self) -> dict[str, Any]:
         return {
             "model": "sim-model",
@@ -69,18 +65,6 @@ class _OnLocalServer(ChatModelIntegrationTests):
             "api_shape": self.api_shape,
             "max_retries": 0,
         }
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return True
 
     @property
     def supports_pdf_inputs(self) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from langchain_tests.unit_tests import ChatModelUnitTests
 
-from langchain_adapter import ChatOpenAICompat
+from tests.langchain.capabilities import ChatOpenAICompatCapabilities
 
 
 @cache
@@ -28,11 +28,7 @@ def _settings_file() -> str:
     return str(path)
 
 
-class TestChatOpenAICompatUnit(ChatModelUnitTests):
-    @property
-    def chat_model_class(self) -> type[ChatOpenAICompat]:
-        return ChatOpenAICompat
-
+class TestChatOpenAICompatUnit(ChatOpenAICompatCapabilities, ChatModelUnitTests):
     @property
     def chat_model_params(self) -> dict[str, Any]:
         return {"model": "sim-model", "base_url": "http://127.0.0.1:9/v1"}
@@ -45,18 +41,6 @@ class TestChatOpenAICompatUnit(ChatModelUnitTests):
             {},
             {"provider_id": "from-env", "model": "env-model"},
         )
-
-    @property
-    def supports_json_mode(self) -> bool:
-        return True
-
-    @property
-    def supports_image_inputs(self) -> bool:
-        return True
-
-    @property
-    def supports_image_urls(self) -> bool:
-        return True
 
     @pytest.mark.xfail(
         reason="langchain_core.load(allowed_objects='all') only admits classes listed in "
