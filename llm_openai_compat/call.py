@@ -35,6 +35,7 @@ __all__ = [
     "Secret",
     "StreamState",
     "Target",
+    "body_events",
     "learn_from",
     "learned_adaptations",
     "prepare",
@@ -248,13 +249,18 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
         settings.default_params, settings.model_params.get(options.model), options.params
     )
     extra_body = {**settings.extra_body, **options.extra_body}
-    options = replace(
-        options,
-        params=params,
-        extra_body=extra_body,
-        system_message_mode=options.system_message_mode or settings.system_message_mode,
-        prompt_cache_key=options.prompt_cache_key or cache_key_for(conversation.id),
-    )
+    system_mode = options.system_message_mode or settings.system_message_mode
+    cache_key = options.prompt_cache_key or cache_key_for(conversation.id)
+    if (params, extra_body, system_mode, cache_key) != (
+        options.params, options.extra_body, options.system_message_mode, options.prompt_cache_key
+    ):  # `replace` costs ~2 us; most calls change nothing
+        options = replace(
+            options,
+            params=params,
+            extra_body=extra_body,
+            system_message_mode=system_mode,
+            prompt_cache_key=cache_key,
+        )
     body, body_bytes = _build(target, shape, conversation, options, profile)
     headers = {
         "Content-Type": "application/json",
@@ -306,8 +312,9 @@ class StreamState:
             prepared.stream and "json" not in (content_type or "")
         )
         self._wire = wire_module(prepared.shape)
-        self._parser: Any = self._wire.stream_parser(prepared.profile)
-        self._decoder = SSEDecoder()
+        # A JSON body is parsed whole (`_parse_body`): no stream parser or decoder for it.
+        self._parser: Any = self._wire.stream_parser(prepared.profile) if self._sse else None
+        self._decoder = SSEDecoder() if self._sse else None
         self._assembler = Assembler(think_tags=prepared.profile.think_tags)
         self._body: list[bytes] = []
         self.bytes_seen = 0
@@ -324,7 +331,7 @@ class StreamState:
             # The per-chunk path: locals, and the progress test folded into the one loop.
             parse, assembler = self._parser.feed_event, self._assembler
             progress = False
-            for sse in self._decoder.feed(chunk):
+            for sse in self._decoder.feed(chunk):  # type: ignore[union-attr]
                 data = sse.data
                 if not progress and data and not data.isspace():
                     progress = True
@@ -359,7 +366,7 @@ class StreamState:
     def close(self) -> list[Event]:
         out: list[Event] = []
         if self._sse:
-            for sse in self._decoder.flush():
+            for sse in self._decoder.flush():  # type: ignore[union-attr]
                 out.extend(self._assembler.feed(self._parser.feed_event(sse.event, sse.data)))
         else:
             out.extend(self._assembler.feed(self._parse_body(b"".join(self._body))))
@@ -399,3 +406,16 @@ class StreamState:
                 )
                 return events[:position]
         return events
+
+
+def body_events(
+    prepared: Prepared, content_type: str | None, content: bytes
+) -> tuple[list[Event], OpenAICompatError | None]:
+    """The events of a body read whole, and the error the server reported in it (raise it
+    after delivering the events). A server may stream even when asked not to: an event
+    stream is decoded as one."""
+    state = StreamState(prepared, content_type=content_type)
+    events = state.feed(content)
+    if state.error is None:
+        events += state.close()
+    return events, state.error

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from . import transport
-from .call import Prepared, Secret, StreamState, Target, learn_from, prepare
+from .call import Prepared, Secret, StreamState, Target, body_events, learn_from, prepare
 from .errors import ConfigError, OpenAICompatError
 from .events import Event
 from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
 from .messages import Conversation, RequestOptions
-from .result import Result, ResultBuilder
+from .result import Result, ResultBuilder, collect
 from .retry import CircuitBreaker, RetryPolicy
 from .settings import ProviderSettings, load_settings
 from .urls import models_endpoint
@@ -215,6 +215,20 @@ class _BaseClient:
             f"base_url={self.target.settings.base_url!r})"
         )
 
+    def _begin(self, conversation: Conversation, options: RequestOptions) -> tuple[Prepared, _Recorder]:
+        prepared = prepare(self.target, conversation, options)
+        return prepared, _Recorder(self.target, prepared)
+
+    def _adapt(
+        self, prepared: Prepared, recorder: _Recorder, error: OpenAICompatError, tried: set[str]
+    ) -> bool:
+        """After a failed attempt: True to try again adapted to what the error taught us, which
+        only happens when nothing was received yet, so no output is ever repeated."""
+        if recorder.status is None and learn_from(self.target.id, prepared.profile, error, tried):
+            return True
+        recorder.finish(None, error)
+        return False
+
     def _models_endpoint(self) -> transport.Endpoint:
         from .call import _profile_for, auth_headers
 
@@ -238,8 +252,7 @@ class Client(_BaseClient):
     ) -> Generator[Event, None, None]:
         tried: set[str] = set()
         while True:
-            prepared = prepare(self.target, conversation, options)
-            recorder = _Recorder(self.target, prepared)
+            prepared, recorder = self._begin(conversation, options)
             closing: list[Event] | None = None
             try:
                 if prepared.stream:
@@ -261,37 +274,48 @@ class Client(_BaseClient):
                             yield from closing
                             raise state.error
                 else:
-                    response = transport.send(
-                        prepared.endpoint,
-                        prepared.body_bytes,
-                        policy=self.policy,
-                        breaker=self.breaker,
-                        on_attempt=recorder.on_attempt,
-                    )
-                    recorder.opened(response.status_code)
-                    state = StreamState(prepared, content_type=response.headers.get("content-type"))
-                    # A server may stream even when asked not to: keep what feed() decoded.
-                    closing = state.feed(response.content) + state.close()
-                    if state.error is not None:
+                    closing, failure = self._fetch(prepared, recorder)
+                    if failure is not None:
                         yield from closing
-                        raise state.error
+                        raise failure
             except OpenAICompatError as error:
-                # Adapt only when nothing was received yet, so no output is ever repeated.
-                if recorder.status is None and learn_from(
-                    self.target.id, prepared.profile, error, tried
-                ):
+                if self._adapt(prepared, recorder, error, tried):
                     continue
-                recorder.finish(None, error)
                 raise
             recorder.finish(closing, None)
             yield from closing
             return
 
     def complete(self, conversation: Conversation, options: RequestOptions) -> Result:
-        builder = ResultBuilder()
-        for event in self.stream(conversation, options):
-            builder.add(event)
-        return builder.build()
+        if options.stream:
+            return collect(self.stream(conversation, options))
+        # Not streamed: one read and one parse, with no generator in between.
+        tried: set[str] = set()
+        while True:
+            prepared, recorder = self._begin(conversation, options)
+            try:
+                events, failure = self._fetch(prepared, recorder)
+                if failure is not None:
+                    raise failure
+            except OpenAICompatError as error:
+                if self._adapt(prepared, recorder, error, tried):
+                    continue
+                raise
+            recorder.finish(events, None)
+            return collect(events)
+
+    def _fetch(
+        self, prepared: Prepared, recorder: _Recorder
+    ) -> tuple[list[Event], OpenAICompatError | None]:
+        response = transport.send(
+            prepared.endpoint,
+            prepared.body_bytes,
+            policy=self.policy,
+            breaker=self.breaker,
+            on_attempt=recorder.on_attempt,
+        )
+        recorder.opened(response.status_code)
+        return body_events(prepared, response.headers.get("content-type"), response.content)
 
     def list_models(self) -> list[str]:
         """The model ids the server lists at its `/models` endpoint."""
@@ -307,8 +331,7 @@ class AsyncClient(_BaseClient):
     ) -> AsyncGenerator[Event, None]:
         tried: set[str] = set()
         while True:
-            prepared = prepare(self.target, conversation, options)
-            recorder = _Recorder(self.target, prepared)
+            prepared, recorder = self._begin(conversation, options)
             closing: list[Event] | None = None
             try:
                 if prepared.stream:
@@ -332,28 +355,14 @@ class AsyncClient(_BaseClient):
                                 yield event
                             raise state.error
                 else:
-                    response = await transport.asend(
-                        prepared.endpoint,
-                        prepared.body_bytes,
-                        policy=self.policy,
-                        breaker=self.breaker,
-                        on_attempt=recorder.on_attempt,
-                    )
-                    recorder.opened(response.status_code)
-                    state = StreamState(prepared, content_type=response.headers.get("content-type"))
-                    # A server may stream even when asked not to: keep what feed() decoded.
-                    closing = state.feed(response.content) + state.close()
-                    if state.error is not None:
+                    closing, failure = await self._fetch(prepared, recorder)
+                    if failure is not None:
                         for event in closing:
                             yield event
-                        raise state.error
+                        raise failure
             except OpenAICompatError as error:
-                # Adapt only when nothing was received yet, so no output is ever repeated.
-                if recorder.status is None and learn_from(
-                    self.target.id, prepared.profile, error, tried
-                ):
+                if self._adapt(prepared, recorder, error, tried):
                     continue
-                recorder.finish(None, error)
                 raise
             recorder.finish(closing, None)
             for event in closing:
@@ -361,10 +370,38 @@ class AsyncClient(_BaseClient):
             return
 
     async def complete(self, conversation: Conversation, options: RequestOptions) -> Result:
-        builder = ResultBuilder()
-        async for event in self.stream(conversation, options):
-            builder.add(event)
-        return builder.build()
+        if options.stream:
+            builder = ResultBuilder()
+            async for event in self.stream(conversation, options):
+                builder.add(event)
+            return builder.build()
+        # Not streamed: no async generator between the read and the parse (docs/performance.md).
+        tried: set[str] = set()
+        while True:
+            prepared, recorder = self._begin(conversation, options)
+            try:
+                events, failure = await self._fetch(prepared, recorder)
+                if failure is not None:
+                    raise failure
+            except OpenAICompatError as error:
+                if self._adapt(prepared, recorder, error, tried):
+                    continue
+                raise
+            recorder.finish(events, None)
+            return collect(events)
+
+    async def _fetch(
+        self, prepared: Prepared, recorder: _Recorder
+    ) -> tuple[list[Event], OpenAICompatError | None]:
+        response = await transport.asend(
+            prepared.endpoint,
+            prepared.body_bytes,
+            policy=self.policy,
+            breaker=self.breaker,
+            on_attempt=recorder.on_attempt,
+        )
+        recorder.opened(response.status_code)
+        return body_events(prepared, response.headers.get("content-type"), response.content)
 
     async def list_models(self) -> list[str]:
         response = await transport.asend(

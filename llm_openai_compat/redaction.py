@@ -7,9 +7,18 @@ way out. Every error message and every request-log line passes through it.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Mapping
 
-__all__ = ["redact", "register_secret"]
+__all__ = [
+    "is_sensitive_header",
+    "redact",
+    "redact_url",
+    "redacted_headers",
+    "register_secret",
+    "strip_userinfo",
+]
 
 # Secret values seen by this process (resolved keys). `redact` scrubs them from every message.
 _SECRETS: set[str] = set()
@@ -19,6 +28,11 @@ _CREDENTIAL_PATTERNS = re.compile(
     r"|\b(sk|pk|rk|gsk|xai|csk)-[A-Za-z0-9_-]{8,}"
     r"|(api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._-]{8,}"
 )
+_SENSITIVE_NAME_PARTS = ("auth", "key", "token", "secret", "cookie", "password", "signature")
+_SECRET_QUERY = re.compile(r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth)[^=&]*)=([^&]*)")
+# The lookbehind starts a scheme only at a word start: unanchored, `\w+` is tried at every
+# position of a long word, quadratic on a 1 MB URL (tests/reliability/test_hostile_settings.py).
+_USERINFO = re.compile(r"(?i)(?<!\w)(\w+://)[^/@\s]*@")
 
 
 def register_secret(value: str | None) -> None:
@@ -45,3 +59,42 @@ def redact(text: str) -> str:
         return prefix + "[redacted]"
 
     return _CREDENTIAL_PATTERNS.sub(_mask, text)
+
+
+def strip_userinfo(text: str) -> str:
+    """`user:password@` of every URL in `text` masked."""
+    return _USERINFO.sub(r"\1[redacted]@", text)
+
+
+@functools.lru_cache(maxsize=512)  # a few names, asked about for every header of every request
+def is_sensitive_header(name: str) -> bool:
+    """Authorization, api-key, x-api-key, cookie, ... and any name with key/token/secret in it."""
+    lowered = name.lower()
+    return any(part in lowered for part in _SENSITIVE_NAME_PARTS)
+
+
+def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy safe to log: sensitive header values become "[redacted]"."""
+    return {k: "[redacted]" if is_sensitive_header(k) else v for k, v in headers.items()}
+
+
+# url -> (secrets registered when it was redacted, the redacted url). Every request's retry
+# bookkeeping needs its URL redacted (~4 us of regexes and secret scans otherwise).
+_REDACTED_URLS: dict[str, tuple[int, str]] = {}
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password@ and with key/token/secret query values masked."""
+    seen = len(_SECRETS)  # it only grows: a remembered redaction holds while it is unchanged
+    hit = _REDACTED_URLS.get(url)
+    if hit is not None and hit[0] == seen:
+        return hit[1]
+    shown = strip_userinfo(url)
+    base, sep, query = shown.partition("?")
+    if sep:
+        query = _SECRET_QUERY.sub(r"\1\2=[redacted]", query)
+    shown = redact(base + sep + query)
+    if len(_REDACTED_URLS) >= 256:
+        _REDACTED_URLS.clear()
+    _REDACTED_URLS[url] = (seen, shown)
+    return shown

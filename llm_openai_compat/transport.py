@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import functools
 import os
-import re
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ import httpx2
 
 from . import errors
 from .bodies import MAX_BODY_BYTES, BodyReader, aread_body, read_body
+from .redaction import is_sensitive_header, redact_url, redacted_headers, strip_userinfo
 from .retry import (
     DEFAULT_POLICY,
     AttemptInfo,
@@ -45,9 +45,6 @@ _MAX_ERROR_BODY = 1024 * 1024
 # As many idle connections kept as may be open: at concurrency 50, a keep-alive pool of 20
 # closed and reopened connections all the time (docs/performance.md).
 _LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=100)
-_SENSITIVE_NAME_PARTS = ("auth", "key", "token", "secret", "cookie", "password", "signature")
-_SECRET_QUERY = re.compile(r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth)[^=&]*)=([^&]*)")
-_USERINFO = re.compile(r"(?i)(\w+://)[^/@\s]*@")
 _HTTPX_ERRORS = (httpx2.HTTPError, httpx2.InvalidURL, UnicodeError)
 
 
@@ -77,33 +74,9 @@ class Endpoint:
         return f"Endpoint({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
-# -- redaction ------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=512)  # a few names, asked about for every header of every request
-def is_sensitive_header(name: str) -> bool:
-    """Authorization, api-key, x-api-key, cookie, ... and any name with key/token/secret in it."""
-    lowered = name.lower()
-    return any(part in lowered for part in _SENSITIVE_NAME_PARTS)
-
-
-def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """A copy safe to log: sensitive header values become "[redacted]"."""
-    return {k: "[redacted]" if is_sensitive_header(k) else v for k, v in headers.items()}
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password@ and with key/token/secret query values masked."""
-    url = _USERINFO.sub(r"\1[redacted]@", url)
-    base, sep, query = url.partition("?")
-    if sep:
-        query = _SECRET_QUERY.sub(r"\1\2=[redacted]", query)
-    return errors.redact(base + sep + query)
-
-
 def _detail(exc: BaseException) -> str:
     text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
-    return errors.redact(_USERINFO.sub(r"\1[redacted]@", text))[:200]
+    return errors.redact(strip_userinfo(text))[:200]
 
 
 def _request_headers(headers: Mapping[str, str]) -> dict[str, str]:

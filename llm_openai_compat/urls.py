@@ -13,6 +13,7 @@ from typing import Literal
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from .errors import ConfigError
+from .redaction import strip_userinfo
 
 __all__ = [
     "ApiShape",
@@ -145,9 +146,6 @@ def models_endpoint(base_url: str, mode: UrlMode = "auto") -> str:
     return _join(parts, path + "/v1/models")
 
 
-_USERINFO = re.compile(r"(?i)^(\w+://)[^/@\s]*@")
-
-
 def display_url(url: str) -> str:
     """A URL as it may be shown (tables, reprs): any `user:password@` is masked."""
-    return _USERINFO.sub(r"\1[redacted]@", url)
+    return strip_userinfo(url)

@@ -24,6 +24,9 @@ from .chat_request import build_request
 
 __all__ = ["ChatStreamParser", "build_request", "error_from_chunk", "parse_body", "parse_usage"]
 
+# `dict` first: parsed JSON is always a dict, and an exact type match skips the ABC check
+# (a few hundred ns, paid dozens of times per body); other mappings are still accepted.
+_MAPPING = (dict, Mapping)
 _DONE = DoneSignal()
 _TOOL_CALL_KEYS = frozenset({"id", "index", "type", "function"})
 # Message/delta fields that belong to the first tool call of that message: Gemini once sent its
@@ -108,11 +111,11 @@ class ChatStreamParser:
         choices = get("choices")
         if choices and isinstance(choices, list):
             choice = choices[0]
-            if not isinstance(choice, Mapping) or choice.get("index"):
+            if not isinstance(choice, _MAPPING) or choice.get("index"):
                 choice = _choice_zero(choices)  # only choice 0 is followed
             if choice is not None:
                 delta = choice.get("delta")
-                if delta and isinstance(delta, Mapping):
+                if delta and isinstance(delta, _MAPPING):
                     content = delta.get("content")
                     if len(delta) == 1 and isinstance(content, str):
                         if content:  # the fast path: a plain content chunk
@@ -127,7 +130,7 @@ class ChatStreamParser:
         # With "final" usage, a chunk that still streams a choice carries a running count.
         if (
             usage
-            and isinstance(usage, Mapping)
+            and isinstance(usage, _MAPPING)
             and usage != self._usage
             and (self._profile.usage_chunks == "any" or finish or not choices)
         ):
@@ -157,13 +160,13 @@ class ChatStreamParser:
         choice = _choice_zero(obj.get("choices"))
         if choice is not None:
             message = choice.get("message")
-            if isinstance(message, Mapping):
+            if isinstance(message, _MAPPING):
                 self._message(message, out, whole=True)
             finish = choice.get("finish_reason")
         usage = obj.get("usage")
         if usage is None:
             usage = self._nested_usage(obj)
-        if usage and isinstance(usage, Mapping):
+        if usage and isinstance(usage, _MAPPING):
             out.append(parse_usage(usage, self._profile))
         if finish:
             out.append(FinishSignal(str(finish)))
@@ -182,7 +185,7 @@ class ChatStreamParser:
     def _nested_usage(self, obj: Mapping[str, Any]) -> Any:
         for key in self._usage_fields:
             holder = obj.get(key)
-            if isinstance(holder, Mapping):
+            if isinstance(holder, _MAPPING):
                 usage = holder.get("usage")
                 if usage is not None:
                     return usage
@@ -224,11 +227,11 @@ class ChatStreamParser:
             if message.get(k) is not None and (keep is None or k in keep)
         }
         for position, call in enumerate(calls):
-            if not isinstance(call, Mapping):
+            if not isinstance(call, _MAPPING):
                 continue
             name = arguments = None
             function = call.get("function")
-            if isinstance(function, Mapping):
+            if isinstance(function, _MAPPING):
                 name = function.get("name")
                 arguments = function.get("arguments")
                 if arguments is not None and not isinstance(arguments, str):
@@ -282,7 +285,7 @@ def parse_usage(raw: Mapping[str, Any], profile: Profile = DEFAULT) -> Usage:
         if cached is None:
             cached = value  # a zero counts unless a later field has more
     details = raw.get("completion_tokens_details") or raw.get("output_tokens_details")
-    reasoning = _int(details.get("reasoning_tokens")) if isinstance(details, Mapping) else None
+    reasoning = _int(details.get("reasoning_tokens")) if isinstance(details, _MAPPING) else None
     prompt = raw.get("prompt_tokens")
     completion = raw.get("completion_tokens")
     input_tokens = _int(raw.get("input_tokens") if prompt is None else prompt)
@@ -309,8 +312,8 @@ def error_from_chunk(payload: Any, *, in_stream: bool) -> OpenAICompatError:
     """The error in a chunk or body carrying `error` (or any error-shaped payload)."""
     message, code, etype, param = parse_error_body(payload)
     status = None
-    error = payload.get("error") if isinstance(payload, Mapping) else None
-    if isinstance(error, Mapping):
+    error = payload.get("error") if isinstance(payload, _MAPPING) else None
+    if isinstance(error, _MAPPING):
         for key in ("status_code", "status"):  # Groq's error frames carry the status inside
             value = error.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
@@ -339,7 +342,7 @@ def _choice_zero(choices: Any) -> Mapping[str, Any] | None:
     if not isinstance(choices, list):
         return None
     for choice in choices:
-        if isinstance(choice, Mapping) and not choice.get("index"):
+        if isinstance(choice, _MAPPING) and not choice.get("index"):
             return choice
     return None
 
@@ -357,7 +360,7 @@ def _content_parts(parts: Sequence[Any], out: list[Delta]) -> None:
             if part:
                 out.append(TextDelta(part))
             continue
-        if not isinstance(part, Mapping):
+        if not isinstance(part, _MAPPING):
             continue
         kind = part.get("type")
         if kind == "text":
@@ -374,7 +377,7 @@ def _thinking(value: Any, out: list[Delta]) -> None:
             out.append(ReasoningDelta(value))
     elif isinstance(value, list):
         for item in value:
-            text = item.get("text") if isinstance(item, Mapping) else item
+            text = item.get("text") if isinstance(item, _MAPPING) else item
             if text and isinstance(text, str):
                 out.append(ReasoningDelta(text))
 
@@ -383,7 +386,7 @@ def _reasoning_details(details: Sequence[Any], out: list[Delta]) -> None:
     """OpenRouter's `reasoning_details`: text (raw), summaries, and opaque items to send back
     (encrypted reasoning, and the signature that proves a block of Anthropic thinking)."""
     for item in details:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, _MAPPING):
             continue
         kind = item.get("type")
         if kind == "reasoning.text":
@@ -414,7 +417,7 @@ def _first_present(obj: Mapping[str, Any], paths: Sequence[str]) -> Any:
     for path in paths:
         value: Any = obj
         for key in path.split("."):
-            value = value.get(key) if isinstance(value, Mapping) else None
+            value = value.get(key) if isinstance(value, _MAPPING) else None
         if value is not None and value != "":
             return value
     return None
