@@ -484,6 +484,17 @@ class LangChainChatModelBaseline(BenchClient):
         from langchain_core.language_models import BaseChatModel  # noqa: F401
 
 
+class LangChainAdapterPackage(BenchClient):
+    """Import only: the package alone, which (like `langchain_core.language_models`) loads its
+    chat model class on first use; compared with that module, as the target words it."""
+
+    key = "lc-compat-pkg"
+    label = "(import only) import langchain_adapter"
+
+    def import_(self) -> None:
+        import langchain_adapter  # noqa: F401
+
+
 def adapter_langchain_imports() -> list[tuple[str, tuple[str, ...]]]:
     """The `langchain_core` imports that `langchain_adapter`'s modules run at import time,
     read from their source (module level, not under `if TYPE_CHECKING`)."""
@@ -532,6 +543,7 @@ CLIENTS: dict[str, BenchClient] = {
         LangChainCoreBaseline(),
         LangChainChatModelBaseline(),
         LangChainAdapterDepsBaseline(),
+        LangChainAdapterPackage(),
     )
 }
 # The clients this project is compared against (the floor is `raw`).
@@ -540,3 +552,9 @@ PEERS = ("openai", "chatopenai", "llm-builtin")
 
 def get_client(key: str) -> BenchClient:
     return CLIENTS[key]
+
+
+# Memory-only clients (the hosts' floors, our adapters' own generators); they subclass the above.
+from .host_floors import HOST_FLOORS  # noqa: E402
+
+CLIENTS.update(HOST_FLOORS)

@@ -40,6 +40,7 @@ WORKER_TIMEOUT_S = 300
 # Clients per scenario. `langchain-core` is an import-only baseline for the adapter's target.
 STREAM_CLIENTS = ("raw", "core", "llm-plugin", "lc-compat", "openai", "chatopenai", "llm-builtin")
 OURS = ("core", "llm-plugin", "lc-compat")
+HOST_CLIENTS = {"lc-compat": ("lc-floor", "lc-compat-own"), "llm-plugin": ("llm-floor", "llm-plugin-own")}
 
 
 @dataclass
@@ -119,13 +120,19 @@ class Plan:
 def clients_for(job: str, plan: Plan) -> list[str]:
     chosen = [c for c in plan.clients if c in CLIENTS]
     if job == "import":
-        return [*chosen, "langchain-core", "langchain-core-chat", "langchain-core-adapter-deps"]
+        baselines = ["langchain-core", "langchain-core-chat", "langchain-core-adapter-deps"]
+        return [*chosen, *baselines, *(["lc-compat-pkg"] if "lc-compat" in chosen else [])]
     if job == "plugin-load":
         return ["llm-plugin"] if "llm-plugin" in chosen else []
     if job == "import-split":
         return ["lc-compat"] if "lc-compat" in chosen else []
-    if job in ("memory-small", "tool-large"):
+    if job == "tool-large":
         return [c for c in chosen if c in OURS or c == "raw"]
+    if job in ("memory", "memory-small"):
+        # Beside each adapter: its host's floor and the adapter's own generator (host_floors.py).
+        extra = [k for ours, keys in HOST_CLIENTS.items() if ours in chosen for k in keys]
+        mine = chosen if job == "memory" else [c for c in chosen if c in OURS or c == "raw"]
+        return [*mine, *extra]
     return chosen
 
 

@@ -2,10 +2,29 @@
 
 `ChatOpenAICompat` is a `BaseChatModel`; its errors are the core's, also catchable as
 `langchain_core.exceptions` model errors.
+
+The class loads on first use, as `langchain_core.language_models` loads `BaseChatModel`: importing
+this package costs nothing until the model is used (docs/performance.md).
 """
 
 from __future__ import annotations
 
-from .chat_model import ChatOpenAICompat
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .chat_model import ChatOpenAICompat
 
 __all__ = ["ChatOpenAICompat"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ChatOpenAICompat":
+        from .chat_model import ChatOpenAICompat
+
+        globals()[name] = ChatOpenAICompat
+        return ChatOpenAICompat
+    raise AttributeError(f"module 'langchain_adapter' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return list(__all__)

@@ -29,3 +29,17 @@ def test_one_scenario_for_one_client_at_a_tiny_size(tmp_path):
     assert (
         "| core: non-streamed call within 1.3x of raw httpx2 | not measured | **n/a** |" in report
     )
+
+
+def test_host_floors_and_own_generators_stream_what_they_are_sent(tmp_path):
+    """The memory scenario's extra clients (bench/host_floors.py) check the text they got, so
+    a client that silently streamed nothing would fail here rather than look flat."""
+    with start_server() as port:
+        write_files(tmp_path, port, model_names([200], [200]))
+        results = {
+            client: run_one(tmp_path, port, client, "memory", 200)
+            for client in ("lc-floor", "lc-compat-own", "llm-floor", "llm-plugin-own")
+        }
+    for client, result in results.items():
+        assert "error" not in result and "unavailable" not in result, (client, result)
+        assert result["unit"] == "MB" and result["value"] >= 0

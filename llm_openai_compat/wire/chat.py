@@ -12,6 +12,7 @@ only when it differs from the last one seen.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -412,11 +413,16 @@ def _reasoning_details(details: Sequence[Any], out: list[Delta]) -> None:
             )
 
 
+@functools.lru_cache(maxsize=64)  # a profile's few dotted paths, read for every usage object
+def _split_path(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
 def _first_present(obj: Mapping[str, Any], paths: Sequence[str]) -> Any:
     """The first non-empty value found at one of the dotted `paths` in `obj`."""
     for path in paths:
         value: Any = obj
-        for key in path.split("."):
+        for key in _split_path(path):
             value = value.get(key) if isinstance(value, _MAPPING) else None
         if value is not None and value != "":
             return value
