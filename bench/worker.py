@@ -55,6 +55,7 @@ CONCURRENCY = 50
 # repeating it would not fit the time budget (llm's built-in model: ~15 s per 500 requests).
 INNER = 3
 INNER_CAP_S = 2.5
+TOOL_CAP_S = 5.0
 CALL_BATCHES = 3
 
 SCENARIOS = (
@@ -286,7 +287,10 @@ def measure(client_key: str, scenario: str, size: int) -> dict[str, Any]:
             arguments = client.tool(size)
             times.append(time.perf_counter() - t0)
             _check("tool arguments", arguments, expected)
-            if times[-1] > INNER_CAP_S / 2:
+            # Tool calls are the linearity measure (20,000 pieces against 2,000): both sizes
+            # must get their best of 3, or a first run's one-time costs (the heap growing to
+            # hold 20,000 chunks) count against the large size only. ~3 s per run at most.
+            if times[-1] > TOOL_CAP_S:
                 break
         return {"value": min(times) * 1000, "unit": "ms", "runs": [t * 1000 for t in times]}
     raise SystemExit(f"unknown scenario {scenario!r}")

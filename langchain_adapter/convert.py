@@ -284,7 +284,9 @@ class ChunkBuilder:
         self._id: str | None = None
         self._extra: dict[str, Any] = {}
         self._usage: Usage | None = None
-        self._streamed_args: dict[int, str] = {}
+        # Pieces, joined once when the call completes: `+=` on a string held in a dict copies
+        # it every time (quadratic in the arguments' length; docs/performance.md).
+        self._streamed_args: dict[int, list[str]] = {}
         self._block = -1  # v1 block index: a new block whenever the kind or the call changes
         self._block_key: object = None
         self._call_blocks: dict[int, int] = {}
@@ -298,10 +300,10 @@ class ChunkBuilder:
                 block = {"type": "reasoning", "reasoning": text, "index": self._index("reasoning")}
                 return self._emit(block, additional_kwargs={"reasoning_content": text})
             case ToolCallStart(index=index, id=call_id, name=name):
-                self._streamed_args[index] = ""
+                self._streamed_args[index] = []
                 return self._call(index, name=name, args="", id=call_id)
             case ToolCallArgumentsDelta(index=index, delta=delta):
-                self._streamed_args[index] = self._streamed_args.get(index, "") + delta
+                self._streamed_args.setdefault(index, []).append(delta)
                 return self._call(index, args=delta)
             case ToolCall():
                 return self._complete_call(event)
@@ -323,11 +325,12 @@ class ChunkBuilder:
     def _complete_call(self, event: ToolCall) -> ChatGenerationChunk | None:
         """Top up the streamed arguments when the complete call carries more (servers that
         send arguments only in a final `.done` event)."""
-        streamed = self._streamed_args.get(event.index)
+        pieces = self._streamed_args.get(event.index)
         raw = event.arguments_raw
-        self._streamed_args[event.index] = raw
-        if streamed is None:  # never started (no name until the end)
+        self._streamed_args[event.index] = [raw]
+        if pieces is None:  # never started (no name until the end)
             return self._call(event.index, name=event.name, args=raw, id=event.id)
+        streamed = "".join(pieces)
         if raw.startswith(streamed) and len(raw) > len(streamed):
             return self._call(event.index, args=raw[len(streamed) :])
         return None
