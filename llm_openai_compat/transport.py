@@ -94,13 +94,28 @@ def _request_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 # -- pooled clients -------------------------------------------------------------------------
 
-_Key = tuple[str, bool, int | None]
+_Key = tuple[str, bool, int | None, bool]
 
 
-def _client_kwargs(verify_tls: bool, timeout_ms: int | None) -> dict[str, Any]:
+def _client_kwargs(verify_tls: bool, timeout_ms: int | None, tls: bool = True) -> dict[str, Any]:
     total = _DEFAULT_TIMEOUT_S if timeout_ms is None else max(timeout_ms, 1) / 1000
     timeout = httpx2.Timeout(connect=min(10.0, total), read=total, write=total, pool=10.0)
-    return {"timeout": timeout, "limits": _LIMITS, "verify": verify_tls, "http2": False}
+    verify: Any = verify_tls if tls else _plain_http_context()
+    return {"timeout": timeout, "limits": _LIMITS, "verify": verify, "http2": False}
+
+
+def _plain_http_context() -> Any:
+    """The TLS context of a client that only ever talks plain http (a local server, most of
+    the time): loading the CA store costs 20-30 ms per process, paid by every `llm` command.
+    Verification stays on with no CA trusted, so an https connection on it fails, never goes
+    unverified (redirects are not followed, so none is made)."""
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
+
+
+def uses_tls(url: str) -> bool:
+    return url[:7].lower() != "http://"
 
 
 class _Pools:
@@ -125,20 +140,21 @@ _POOLS = _Pools()
 
 
 def get_sync_client(
-    provider: str, *, verify_tls: bool = True, timeout_ms: int | None = None
+    provider: str, *, verify_tls: bool = True, timeout_ms: int | None = None, tls: bool = True
 ) -> httpx2.Client:
-    """The pooled sync client for this provider, created on first use."""
-    key = (provider, verify_tls, timeout_ms)
+    """The pooled sync client for this provider, created on first use; `tls=False` for one
+    that only talks plain http."""
+    key = (provider, verify_tls, timeout_ms, tls)
     with _POOLS.lock:
         _POOLS.check_fork()
         client = _POOLS.sync.get(key)
         if client is None:
-            client = _POOLS.sync[key] = httpx2.Client(**_client_kwargs(verify_tls, timeout_ms))
+            client = _POOLS.sync[key] = httpx2.Client(**_client_kwargs(verify_tls, timeout_ms, tls))
         return client
 
 
 async def get_async_client(
-    provider: str, *, verify_tls: bool = True, timeout_ms: int | None = None
+    provider: str, *, verify_tls: bool = True, timeout_ms: int | None = None, tls: bool = True
 ) -> httpx2.AsyncClient:
     """The pooled async client for this provider on the running loop (clients can't cross loops).
 
@@ -146,7 +162,7 @@ async def get_async_client(
     `asyncio.Runner` close async generators first, and a parked generator guards them).
     """
     loop = asyncio.get_running_loop()
-    key = (provider, verify_tls, timeout_ms)
+    key = (provider, verify_tls, timeout_ms, tls)
     with _POOLS.lock:
         _POOLS.check_fork()
         for closed in [other for other in _POOLS.loops if other.is_closed()]:
@@ -159,7 +175,7 @@ async def get_async_client(
             guard = _POOLS.guards[loop] = _close_with_loop(loop, clients)
         client = clients.get(key)
         if client is None:
-            client = clients[key] = httpx2.AsyncClient(**_client_kwargs(verify_tls, timeout_ms))
+            client = clients[key] = httpx2.AsyncClient(**_client_kwargs(verify_tls, timeout_ms, tls))
     if guard is not None:
         await guard.__anext__()  # parks it; the loop now tracks it for shutdown
     return client
@@ -314,7 +330,9 @@ def _unusable(endpoint: Endpoint, body: BodyReader) -> errors.OpenAICompatError 
 def _open(call: _Call) -> httpx2.Response:
     """Attempts until a 2xx response (fully read if `read`), or raise the final error."""
     ep, run = call.ep, call.run
-    client = get_sync_client(ep.provider, verify_tls=ep.verify_tls, timeout_ms=ep.timeout_ms)
+    client = get_sync_client(
+        ep.provider, verify_tls=ep.verify_tls, timeout_ms=ep.timeout_ms, tls=uses_tls(ep.url)
+    )
     try:
         while True:
             run.begin()
@@ -350,7 +368,9 @@ def _open(call: _Call) -> httpx2.Response:
 async def _aopen(call: _Call) -> httpx2.Response:
     """The async twin of `_open`."""
     ep, run = call.ep, call.run
-    client = await get_async_client(ep.provider, verify_tls=ep.verify_tls, timeout_ms=ep.timeout_ms)
+    client = await get_async_client(
+        ep.provider, verify_tls=ep.verify_tls, timeout_ms=ep.timeout_ms, tls=uses_tls(ep.url)
+    )
     try:
         while True:
             run.begin()

@@ -134,3 +134,20 @@ def test_request_log_is_owner_only(fault_server, isolated_user_dir, monkeypatch,
         os.umask(old)
     assert run.error is not None  # the fault server's default answer is a 500
     assert log.exists() and _mode(log) == 0o600
+
+
+@pytest.mark.parametrize("verify_tls", [True, False])
+def test_a_plain_http_client_never_makes_an_unverified_tls_connection(tls_server, verify_tls):
+    """A provider at an http:// URL gets a client without the CA store (20-30 ms saved per
+    process); should that client ever reach an https URL, verification still refuses it —
+    even when the provider turned verification off, since it never asked for TLS at all."""
+    import httpx2
+
+    from llm_openai_compat import transport
+
+    client = transport.get_sync_client("plain-http-only", verify_tls=verify_tls, tls=False)
+    assert client is not transport.get_sync_client("plain-http-only", verify_tls=verify_tls)
+    with pytest.raises(httpx2.ConnectError, match="(?i)certificate verify failed"):
+        client.get(tls_server.base_url + "/models")
+    assert tls_server.requests == 0
+    assert transport.uses_tls("HTTPS://h/v1") and not transport.uses_tls("HTTP://h/v1")
