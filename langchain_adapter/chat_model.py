@@ -284,11 +284,12 @@ class ChatOpenAICompat(BaseChatModel):
     # -- one call ----------------------------------------------------------------------------
 
     def _params(self, call: Mapping[str, Any], stop: list[str] | None) -> dict[str, Any]:
-        """camelCase params for the core; `stop` only where the wire shape has it."""
+        """camelCase params for the core (which applies `stop` itself where the wire shape
+        has no such field)."""
         explicit = {
             camel: call.get(field, getattr(self, field)) for field, camel in _PARAMS.items()
         }
-        if stop and self._provider.api_shape == "chat-completions":
+        if stop:
             explicit["stop"] = stop
         given = {k: v for k, v in explicit.items() if v is not None and v != []}
         if call.get("parallel_tool_calls") is not None:
@@ -314,17 +315,13 @@ class ChatOpenAICompat(BaseChatModel):
             include_usage=call.get("stream_usage", self.stream_usage),
         )
 
-    def _builder(self, options: RequestOptions, stop: list[str] | None) -> ChunkBuilder:
-        stops = stop if stop is not None else self.stop
-        emulate = self._provider.api_shape == "responses"
-        return ChunkBuilder(
-            options.model, stop=stops or () if emulate else (), v1=self.output_version == "v1"
-        )
+    def _builder(self, options: RequestOptions) -> ChunkBuilder:
+        return ChunkBuilder(options.model, v1=self.output_version == "v1")
 
     def _run(self, messages: list[BaseMessage], stop: list[str] | None, call: Mapping[str, Any],
              *, stream: bool) -> Iterator[ChatGenerationChunk]:
         options = self._options(stop, call, stream=stream)
-        builder = self._builder(options, stop)
+        builder = self._builder(options)
         events = cast(Generator[Event, None, None],  # the core's stream() is a generator
                       self._sync().stream(to_conversation(messages), options))
         with closing(events), translated_errors():
@@ -336,7 +333,7 @@ class ChatOpenAICompat(BaseChatModel):
     async def _arun(self, messages: list[BaseMessage], stop: list[str] | None,
                     call: Mapping[str, Any], *, stream: bool) -> AsyncGenerator[ChatGenerationChunk, None]:
         options = self._options(stop, call, stream=stream)
-        builder = self._builder(options, stop)
+        builder = self._builder(options)
         events = cast(AsyncGenerator[Event, None],  # the core's stream() is an async generator
                       self._async().stream(to_conversation(messages), options))
         # aclosing: an abandoned or cancelled stream closes the HTTP response at once.

@@ -277,9 +277,8 @@ class ChunkBuilder:
     a reasoning block and the first tool call never merge into one block.
     """
 
-    def __init__(self, requested_model: str, *, stop: Sequence[str] = (), v1: bool = False) -> None:
+    def __init__(self, requested_model: str, *, v1: bool = False) -> None:
         self._model = requested_model
-        self._stop = _StopFilter(stop) if any(stop) else None
         self._v1 = v1
         self._id: str | None = None
         self._extra: dict[str, Any] = {}
@@ -294,7 +293,6 @@ class ChunkBuilder:
     def feed(self, event: Event) -> ChatGenerationChunk | None:
         match event:
             case TextDelta(text=text):
-                text = self._stop.feed(text) if self._stop else text
                 return self._text(text) if text else None
             case ReasoningDelta(text=text):
                 block = {"type": "reasoning", "reasoning": text, "index": self._index("reasoning")}
@@ -337,10 +335,6 @@ class ChunkBuilder:
 
     def _final(self, reason: str, raw_reason: str | None) -> ChatGenerationChunk:
         """Normalised reason (stop, length, tool_calls, ...) whatever the shape; raw kept."""
-        held = ""
-        if self._stop is not None:
-            held = self._stop.flush()
-            reason = "stop" if self._stop.hit else reason
         metadata: dict[str, Any] = {
             **{k: v for k, v in self._extra.items() if isinstance(k, str)},
             "finish_reason": reason,
@@ -350,10 +344,8 @@ class ChunkBuilder:
             metadata["raw_finish_reason"] = raw_reason
         if self._id:
             metadata["id"] = self._id
-        block = {"type": "text", "text": held, "index": self._index("text")} if held else None
         return self._emit(
-            block,
-            text=held,
+            None,
             usage_metadata=to_usage_metadata(self._usage) if self._usage else None,
             response_metadata=metadata,
             chunk_position="last",
@@ -389,38 +381,3 @@ class ChunkBuilder:
             fields["response_metadata"] = {**fields.get("response_metadata", {}),
                                            "output_version": "v1"}
         return ChatGenerationChunk(message=AIMessageChunk(content=content, id=self._id, **fields))
-
-
-class _StopFilter:
-    """Stop sequences applied to streamed text, for shapes whose API has no `stop` field
-    (Responses): text after the first match is dropped, and a possible start of a match is
-    held back until it is decided. The stream is still read to the end, for usage."""
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self.stops = [s for s in stops if s]
-        self.held = ""
-        self.hit = False
-
-    def feed(self, text: str) -> str:
-        if self.hit:
-            return ""
-        buffer = self.held + text
-        found = [i for i in (buffer.find(s) for s in self.stops) if i >= 0]
-        if found:
-            self.hit, self.held = True, ""
-            return buffer[: min(found)]
-        keep = max((_overlap(buffer, s) for s in self.stops), default=0)
-        self.held = buffer[len(buffer) - keep :] if keep else ""
-        return buffer[: len(buffer) - keep]
-
-    def flush(self) -> str:
-        held, self.held = self.held, ""
-        return held
-
-
-def _overlap(text: str, stop: str) -> int:
-    """Length of the longest suffix of `text` that is a proper prefix of `stop`."""
-    for size in range(min(len(stop) - 1, len(text)), 0, -1):
-        if text.endswith(stop[:size]):
-            return size
-    return 0

@@ -20,11 +20,12 @@ from .bodies import MAX_BODY_BYTES, only_keepalives
 from .errors import ConfigError, OpenAICompatError, StreamError, register_secret
 from .events import Event
 from .messages import Conversation, RequestOptions
-from .params import merge_params
+from .params import has_wire_field, merge_params
 from .profiles import ADAPTATIONS, PROFILES, Adaptation, Profile, get_profile
 from .retry import fmt_seconds
 from .settings import ProviderSettings, resolve_api_key
 from .sse import SSEDecoder
+from .stops import StopEmulation, emulated_stops
 from .transport import Endpoint, redact_url
 from .urls import resolve_endpoint
 from .wire.assemble import Assembler, Delta
@@ -88,6 +89,8 @@ class Prepared:
     profile: Profile
     model: str
     stream: bool
+    # Stop sequences the client applies itself (the wire shape has no `stop` field).
+    stops: tuple[str, ...] = ()
 
 
 # Quirks learned from servers' 400s, per provider, for the life of the process.
@@ -285,6 +288,7 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
         profile=profile,
         model=options.model,
         stream=options.stream,
+        stops=emulated_stops(options.params, has_wire_field("stop", shape)),
     )
 
 
@@ -316,6 +320,7 @@ class StreamState:
         self._parser: Any = self._wire.stream_parser(prepared.profile) if self._sse else None
         self._decoder = SSEDecoder() if self._sse else None
         self._assembler = Assembler(think_tags=prepared.profile.think_tags)
+        self._stops = StopEmulation(prepared.stops) if prepared.stops else None
         self._body: list[bytes] = []
         self.bytes_seen = 0
         # Set when the server reported an error in the stream; raise it after the events.
@@ -336,6 +341,8 @@ class StreamState:
                 if not progress and data and not data.isspace():
                     progress = True
                 out.extend(assembler.feed(parse(sse.event, data)))
+            if self._stops is not None:
+                out = self._stops.apply(out)
             if assembler.failed:
                 return self._take_failure(out)
         else:
@@ -371,6 +378,8 @@ class StreamState:
         else:
             out.extend(self._assembler.feed(self._parse_body(b"".join(self._body))))
         out.extend(self._assembler.close())
+        if self._stops is not None:
+            out = self._stops.apply(out)
         if self._assembler.failed:
             return self._take_failure(out)
         return out

@@ -31,6 +31,7 @@ __all__ = [
     "PARAMS",
     "RESERVED",
     "Shape",
+    "has_wire_field",
     "merge_params",
     "to_wire",
     "validate_params",
@@ -134,6 +135,13 @@ def _put(body: dict[str, Any], path: str, value: Any) -> None:
             target[part] = nested
         target = nested
     target[leaf] = value
+
+
+def has_wire_field(name: str, shape: Shape) -> bool:
+    """Whether the camelCase param `name` has a field on `shape`'s wire (`stop` has none on
+    Responses, so the client applies it: stops.py)."""
+    spec = PARAMS.get(name)
+    return spec is not None and spec[0 if shape == "chat-completions" else 1] is not None
 
 
 def to_wire(

@@ -277,6 +277,19 @@ def test_responses_shape(model_server, write_settings, run_llm):
     assert {"role": "assistant", "content": "Hello! You said: hello."} in items
 
 
+@pytest.mark.parametrize("flags", [(), ("--no-stream",)], ids=["streamed", "not-streamed"])
+def test_stop_option_on_the_responses_shape(model_server, write_settings, run_llm, flags):
+    """The Responses API has no `stop` field: the core applies `-o stop` to the text itself,
+    so it works as on Chat Completions instead of being dropped."""
+    write_settings(resp=sim(model_server.url(), apiShape="responses"))
+    result = run_llm("-m", "resp/sim-model", *flags, "-o", "stop", "said", "hello")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Hello! You \n"
+    assert "stop" not in model_server.last_body()
+    row = json.loads(run_llm("logs", "-n", "1", "--json").stdout)[0]
+    assert row["response"] == "Hello! You "
+
+
 def test_responses_reasoning_items_survive_into_the_next_turn(model_server, write_settings):
     """The reasoning item's id and summary ride on llm's provider_metadata and come back as a
     core ReasoningPart, so the wire builder can replay it where the server needs it."""
