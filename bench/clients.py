@@ -38,6 +38,9 @@ def base_url() -> str:
 class BenchClient:
     key = ""
     label = ""
+    # Also count the memory scenario's allocations with tracemalloc (adapters and host floors:
+    # what each keeps per chunk, free of where the allocator happened to place it).
+    traced_memory = False
     # Set LLM_LOAD_PLUGINS for this client's processes (None: leave llm's default).
     llm_load_plugins: str | None = None
 
@@ -285,6 +288,7 @@ class _LlmPython(BenchClient):
 
 class LlmPlugin(_LlmPython):
     key = "llm-plugin"
+    traced_memory = True
     label = "llm-openai-compat llm model (Python API)"
     prefix: ClassVar[dict[str, str]] = {"chat": "bench/", "responses": "bench-resp/"}
     llm_load_plugins = "llm-openai-compat"
@@ -442,6 +446,7 @@ class ChatOpenAIPeer(_LangChain):
 
 class ChatOpenAICompatClient(_LangChain):
     key = "lc-compat"
+    traced_memory = True
     label = "llm-openai-compat ChatOpenAICompat"
 
     def unavailable(self) -> str | None:

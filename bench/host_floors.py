@@ -36,6 +36,7 @@ def _fresh_pieces(n: int) -> Iterator[str]:
 
 class LangChainFloor(BenchClient):
     key = "lc-floor"
+    traced_memory = True
     label = "(host floor) LangChain: a BaseChatModel streaming the same pieces from memory"
 
     def import_(self) -> None:
@@ -76,6 +77,7 @@ class LangChainFloor(BenchClient):
 
 class LlmFloor(BenchClient):
     key = "llm-floor"
+    traced_memory = True
     label = "(host floor) llm: an llm.Model streaming the same pieces from memory"
     llm_load_plugins = ""
 

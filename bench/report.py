@@ -288,6 +288,12 @@ def targets(
         big, small = get("memory", client), get("memory-small", client)
         return big.median - small.median if big and small else None
 
+    def traced_growth(client: str) -> float | None:
+        runs = plan.get("_runs", {})
+        big = _field_stat(runs.get("memory", {}).get(client, []), "traced_peak_mb")
+        small = _field_stat(runs.get("memory-small", {}).get(client, []), "traced_peak_mb")
+        return big.median - small.median if big and small else None
+
     for client in ("core", "lc-compat", "llm-plugin"):
         if client in HOST_MEMORY:
             floor, own, host = HOST_MEMORY[client]
@@ -298,13 +304,15 @@ def targets(
                 lambda v: v < 1.0,
                 "{:+.2f} MB",
             )
-            ours, base = growth(client), growth(floor)
+            ours, base = traced_growth(client), traced_growth(floor)
+            rss_ours, rss_base = growth(client), growth(floor)
+            rss = "" if rss_ours is None or rss_base is None else f"; RSS {rss_ours - rss_base:+.2f} MB"
             add(
-                f"{OUR_LABELS[client]} through {host}: growth beyond the host's own "
-                f"(its floor: the same pieces from memory), {sizes}, < 1 MB",
+                f"{OUR_LABELS[client]} through {host}: memory kept beyond what the host keeps "
+                f"for its floor (the same pieces from memory), traced allocations, {sizes}, < 1 MB",
                 None if ours is None or base is None else ours - base,
                 lambda v: v < 1.0,
-                "{:+.2f} MB",
+                "{:+.2f} MB" + rss,
             )
         else:
             add(
@@ -490,8 +498,9 @@ def render_report(results: Any, *, quick: bool = False) -> str:
         f"| client | peak RSS growth, {plan['memory_size_small']:,} chunks (MB) | "
         f"{plan['memory_size']:,} chunks (MB) | tool call, {plan['tool_size']:,} pieces (ms) | "
         f"{plan['tool_size_large']:,} pieces (ms) | time ratio (linear = "
-        f"{plan['tool_size_large'] / plan['tool_size']:.0f}) |",
-        "|---|---|---|---|---|---|",
+        f"{plan['tool_size_large'] / plan['tool_size']:.0f}) | traced allocations at peak, "
+        f"{plan['memory_size_small']:,} / {plan['memory_size']:,} chunks (MB) |",
+        "|---|---|---|---|---|---|---|",
     ]
     memory_rows = ["raw", "core"]
     for client in ("llm-plugin", "lc-compat"):
@@ -502,9 +511,16 @@ def render_report(results: Any, *, quick: bool = False) -> str:
         if not any((small, big, t_small, t_big)):
             continue
         ratio = f"{t_big.median / t_small.median:.1f}" if t_small and t_big else "—"
+        traced = [
+            _field_stat(runs.get(job, {}).get(client, []), "traced_peak_mb")
+            for job in ("memory-small", "memory")
+        ]
+        traced_cell = (
+            f"{_cell(traced[0], 'MB')} / {_cell(traced[1], 'MB')}" if all(traced) else "—"
+        )
         lines.append(
             f"| {CLIENTS[client].label} | {_cell(small, 'MB')} | {_cell(big, 'MB')} | "
-            f"{_cell(t_small, 'ms')} | {_cell(t_big, 'ms')} | {ratio} |"
+            f"{_cell(t_small, 'ms')} | {_cell(t_big, 'ms')} | {ratio} | {traced_cell} |"
         )
 
     # targets
