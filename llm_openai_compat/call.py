@@ -357,6 +357,8 @@ class StreamState:
         if progress:
             self._last_event = self._clock()
         elif self._clock() - self._last_event > self._idle_limit:
+            if self._stops is not None:
+                out.extend(self._stops.release())
             self.error = StreamError(
                 f"No {'event' if self._sse else 'data'} for {fmt_seconds(self._idle_limit)} s: "
                 "the server sent only "

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import transport
-from .call import Prepared, Secret, StreamState, Target, prepare
+from .call import Prepared, Secret, StreamState, Target, body_events, prepare
 from .errors import ConfigError, OpenAICompatError
 from .events import Event
 from .messages import Conversation, Message, RequestOptions, ResponseFormat, ToolSpec
@@ -180,13 +180,15 @@ class _Prober:
                     if state.error is not None:
                         raise state.error
                 events.extend(state.close())
+                if state.error is not None:
+                    raise state.error
         else:
             response = transport.send(prepared.endpoint, prepared.body_bytes, policy=self.policy)
-            state = StreamState(prepared, content_type=response.headers.get("content-type"))
-            state.feed(response.content)
-            events.extend(state.close())
-        if state.error is not None:
-            raise state.error
+            events, failure = body_events(
+                prepared, response.headers.get("content-type"), response.content
+            )
+            if failure is not None:
+                raise failure
         return collect(events)
 
     def options(self, **fields: Any) -> RequestOptions:

@@ -16,8 +16,9 @@ from .events import Event, Finish, TextDelta
 
 __all__ = ["StopEmulation", "StopFilter", "emulated_stops"]
 
-# Events that close the text of a response: held-back text is released before them.
-_CLOSING = frozenset({"tool_call", "usage", "finish", "error"})
+# Held-back text is released before any other event but these (which carry no content), so
+# it never arrives after a tool call, reasoning or the end of the response.
+_PASS_THROUGH = frozenset({"text", "meta"})
 
 
 def emulated_stops(params: Mapping[str, Any], has_stop_field: bool) -> tuple[str, ...]:
@@ -68,14 +69,18 @@ class StopEmulation:
                 if text:
                     out.append(TextDelta(text))
                 continue
-            if event.type in _CLOSING:
-                held = self._filter.flush()
-                if held:
-                    out.append(TextDelta(held))
+            if event.type not in _PASS_THROUGH:
+                out.extend(self.release())
             if isinstance(event, Finish) and self._filter.hit and event.reason != "stop":
                 event = Finish("stop", event.raw_reason, event.inferred)
             out.append(event)
         return out
+
+    def release(self) -> list[Event]:
+        """The text held back as a possible start of a stop sequence, as an event (when the
+        response ends early, e.g. on an idle timeout, it is still real output)."""
+        held = self._filter.flush()
+        return [TextDelta(held)] if held else []
 
 
 def _overlap(text: str, stop: str) -> int:

@@ -104,3 +104,31 @@ def test_core_client_applies_stop_on_the_responses_shape(fault_server, stream):
     assert result.usage.output_tokens == 6  # read to the end for its usage
     sent = json.loads(fault_server.requests()[0]["body"])
     assert "stop" not in sent  # the Responses API has no such field
+
+
+def test_held_text_comes_before_a_tool_call_or_reasoning_that_follows_it():
+    from llm_openai_compat.events import ReasoningDelta, ResponseMeta, ToolCallStart
+
+    start = ToolCallStart(index=0, id="c1", name="f")
+    meta = ResponseMeta("resp_1", "m1")
+    out = StopEmulation(["END"]).apply([TextDelta("ok E"), meta, start, ReasoningDelta("hm")])
+    assert out == [TextDelta("ok "), meta, TextDelta("E"), start, ReasoningDelta("hm")]
+
+
+def test_held_text_is_delivered_when_the_stream_goes_idle():
+    from llm_openai_compat.call import StreamState, Target, prepare
+    from llm_openai_compat.settings import ProviderSettings
+
+    target = Target("idle", ProviderSettings(base_url="http://127.0.0.1:9/v1", api_shape="responses",
+                                             timeout_ms=1000))
+    prepared = prepare(target, Conversation((Message.text("user", "hi"),)),
+                       RequestOptions(model="m1", params={"stop": ["END"]}))
+    now = [0.0]
+    state = StreamState(prepared, content_type="text/event-stream", clock=lambda: now[0])
+    delta = {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0,
+             "content_index": 0, "delta": "ok E"}
+    events = state.feed(f"data: {json.dumps(delta)}\n\n".encode())
+    assert [e.text for e in events if e.type == "text"] == ["ok "]
+    now[0] = 5.0  # only keep-alives for longer than the 1 s read timeout
+    late = state.feed(b": keep-alive\n\n")
+    assert late == [TextDelta("E")] and state.error is not None
