@@ -10,8 +10,8 @@ from llm_openai_compat import AsyncClient, Client, Conversation, Message, Reques
 from llm_openai_compat.errors import OpenAICompatError
 from llm_openai_compat.events import StreamFailure
 from tests.wire import replay as chat_replay
-from tests.wire.test_responses_transcripts import replay as responses_replay
-from tests.wire.test_responses_transcripts import stream_payloads
+from tests.wire.responses_replay import replay as responses_replay
+from tests.wire.responses_replay import stream_payloads
 
 HI = Conversation((Message.text("user", "hi"),))
 NO_RETRY = RetryPolicy(max_attempts=1)
