@@ -58,19 +58,19 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-# Run by path (`python tests/support/model_server.py`) this directory is sys.path[0] and the
-# siblings are top-level modules; imported as `tests.support.*`, they are relative.
-if __package__:
-    from .model_server_answers import CREATED, ApiError, plan
-    from .model_server_chat import chat_body, chat_events, read_chat
-    from .model_server_responses import read_responses, responses_body, responses_events
-else:
-    from model_server_answers import CREATED, ApiError, plan
-    from model_server_chat import chat_body, chat_events, read_chat
-    from model_server_responses import read_responses, responses_body, responses_events
+if not __package__:  # run by path (model_servers.py): make `tests.support` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support.model_server_answers import CREATED, ApiError, plan
+from tests.support.model_server_chat import chat_body, chat_events, read_chat
+from tests.support.model_server_responses import (
+    read_responses,
+    responses_body,
+    responses_events,
+)
 
 MODELS = ("sim-model", "sim-model-mini", "sim-reasoner")
 

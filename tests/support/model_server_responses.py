@@ -5,32 +5,17 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-# Run by path (`python tests/support/model_server.py`) this directory is sys.path[0] and the
-# siblings are top-level modules; imported as `tests.support.*`, they are relative.
-if __package__:
-    from .model_server_answers import (
-        CREATED,
-        ApiError,
-        Ask,
-        Plan,
-        Turn,
-        pieces,
-        split3,
-        text_of,
-        tool_choice_of,
-    )
-else:
-    from model_server_answers import (
-        CREATED,
-        ApiError,
-        Ask,
-        Plan,
-        Turn,
-        pieces,
-        split3,
-        text_of,
-        tool_choice_of,
-    )
+from .model_server_answers import (
+    CREATED,
+    ApiError,
+    Ask,
+    Plan,
+    Turn,
+    pieces,
+    split3,
+    text_of,
+    tool_choice_of,
+)
 
 
 def read_responses(body: dict[str, Any], flags: dict[str, Any]) -> Ask:
