@@ -36,7 +36,7 @@ from .retry import (
 __all__ = [
     "AttemptInfo", "Endpoint", "aclose_all", "aiter_body", "asend", "asend_stream", "breaker_for",
     "close_all", "get_async_client", "get_sync_client", "is_sensitive_header", "iter_body",
-    "redact_url", "redacted_headers", "send", "send_stream", "translate_exception",
+    "redact_url", "redacted_headers", "send", "send_stream", "translate_exception", "uses_tls",
 ]
 
 Method = Literal["GET", "POST"]
