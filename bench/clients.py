@@ -302,7 +302,7 @@ class LlmPlugin(_LlmPython):
             return "llm-openai-compat is not installed"
         if not any(ep.group == "llm" for ep in dist.entry_points):
             return "llm-openai-compat has no `llm` entry point"
-        return _missing("llm_openai_compat.llm_models")
+        return _missing("llm_openai_compat.plugin.models")
 
 
 class LlmBuiltin(_LlmPython):

@@ -114,8 +114,9 @@ class OwnGenerator(BenchClient):
         from langchain_adapter import ChatOpenAICompat  # noqa: F401
 
     def setup(self, models: list[str], shapes: tuple[str, ...] = ("chat",)) -> None:
-        from langchain_adapter import ChatOpenAICompat
         from langchain_core.messages import HumanMessage
+
+        from langchain_adapter import ChatOpenAICompat
 
         self.models = {m: ChatOpenAICompat(provider="bench", model=m) for m in models}
         self.messages = [HumanMessage(PROMPT)]

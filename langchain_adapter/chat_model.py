@@ -8,10 +8,10 @@ that one path; async runs on the core's `AsyncClient`, never in a thread pool.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -26,15 +26,14 @@ from llm_openai_compat import (
     AsyncClient,
     Client,
     ConfigError,
-    Event,
     ProviderSettings,
     RequestOptions,
     load_settings,
 )
 from llm_openai_compat import settings_path as default_settings_path
 from llm_openai_compat.call import Secret, Target
-from llm_openai_compat.params import merge_params, validate_params
-from llm_openai_compat.profiles import get_profile
+from llm_openai_compat.config.params import merge_params, validate_params
+from llm_openai_compat.config.profiles import get_profile
 
 from .convert import ChunkBuilder, to_conversation, to_response_format, to_tool_specs
 from .errors import translated_errors
@@ -322,8 +321,7 @@ class ChatOpenAICompat(BaseChatModel):
              *, stream: bool) -> Iterator[ChatGenerationChunk]:
         options = self._options(stop, call, stream=stream)
         builder = self._builder(options)
-        events = cast(Generator[Event, None, None],  # the core's stream() is a generator
-                      self._sync().stream(to_conversation(messages), options))
+        events = self._sync().stream(to_conversation(messages), options)
         with closing(events), translated_errors():
             for event in events:
                 chunk = builder.feed(event)
@@ -334,8 +332,7 @@ class ChatOpenAICompat(BaseChatModel):
                     call: Mapping[str, Any], *, stream: bool) -> AsyncGenerator[ChatGenerationChunk, None]:
         options = self._options(stop, call, stream=stream)
         builder = self._builder(options)
-        events = cast(AsyncGenerator[Event, None],  # the core's stream() is an async generator
-                      self._async().stream(to_conversation(messages), options))
+        events = self._async().stream(to_conversation(messages), options)
         # aclosing: an abandoned or cancelled stream closes the HTTP response at once.
         async with aclosing(events):
             with translated_errors():

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
+    from .config.profiles import Profile
+    from .config.settings import ProviderSettings, Settings, load_settings, settings_path
     from .errors import (
         BadRequest,
         CircuitOpen,
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
         ToolCallStart,
         Usage,
     )
+    from .http.retry import CircuitBreaker, RetryPolicy
+    from .http.urls import models_endpoint, resolve_endpoint
     from .messages import (
         Conversation,
         FilePart,
@@ -57,11 +61,7 @@ if TYPE_CHECKING:
         ToolResultPart,
         ToolSpec,
     )
-    from .profiles import Profile
     from .result import Result
-    from .retry import CircuitBreaker, RetryPolicy
-    from .settings import ProviderSettings, Settings, load_settings, settings_path
-    from .urls import models_endpoint, resolve_endpoint
 
 __all__ = [
     "AsyncClient",
@@ -161,16 +161,16 @@ _EXPORTS: dict[str, str] = {
     "ToolCallPart": "messages",
     "ToolResultPart": "messages",
     "ToolSpec": "messages",
-    "Profile": "profiles",
+    "Profile": "config.profiles",
     "Result": "result",
-    "CircuitBreaker": "retry",
-    "RetryPolicy": "retry",
-    "ProviderSettings": "settings",
-    "Settings": "settings",
-    "load_settings": "settings",
-    "settings_path": "settings",
-    "models_endpoint": "urls",
-    "resolve_endpoint": "urls",
+    "CircuitBreaker": "http.retry",
+    "RetryPolicy": "http.retry",
+    "ProviderSettings": "config.settings",
+    "Settings": "config.settings",
+    "load_settings": "config.settings",
+    "settings_path": "config.settings",
+    "models_endpoint": "http.urls",
+    "resolve_endpoint": "http.urls",
 }
 
 __version__ = "0.1.0"

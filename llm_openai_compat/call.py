@@ -16,20 +16,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from .bodies import MAX_BODY_BYTES, only_keepalives
+from .config.params import has_wire_field, merge_params
+from .config.profiles import ADAPTATIONS, PROFILES, Adaptation, Profile, get_profile
+from .config.settings import ProviderSettings, resolve_api_key
 from .errors import ConfigError, OpenAICompatError, StreamError, register_secret
 from .events import Event
+from .http.bodies import MAX_BODY_BYTES, only_keepalives
+from .http.retry import fmt_seconds
+from .http.transport import Endpoint, redact_url
+from .http.urls import resolve_endpoint
 from .messages import Conversation, RequestOptions
-from .params import has_wire_field, merge_params
-from .profiles import ADAPTATIONS, PROFILES, Adaptation, Profile, get_profile
-from .retry import fmt_seconds
-from .settings import ProviderSettings, resolve_api_key
-from .sse import SSEDecoder
-from .stops import StopEmulation, emulated_stops
-from .transport import Endpoint, redact_url
-from .urls import resolve_endpoint
 from .wire.assemble import Assembler, Delta
 from .wire.encode import encode_body
+from .wire.sse import SSEDecoder
+from .wire.stops import StopEmulation, emulated_stops
 
 __all__ = [
     "Prepared",

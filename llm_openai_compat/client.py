@@ -13,16 +13,16 @@ from collections.abc import AsyncGenerator, Generator, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import transport
 from .call import Prepared, Secret, StreamState, Target, body_events, learn_from, prepare
+from .config.settings import ProviderSettings, load_settings
 from .errors import ConfigError, OpenAICompatError
 from .events import Event
 from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
+from .http import transport
+from .http.retry import CircuitBreaker, RetryPolicy
+from .http.urls import models_endpoint
 from .messages import Conversation, RequestOptions
 from .result import Result, ResultBuilder, collect
-from .retry import CircuitBreaker, RetryPolicy
-from .settings import ProviderSettings, load_settings
-from .urls import models_endpoint
 
 __all__ = ["AsyncClient", "Client", "inline_provider_id", "parse_model_list"]
 
@@ -45,7 +45,7 @@ def _target(
     settings = load_settings(path)
     found = settings.providers.get(provider)
     if found is None:
-        from .settings import settings_path as default_path
+        from .config.settings import settings_path as default_path
 
         known = ", ".join(sorted(settings.providers)) or "none"
         raise ConfigError(

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from . import transport
+from .config.profiles import Profile, get_profile
+from .config.settings import ProviderSettings
 from .errors import OpenAICompatError, StreamError
-from .profiles import Profile, get_profile
-from .retry import CircuitBreaker, RetryPolicy
-from .settings import ProviderSettings
-from .urls import UrlMode, models_endpoint, validate_base_url
+from .http import transport
+from .http.retry import CircuitBreaker, RetryPolicy
+from .http.urls import UrlMode, models_endpoint, validate_base_url
 
 __all__ = [
     "KNOWN_SERVERS",
@@ -193,7 +193,7 @@ def discover_models(
 ) -> list[str]:
     """`list_models` for a configured provider: its key reference (resolved now), headers,
     profile, URL mode, TLS setting and timeout. `api_key` overrides the key reference."""
-    from .settings import resolve_api_key
+    from .config.settings import resolve_api_key
 
     key = api_key or resolve_api_key(provider_id, settings)
     return list_models(

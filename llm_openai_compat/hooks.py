@@ -114,7 +114,7 @@ def plugin_manager() -> pluggy.PluginManager:
 
 
 def _register_profiles(pm: pluggy.PluginManager) -> None:
-    from .profiles import Profile, register_profile
+    from .config.profiles import Profile, register_profile
 
     for batch in pm.hook.openai_compat_profiles():
         for profile in batch or ():

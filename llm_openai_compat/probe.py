@@ -17,17 +17,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from . import transport
 from .call import Prepared, Secret, StreamState, Target, body_events, prepare
+from .config.params import merge_params
+from .config.settings import ProviderSettings, resolve_api_key
 from .errors import ConfigError, OpenAICompatError
 from .events import Event
+from .http import transport
+from .http.retry import RetryPolicy
+from .http.urls import ApiShape as Shape
+from .http.urls import resolve_endpoint
 from .messages import Conversation, Message, RequestOptions, ResponseFormat, ToolSpec
-from .params import merge_params
 from .result import Result, collect
-from .retry import RetryPolicy
-from .settings import ProviderSettings, resolve_api_key
-from .urls import ApiShape as Shape
-from .urls import resolve_endpoint
 from .wire.encode import encode_body
 
 __all__ = ["Check", "ProbeReport", "describe_key_source", "run_probes"]

@@ -22,7 +22,7 @@ def isolated_user_dir(tmp_path_factory, monkeypatch):
     for name in _LEAKY_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LLM_USER_PATH", str(user_dir))
-    from llm_openai_compat import settings
+    from llm_openai_compat.config import settings
 
     settings.clear_cache()
     yield user_dir

@@ -20,7 +20,7 @@ from llm_openai_compat import (
     ToolSpec,
 )
 from llm_openai_compat.call import forget_learned
-from llm_openai_compat.retry import CircuitBreaker
+from llm_openai_compat.http.retry import CircuitBreaker
 
 FAST = RetryPolicy(sleep=lambda s: None, jitter=0.0)
 

@@ -11,9 +11,9 @@ import pytest
 
 from llm_openai_compat import (
     AsyncClient,
+    BadRequest,
     Client,
     Conversation,
-    BadRequest,
     Message,
     OpenAICompatError,
     RequestOptions,
@@ -22,7 +22,7 @@ from llm_openai_compat import (
     StreamError,
 )
 from llm_openai_compat.call import forget_learned
-from llm_openai_compat.retry import CircuitBreaker
+from llm_openai_compat.http.retry import CircuitBreaker
 
 
 async def _no_sleep(seconds: float) -> None:

@@ -10,8 +10,8 @@ import textwrap
 import pytest
 
 from llm_openai_compat import Client, Conversation, Message, RequestOptions, RetryPolicy, hooks
-from llm_openai_compat.profiles import PROFILES
-from llm_openai_compat.retry import CircuitBreaker
+from llm_openai_compat.config.profiles import PROFILES
+from llm_openai_compat.http.retry import CircuitBreaker
 
 HI = Conversation((Message.text("user", "hi"),), system="sys")
 
@@ -24,7 +24,7 @@ def extension(tmp_path, monkeypatch):
         textwrap.dedent(
             """
             from llm_openai_compat.hooks import hookimpl
-            from llm_openai_compat.profiles import Profile
+            from llm_openai_compat.config.profiles import Profile
 
             SEEN = []
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from llm_openai_compat.config.params import PARAMS, merge_params, to_wire, validate_params
 from llm_openai_compat.errors import ConfigError
-from llm_openai_compat.params import PARAMS, merge_params, to_wire, validate_params
 
 
 def error_for(
@@ -328,8 +328,8 @@ def test_settings_file_refuses_bad_default_params(tmp_path, default_params, phra
     """Loading the settings file runs the same validation, and names file, provider, field."""
     import json
 
+    from llm_openai_compat.config.settings import clear_cache, load_settings
     from llm_openai_compat.errors import ConfigError
-    from llm_openai_compat.settings import clear_cache, load_settings
 
     path = tmp_path / "openai-compat.json"
     path.write_text(

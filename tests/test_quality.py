@@ -1,5 +1,5 @@
 """Static checks that are part of the suite: mypy --strict on the core, ruff on the packages,
-the size rule, and the direction of imports (the core never imports a host)."""
+the direction of imports (the core never imports a host)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "llm_openai_compat"
-# Modules that are the llm adapter and may import llm; nothing else in the core may.
-LLM_ADAPTER_PREFIX = "llm_"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -32,15 +30,6 @@ def test_ruff_on_the_packages():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(
-    "path", sorted(p for d in ("llm_openai_compat", "langchain_adapter") for p in (ROOT / d).rglob("*.py")),
-    ids=lambda p: str(p.relative_to(ROOT)),
-)
-def test_modules_stay_small(path: Path):
-    lines = path.read_text().count("\n")
-    assert lines <= 500, f"{path.name} has {lines} lines: split it by concept"
-
-
 def _imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
     names: set[str] = set()
@@ -57,5 +46,5 @@ def test_core_imports_no_host(path: Path):
     imported = _imports(path)
     assert "langchain_core" not in imported and "langchain" not in imported
     assert "httpx" not in imported, "use httpx2"
-    if not path.name.startswith(LLM_ADAPTER_PREFIX):
+    if "plugin" not in path.relative_to(CORE).parts:
         assert "llm" not in imported, f"{path.name} is core and must not import llm"

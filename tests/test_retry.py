@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from llm_openai_compat import errors
-from llm_openai_compat.retry import AttemptInfo, Attempts, CircuitBreaker, RetryPolicy
+from llm_openai_compat.http.retry import AttemptInfo, Attempts, CircuitBreaker, RetryPolicy
 
 
 class FakeClock:
@@ -305,6 +305,6 @@ def test_infinite_retry_after_gives_up_with_a_readable_message():
 
 @pytest.mark.parametrize("value, text", [(2.0, "2"), (1.5, "1.5"), (0.25, "0.25"), (29.2, "30"), (0.0, "0")])
 def test_fmt_seconds(value, text):
-    from llm_openai_compat.retry import fmt_seconds
+    from llm_openai_compat.http.retry import fmt_seconds
 
     assert fmt_seconds(value) == text

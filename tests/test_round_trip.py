@@ -17,7 +17,7 @@ from llm_openai_compat import (
     ToolResultPart,
     ToolSpec,
 )
-from llm_openai_compat.profiles import PROFILES, register_profile
+from llm_openai_compat.config.profiles import PROFILES, register_profile
 from llm_openai_compat.result import Result
 
 WEATHER = ToolSpec(

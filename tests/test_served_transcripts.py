@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from llm_openai_compat import AsyncClient, Client, Conversation, Message, RequestOptions, RetryPolicy
+from llm_openai_compat import (
+    AsyncClient,
+    Client,
+    Conversation,
+    Message,
+    RequestOptions,
+    RetryPolicy,
+)
 from llm_openai_compat.errors import OpenAICompatError
 from llm_openai_compat.events import StreamFailure
 from tests.wire import replay as chat_replay

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from llm_openai_compat import settings as st
-from llm_openai_compat.errors import ConfigError, MissingKey, iter_chain
-from llm_openai_compat.settings import (
+from llm_openai_compat.config import settings as st
+from llm_openai_compat.config.settings import (
     KEYRING_SERVICE,
     ProviderSettings,
     Settings,
@@ -26,6 +25,7 @@ from llm_openai_compat.settings import (
     settings_path,
     upsert_provider,
 )
+from llm_openai_compat.errors import ConfigError, MissingKey, iter_chain
 
 CANARY = "sk-canary-0123456789abcdefXYZ"
 
@@ -622,7 +622,7 @@ def test_import_is_light() -> None:
     import subprocess
 
     code = (
-        "import sys; import llm_openai_compat.settings; "
+        "import sys; import llm_openai_compat.config.settings; "
         "bad = [m for m in ('llm', 'langchain_core', 'keyring', 'click', 'httpx') if m in sys.modules]; "
         "print(bad)"
     )

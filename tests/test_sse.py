@@ -1,4 +1,4 @@
-"""Tests for the incremental text/event-stream decoder (llm_openai_compat.sse)."""
+"""Tests for the incremental text/event-stream decoder (llm_openai_compat.wire.sse)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_openai_compat.errors import StreamError
-from llm_openai_compat.sse import ServerSentEvent, SSEDecoder, aiter_sse, iter_sse
+from llm_openai_compat.wire.sse import ServerSentEvent, SSEDecoder, aiter_sse, iter_sse
+from tests.support.fixtures import TRANSCRIPTS
 
 E = ServerSentEvent
 
 
 def shared_transcripts() -> Path:
-    """shared/ is checked out beside the repo (locally /work/shared, in CI beside the clone)."""
-    return Path(__file__).resolve().parents[2] / "shared" / "transcripts"
+    """The recorded transcripts, vendored in tests/fixtures/."""
+    return TRANSCRIPTS
 
 
 def decode(chunks: Sequence[bytes], **kwargs: int) -> list[ServerSentEvent]:

@@ -10,8 +10,8 @@ import pytest
 
 from llm_openai_compat import Client, Conversation, Message, RequestOptions, RetryPolicy
 from llm_openai_compat.events import Finish, TextDelta, ToolCall, Usage
-from llm_openai_compat.retry import CircuitBreaker
-from llm_openai_compat.stops import StopEmulation, StopFilter, emulated_stops
+from llm_openai_compat.http.retry import CircuitBreaker
+from llm_openai_compat.wire.stops import StopEmulation, StopFilter, emulated_stops
 
 
 def _feed(stops: list[str], pieces: list[str]) -> tuple[str, StopFilter]:
@@ -117,7 +117,7 @@ def test_held_text_comes_before_a_tool_call_or_reasoning_that_follows_it():
 
 def test_held_text_is_delivered_when_the_stream_goes_idle():
     from llm_openai_compat.call import StreamState, Target, prepare
-    from llm_openai_compat.settings import ProviderSettings
+    from llm_openai_compat.config.settings import ProviderSettings
 
     target = Target("idle", ProviderSettings(base_url="http://127.0.0.1:9/v1", api_shape="responses",
                                              timeout_ms=1000))

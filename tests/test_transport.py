@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from llm_openai_compat import errors, transport
+from llm_openai_compat import errors
+from llm_openai_compat.http import transport
 from llm_openai_compat.errors import iter_chain
-from llm_openai_compat.retry import AttemptInfo, CircuitBreaker, RetryPolicy
-from llm_openai_compat.transport import Endpoint
+from llm_openai_compat.http.retry import AttemptInfo, CircuitBreaker, RetryPolicy
+from llm_openai_compat.http.transport import Endpoint
 
 # The fault_server fixture comes from tests.support.servers (a plugin, see tests/conftest.py).
 from tests.support.servers import FaultServer, refused_url

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llm_openai_compat.errors import ConfigError
-from llm_openai_compat.urls import base_url_problem, models_endpoint, resolve_endpoint
+from llm_openai_compat.http.urls import base_url_problem, models_endpoint, resolve_endpoint
 
 AZURE = "https://r.openai.azure.com/openai/deployments/gpt4o?api-version=2024-10-21"
 
@@ -237,7 +237,7 @@ def test_urls_module_is_stdlib_only() -> None:
     import sys
 
     code = (
-        "import sys; import llm_openai_compat.urls; "
+        "import sys; import llm_openai_compat.http.urls; "
         "bad = [m for m in ('pydantic', 'httpx', 'llm', 'click', 'keyring', 'langchain_core') "
         "if m in sys.modules]; print(bad)"
     )
@@ -246,8 +246,8 @@ def test_urls_module_is_stdlib_only() -> None:
 
 
 def test_display_url_masks_userinfo_in_reprs_and_tables():
-    from llm_openai_compat.settings import ProviderSettings
-    from llm_openai_compat.urls import display_url
+    from llm_openai_compat.config.settings import ProviderSettings
+    from llm_openai_compat.http.urls import display_url
 
     url = "https://bob:hunter2secret@proxy.example/v1?api-version=1"
     assert display_url(url) == "https://[redacted]@proxy.example/v1?api-version=1"

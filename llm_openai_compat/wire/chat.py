@@ -17,9 +17,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..config.profiles import DEFAULT, Profile
 from ..errors import OpenAICompatError, StreamError, error_from_payload, parse_error_body
 from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
-from ..profiles import DEFAULT, Profile
 from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment
 from .chat_request import build_request
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..config.params import to_wire
+from ..config.profiles import Profile
 from ..errors import ConfigError, ProviderCapability
 from ..messages import (
     Conversation,
@@ -26,8 +28,6 @@ from ..messages import (
     ToolResultPart,
     ToolSpec,
 )
-from ..params import to_wire
-from ..profiles import Profile
 from .request_common import (
     JSON_SCHEMA_INSTRUCTION,
     SystemRole,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from ..config.profiles import Profile
 from ..errors import MissingToolCalling
 from ..messages import RequestOptions
-from ..profiles import Profile
 
 __all__ = [
     "JSON_SCHEMA_INSTRUCTION",

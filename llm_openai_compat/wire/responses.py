@@ -21,9 +21,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
+from ..config.profiles import Profile
 from ..errors import OpenAICompatError, StreamError, error_from_payload
 from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
-from ..profiles import Profile
 from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment
 from .responses_request import build_request, render_input
 

@@ -15,6 +15,8 @@ import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..config.params import to_wire
+from ..config.profiles import Profile
 from ..errors import ConfigError, MissingStructuredOutput, ProviderCapability
 from ..messages import (
     Conversation,
@@ -29,8 +31,6 @@ from ..messages import (
     ToolResultPart,
     ToolSpec,
 )
-from ..params import to_wire
-from ..profiles import Profile
 from .request_common import (
     JSON_SCHEMA_INSTRUCTION,
     SystemRole,

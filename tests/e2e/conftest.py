@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from llm_openai_compat import transport
 from llm_openai_compat.call import forget_learned
+from llm_openai_compat.http import transport
 from tests.support.litellm_proxy import LITELLM_SPEC, LiteLLMProxy, ensure_litellm
 
 _REPORT: dict[str, Any] = {}

@@ -15,11 +15,11 @@ from llm_openai_compat import (
     RetryPolicy,
     ToolSpec,
 )
+from llm_openai_compat.config.settings import ProviderSettings
 from llm_openai_compat.discovery import list_models
 from llm_openai_compat.errors import BadRequest, RateLimited, Unauthorized
+from llm_openai_compat.http.retry import CircuitBreaker
 from llm_openai_compat.probe import run_probes
-from llm_openai_compat.retry import CircuitBreaker
-from llm_openai_compat.settings import ProviderSettings
 from tests.support.litellm_proxy import MOCK_TEXT
 
 # The first test's set-up may install LiteLLM (about 1-1.5 min; pip itself is bounded).

@@ -31,7 +31,7 @@ def llm(litellm_proxy, isolated_user_dir, monkeypatch):
     cli = _cli()
     from click.testing import CliRunner
 
-    from llm_openai_compat import settings
+    from llm_openai_compat.config import settings
 
     monkeypatch.setenv("LITELLM_E2E_KEY", litellm_proxy.master_key)
     key = {"kind": "env", "name": "LITELLM_E2E_KEY"}

@@ -18,7 +18,9 @@ from click.testing import CliRunner, Result
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state() -> Iterator[None]:
-    from llm_openai_compat import call, llm_plugin, transport
+    from llm_openai_compat import call
+    from llm_openai_compat import plugin as llm_plugin
+    from llm_openai_compat.http import transport
 
     llm_plugin._warned.clear()
     yield
@@ -35,7 +37,7 @@ def settings_file(isolated_user_dir: Path) -> Path:
 @pytest.fixture
 def write_settings(settings_file: Path) -> Callable[..., Path]:
     """Write the settings file from providers given as keyword arguments (or a whole object)."""
-    from llm_openai_compat import settings
+    from llm_openai_compat.config import settings
 
     def write(data: dict[str, Any] | None = None, **providers: dict[str, Any]) -> Path:
         payload = data if data is not None else {"providers": providers}

@@ -14,8 +14,8 @@ import llm
 import pytest
 
 from llm_openai_compat import discovery
+from llm_openai_compat.config.profiles import ADAPTATIONS
 from llm_openai_compat.discovery import KnownServer
-from llm_openai_compat.profiles import ADAPTATIONS
 
 from .conftest import chat_sse, chunk, sim
 

@@ -294,7 +294,7 @@ def test_responses_reasoning_items_survive_into_the_next_turn(model_server, writ
     """The reasoning item's id and summary ride on llm's provider_metadata and come back as a
     core ReasoningPart, so the wire builder can replay it where the server needs it."""
     from llm_openai_compat import messages
-    from llm_openai_compat.llm_convert import build_conversation
+    from llm_openai_compat.plugin.convert import build_conversation
 
     write_settings(resp=sim(model_server.url("reasoning"), apiShape="responses"))
     response = llm.get_model("resp/sim-model").prompt("hello")

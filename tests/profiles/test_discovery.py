@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from llm_openai_compat import discovery
+from llm_openai_compat.config.profiles import PROFILES
+from llm_openai_compat.config.settings import KeyRef, ProviderSettings
 from llm_openai_compat.discovery import (
     KNOWN_SERVERS,
     known_server,
@@ -16,8 +18,6 @@ from llm_openai_compat.discovery import (
     running_servers,
 )
 from llm_openai_compat.errors import ConnectError, NotFound, Unauthorized
-from llm_openai_compat.profiles import PROFILES
-from llm_openai_compat.settings import KeyRef, ProviderSettings
 from tests.support.servers import refused_url
 
 OLLAMA_TAGS = {  # the shape of Ollama's GET /api/tags

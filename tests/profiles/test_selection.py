@@ -10,10 +10,10 @@ import pytest
 
 from llm_openai_compat import Client, Conversation, Message, RequestOptions, RetryPolicy, hooks
 from llm_openai_compat.call import Target, forget_learned, learned_adaptations, prepare
+from llm_openai_compat.config.profiles import PROFILES, Profile, detect_profile, get_profile
+from llm_openai_compat.config.settings import ProviderSettings
 from llm_openai_compat.errors import ConfigError
-from llm_openai_compat.profiles import PROFILES, Profile, detect_profile, get_profile
-from llm_openai_compat.retry import CircuitBreaker
-from llm_openai_compat.settings import ProviderSettings
+from llm_openai_compat.http.retry import CircuitBreaker
 from tests.support.openapi import read_transcript
 from tests.wire.replay import sse_bytes
 
@@ -73,7 +73,7 @@ def test_an_extension_profile_is_found_by_name_without_calling_the_hook_first(tm
     loads extensions itself (at request time, never while llm starts)."""
     (tmp_path / "oc_ext_profiles.py").write_text(
         "from llm_openai_compat.hooks import hookimpl\n"
-        "from llm_openai_compat.profiles import Profile\n"
+        "from llm_openai_compat.config.profiles import Profile\n"
         "@hookimpl\n"
         "def openai_compat_profiles():\n"
         "    return [Profile(name='test-acme', url_patterns=(r'acme\\.example',),"

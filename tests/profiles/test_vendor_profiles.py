@@ -2,7 +2,7 @@
 its profile gives the right answer, and read with the default profile (or with the one field
 that carries the quirk flipped) gives a wrong one. So every profile field here is load-bearing.
 
-Recorded bodies come from ../shared/transcripts/ (real servers) and tests/profiles/recorded/
+Recorded bodies come from tests/fixtures/transcripts/ (real servers) and tests/fixtures/recorded/
 (recorded for this project from a real LiteLLM proxy on 127.0.0.1). Where a test needs a shape
 no recording shows, it is built from a recording (and says how) or from the vendor's source.
 """
@@ -10,11 +10,11 @@ no recording shows, it is built from a recording (and says how) or from the vend
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from llm_openai_compat.config.profiles import ADAPTATIONS, PROFILES, Profile
 from llm_openai_compat.errors import BadRequest
 from llm_openai_compat.events import Usage
 from llm_openai_compat.messages import (
@@ -23,14 +23,13 @@ from llm_openai_compat.messages import (
     RequestOptions,
     ToolCallPart,
 )
-from llm_openai_compat.profiles import ADAPTATIONS, PROFILES, Profile
-from llm_openai_compat.sse import SSEDecoder
 from llm_openai_compat.wire.chat import ChatStreamParser, build_request
+from llm_openai_compat.wire.sse import SSEDecoder
 from tests.support.openapi import read_transcript
 from tests.wire.replay import of_type, replay_body, replay_chat, replay_sse, sse_bytes, summarize
 
 DEFAULT = PROFILES["default"]
-RECORDED = Path(__file__).with_name("recorded")
+from tests.support.fixtures import RECORDED
 
 
 def body_of(name: str) -> dict[str, Any]:

@@ -11,11 +11,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from llm_openai_compat.config.profiles import DEFAULT, PROFILES, Profile
 from llm_openai_compat.errors import OpenAICompatError, classify_response
-from llm_openai_compat.profiles import DEFAULT, PROFILES, Profile
-from llm_openai_compat.sse import SSEDecoder
 from llm_openai_compat.wire import chat, responses
 from llm_openai_compat.wire.assemble import Assembler
+from llm_openai_compat.wire.sse import SSEDecoder
 
 __all__ = [
     "PROFILE_LIST", "decode_sse", "parse_body", "run_chat", "run_classify", "run_responses",

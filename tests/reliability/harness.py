@@ -35,7 +35,7 @@ def fresh_provider_id(prefix: str = "rel") -> str:
 
 def write_provider(user_dir: Path, provider_id: str, fields: dict[str, Any]) -> Path:
     """The settings file with one provider, as `llm openai-compat add` would leave it."""
-    from llm_openai_compat import settings
+    from llm_openai_compat.config import settings
 
     path = user_dir / "openai-compat.json"
     entry = {"models": [MODEL], **fields}
@@ -59,7 +59,7 @@ class Recorder:
 
 def install_recorder(monkeypatch: Any) -> Recorder:
     """Make the process-wide default policy record its sleeps (jitter and all else unchanged)."""
-    from llm_openai_compat import transport
+    from llm_openai_compat.http import transport
 
     recorder = Recorder()
     policy = replace(transport.DEFAULT_POLICY, sleep=recorder.sleep, asleep=recorder.asleep)
@@ -193,7 +193,7 @@ def run_core_async(run: Run) -> Outcome:
 def llm_available() -> str | None:
     """None when the llm plugin can run a prompt, else why not."""
     try:
-        importlib.import_module("llm_openai_compat.llm_models")
+        importlib.import_module("llm_openai_compat.plugin.models")
         import llm
 
         getattr(llm, "get_async_model")  # noqa: B009
@@ -312,7 +312,8 @@ RUNNER_BY_NAME = {r.name: r for r in RUNNERS}
 def reset_process_state(provider_id: str | None = None) -> None:
     """Breakers and learned quirks: nothing a run decides carries over to the next. With no
     provider id, pooled clients go too (the session's async loop is closed with them)."""
-    from llm_openai_compat import call, transport
+    from llm_openai_compat import call
+    from llm_openai_compat.http import transport
 
     call.forget_learned()
     if provider_id is None:

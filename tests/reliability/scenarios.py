@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from llm_openai_compat import errors as E
+from tests.support.fixtures import TRANSCRIPTS
 
-TRANSCRIPTS = Path("/work/shared/transcripts")
 SSE = {"content-type": "text/event-stream"}
 HTML = {"content-type": "text/html"}
 TEXT = "Hello, world"

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llm_openai_compat.errors import OpenAICompatError
+from tests.support.fixtures import TRANSCRIPTS
 
 from . import fuzz_targets as T
 
@@ -225,7 +226,7 @@ def _atheris_missing() -> str | None:
 def test_atheris_coverage_guided(tmp_path, figures):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for path in sorted(Path("/work/shared/transcripts").glob("*.txt")):
+    for path in sorted(TRANSCRIPTS.glob("*.txt")):
         shutil.copy(path, corpus / path.name)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from llm_openai_compat import errors as E
-from llm_openai_compat import settings as S
+from llm_openai_compat.config import settings as S
 
 from .harness import langchain_available, llm_available
 from .hostile_settings import CORPUS, DIRECTORY, FIFO, FILE, LOOP, UNREADABLE, Entry
@@ -67,7 +67,7 @@ def load_error(entry: Entry, path: Path) -> BaseException | None:
             return error
         return None
     code = (
-        "import sys; from pathlib import Path; from llm_openai_compat import settings as S\n"
+        "import sys; from pathlib import Path; from llm_openai_compat.config import settings as S\n"
         "try:\n S.load_settings(Path(sys.argv[1]))\nexcept Exception as e:\n"
         " print(type(e).__name__); print(e)\n"
     )
@@ -116,7 +116,7 @@ def _llm(*args: str, env: dict[str, str]) -> Any:
     import llm.cli
     from click.testing import CliRunner
 
-    from llm_openai_compat import llm_plugin
+    from llm_openai_compat import plugin as llm_plugin
 
     llm_plugin._warned.clear()
     return CliRunner().invoke(llm.cli.cli, list(args), env=env, catch_exceptions=True)

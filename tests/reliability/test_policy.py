@@ -17,7 +17,7 @@ import pytest
 
 from llm_openai_compat import Client, Conversation, Message, RequestOptions
 from llm_openai_compat import errors as E
-from llm_openai_compat.retry import DEFAULT_POLICY, CircuitBreaker, RetryPolicy
+from llm_openai_compat.http.retry import DEFAULT_POLICY, CircuitBreaker, RetryPolicy
 
 from .harness import Recorder, fresh_provider_id
 

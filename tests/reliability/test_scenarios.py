@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from llm_openai_compat import errors as E
-from llm_openai_compat.retry import RetryPolicy
+from llm_openai_compat.http.retry import RetryPolicy
 from tests.support.servers import refused_url
 
 from .conftest import FULL

@@ -208,7 +208,7 @@ def test_core_client_never_leaks(kind, fault_server, isolated_user_dir, monkeypa
         for stream in (True, False) if name != "stall before headers" else (True,):
             fault_server.reset()
             fault_server.set_default(spec)
-            from llm_openai_compat import transport
+            from llm_openai_compat.http import transport
 
             transport.breaker_for(pid).reset()
             _, error = _core_call(pid, kind, stream)
@@ -267,7 +267,7 @@ def test_llm_cli_and_logs_never_leak(kind, fault_server, isolated_user_dir, monk
             continue
         fault_server.reset()
         fault_server.set_default(spec)
-        from llm_openai_compat import transport
+        from llm_openai_compat.http import transport
 
         transport.breaker_for(pid).reset()
         result = _run_llm("-m", f"{pid}/{MODEL}", *key_args, "hi", env=env)
@@ -374,7 +374,7 @@ def test_langchain_serialization_tracing_and_errors_never_leak(kind, fault_serve
             continue
         fault_server.reset()
         fault_server.set_default(spec)
-        from llm_openai_compat import transport
+        from llm_openai_compat.http import transport
 
         transport.breaker_for(chat.provider_id).reset()
         for method in ("invoke", "stream"):

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from llm_openai_compat import errors as E
-from llm_openai_compat import settings as S
+from llm_openai_compat.config import settings as S
 from tests.support.tls_server import TLSServer
 
 from .harness import RUNNERS, Run
@@ -143,7 +143,7 @@ def test_a_plain_http_client_never_makes_an_unverified_tls_connection(tls_server
     even when the provider turned verification off, since it never asked for TLS at all."""
     import httpx2
 
-    from llm_openai_compat import transport
+    from llm_openai_compat.http import transport
 
     client = transport.get_sync_client("plain-http-only", verify_tls=verify_tls, tls=False)
     assert client is not transport.get_sync_client("plain-http-only", verify_tls=verify_tls)

@@ -1,19 +1,17 @@
-"""Validate request bodies against OpenAI's own OpenAPI description (../shared/openai-openapi)."""
+"""Validate request bodies against OpenAI's own OpenAPI description (tests/fixtures/openai-openapi)."""
 
 from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-SPEC_PATH = SHARED / "openai-openapi" / "openapi.json"
-TRANSCRIPTS = SHARED / "transcripts"
+from tests.support.fixtures import OPENAPI_SPEC as SPEC_PATH
+from tests.support.fixtures import TRANSCRIPTS
 
 
 def _one_of_to_any_of(node: Any) -> Any:
@@ -25,14 +23,14 @@ def _one_of_to_any_of(node: Any) -> Any:
     return node
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _registry() -> Registry:
     spec = _one_of_to_any_of(json.loads(SPEC_PATH.read_text()))
     resource = Resource.from_contents(spec, default_specification=DRAFT202012)
     return Registry().with_resource("urn:openai", resource)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validator(schema_name: str) -> Draft202012Validator:
     return Draft202012Validator(
         {"$ref": f"urn:openai#/components/schemas/{schema_name}"}, registry=_registry()

@@ -3,7 +3,7 @@
 Reused by other suites (e.g. the local-server tests serve `sse_bytes(name)` and compare their
 events with `replay_chat(name)`), so it exposes the pieces as well as the whole:
 
-- `chat_transcripts()`: every `*__chat__*.txt` in ../shared/transcripts
+- `chat_transcripts()`: every `*__chat__*.txt` in tests/fixtures/transcripts
 - `kind_of(name)`: "sse" (raw SSE), "jsonl" (one JSON chunk per line), "body", "error"
 - `sse_bytes(name)`: a stream transcript as SSE bytes (JSON-lines framed, `[DONE]` appended)
 - `replay_sse(chunks)`, `replay_body(obj)`: events from bytes or from a parsed body
@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from llm_openai_compat.config.profiles import PROFILES, Profile
 from llm_openai_compat.errors import OpenAICompatError, classify_response
 from llm_openai_compat.events import (
     Event,
@@ -36,10 +37,9 @@ from llm_openai_compat.events import (
     ToolCall,
     Usage,
 )
-from llm_openai_compat.profiles import PROFILES, Profile
-from llm_openai_compat.sse import SSEDecoder
 from llm_openai_compat.wire.assemble import Assembler
 from llm_openai_compat.wire.chat import ChatStreamParser, parse_body
+from llm_openai_compat.wire.sse import SSEDecoder
 from tests.support.openapi import TRANSCRIPTS, read_transcript
 
 __all__ = [

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llm_openai_compat.config.profiles import DEFAULT
 from llm_openai_compat.errors import OpenAICompatError
 from llm_openai_compat.events import (
     Event,
@@ -23,7 +24,6 @@ from llm_openai_compat.events import (
     ToolCall,
     Usage,
 )
-from llm_openai_compat.profiles import DEFAULT
 from llm_openai_compat.wire.assemble import Assembler
 from llm_openai_compat.wire.responses import ResponsesStreamParser, parse_body
 from tests.support.openapi import read_transcript

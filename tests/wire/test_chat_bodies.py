@@ -9,9 +9,9 @@ import json
 import pytest
 
 from llm_openai_compat import errors
+from llm_openai_compat.config.profiles import PROFILES
 from llm_openai_compat.events import Event, ReasoningDelta, StreamFailure, TextDelta
 from llm_openai_compat.messages import Conversation, Message, RequestOptions, ToolCallPart
-from llm_openai_compat.profiles import PROFILES
 from llm_openai_compat.wire.chat import build_request
 from tests.support.openapi import read_transcript
 from tests.wire.replay import (

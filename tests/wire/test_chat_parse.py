@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Any
 
 from llm_openai_compat import errors
+from llm_openai_compat.config.profiles import PROFILES
 from llm_openai_compat.events import (
     ReasoningDelta,
     ReasoningItem,
@@ -17,7 +18,6 @@ from llm_openai_compat.events import (
     ToolCall,
     Usage,
 )
-from llm_openai_compat.profiles import PROFILES
 from llm_openai_compat.wire.assemble import Assembler, DoneSignal, FinishSignal, ToolCallFragment
 from llm_openai_compat.wire.chat import ChatStreamParser, parse_body, parse_usage
 from tests.wire.replay import replay_body, summarize

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from llm_openai_compat.config.profiles import PROFILES, Profile
 from llm_openai_compat.errors import ConfigError, MissingToolCalling, ProviderCapability
 from llm_openai_compat.messages import (
     Conversation,
@@ -24,7 +25,6 @@ from llm_openai_compat.messages import (
     ToolResultPart,
     ToolSpec,
 )
-from llm_openai_compat.profiles import PROFILES, Profile
 from llm_openai_compat.wire.chat import build_request
 from tests.support.openapi import assert_valid
 

@@ -25,7 +25,7 @@ from llm_openai_compat.events import (
     ToolCallStart,
     Usage,
 )
-from llm_openai_compat.sse import SSEDecoder
+from llm_openai_compat.wire.sse import SSEDecoder
 from tests.wire.replay import (
     Expectations,
     Summary,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from llm_openai_compat.config.profiles import DEFAULT, PROFILES
 from llm_openai_compat.errors import (
     ConfigError,
     MissingStructuredOutput,
@@ -27,7 +28,6 @@ from llm_openai_compat.messages import (
     ToolResultPart,
     ToolSpec,
 )
-from llm_openai_compat.profiles import DEFAULT, PROFILES
 from llm_openai_compat.wire.encode import encode_body
 from llm_openai_compat.wire.responses import build_request
 from tests.support.openapi import assert_valid

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from llm_openai_compat.config.profiles import DEFAULT
 from llm_openai_compat.errors import (
     BadRequest,
     NotFound,
@@ -25,7 +26,6 @@ from llm_openai_compat.errors import (
     Unauthorized,
 )
 from llm_openai_compat.events import Finish, ReasoningDelta, StreamFailure, TextDelta
-from llm_openai_compat.profiles import DEFAULT
 from llm_openai_compat.wire.assemble import ToolCallFragment
 from llm_openai_compat.wire.responses import ResponsesStreamParser
 from tests.wire.responses_replay import normalize, replay

@@ -1,0 +1,1 @@
+"""Settings file, key references, default params and vendor profiles."""

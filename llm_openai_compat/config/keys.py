@@ -1,0 +1,85 @@
+"""Key references, resolved when a request is sent and never earlier.
+
+`env` reads an environment variable, `llm` reads a key stored with `llm keys set NAME` from
+llm's keys.json (llm is not imported), `keyring` asks the OS keyring through the optional
+`keyring` package, imported only here and only when used. Every resolved key is registered
+with `errors.register_secret`, so no message can ever contain it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+
+from ..errors import ConfigError, MissingKey, register_secret
+from .settings import KEYRING_SERVICE, ProviderSettings, llm_user_dir
+
+__all__ = ["resolve_api_key"]
+
+
+def _llm_key(name: str) -> str | None:
+    """A key stored with `llm keys set NAME`, read from llm's keys.json (llm is not imported)."""
+    path = llm_user_dir() / "keys.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        hint = f"Check it, or store the key again with `llm keys set {name}`"
+        raise ConfigError("llm's keys file is not a JSON object", file=str(path), hint=hint)
+    value = data.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _keyring_key(provider_id: str, name: str) -> str | None:
+    where = {"provider": provider_id, "field": f"providers.{provider_id}.apiKeyRef"}
+    try:
+        import keyring
+    except ImportError:
+        hint = "pip install 'llm-openai-compat[keyring]', or use an env or llm key reference"
+        message = f"apiKeyRef names the OS keyring ({name!r}) but keyring is not installed"
+        raise MissingKey(message, hint=hint, **where) from None
+    try:
+        value = keyring.get_password(KEYRING_SERVICE, name)
+    except Exception as exc:  # backends raise many kinds; none may hide the clear message below
+        reason = type(exc).__name__
+    else:
+        return value if isinstance(value, str) else None
+    hint = f"Check it works (`keyring get {KEYRING_SERVICE} {name}`), or use an env or llm key"
+    raise MissingKey(f"the OS keyring could not be read ({reason})", hint=hint, **where)
+
+
+def resolve_api_key(
+    provider_id: str, provider: ProviderSettings, *, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The provider's key, read now; None when the provider has no key reference.
+
+    Never falls back to another provider's key or to OPENAI_API_KEY: a wrong key sent to the
+    wrong server is worse than a clear error.
+    """
+    ref = provider.api_key_ref
+    if ref is None:
+        return None
+    if ref.kind == "env":
+        value = (os.environ if environ is None else environ).get(ref.name)
+    elif ref.kind == "llm":
+        value = _llm_key(ref.name)
+    else:
+        value = _keyring_key(provider_id, ref.name)
+    value = value.strip() if value else None
+    if value:
+        register_secret(value)
+        return value
+    raise MissingKey(
+        f"no API key found for the {ref.kind} reference {ref.name!r}",
+        provider=provider_id,
+        field=f"providers.{provider_id}.apiKeyRef",
+        hint=(
+            f"Supply one: set the environment variable ({ref.name}=...), run `llm keys set "
+            f"{ref.name}`, or store it in the keyring (`keyring set {KEYRING_SERVICE} {ref.name}`), "
+            "and make apiKeyRef's kind match"
+        ),
+    )

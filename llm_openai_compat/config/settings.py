@@ -1,0 +1,484 @@
+"""The providers file: load, validate and save it; resolve key references when asked.
+
+Both adapters read the same JSON file (DESIGN.md, "The settings file"). A broken file must
+never break `llm`, so every problem becomes one `ConfigError` whose one-line message names the
+file, the provider and the camelCase field path. Keys are references only: resolved when a
+request is sent, never at load time, and never held by a model (so never in a repr).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from ..errors import ConfigError
+from ..http.urls import ApiShape, UrlMode, base_url_problem, display_url
+from .settings_errors import JSON_TYPES as _JSON_TYPES
+from .settings_errors import error_from_validation as _error_from
+
+__all__ = [
+    "KEYRING_SERVICE",
+    "MAX_FILE_BYTES",
+    "Active",
+    "KeyRef",
+    "ProviderSettings",
+    "Settings",
+    "clear_cache",
+    "llm_user_dir",
+    "load_settings",
+    "remove_provider",
+    "resolve_api_key",
+    "save_settings",
+    "set_active",
+    "settings_path",
+    "upsert_provider",
+]
+
+KEYRING_SERVICE = "llm-openai-compat"
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64  # of free-form JSON (extraBody, params, capabilities)
+SETTINGS_ENV = "OPENAI_COMPAT_SETTINGS"
+FILE_NAME = "openai-compat.json"
+# Headers that carry credentials: a secret must come from apiKeyRef, never from the file.
+_SECRET_HEADERS = frozenset({"authorization", "api-key"})
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a valid HTTP header name
+
+
+def llm_user_dir() -> Path:
+    """llm's user directory, found the way llm finds it, without importing llm."""
+    env = os.environ.get("LLM_USER_PATH")
+    if env:
+        return Path(env).expanduser()
+    import click  # lazily: only needed when no env var says where to look
+
+    return Path(click.get_app_dir("io.datasette.llm"))
+
+
+def settings_path() -> Path:
+    """`$OPENAI_COMPAT_SETTINGS`, else `openai-compat.json` in llm's user directory."""
+    env = os.environ.get(SETTINGS_ENV)
+    return Path(env).expanduser() if env else llm_user_dir() / FILE_NAME
+
+
+# -- models -----------------------------------------------------------------------------------
+
+
+def _custom(kind: str, message: str, **ctx: str) -> PydanticCustomError:
+    """A validation error; ctx may name the `provider` and `path` for the one-line message."""
+    return PydanticCustomError(kind, message, ctx)
+
+
+class KeyRef(BaseModel):
+    """Where a provider's key lives. Never the key itself."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["env", "keyring", "llm"]
+    name: str = Field(min_length=1, strict=True)
+
+
+class ProviderSettings(BaseModel):
+    """One entry of `providers`. Unknown fields are refused, with a suggestion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    protocol: Literal["openai-compatible"] = "openai-compatible"
+    api_key_ref: KeyRef | None = Field(None, alias="apiKeyRef")
+    base_url: str = Field(alias="baseURL")
+    models: list[str] = Field(default_factory=list)
+    api_shape: ApiShape = Field("chat-completions", alias="apiShape")
+    url_mode: UrlMode = Field("auto", alias="urlMode")
+    # None: the transport decides (600 s read, 10 s connect).
+    timeout_ms: int | None = Field(None, alias="timeoutMs", gt=0, strict=True)
+    headers: dict[str, str] = Field(default_factory=dict)
+    default_params: dict[str, Any] = Field(default_factory=dict, alias="defaultParams")
+    model_params: dict[str, dict[str, Any]] = Field(default_factory=dict, alias="modelParams")
+    extra_body: dict[str, Any] = Field(default_factory=dict, alias="extraBody")
+    profile: str | None = None
+    system_message_mode: Literal["system", "developer", "remove"] | None = Field(
+        None, alias="systemMessageMode"
+    )
+    verify_tls: bool = Field(True, alias="verifyTls", strict=True)
+    max_retries: int | None = Field(None, alias="maxRetries", ge=0, le=10, strict=True)
+    capabilities: dict[str, Any] = Field(default_factory=dict)
+
+    def __repr_args__(self) -> Any:
+        # A base URL may carry `user:password@`: never show it in a repr.
+        for name, value in super().__repr_args__():
+            if name == "base_url" and isinstance(value, str):
+                value = display_url(value)
+            yield name, value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        problem = base_url_problem(value)
+        if problem is not None:
+            raise _custom("bad_url", f"the base URL {problem}")
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _check_models(cls, value: list[str]) -> list[str]:
+        if any(not m.strip() for m in value):
+            raise _custom("blank", "model names must not be blank")
+        twice = sorted({m for m in value if value.count(m) > 1})
+        if twice:
+            raise _custom("duplicate", f"model {twice[0]!r} is listed twice")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _check_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, header in value.items():
+            if name.strip().lower() in _SECRET_HEADERS:
+                raise _custom(
+                    "secret_header",
+                    f"the {name!r} header must not be set here; secrets do not belong in this file",
+                )
+            if not _TOKEN.fullmatch(name) or "\r" in header or "\n" in header:
+                raise _custom("bad_header", f"header {name!r} is malformed")
+        return value
+
+
+class Active(BaseModel):
+    """The default provider (and model) for `llm` and LangChain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str
+    model: str | None = None
+
+
+class Settings(BaseModel):
+    """The whole file. Unknown top-level keys are kept: the file may be shared with other tools."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    active: Active | None = None
+    request_log: str | None = Field(None, alias="requestLog")
+
+    @field_validator("providers")
+    @classmethod
+    def _check_ids(cls, value: dict[str, ProviderSettings]) -> dict[str, ProviderSettings]:
+        for pid in value:
+            if not pid or "/" in pid or any(c.isspace() for c in pid):
+                raise _custom(
+                    "bad_provider_id",
+                    f"provider id {pid!r} must be non-empty, without '/' or spaces",
+                    provider=pid,
+                    path=f"providers.{pid}",
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _check_active(self) -> Settings:
+        if self.active is None:
+            return self
+        pid, model = self.active.provider, self.active.model
+        provider = self.providers.get(pid)
+        if provider is None:
+            known = ", ".join(self.providers) or "none"
+            raise _custom(
+                "unknown_provider",
+                f"active provider {pid!r} is not in providers (known: {known})",
+                provider=pid,
+                path="active.provider",
+            )
+        if model is not None and provider.models and model not in provider.models:
+            raise _custom(
+                "unknown_model",
+                f"active model {model!r} is not in the models of provider {pid!r}",
+                provider=pid,
+                path="active.model",
+            )
+        return self
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+_Stamp = tuple[int, int, int]  # (mtime_ns, size, inode)
+_cache: dict[Path, tuple[_Stamp, Settings]] = {}
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget parsed files (tests; a long-running process that wants a fresh read)."""
+    with _lock:
+        _cache.clear()
+
+
+def _read_raw(path: Path) -> tuple[dict[str, Any] | None, _Stamp | None]:
+    """The file's JSON object and its stamp, or (None, None) when there is no file."""
+    problem, hint = None, None
+    try:
+        st = path.stat()
+        if path.is_dir():
+            problem, hint = "is a directory, not a file", f"Point {SETTINGS_ENV} at a JSON file"
+        elif stat.S_ISFIFO(st.st_mode):  # opening a pipe with no writer would block forever
+            problem, hint = "is a named pipe, not a file", f"Point {SETTINGS_ENV} at a JSON file"
+        elif st.st_size > MAX_FILE_BYTES:
+            problem = f"is {st.st_size / 1048576:.1f} MB; settings files over 5 MB are refused"
+        else:
+            with path.open("rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        problem, hint = (
+            f"cannot be read ({exc.strerror or type(exc).__name__})",
+            "Check its permissions",
+        )
+    if problem is None:
+        raw, problem, hint = _parse(data)
+        if raw is not None:
+            return raw, (st.st_mtime_ns, st.st_size, st.st_ino)
+    raise ConfigError(f"the settings file {problem}", file=str(path), hint=hint)
+
+
+def _parse(data: bytes) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """(object, None, None), or (None, problem, hint) for bytes that are no settings file."""
+    if len(data) > MAX_FILE_BYTES:
+        return None, "is over 5 MB; settings files that large are refused", None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return (
+            None,
+            f"is not UTF-8 text (bad byte at offset {exc.start})",
+            "Replace it with a JSON file",
+        )
+    if not text.strip():
+        return None, "is empty", 'Write {"providers": {}} into it, or delete it'
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", None
+    except RecursionError:
+        return None, "is nested too deeply to be a settings file", None
+    if not isinstance(raw, dict):
+        kind = _JSON_TYPES.get(type(raw).__name__, "something else")
+        return None, f"must hold a JSON object, not {kind}", 'Start it with {"providers": {...}}'
+    return raw, None, None
+
+
+def _validate(raw: Mapping[str, Any], file: str | None) -> Settings:
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        error = _error_from(exc, file)
+    else:
+        _check_params(settings, file)
+        return settings
+    # Raised outside the except block so no ValidationError (holding input values) is chained.
+    raise error
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _check_params(settings: Settings, file: str | None) -> None:
+    """Every provider's defaultParams and modelParams, checked for its shape; free-form JSON
+    nested deeper than any request needs (it could not even be sent) is refused here."""
+    from .params import validate_params
+
+    for provider_id, provider in settings.providers.items():
+        free_form = {
+            "extraBody": provider.extra_body,
+            "defaultParams": provider.default_params,
+            "modelParams": provider.model_params,
+            "capabilities": provider.capabilities,
+        }
+        for name, value in free_form.items():
+            if _too_deep(value):
+                raise ConfigError(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    file=file, provider=provider_id, field=f"providers.{provider_id}.{name}",
+                )
+        layers = [("defaultParams", provider.default_params)]
+        layers += [(f"modelParams.{m}", p) for m, p in provider.model_params.items()]
+        for where, params in layers:
+            try:
+                validate_params(
+                    params, provider.api_shape, where=f"providers.{provider_id}.{where}"
+                )
+            except ConfigError as exc:
+                problem = exc
+            else:
+                continue
+            raise ConfigError(
+                problem.message,
+                file=file,
+                provider=provider_id,
+                field=problem.field,
+                hint=problem.hint,
+            )
+
+
+def _where(path: Path | None) -> Path:
+    """The real file: symlinks followed, so saves replace the target, not the link."""
+    path = (path or settings_path()).expanduser()
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        return path.absolute()
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """The parsed settings; no file means empty settings. Cached per (path, mtime, size)."""
+    where = _where(path)
+    raw, stamp = _read_raw(where)
+    if raw is None or stamp is None:
+        return Settings.model_validate({})
+    with _lock:
+        hit = _cache.get(where)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    settings = _validate(raw, str(where))
+    with _lock:
+        _cache[where] = (stamp, settings)
+    return settings
+
+
+# -- saving -----------------------------------------------------------------------------------
+
+
+def _provider_raw(provider: ProviderSettings, old: Any) -> dict[str, Any]:
+    """A provider as JSON: non-default fields, plus defaults the user spelt out, in their order."""
+    full = provider.model_dump(by_alias=True, mode="json")
+    keep = set(provider.model_dump(by_alias=True, mode="json", exclude_defaults=True))
+    fields = ProviderSettings.model_fields
+    keep |= {fields[name].alias or name for name in provider.model_fields_set}
+    old = old if isinstance(old, dict) else {}
+    keep |= {k for k in old if k in full and full[k] == old[k]}
+    return {k: full[k] for k in [*old, *full] if k in keep}
+
+
+def _settings_raw(settings: Settings, old: dict[str, Any]) -> dict[str, Any]:
+    old_providers = old.get("providers")
+    old_providers = old_providers if isinstance(old_providers, dict) else {}
+    raw = {k: v for k, v in old.items() if k not in ("providers", "active", "requestLog")}
+    raw.update(settings.model_extra or {})
+    raw["providers"] = {
+        pid: _provider_raw(p, old_providers.get(pid)) for pid, p in settings.providers.items()
+    }
+    if settings.active is not None:
+        raw["active"] = settings.active.model_dump(exclude_none=True)
+    if settings.request_log is not None:
+        raw["requestLog"] = settings.request_log
+    return raw
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), 0o600)
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _commit(raw: dict[str, Any], old: Mapping[str, Any], path: Path) -> Settings:
+    """Validate the whole new file, then replace the old one; on any failure nothing changes."""
+    settings = _validate(raw, str(path))
+    ordered = {k: raw[k] for k in old if k in raw} | raw  # the file's key order, new keys last
+    try:
+        _write_atomic(path, json.dumps(ordered, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+    else:
+        clear_cache()
+        return settings
+    hint = "Check the directory exists and is writable"
+    raise ConfigError(f"could not write the settings file ({reason})", file=str(path), hint=hint)
+
+
+def save_settings(
+    settings_or_raw: Settings | Mapping[str, Any], path: Path | None = None
+) -> Settings:
+    """Write settings (a `Settings` or the raw JSON object) atomically, mode 0600.
+
+    Keeps the existing file's unknown top-level keys and key order; fields at their defaults
+    are left out unless the user spelt them out, so the file stays as small as they wrote it.
+    """
+    where = _where(path)
+    old = _read_raw(where)[0] or {}
+    if isinstance(settings_or_raw, Settings):
+        return _commit(_settings_raw(settings_or_raw, old), old, where)
+    return _commit(dict(settings_or_raw), old, where)
+
+
+def _edit(path: Path | None) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """(file, its raw object, a copy of its providers) for a read-modify-write."""
+    where = _where(path)
+    old = _read_raw(where)[0] or {}
+    providers = old.get("providers", {})
+    if not isinstance(providers, dict):
+        raise ConfigError("providers must be a JSON object", file=str(where), field="providers")
+    return where, old, dict(providers)
+
+
+def upsert_provider(
+    provider_id: str, provider: ProviderSettings, path: Path | None = None
+) -> Settings:
+    """Add or replace one provider; everything else in the file stays as it was."""
+    where, old, providers = _edit(path)
+    providers[provider_id] = _provider_raw(provider, providers.get(provider_id))
+    return _commit({**old, "providers": providers}, old, where)
+
+
+def remove_provider(provider_id: str, path: Path | None = None) -> Settings:
+    """Remove one provider; `active` goes too if it pointed there."""
+    where, old, providers = _edit(path)
+    if provider_id not in providers:
+        hint = f"Known providers: {', '.join(providers) or 'none'}"
+        message = f"there is no provider {provider_id!r} to remove"
+        raise ConfigError(message, file=str(where), provider=provider_id, hint=hint)
+    del providers[provider_id]
+    raw = {**old, "providers": providers}
+    if isinstance(raw.get("active"), dict) and raw["active"].get("provider") == provider_id:
+        del raw["active"]
+    return _commit(raw, old, where)
+
+
+def set_active(provider: str, model: str | None = None, path: Path | None = None) -> Settings:
+    """Make `provider` (and `model`) the default, checked against the providers listed."""
+    where, old, _ = _edit(path)
+    active = {"provider": provider} if model is None else {"provider": provider, "model": model}
+    return _commit({**old, "active": active}, old, where)
+
+
+def resolve_api_key(
+    provider_id: str, provider: ProviderSettings, *, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The provider's key, read now (see `keys.resolve_api_key`)."""
+    from .keys import resolve_api_key as resolve
+
+    return resolve(provider_id, provider, environ=environ)

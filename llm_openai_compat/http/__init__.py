@@ -1,0 +1,1 @@
+"""Transport, retry and circuit breaker, URL rules and bounded bodies."""

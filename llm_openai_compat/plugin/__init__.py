@@ -1,0 +1,82 @@
+"""llm hooks: one model per (provider, model) in the settings file, and `llm openai-compat`.
+
+Registration runs on every llm command (`llm models`, `llm --help`, other plugins' prompts), so
+it must never fail and never be slow: it parses the settings file (cached per process), does
+no network I/O, imports no HTTP client, and turns any problem with the file into one warning
+line on stderr that names the file and field, after which llm carries on without our models.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import llm
+
+if TYPE_CHECKING:
+    from ..config.settings import Settings
+
+__all__ = ["ACTIVE_ALIAS", "register_commands", "register_models"]
+
+ACTIVE_ALIAS = "openai-compat"
+_warned: set[str] = set()
+
+
+def _warn(message: str) -> None:
+    """One line on stderr, once per process (llm registers models several times per command)."""
+    if message in _warned:
+        return
+    _warned.add(message)
+    print(f"llm-openai-compat: {message}", file=sys.stderr)
+
+
+def _load() -> Settings | None:
+    try:
+        from ..config.settings import load_settings
+
+        return load_settings()
+    except Exception as error:  # never let anything here break llm itself
+        from ..errors import OpenAICompatError
+
+        if isinstance(error, OpenAICompatError):
+            _warn(f"skipping its models: {error}")
+        else:
+            _warn(
+                f"skipping its models: the settings file could not be loaded "
+                f"({type(error).__name__}). See `llm openai-compat path`."
+            )
+    return None
+
+
+@llm.hookimpl
+def register_models(register: Any) -> None:
+    settings = _load()
+    if settings is None or not settings.providers:
+        return
+    try:
+        from .models import model_pair
+
+        pairs = []
+        active = settings.active
+        for provider_id, provider in settings.providers.items():
+            active_model = None
+            if active is not None and active.provider == provider_id:
+                active_model = active.model or (provider.models[0] if provider.models else None)
+            for model_name in provider.models:
+                aliases = [ACTIVE_ALIAS] if model_name == active_model else []
+                pairs.append((*model_pair(provider_id, model_name, provider), aliases))
+    except Exception as error:  # a bug here must not take llm down either
+        _warn(f"skipping its models ({type(error).__name__}: {error})")
+        return
+    for sync_model, async_model, aliases in pairs:
+        register(sync_model, async_model, aliases=aliases)
+
+
+@llm.hookimpl
+def register_commands(cli: Any) -> None:
+    try:
+        from .cli import openai_compat
+    except Exception as error:  # a broken install must not take every llm command down
+        _warn(f"its commands are unavailable ({type(error).__name__}: {error})")
+        return
+    cli.add_command(openai_compat)

@@ -1,0 +1,337 @@
+"""llm's prompt -> the core's conversation and options; the core's events -> llm's.
+
+The only translation layer between llm and the core. History comes from `prompt.messages`
+alone: llm documents it as exactly what the model sees for this turn (system, earlier turns,
+tool calls and results, this turn's text and attachments), so nothing here reads
+`conversation.responses` or the legacy prompt fields.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+import llm
+from llm.parts import (
+    AttachmentPart,
+    ReasoningPart,
+    StreamEvent,
+    TextPart,
+    ToolCallPart,
+    ToolResultPart,
+)
+
+from .. import messages as core
+from ..events import (
+    Event,
+    Finish,
+    ReasoningDelta,
+    ReasoningItem,
+    ResponseMeta,
+    TextDelta,
+    ToolCall,
+    ToolCallArgumentsDelta,
+    ToolCallStart,
+    Usage,
+)
+
+__all__ = [
+    "META_KEY",
+    "SCHEMA_INSTRUCTION",
+    "EventTranslator",
+    "build_conversation",
+    "build_options",
+]
+
+# Our key inside llm's provider_metadata; what must be echoed back on the next turn lives here.
+META_KEY = "openai_compat"
+SCHEMA_INSTRUCTION = "Respond with a JSON object that matches this JSON schema: "
+
+_ROLES: dict[str, core.Role] = {
+    "system": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+}
+# llm option name -> the core's camelCase param name.
+PARAM_NAMES = {
+    "temperature": "temperature",
+    "top_p": "topP",
+    "max_tokens": "maxOutputTokens",
+    "stop": "stop",
+    "seed": "seed",
+    "frequency_penalty": "frequencyPenalty",
+    "presence_penalty": "presencePenalty",
+    "reasoning_effort": "reasoningEffort",
+}
+
+
+# -- prompt -> conversation --------------------------------------------------------------------
+
+
+def _attachment_part(attachment: Any) -> core.ImagePart | core.FilePart:
+    """An image by URL when llm has only the URL, else a data URL; audio and PDF as base64."""
+    mime = (attachment.resolve_type() or "application/octet-stream").split(";")[0].lower()
+    if mime.startswith("image/"):
+        if attachment.url and not attachment.content and not attachment.path:
+            return core.ImagePart(url=attachment.url)
+        return core.ImagePart(url=f"data:{mime};base64,{attachment.base64_content()}")
+    name = os.path.basename(attachment.path) if attachment.path else None
+    return core.FilePart(mime_type=mime, data_base64=attachment.base64_content(), filename=name)
+
+
+def _ours(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    found = (metadata or {}).get(META_KEY)
+    return found if isinstance(found, Mapping) else {}
+
+
+def _tool_result(part: Any) -> core.ToolResultPart:
+    # llm already writes "Error: ..." into the output of a tool that raised.
+    output = part.output or (f"Error: {part.exception}" if part.exception else "")
+    return core.ToolResultPart(call_id=part.tool_call_id or "", output=output, name=part.name)
+
+
+def _arguments_text(arguments: Any) -> str:
+    """Arguments as the model sent them: llm keeps unparseable JSON as {"_raw": text}."""
+    if isinstance(arguments, Mapping) and set(arguments) == {"_raw"}:
+        return str(arguments["_raw"])
+    return json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+
+
+def _convert_message(message: Any) -> list[core.Message]:
+    parts: list[core.Part] = []
+    extra_images: list[core.Part] = []
+    for part in message.parts:
+        if isinstance(part, TextPart):
+            if part.text:
+                parts.append(core.TextPart(part.text))
+        elif isinstance(part, AttachmentPart):
+            if part.attachment is not None:
+                parts.append(_attachment_part(part.attachment))
+        elif isinstance(part, ReasoningPart):
+            ours = _ours(part.provider_metadata)
+            if part.text or ours:
+                parts.append(
+                    core.ReasoningPart(
+                        text=part.text,
+                        id=ours.get("id"),
+                        summary=tuple(ours.get("summary") or ()),
+                        encrypted_content=ours.get("encrypted_content"),
+                    )
+                )
+        elif isinstance(part, ToolCallPart):
+            extra = _ours(part.provider_metadata).get("extra")
+            parts.append(
+                core.ToolCallPart(
+                    id=part.tool_call_id or "",
+                    name=part.name,
+                    arguments=_arguments_text(part.arguments),
+                    extra=extra if isinstance(extra, Mapping) else None,
+                )
+            )
+        elif isinstance(part, ToolResultPart):
+            parts.append(_tool_result(part))
+            # Tool messages cannot carry images: they follow as a user message.
+            extra_images.extend(_attachment_part(a) for a in part.attachments or [])
+    role: core.Role = _ROLES.get(message.role, "user")
+    out = [core.Message(role, tuple(parts))] if parts else []
+    if extra_images:
+        out.append(core.Message("user", tuple(extra_images)))
+    return out
+
+
+def build_conversation(
+    prompt: Any, conversation_id: str | None, *, schema_note: str | None = None
+) -> core.Conversation:
+    """The core conversation for `prompt.messages`; `schema_note` is added to the system text."""
+    converted: list[core.Message] = []
+    for message in prompt.messages:
+        converted.extend(_convert_message(message))
+    system = None
+    if schema_note:
+        # Joined after any leading system messages, so the user's own system prompt comes first.
+        leading = 0
+        while leading < len(converted) and converted[leading].role == "system":
+            leading += 1
+        texts = [
+            p.text for m in converted[:leading] for p in m.parts if isinstance(p, core.TextPart)
+        ]
+        system = "\n\n".join([*texts, schema_note])
+        converted = converted[leading:]
+    return core.Conversation(tuple(converted), system=system, id=conversation_id)
+
+
+def _tool_spec(tool: Any) -> core.ToolSpec:
+    schema = tool.input_schema or {"type": "object", "properties": {}}
+    return core.ToolSpec(name=tool.name, description=tool.description or None, parameters=schema)
+
+
+def build_options(
+    model_name: str,
+    prompt: Any,
+    stream: bool,
+    capabilities: Mapping[str, Any],
+) -> tuple[core.RequestOptions, str | None]:
+    """(request options, a system note) for one prompt. The note carries the JSON schema when
+    the server can only do `json_object` (capabilities say `jsonSchema: false`)."""
+    opts = prompt.options
+    params = {
+        core_name: getattr(opts, name)
+        for name, core_name in PARAM_NAMES.items()
+        if getattr(opts, name, None) is not None
+    }
+    response_format = None
+    note = None
+    if prompt.schema:
+        if capabilities.get("jsonSchema", True) is False:
+            response_format = core.ResponseFormat(kind="json_object")
+            note = SCHEMA_INSTRUCTION + json.dumps(prompt.schema, ensure_ascii=False)
+        else:
+            response_format = core.ResponseFormat(kind="json_schema", schema=prompt.schema)
+    elif getattr(opts, "json_object", None):
+        response_format = core.ResponseFormat(kind="json_object")
+    tools = tuple(_tool_spec(t) for t in prompt.tools if isinstance(t, llm.Tool))
+    mode: Literal["system"] | None = None
+    if capabilities.get("developerRole", True) is False:
+        mode = "system"
+    options = core.RequestOptions(
+        model=model_name,
+        stream=stream,
+        tools=tools,
+        response_format=response_format,
+        params=params,
+        extra_body=dict(getattr(opts, "extra_body", None) or {}),
+        include_usage=capabilities.get("streamOptions", True) is not False,
+        system_message_mode=mode,
+    )
+    return options, note
+
+
+# -- events -> llm -------------------------------------------------------------------------------
+
+
+class EventTranslator:
+    """Turns core events into llm `StreamEvent`s and records the rest on the llm response:
+    tool calls, usage, and `response_json` (finish reason and ids) for `llm logs`."""
+
+    def __init__(self, response: Any, provider_id: str, shape: str, model: str) -> None:
+        self.response = response
+        self.provider_id = provider_id
+        self.shape = shape
+        self.model = model
+        self._started: set[str] = set()
+        self._saw_reasoning = False
+        self._usage: Usage | None = None
+        self._finish: Finish | None = None
+        self._meta: ResponseMeta | None = None
+
+    def translate(self, event: Event) -> Iterator[StreamEvent]:
+        if isinstance(event, TextDelta):
+            if event.text:
+                yield StreamEvent(type="text", chunk=event.text)
+        elif isinstance(event, ReasoningDelta):
+            if event.text:
+                self._saw_reasoning = True
+                yield StreamEvent(type="reasoning", chunk=event.text)
+        elif isinstance(event, ReasoningItem):
+            yield from self._reasoning_item(event)
+        elif isinstance(event, ToolCallStart):
+            self._started.add(event.id)
+            yield StreamEvent(type="tool_call_name", chunk=event.name, tool_call_id=event.id)
+        elif isinstance(event, ToolCallArgumentsDelta):
+            if event.delta:
+                yield StreamEvent(type="tool_call_args", chunk=event.delta, tool_call_id=event.id)
+        elif isinstance(event, ToolCall):
+            yield from self._tool_call(event)
+        elif isinstance(event, Usage):
+            self._usage = event
+        elif isinstance(event, Finish):
+            self._finish = event
+        elif isinstance(event, ResponseMeta):
+            self._meta = event
+            if event.model and event.model != self.model:
+                # A router (OpenRouter, LiteLLM) answered with another model: llm logs it.
+                self.response.set_resolved_model(event.model)
+
+    def _reasoning_item(self, item: ReasoningItem) -> Iterator[StreamEvent]:
+        """Opaque reasoning state (Responses items) rides on provider_metadata so llm stores it
+        with the message and hands it back on the next turn."""
+        data: dict[str, Any] = {}
+        if item.id:
+            data["id"] = item.id
+        if item.summary:
+            data["summary"] = list(item.summary)
+        if item.encrypted_content:
+            data["encrypted_content"] = item.encrypted_content
+        if data:
+            yield StreamEvent(type="reasoning", chunk="", provider_metadata={META_KEY: data})
+
+    def _tool_call(self, call: ToolCall) -> Iterator[StreamEvent]:
+        if call.id not in self._started:
+            # No start/delta events came for this call (e.g. a whole-body response).
+            self._started.add(call.id)
+            yield StreamEvent(type="tool_call_name", chunk=call.name, tool_call_id=call.id)
+            if call.arguments_raw:
+                yield StreamEvent(
+                    type="tool_call_args", chunk=call.arguments_raw, tool_call_id=call.id
+                )
+        if call.extra:
+            yield StreamEvent(
+                type="tool_call_args",
+                chunk="",
+                tool_call_id=call.id,
+                provider_metadata={META_KEY: {"extra": dict(call.extra)}},
+            )
+        arguments: dict[str, Any] = (
+            dict(call.arguments) if call.arguments is not None else {"_raw": call.arguments_raw}
+        )
+        self.response.add_tool_call(
+            llm.ToolCall(name=call.name, arguments=arguments, tool_call_id=call.id)
+        )
+
+    def finish(self) -> Iterator[StreamEvent]:
+        """Usage and `response_json`, once the stream is over."""
+        usage = self._usage
+        if usage is not None:
+            details = {
+                name: value
+                for name, value in (
+                    ("cached_tokens", usage.cached_input_tokens),
+                    ("reasoning_tokens", usage.reasoning_tokens),
+                )
+                if value
+            }
+            self.response.set_usage(
+                input=usage.input_tokens, output=usage.output_tokens, details=details or None
+            )
+            if usage.reasoning_tokens and not self._saw_reasoning:
+                # Reasoning happened but its text was withheld: llm records the fact.
+                yield StreamEvent(type="reasoning", chunk="", redacted=True)
+        self.response.response_json = self.response_json()
+
+    def response_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"provider": self.provider_id, "shape": self.shape}
+        meta = self._meta
+        if meta is not None:
+            if meta.id:
+                data["id"] = meta.id
+            if meta.model:
+                data["model"] = meta.model
+            if meta.extra:
+                data["extra"] = _jsonable(meta.extra)
+        if self._finish is not None:
+            data["finish_reason"] = self._finish.reason
+            if self._finish.raw_reason and self._finish.raw_reason != self._finish.reason:
+                data["raw_finish_reason"] = self._finish.raw_reason
+        if self._usage is not None and self._usage.raw:
+            data["usage"] = _jsonable(self._usage.raw)
+        return data
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        return json.loads(json.dumps(value, default=str))
+    except (TypeError, ValueError):
+        return str(value)

@@ -1,0 +1,241 @@
+"""llm model classes for every (provider, model) in the settings file.
+
+Thin on purpose: capabilities are attributes set from the provider's settings (and what
+`llm openai-compat test` stored in its `capabilities`), `Options` maps to the core's camelCase
+params, and `execute` is convert -> `Client.stream` -> convert. The HTTP client is imported
+inside `execute`, so registering hundreds of models costs no network and no heavy imports.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import llm
+from llm.parts import StreamEvent
+from pydantic import Field, field_validator
+
+if TYPE_CHECKING:
+    from ..config.settings import ProviderSettings
+    from .convert import EventTranslator
+
+__all__ = ["AsyncOpenAICompatModel", "OpenAICompatModel", "OpenAICompatOptions", "model_pair"]
+
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+AUDIO_TYPES = frozenset({"audio/wav", "audio/mpeg"})
+PDF_TYPES = frozenset({"application/pdf"})
+# Keys the user may not override through extra_body: the adapter owns them.
+_OWNED_BODY_KEYS = ("model", "messages", "input", "stream")
+
+
+class OpenAICompatOptions(llm.Options):
+    temperature: float | None = Field(
+        default=None,
+        ge=0,
+        le=2,
+        description="Sampling temperature, 0 to 2: higher is more random, lower more focused.",
+    )
+    top_p: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Nucleus sampling: consider only tokens in the top_p probability mass.",
+    )
+    max_tokens: int | None = Field(
+        default=None, gt=0, description="Maximum number of tokens to generate."
+    )
+    stop: str | list[str] | None = Field(
+        default=None,
+        description='Stop generating at this string (or any of a JSON list: \'["a", "b"]\').',
+    )
+    seed: int | None = Field(
+        default=None, description="Integer seed, for servers that sample deterministically."
+    )
+    frequency_penalty: float | None = Field(
+        default=None,
+        ge=-2,
+        le=2,
+        description="-2 to 2: positive values penalize tokens by how often they already appear.",
+    )
+    presence_penalty: float | None = Field(
+        default=None,
+        ge=-2,
+        le=2,
+        description="-2 to 2: positive values penalize tokens that already appear at all.",
+    )
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = Field(
+        default=None,
+        description="How hard a reasoning model thinks: none, minimal, low, medium, high, xhigh.",
+    )
+    json_object: bool | None = Field(
+        default=None, description="Ask for any JSON object as output (response_format json_object)."
+    )
+    extra_body: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "A JSON object merged into the request body, for vendor parameters such as "
+            '\'{"top_k": 20, "chat_template_kwargs": {"enable_thinking": false}}\'.'
+        ),
+    )
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_list(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                return value
+            if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
+                return parsed
+        return value
+
+    @field_validator("extra_body", mode="before")
+    @classmethod
+    def _extra_body_object(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"extra_body must be a JSON object ({exc.msg})") from None
+        if value is not None and not isinstance(value, dict):
+            raise ValueError("extra_body must be a JSON object, e.g. '{\"top_k\": 20}'")
+        owned = [k for k in _OWNED_BODY_KEYS if value and k in value]
+        if owned:
+            raise ValueError(f"extra_body may not set {', '.join(owned)}: the plugin sets them")
+        return value
+
+
+def _attachment_types(capabilities: Mapping[str, Any]) -> frozenset[str]:
+    types: set[str] = set()
+    if capabilities.get("images", True) is not False:
+        types |= IMAGE_TYPES
+    if capabilities.get("audio") is True:
+        types |= AUDIO_TYPES
+    if capabilities.get("pdf") is True:
+        types |= PDF_TYPES
+    return frozenset(types)
+
+
+class _Shared:
+    """What the sync and async models share: identity, capabilities, key handling."""
+
+    # Defaults for a provider never probed: what most OpenAI-compatible servers do.
+    can_stream: bool = True
+    supports_tools: bool = True
+    supports_schema: bool = True
+    attachment_types: set[str] | frozenset[str] = IMAGE_TYPES
+    needs_key: str | None = None
+    key_env_var: str | None = None
+    key: str | None = None
+    model_id: str
+
+    def __init__(self, provider_id: str, model_name: str, provider: ProviderSettings) -> None:
+        self.model_id = f"{provider_id}/{model_name}"
+        self.provider_id = provider_id
+        self.model_name = model_name
+        self.shape = provider.api_shape
+        self.capabilities: dict[str, Any] = dict(provider.capabilities)
+        caps = self.capabilities
+        self.can_stream = caps.get("streaming", True) is not False
+        self.supports_tools = caps.get("tools", True) is not False
+        self.supports_schema = (
+            caps.get("jsonSchema", True) is not False or caps.get("jsonObject", True) is not False
+        )
+        self.attachment_types = _attachment_types(caps)
+        ref = provider.api_key_ref
+        # Shown by `llm models --options`; the key itself is resolved by the core per request.
+        if ref is not None and ref.kind == "llm":
+            self.needs_key = ref.name
+        if ref is not None and ref.kind == "env":
+            self.key_env_var = ref.name
+
+    def __str__(self) -> str:
+        return f"OpenAI-compatible: {self.model_id}"
+
+    def get_key(self, explicit_key: str | None = None) -> str | None:
+        """Only `--key` (a key or the name of one stored with `llm keys set`) or `model.key` is
+        resolved here; otherwise None, and the core reads the provider's apiKeyRef, which
+        never falls back to another provider's key."""
+        if self.key:
+            return self.key
+        if explicit_key:
+            return llm.get_key(explicit_key=explicit_key)
+        return None
+
+    def _prepare(
+        self, prompt: Any, stream: bool, response: Any, conversation: Any
+    ) -> tuple[Any, Any, EventTranslator]:
+        # Imported here: registration must not pay for the conversion layer.
+        from .convert import EventTranslator, build_conversation, build_options
+
+        options, note = build_options(self.model_name, prompt, stream, self.capabilities)
+        conversation_id = getattr(conversation, "id", None)
+        converted = build_conversation(prompt, conversation_id, schema_note=note)
+        return (
+            converted,
+            options,
+            EventTranslator(response, self.provider_id, self.shape, self.model_name),
+        )
+
+
+class OpenAICompatModel(_Shared, llm.KeyModel):
+    # One shared class: llm types Options as its own nested class, which every plugin replaces.
+    Options = OpenAICompatOptions  # type: ignore[assignment]
+
+    def execute(
+        self,
+        prompt: Any,
+        stream: bool,
+        response: Any,
+        conversation: Any = None,
+        key: str | None = None,
+    ) -> Iterator[StreamEvent]:
+        from ..client import Client
+        from ..errors import OpenAICompatError
+
+        converted, options, translator = self._prepare(prompt, stream, response, conversation)
+        try:
+            client = Client(self.provider_id, api_key=key)
+            for event in client.stream(converted, options):
+                yield from translator.translate(event)
+        except OpenAICompatError as error:
+            raise llm.ModelError(str(error)) from None
+        yield from translator.finish()
+
+
+class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
+    # One shared class: llm types Options as its own nested class, which every plugin replaces.
+    Options = OpenAICompatOptions  # type: ignore[assignment]
+
+    async def execute(  # type: ignore[override]
+        self,
+        prompt: Any,
+        stream: bool,
+        response: Any,
+        conversation: Any = None,
+        key: str | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        from ..client import AsyncClient
+        from ..errors import OpenAICompatError
+
+        converted, options, translator = self._prepare(prompt, stream, response, conversation)
+        try:
+            client = AsyncClient(self.provider_id, api_key=key)
+            async for event in client.stream(converted, options):
+                for out in translator.translate(event):
+                    yield out
+        except OpenAICompatError as error:
+            raise llm.ModelError(str(error)) from None
+        for out in translator.finish():
+            yield out
+
+
+def model_pair(
+    provider_id: str, model_name: str, provider: ProviderSettings
+) -> tuple[OpenAICompatModel, AsyncOpenAICompatModel]:
+    return (
+        OpenAICompatModel(provider_id, model_name, provider),
+        AsyncOpenAICompatModel(provider_id, model_name, provider),
+    )

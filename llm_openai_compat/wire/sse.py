@@ -1,0 +1,198 @@
+"""Incremental `text/event-stream` decoder following the WHATWG "server-sent events" rules.
+
+The decoder does no I/O: feed it bytes as they arrive and it returns the events completed so
+far, so the same code serves sync and async transports (`iter_sse` / `aiter_sse` are thin
+wrappers). It works on bytes so that a line ending or a multi-byte UTF-8 character split across
+network chunks needs no special casing, and it keeps only the unterminated tail of the stream,
+so decoding is linear in the bytes received however the stream is chunked.
+
+One deliberate deviation from the spec: at end of stream the spec discards an event that was
+not terminated by a blank line, but many OpenAI-compatible servers end their last `data:` line
+without one, so `flush()` dispatches a pending event that has data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+
+from ..errors import StreamError
+
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEDecoder", "ServerSentEvent", "aiter_sse", "iter_sse"]
+
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    """One dispatched event. `id` is the last event ID in force (it persists across events);
+    `retry` is set only on the event whose block carried a valid `retry:` field."""
+
+    event: str = "message"
+    data: str = ""
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Turns chunks of bytes into `ServerSentEvent`s; call `flush()` once at end of stream.
+
+    `last_event_id` and `reconnection_time` (milliseconds, from `retry:`) persist across events,
+    as a reconnecting client needs them; `comments_seen` counts `:` lines (keep-alives).
+    A line or event larger than `max_event_bytes` raises `StreamError`, so a hostile server
+    cannot grow memory without bound; the decoder is reset and should not be reused after that.
+    """
+
+    __slots__ = (
+        "_bom_buf",
+        "_data",
+        "_data_bytes",
+        "_event_type",
+        "_pending_cr",
+        "_retry",
+        "_started",
+        "_tail",
+        "_tail_bytes",
+        "comments_seen",
+        "last_event_id",
+        "max_event_bytes",
+        "reconnection_time",
+    )
+
+    def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self.max_event_bytes = max_event_bytes
+        self.last_event_id: str | None = None
+        self.reconnection_time: int | None = None
+        self.comments_seen = 0
+        self._started = False  # past the (optional) leading BOM
+        self._bom_buf = b""
+        self._pending_cr = False  # last chunk ended in CR: drop an LF that starts the next one
+        self._tail: list[bytes] = []  # pieces of the unterminated last line (no CR/LF inside)
+        self._tail_bytes = 0
+        self._data: list[bytes] = []
+        self._data_bytes = 0
+        self._event_type = b""
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Decode one chunk; return the events it completed (often none, sometimes several)."""
+        if not self._started:
+            chunk = self._strip_bom(chunk)
+            if not self._started:
+                return []
+        if not chunk:
+            return []
+        if self._pending_cr and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+        self._pending_cr = False
+        if not chunk:
+            return []
+        if b"\r" in chunk:
+            self._pending_cr = chunk[-1:] == b"\r"
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        end = chunk.rfind(b"\n")
+        if end == -1:
+            self._tail.append(chunk)
+            self._tail_bytes += len(chunk)
+            if self._tail_bytes > self.max_event_bytes:
+                self._fail("a line")
+            return []
+        head = chunk[:end]
+        if self._tail:
+            self._tail.append(head)
+            head = b"".join(self._tail)
+        rest = chunk[end + 1 :]
+        self._tail = [rest] if rest else []
+        self._tail_bytes = len(rest)
+        events: list[ServerSentEvent] = []
+        for line in head.split(b"\n"):
+            self._line(line, events)
+        if self._tail_bytes > self.max_event_bytes:
+            self._fail("a line")
+        return events
+
+    def flush(self) -> list[ServerSentEvent]:
+        """End of stream: decode an unterminated last line and dispatch a pending event with
+        data (see the module docstring for why this deviates from the spec)."""
+        events: list[ServerSentEvent] = []
+        if not self._started:
+            self._started = True
+            self._tail = [self._bom_buf] if self._bom_buf else []
+            self._bom_buf = b""
+        if self._tail:
+            line = b"".join(self._tail)
+            self._tail = []
+            self._tail_bytes = 0
+            self._line(line, events)
+        self._line(b"", events)
+        self._pending_cr = False
+        return events
+
+    def _strip_bom(self, chunk: bytes) -> bytes:
+        buf = self._bom_buf + chunk
+        if len(buf) < len(_BOM) and _BOM.startswith(buf):
+            self._bom_buf = buf  # could still become a BOM: wait for more bytes
+            return b""
+        self._started = True
+        self._bom_buf = b""
+        return buf[len(_BOM) :] if buf.startswith(_BOM) else buf
+
+    def _line(self, line: bytes, events: list[ServerSentEvent]) -> None:
+        if not line:
+            if self._data:
+                data = b"\n".join(self._data).decode("utf-8", "replace")
+                event = self._event_type.decode("utf-8", "replace") or "message"
+                events.append(ServerSentEvent(event, data, self.last_event_id, self._retry))
+            self._data = []
+            self._data_bytes = 0
+            self._event_type = b""
+            self._retry = None
+            return
+        if line[0] == 0x3A:  # ":" comment
+            self.comments_seen += 1
+            return
+        colon = line.find(b":")
+        if colon == -1:
+            name, value = line, b""
+        else:
+            name, value = line[:colon], line[colon + 1 :]
+            if value[:1] == b" ":
+                value = value[1:]
+        if name == b"data":
+            self._data.append(value)
+            self._data_bytes += len(value) + 1
+            if self._data_bytes > self.max_event_bytes:
+                self._fail("an event")
+        elif name == b"event":
+            self._event_type = value
+        elif name == b"id":
+            if b"\0" not in value:
+                self.last_event_id = value.decode("utf-8", "replace")
+        elif name == b"retry" and value.isdigit():  # bytes.isdigit() is ASCII digits only
+            self._retry = self.reconnection_time = int(value)
+
+    def _fail(self, what: str) -> None:
+        self._tail, self._tail_bytes, self._data, self._data_bytes = [], 0, [], 0
+        raise StreamError(
+            f"The server sent {what} longer than {self.max_event_bytes} bytes in the event stream",
+            hint=None,
+        )
+
+
+def iter_sse(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
+    """Decode a synchronous stream of byte chunks."""
+    decoder = SSEDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.flush()
+
+
+async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
+    """Decode an asynchronous stream of byte chunks."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for event in decoder.feed(chunk):
+            yield event
+    for event in decoder.flush():
+        yield event
