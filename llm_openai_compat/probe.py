@@ -108,7 +108,8 @@ class ProbeReport:
         other = self.check("other_shape")
         this_key = "responses" if self.shape == "responses" else "chatCompletions"
         other_key = "chatCompletions" if self.shape == "responses" else "responses"
-        caps[this_key] = self.connected
+        follow_up = self.check("follow_up")
+        caps[this_key] = self.connected and not (follow_up is not None and follow_up.ok is False)
         if other is not None and other.ok is not None:
             caps[other_key] = other.ok
         caps["probedModel"] = self.model
@@ -135,6 +136,18 @@ def describe_key_source(provider_id: str, settings: ProviderSettings) -> str:
 
 def _user(text: str) -> Conversation:
     return Conversation((Message.text("user", text),))
+
+
+# A follow-up turn: the assistant's earlier answer goes back as history, which some servers
+# reject on one shape while the first turn works (llama.cpp's server wants `type` on every
+# Responses input item), so a server is only reported as serving a shape after turn two.
+_TWO_TURNS = Conversation(
+    (
+        Message.text("user", "Reply with the single word OK."),
+        Message.text("assistant", "OK"),
+        Message.text("user", "Reply with the single word OK again."),
+    )
+)
 
 
 class _Prober:
@@ -282,6 +295,12 @@ def run_probes(
 
     attempt("streaming", "Streaming", streaming)
 
+    def follow_up() -> tuple[bool, str]:
+        result = prober.exchange(_TWO_TURNS, prober.options())
+        return True, f"replied {_short(result.text or result.reasoning)!r}"
+
+    attempt("follow_up", "Follow-up turn (history)", follow_up)
+
     if shape == "chat-completions":
 
         def stream_options() -> tuple[bool, str]:
@@ -352,6 +371,7 @@ def run_probes(
 
     def other_shape() -> tuple[bool, str]:
         prober.exchange(_user("Reply with the single word OK."), prober.options(), other_target)
+        prober.exchange(_TWO_TURNS, prober.options(), other_target)
         url = resolve_endpoint(settings.base_url, other, settings.url_mode)
         return True, f"served at {transport.redact_url(url)}"
 
@@ -361,6 +381,7 @@ def run_probes(
 
 _LATER = (
     ("streaming", "Streaming"),
+    ("follow_up", "Follow-up turn (history)"),
     ("stream_options", "stream_options"),
     ("stream_usage", "Usage in streams"),
     ("tools", "Tool calling"),

@@ -189,13 +189,13 @@ def _render_message(
         items.extend(reasoning)
         text = "".join(texts)
         if text:
-            items.append({"role": "assistant", "content": text})
+            items.append({"type": "message", "role": "assistant", "content": text})
     elif message.role == "system":
         text = "\n\n".join(texts)
         if text:
-            items.append({"role": system_role, "content": text})
+            items.append({"type": "message", "role": system_role, "content": text})
     elif content:
-        items.append({"role": "user", "content": content})
+        items.append({"type": "message", "role": "user", "content": content})
     if message.role != "assistant":
         items.extend(reasoning)
     items.extend(calls)

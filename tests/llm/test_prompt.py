@@ -274,7 +274,7 @@ def test_responses_shape(model_server, write_settings, run_llm):
     second = run_llm("-c", "and again")
     assert second.exit_code == 0, second.output
     items = model_server.last_body()["input"]
-    assert {"role": "assistant", "content": "Hello! You said: hello."} in items
+    assert {"type": "message", "role": "assistant", "content": "Hello! You said: hello."} in items
 
 
 @pytest.mark.parametrize("flags", [(), ("--no-stream",)], ids=["streamed", "not-streamed"])

@@ -13,6 +13,10 @@ capabilities off or behaviours on, per request, so one process serves every vari
     no-responses        404 on /responses
     no-json-schema      400 on a json_schema response format (chat or responses)
     no-developer        400 like OpenAI's "'messages[0].role' does not support 'developer'"
+    typed-items         400 "Cannot determine type of 'item'" (llama.cpp's server) for a Responses
+                        input item without `type`
+    no-history          the same 400 for any assistant message in Responses input (a server
+                        that serves turn one and breaks on turn two)
     no-index            streamed chat tool-call deltas carry no `index` key
     reasoning           reasoning before the answer: chat `reasoning_content` deltas, responses
                         a reasoning item with summary events

@@ -26,7 +26,12 @@ def read_responses(body: dict[str, Any], flags: dict[str, Any]) -> Ask:
     if isinstance(items, str):
         items = [{"role": "user", "content": items}]
     for item in items or []:
+        if "typed-items" in flags and "type" not in item:
+            # llama.cpp's server: every input item must say what it is.
+            raise ApiError(400, "Cannot determine type of 'item'")
         kind = item.get("type", "message")
+        if "no-history" in flags and item.get("role") == "assistant":
+            raise ApiError(400, "Cannot determine type of 'item'")
         if kind == "function_call":
             names[str(item.get("call_id"))] = str(item.get("name"))
             turns.append(Turn(role="assistant"))

@@ -70,7 +70,7 @@ def test_text_with_system_as_instructions() -> None:
     assert body == {
         "model": "gpt-5",
         "instructions": "Be brief.",
-        "input": [{"role": "user", "content": [{"type": "input_text", "text": "Hello"}]}],
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello"}]}],
         "store": False,
         "stream": True,
     }
@@ -87,8 +87,8 @@ def test_leading_system_messages_join_instructions_and_later_ones_stay_in_input(
     body = build(messages, system="Base.", system_message_mode="developer", stream=False)
     assert body["instructions"] == "Base.\n\nRule one.\n\nRule two."
     assert body["input"] == [
-        {"role": "user", "content": [{"type": "input_text", "text": "Hi"}]},
-        {"role": "developer", "content": "Now answer in French."},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]},
+        {"type": "message", "role": "developer", "content": "Now answer in French."},
     ]
     assert "stream" not in body
 
@@ -98,7 +98,7 @@ def test_developer_mode_falls_back_to_system_where_the_profile_has_no_developer_
     body = build(
         messages, system_message_mode="developer", profile=PROFILES["deepseek"], stream=False
     )
-    assert body["input"][1] == {"role": "system", "content": "Later rule."}
+    assert body["input"][1] == {"type": "message", "role": "system", "content": "Later rule."}
 
 
 def test_no_system_text_means_no_instructions() -> None:
@@ -138,6 +138,7 @@ def test_images() -> None:
     body = build([message])
     assert body["input"] == [
         {
+            "type": "message",
             "role": "user",
             "content": [
                 {"type": "input_text", "text": "What is this?"},
@@ -243,8 +244,8 @@ def test_function_call_history_with_outputs() -> None:
     ]
     body = build(messages, tools=(WEATHER,))
     assert body["input"] == [
-        {"role": "user", "content": [{"type": "input_text", "text": "Weather in Paris and Rome?"}]},
-        {"role": "assistant", "content": "Checking."},
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather in Paris and Rome?"}]},
+        {"type": "message", "role": "assistant", "content": "Checking."},
         {
             "type": "function_call",
             "call_id": "call_1",
@@ -269,7 +270,7 @@ def test_tool_results_come_before_new_user_text_in_the_same_message() -> None:
         Message("user", (TextPart("And tomorrow?"), ToolResultPart("call_1", "sunny"))),
     ]
     body = build(messages)
-    assert [item.get("type", item.get("role")) for item in body["input"]] == [
+    assert [item.get("role", item.get("type")) for item in body["input"]] == [
         "function_call",
         "function_call_output",
         "user",
@@ -330,7 +331,7 @@ def test_reasoning_without_encrypted_content_is_only_replayed_when_the_server_st
     assert [item.get("type", "message") for item in stateless["input"]] == ["message", "message"]
     stored = build([user("a"), turn], params={"store": True})
     assert stored["input"][1] == {"type": "reasoning", "id": "rs_2", "summary": []}
-    assert stored["input"][2] == {"role": "assistant", "content": "Hi"}
+    assert stored["input"][2] == {"type": "message", "role": "assistant", "content": "Hi"}
     assert stored["store"] is True
     # Reasoning from a chat server (text only, no id) never becomes an item.
     chat_reasoning = Message("assistant", (ReasoningPart(text="thinking"), TextPart("Hi")))
