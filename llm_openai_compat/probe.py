@@ -97,6 +97,7 @@ class ProbeReport:
             "stream_options": "streamOptions",
             "stream_usage": "streamUsage",
             "tools": "tools",
+            "tools_streamed": "toolsStreamed",
             "json_schema": "jsonSchema",
             "json_object": "jsonObject",
             "developer_role": "developerRole",
@@ -331,6 +332,20 @@ def run_probes(
 
     attempt("tools", "Tool calling", tools)
 
+    def tools_streamed() -> tuple[bool, str]:
+        # Gateways may drop tool calls from streams only; llm streams by default.
+        result = prober.exchange(
+            _user("What time is it? Call the get_current_time tool to find out."),
+            prober.options(tools=(_TOOL,), stream=True, params={"maxOutputTokens": _LONGER}),
+        )
+        if result.tool_calls:
+            return True, f"called {result.tool_calls[0].name}"
+        if result.text.strip():
+            return True, "accepted, but the model answered in text"
+        return False, "the stream ended with no text and no tool call (use --no-stream with tools)"
+
+    attempt("tools_streamed", "Tool calling (streamed)", tools_streamed)
+
     def json_schema() -> tuple[bool, str]:
         fmt = ResponseFormat(kind="json_schema", schema=_SCHEMA, name="probe")
         result = prober.exchange(
@@ -385,6 +400,7 @@ _LATER = (
     ("stream_options", "stream_options"),
     ("stream_usage", "Usage in streams"),
     ("tools", "Tool calling"),
+    ("tools_streamed", "Tool calling (streamed)"),
     ("json_schema", "Structured output (json_schema)"),
     ("json_object", "Structured output (json_object)"),
     ("developer_role", "developer role"),

@@ -76,6 +76,9 @@ def register_models(register: Any) -> None:
 def register_commands(cli: Any) -> None:
     try:
         from .cli import openai_compat
+        from .notices import install_stderr_handler
+
+        install_stderr_handler()  # only the CLI calls this hook: notices go to its stderr
     except Exception as error:  # a broken install must not take every llm command down
         _warn(f"its commands are unavailable ({type(error).__name__}: {error})")
         return

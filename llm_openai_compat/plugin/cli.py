@@ -299,7 +299,7 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
             + ("" if refresh or model in configured else "  (not configured)")
         )
     if refresh:
-        _progress(f"Stored {len(found)} models for provider {provider_id!r}.")
+        _progress(f"Stored {len(found)} model{'s' * (len(found) != 1)} for provider {provider_id!r}.")
 
 
 @openai_compat.command()
@@ -393,7 +393,12 @@ def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -
             api_key=_explicit_key(key),
             on_progress=lambda label: _progress(f"  probing {label} ..."),
         )
-    latency = f"{report.latency_s * 1000:.0f} ms" if report.latency_s is not None else "-"
+    # A latency is the time to a working answer: a refused connection has none.
+    latency = (
+        f"{report.latency_s * 1000:.0f} ms"
+        if report.connected and report.latency_s is not None
+        else "-"
+    )
     click.echo(
         f"Provider:  {provider_id}\nModel:     {model}\n"
         f"Endpoint:  {report.endpoint} ({report.shape})\n"

@@ -9,12 +9,15 @@ inside `execute`, so registering hundreds of models costs no network and no heav
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import llm
 from llm.parts import StreamEvent
 from pydantic import Field, field_validator
+
+from .notices import AnswerWatch
 
 if TYPE_CHECKING:
     from ..config.settings import ProviderSettings
@@ -82,13 +85,18 @@ class OpenAICompatOptions(llm.Options):
     @field_validator("stop", mode="before")
     @classmethod
     def _stop_list(cls, value: Any) -> Any:
-        if isinstance(value, str) and value.lstrip().startswith("["):
+        # `[INST]` is a stop string; `["a",` is a JSON list gone wrong, never sent as a string.
+        if isinstance(value, str) and re.match(r'\s*\[\s*("|\])', value):
             try:
                 parsed = json.loads(value)
-            except ValueError:
-                return value
+            except (ValueError, RecursionError):
+                parsed = None
             if isinstance(parsed, list) and all(isinstance(v, str) for v in parsed):
                 return parsed
+            raise ValueError(
+                "stop looks like a JSON list but is not a valid list of strings; "
+                """write it as -o stop '["a", "b"]', or give one stop string"""
+            )
         return value
 
     @field_validator("extra_body", mode="before")
@@ -164,6 +172,13 @@ class _Shared:
             return llm.get_key(explicit_key=explicit_key)
         return None
 
+    def _report(self, watch: AnswerWatch, prompt: Any, response: Any, stream: bool) -> None:
+        finish = (getattr(response, "response_json", None) or {}).get("finish_reason")
+        watch.report(
+            self.model_id, finish_reason=finish, tools=bool(getattr(prompt, "tools", None)),
+            stream=stream,
+        )
+
     def _prepare(
         self, prompt: Any, stream: bool, response: Any, conversation: Any
     ) -> tuple[Any, Any, EventTranslator]:
@@ -196,13 +211,16 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
         from ..errors import OpenAICompatError
 
         converted, options, translator = self._prepare(prompt, stream, response, conversation)
+        watch = AnswerWatch()
         try:
             client = Client(self.provider_id, api_key=key)
             for event in client.stream(converted, options):
-                yield from translator.translate(event)
+                for out in translator.translate(event):
+                    yield watch.see(out)
         except OpenAICompatError as error:
             raise llm.ModelError(str(error)) from None
         yield from translator.finish()
+        self._report(watch, prompt, response, stream)
 
 
 class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
@@ -221,15 +239,17 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
         from ..errors import OpenAICompatError
 
         converted, options, translator = self._prepare(prompt, stream, response, conversation)
+        watch = AnswerWatch()
         try:
             client = AsyncClient(self.provider_id, api_key=key)
             async for event in client.stream(converted, options):
                 for out in translator.translate(event):
-                    yield out
+                    yield watch.see(out)
         except OpenAICompatError as error:
             raise llm.ModelError(str(error)) from None
         for out in translator.finish():
             yield out
+        self._report(watch, prompt, response, stream)
 
 
 def model_pair(

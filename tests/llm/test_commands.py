@@ -259,6 +259,7 @@ def test_test_when_the_server_is_down(run_llm, write_settings, fault_server, set
     result = run_llm("openai-compat", "test", "dead")
     assert result.exit_code == 1
     assert _rows(result.stdout)["Connection"] == "NO"
+    assert "Latency:   -\n" in result.stdout  # no latency for a connection that failed
     assert "nothing was stored" in result.output
     assert "capabilities" not in _file(settings_file)["providers"]["dead"]
 
@@ -309,3 +310,17 @@ def test_usage_without_stream_options_is_noticed(run_llm, write_settings, model_
     assert result.exit_code == 0, result.output
     rows = _rows(result.stdout)
     assert rows["stream_options"] == "NO" and rows["Usage in streams"] == "yes"
+
+
+def test_test_probes_tool_calls_streamed_too(run_llm, write_settings, model_server, settings_file):
+    """A gateway that drops tool calls from streams (llm streams by default) is caught by the
+    streamed probe, although the non-streamed one succeeds."""
+    write_settings(gw=sim(model_server.url("drop-streamed-tools")))
+    result = run_llm("openai-compat", "test", "gw")
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert rows["Tool calling"] == "yes"
+    assert rows["Tool calling (streamed)"] == "NO"
+    assert "no text and no tool call" in result.stdout
+    caps = _file(settings_file)["providers"]["gw"]["capabilities"]
+    assert caps["tools"] is True and caps["toolsStreamed"] is False

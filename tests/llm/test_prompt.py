@@ -371,3 +371,56 @@ def test_usage_details_resolved_model_and_withheld_reasoning(fault_server, write
     assert response.response_json["usage"] == usage
     parts = response.messages()[0].parts
     assert type(parts[0]).__name__ == "ReasoningPart" and parts[0].redacted
+
+
+def test_stop_as_a_broken_json_list_is_refused(model_server, write_settings, run_llm):
+    write_settings(sim=sim(model_server.url()))
+    model_server.reset()
+    result = run_llm("-m", "sim/sim-model", "-o", "stop", '["tiny",', "hello")
+    assert result.exit_code == 1
+    assert "stop looks like a JSON list" in result.output and "Traceback" not in result.output
+    assert model_server.requests() == []  # refused before sending
+
+
+def test_stop_strings_that_start_with_a_bracket_are_kept(model_server, write_settings, run_llm):
+    write_settings(sim=sim(model_server.url()))
+    result = run_llm("-m", "sim/sim-model", "-o", "stop", "[INST]", "hello")
+    assert result.exit_code == 0, result.output
+    assert model_server.last_body()["stop"] == "[INST]"
+    result = run_llm("-m", "sim/sim-model", "-o", "stop", '["a", "b"]', "hello")
+    assert result.exit_code == 0, result.output
+    assert model_server.last_body()["stop"] == ["a", "b"]
+
+
+@pytest.mark.parametrize("flags", [(), ("--no-stream",)], ids=["streamed", "not-streamed"])
+def test_an_answer_cut_at_the_output_limit_says_so_on_stderr(model_server, write_settings, run_llm, flags):
+    write_settings(sim=sim(model_server.url()))
+    result = run_llm("-m", "sim/sim-model", *flags, "-o", "max_tokens", "2", "hello there friend")
+    assert result.exit_code == 0, result.output
+    assert "stopped at the output limit; raise it with -o max_tokens N" in result.stderr
+    assert "output limit" not in result.stdout
+    row = json.loads(run_llm("logs", "-n", "1", "--json").stdout)[0]
+    assert row["response_json"]["finish_reason"] == "length"
+    full = run_llm("-m", "sim/sim-model", *flags, "hello")
+    assert "output limit" not in full.stderr
+
+
+def test_no_notice_lines_with_quiet(model_server, write_settings, run_llm, monkeypatch):
+    from llm_openai_compat.plugin import notices
+
+    monkeypatch.setenv("OPENAI_COMPAT_QUIET", "1")
+    monkeypatch.setattr(notices.LOGGER, "handlers", [])
+    notices.install_stderr_handler()
+    assert notices.LOGGER.handlers == []
+
+
+def test_tools_answered_with_nothing_say_so(model_server, write_settings, run_llm):
+    """A gateway that drops tool calls from streams: llm would print nothing and exit 0."""
+    write_settings(gw=sim(model_server.url("drop-streamed-tools")))
+    result = run_llm(
+        "-m", "gw/sim-model", "--functions", "def get_time() -> str: return 'noon'",
+        "Use the get_time tool.",
+    )
+    assert result.exit_code == 0, result.output
+    assert "answered with no text and no tool call" in result.stderr
+    assert "try --no-stream" in result.stderr

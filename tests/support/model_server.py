@@ -26,9 +26,12 @@ capabilities off or behaviours on, per request, so one process serves every vari
     fail=<STATUS>       answer every API request with that status and an OpenAI-style error
     delay=<MS>          sleep between streamed events
     words=<N>           the plain text answer is N words long (for long streams)
+    drop-streamed-tools a streamed chat answer that would call a tool is empty instead (a gateway
+                        that loses tool calls when streaming)
+    models=<A>,<B>      the models Ollama's native listing (`GET /api/tags`) names
 
 Endpoints: `POST /v1/chat/completions` and `POST /v1/responses` (streamed or not), `GET
-/v1/models`; `GET /_requests` returns the recorded API requests as a JSON list of {method, path,
+/v1/models`, Ollama's `GET /api/tags`; `GET /_requests` returns the recorded API requests as a JSON list of {method, path,
 flags, headers (lowercased), body, outcome}, where outcome is "complete", "error" or
 "disconnected" (the client closed the stream early); `POST /_reset` clears them.
 
@@ -56,6 +59,7 @@ This module is the HTTP server and entry point; the request and its answer are i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -173,6 +177,10 @@ class Handler(BaseHTTPRequestHandler):
             error = ApiError(status, f"Simulated failure with HTTP {status}", etype=etype, code=code)
             record["outcome"] = "error"
             return self._send_json(status, error.body, {"Retry-After": "0"})
+        if method == "GET" and api == "/api/tags":  # Ollama's native listing
+            record["outcome"] = "complete"
+            names = str(flags["models"]).split(",") if flags.get("models") else MODELS
+            return self._send_json(200, {"models": [{"name": m, "model": m} for m in names]})
         if method == "GET" and api == "/models":
             record["outcome"] = "complete"
             return self._send_json(200, {"object": "list", "data": [
@@ -193,6 +201,8 @@ class Handler(BaseHTTPRequestHandler):
                                param="stream_options")
             ask = read_chat(body, flags)
             p, rid = plan(ask, flags), f"chatcmpl-{digest}"
+            if "drop-streamed-tools" in flags and stream and p.calls:
+                p = dataclasses.replace(p, text="", calls=[], finish="stop")
             if not stream:
                 self._send_json(200, chat_body(ask, p, rid, flags))
             else:
