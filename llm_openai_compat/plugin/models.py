@@ -17,7 +17,7 @@ from llm.parts import StreamEvent
 from pydantic import Field, field_validator
 
 if TYPE_CHECKING:
-    from ..config.settings import ProviderSettings
+    from .. import ProviderSettings
     from .convert import EventTranslator
 
 __all__ = ["AsyncOpenAICompatModel", "OpenAICompatModel", "OpenAICompatOptions", "model_pair"]
@@ -170,9 +170,8 @@ class _Shared:
         # Imported here: registration must not pay for the conversion layer.
         from .convert import EventTranslator, build_conversation, build_options
 
-        options, note = build_options(self.model_name, prompt, stream, self.capabilities)
-        conversation_id = getattr(conversation, "id", None)
-        converted = build_conversation(prompt, conversation_id, schema_note=note)
+        options = build_options(self.model_name, prompt, stream)
+        converted = build_conversation(prompt, getattr(conversation, "id", None))
         return (
             converted,
             options,
@@ -192,8 +191,7 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
         conversation: Any = None,
         key: str | None = None,
     ) -> Iterator[StreamEvent]:
-        from ..client import Client
-        from ..errors import OpenAICompatError
+        from .. import Client, OpenAICompatError
 
         converted, options, translator = self._prepare(prompt, stream, response, conversation)
         try:
@@ -217,8 +215,7 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
         conversation: Any = None,
         key: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        from ..client import AsyncClient
-        from ..errors import OpenAICompatError
+        from .. import AsyncClient, OpenAICompatError
 
         converted, options, translator = self._prepare(prompt, stream, response, conversation)
         try:
