@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -20,20 +21,24 @@ from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import ConfigDict, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import ConfigDict, PrivateAttr, SecretStr, model_validator
 
 from llm_openai_compat import (
+    OPTION_PARAMS,
     AsyncClient,
     Client,
     ConfigError,
     ProviderSettings,
     RequestOptions,
+    Secret,
+    Target,
+    get_profile,
     load_settings,
+    merge_params,
+    resolve_provider,
+    validate_params,
 )
 from llm_openai_compat import settings_path as default_settings_path
-from llm_openai_compat.call import Secret, Target
-from llm_openai_compat.config.params import merge_params, validate_params
-from llm_openai_compat.config.profiles import get_profile
 
 from .convert import ChunkBuilder, to_conversation, to_response_format, to_tool_specs
 from .errors import translated_errors
@@ -48,14 +53,9 @@ from .structured import (
 
 __all__ = ["ChatOpenAICompat"]
 
-# Field -> the core's camelCase param name. Each may also be given per call.
-_PARAMS = {
-    "temperature": "temperature",
-    "max_tokens": "maxOutputTokens",
-    "top_p": "topP",
-    "seed": "seed",
-    "reasoning_effort": "reasoningEffort",
-}
+# Field -> the core's camelCase param name (the core's one table; `stop` is LangChain's own
+# argument). Each may also be given per call.
+_PARAMS = {field: camel for field, camel in OPTION_PARAMS.items() if field != "stop"}
 # Everything a call (invoke, stream, bind) may pass besides `stop`.
 _CALL_OPTIONS = frozenset(
     {*_PARAMS, "model", "tools", "tool_choice", "parallel_tool_calls", "response_format",
@@ -111,6 +111,8 @@ class ChatOpenAICompat(BaseChatModel):
     """Stop sequences. The Responses API has no such field, so there they are applied to the
     streamed text here."""
     seed: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
     reasoning_effort: str | None = None
     default_params: dict[str, Any] | None = None
     """More request params by their camelCase names (see the README), under the fields above."""
@@ -122,9 +124,7 @@ class ChatOpenAICompat(BaseChatModel):
     """Ask for usage when streaming (`stream_options`); servers that reject it are retried
     once without it, and remembered."""
 
-    _provider: ProviderSettings = PrivateAttr()
-    _provider_id: str = PrivateAttr()
-    _request_log: str | None = PrivateAttr(default=None)
+    _resolved: Target = PrivateAttr()
     _client: Client | None = PrivateAttr(default=None)
     _async_client: AsyncClient | None = PrivateAttr(default=None)
     _ls_provider: str = PrivateAttr()
@@ -150,51 +150,42 @@ class ChatOpenAICompat(BaseChatModel):
         """Resolve the provider now, so a bad setting fails at construction with its name."""
         if self.provider and self.base_url:
             raise ConfigError("give either provider or base_url, not both", field="base_url")
-        request_log = None
+        active = None
         if self.base_url:
-            fields: dict[str, Any] = {"base_url": self.base_url}
-            provider_id = _inline_id(self.base_url)
+            name = self.base_url
         else:
             settings = load_settings(Path(self.settings_path) if self.settings_path else None)
             active = settings.active
-            provider_id = self.provider or (active.provider if active else "")
-            found = settings.providers.get(provider_id)
-            if found is None:
-                known = ", ".join(sorted(settings.providers)) or "none"
+            name = self.provider or (active.provider if active else "")
+            if not name:
                 raise ConfigError(
-                    f"no provider named {provider_id!r} (known: {known})" if provider_id
-                    else "no provider, no base_url and no active provider in the settings file",
+                    "no provider, no base_url and no active provider in the settings file",
                     file=self.settings_path or str(default_settings_path()),
-                    provider=provider_id or None,
                     hint="Pass base_url=..., or add the provider with `llm openai-compat add`",
                 )
-            fields = found.model_dump()
-            request_log = settings.request_log
-            self._ls_provider = provider_id
+        target = resolve_provider(name, settings_path=self.settings_path)
+        if not self.base_url:
+            self._ls_provider = target.id
             if self.model is None:
-                pick = active.model if active and active.provider == provider_id else None
-                self.model = pick or (found.models[0] if found.models else None)
+                pick = active.model if active and active.provider == target.id else None
+                self.model = pick or (target.settings.models[0] if target.settings.models else None)
         if not self.model:
-            raise ConfigError("no model given", provider=provider_id, field="model",
+            raise ConfigError("no model given", provider=target.id, field="model",
                               hint="Pass model=... (or list models for the provider)")
-        fields.update(self._overrides(fields))
-        try:
-            settings_for = ProviderSettings.model_validate(fields)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(first["msg"], provider=provider_id, field=where) from None
+        overrides = self._overrides(target.settings)
+        if overrides:
+            target = resolve_provider(name, settings_path=self.settings_path, **overrides)
         try:  # an unknown profile fails now, naming the known ones
-            profile = get_profile(settings_for.profile, settings_for.base_url)
+            profile = get_profile(target.settings.profile, target.settings.base_url)
         except ConfigError as error:
-            raise error.at(provider=provider_id) from None
+            raise error.at(provider=target.id) from None
         if self.base_url:
             self._ls_provider = _inline_ls_provider(self.base_url, profile.name)
-        validate_params(self._params({}, None), settings_for.api_shape, where="ChatOpenAICompat")
-        self._provider, self._provider_id, self._request_log = settings_for, provider_id, request_log
+        validate_params(self._params({}, None), target.settings.api_shape, where="ChatOpenAICompat")
+        self._resolved = target
         return self
 
-    def _overrides(self, base: Mapping[str, Any]) -> dict[str, Any]:
+    def _overrides(self, base: ProviderSettings) -> dict[str, Any]:
         """Connection fields set on this model, over the provider's."""
         out: dict[str, Any] = {}
         if self.api_shape is not None:
@@ -204,25 +195,25 @@ class ChatOpenAICompat(BaseChatModel):
         if self.vendor_profile is not None:
             out["profile"] = self.vendor_profile
         if self.headers:
-            out["headers"] = {**base.get("headers", {}), **self.headers}
+            out["headers"] = {**base.headers, **self.headers}
         if self.timeout is not None:
             out["timeout_ms"] = max(1, round(self.timeout * 1000))
         if self.max_retries is not None:
             out["max_retries"] = self.max_retries
         if self.extra_body:
-            out["extra_body"] = {**base.get("extra_body", {}), **self.extra_body}
+            out["extra_body"] = {**base.extra_body, **self.extra_body}
         return out
 
     @property
     def provider_id(self) -> str:
         """The id the core knows this provider by (the settings id, or host and path)."""
-        return self._provider_id
+        return self._resolved.id
 
     def _target(self) -> Target:
-        """Built at the first request, so the key is only handed to the core when used."""
-        secret = Secret(self.api_key.get_secret_value()) if self.api_key else None
-        return Target(self._provider_id, self._provider, api_key=secret,
-                      request_log=self._request_log)
+        """The key is added at the first request, so it is only handed to the core when used."""
+        if not self.api_key:
+            return self._resolved
+        return replace(self._resolved, api_key=Secret(self.api_key.get_secret_value()))
 
     def _sync(self) -> Client:
         if self._client is None:
@@ -245,9 +236,9 @@ class ChatOpenAICompat(BaseChatModel):
         params = {field: getattr(self, field) for field in _PARAMS}
         return {
             "model": self.model,
-            "provider": self._provider_id,
-            "api_shape": self._provider.api_shape,
-            **({"profile": self._provider.profile} if self._provider.profile else {}),
+            "provider": self._resolved.id,
+            "api_shape": self._resolved.settings.api_shape,
+            **({"profile": self._resolved.settings.profile} if self._resolved.settings.profile else {}),
             "stop": self.stop,
             **{k: v for k, v in params.items() if v is not None},
         }
@@ -408,12 +399,3 @@ def _inline_ls_provider(base_url: str, profile: str) -> str:
     """For tracing: the vendor when the profile (given, or detected from the URL) says which
     (deepseek, groq, ...), else the host."""
     return profile if profile != "default" else urlsplit(base_url).hostname or "openai-compatible"
-
-
-def _inline_id(base_url: str) -> str:
-    """Host, port and path: unique per server, so quirks learned from one server and circuit
-    breakers never apply to another (no scheme, credentials or query string)."""
-    parts = urlsplit(base_url)
-    host = parts.hostname or "inline"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{host}{port}{parts.path.rstrip('/')}"

@@ -33,11 +33,13 @@ from llm_openai_compat import (
     Finish,
     ImagePart,
     Message,
+    Part,
     ReasoningDelta,
     ReasoningItem,
     ReasoningPart,
     ResponseFormat,
     ResponseMeta,
+    Role,
     TextDelta,
     TextPart,
     ToolCall,
@@ -48,7 +50,6 @@ from llm_openai_compat import (
     ToolSpec,
     Usage,
 )
-from llm_openai_compat.messages import Part, Role
 
 __all__ = [
     "ChunkBuilder",

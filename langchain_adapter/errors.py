@@ -24,7 +24,7 @@ from langchain_core.exceptions import (
     ModelTimeoutError,
 )
 
-from llm_openai_compat import errors as core
+import llm_openai_compat as core
 
 __all__ = ["as_langchain_error", "translated_errors"]
 

@@ -10,9 +10,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .call import learned_adaptations
     from .client import AsyncClient, Client
-    from .config.profiles import Profile
-    from .config.settings import ProviderSettings, Settings, load_settings, settings_path
+    from .config.params import OPTION_PARAMS, merge_params, validate_params
+    from .config.profiles import ADAPTATIONS, Adaptation, Profile, get_profile
+    from .config.settings import (
+        ProviderSettings,
+        Settings,
+        load_settings,
+        remove_provider,
+        set_active,
+        settings_path,
+        upsert_provider,
+    )
+    from .discovery import KNOWN_SERVERS, KnownServer, discover_models, known_server, listing_urls
     from .errors import (
         BadRequest,
         CircuitOpen,
@@ -47,23 +58,33 @@ if TYPE_CHECKING:
         Usage,
     )
     from .http.retry import CircuitBreaker, RetryPolicy
-    from .http.urls import models_endpoint, resolve_endpoint
+    from .http.urls import display_url, models_endpoint, resolve_endpoint
     from .messages import (
         Conversation,
         FilePart,
         ImagePart,
         Message,
+        Part,
         ReasoningPart,
         RequestOptions,
         ResponseFormat,
+        Role,
         TextPart,
         ToolCallPart,
         ToolResultPart,
         ToolSpec,
     )
+    from .probe import ProbeReport, run_probes
+
+    # What the adapters (the llm plugin, LangChain) need beyond the client API.
+    from .providers import Secret, Target, resolve_provider, validate_provider
     from .result import Result
 
 __all__ = [
+    "ADAPTATIONS",
+    "KNOWN_SERVERS",
+    "OPTION_PARAMS",
+    "Adaptation",
     "AsyncClient",
     "BadRequest",
     "CircuitBreaker",
@@ -76,6 +97,7 @@ __all__ = [
     "FilePart",
     "Finish",
     "ImagePart",
+    "KnownServer",
     "Message",
     "MissingKey",
     "MissingStructuredOutput",
@@ -83,6 +105,8 @@ __all__ = [
     "NetworkTimeout",
     "NotFound",
     "OpenAICompatError",
+    "Part",
+    "ProbeReport",
     "Profile",
     "Provider5xx",
     "ProviderCapability",
@@ -99,9 +123,12 @@ __all__ = [
     "ResponseMeta",
     "Result",
     "RetryPolicy",
+    "Role",
+    "Secret",
     "Settings",
     "StreamError",
     "StreamFailure",
+    "Target",
     "TextDelta",
     "TextPart",
     "ToolCall",
@@ -112,10 +139,24 @@ __all__ = [
     "ToolSpec",
     "Unauthorized",
     "Usage",
+    "discover_models",
+    "display_url",
+    "get_profile",
+    "known_server",
+    "learned_adaptations",
+    "listing_urls",
     "load_settings",
+    "merge_params",
     "models_endpoint",
+    "remove_provider",
     "resolve_endpoint",
+    "resolve_provider",
+    "run_probes",
+    "set_active",
     "settings_path",
+    "upsert_provider",
+    "validate_params",
+    "validate_provider",
 ]
 
 _EXPORTS: dict[str, str] = {
@@ -171,6 +212,30 @@ _EXPORTS: dict[str, str] = {
     "settings_path": "config.settings",
     "models_endpoint": "http.urls",
     "resolve_endpoint": "http.urls",
+    "Secret": "providers",
+    "Target": "providers",
+    "resolve_provider": "providers",
+    "validate_provider": "providers",
+    "OPTION_PARAMS": "config.params",
+    "merge_params": "config.params",
+    "validate_params": "config.params",
+    "ADAPTATIONS": "config.profiles",
+    "Adaptation": "config.profiles",
+    "get_profile": "config.profiles",
+    "learned_adaptations": "call",
+    "remove_provider": "config.settings",
+    "set_active": "config.settings",
+    "upsert_provider": "config.settings",
+    "display_url": "http.urls",
+    "KNOWN_SERVERS": "discovery",
+    "KnownServer": "discovery",
+    "discover_models": "discovery",
+    "known_server": "discovery",
+    "listing_urls": "discovery",
+    "ProbeReport": "probe",
+    "run_probes": "probe",
+    "Part": "messages",
+    "Role": "messages",
 }
 
 __version__ = "0.1.0"

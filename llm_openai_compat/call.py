@@ -36,7 +36,9 @@ __all__ = [
     "Secret",
     "StreamState",
     "Target",
+    "auth_headers",
     "body_events",
+    "key_headers",
     "learn_from",
     "learned_adaptations",
     "prepare",
@@ -217,11 +219,17 @@ def cache_key_for(conversation_id: str | None) -> str | None:
 
 
 def auth_headers(target: Target, profile: Profile) -> dict[str, str]:
+    """The target's key (given, or resolved now from its `apiKeyRef`) as headers."""
     key = (
         target.api_key.get_secret_value()
         if target.api_key is not None
         else resolve_api_key(target.id, target.settings)
     )
+    return key_headers(key, profile)
+
+
+def key_headers(key: str | None, profile: Profile) -> dict[str, str]:
+    """A key as the profile sends it: `Authorization: Bearer`, or Azure's `api-key`."""
     if not key:
         return {}
     if profile.auth_header == "api-key":

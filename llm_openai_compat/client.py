@@ -11,20 +11,24 @@ import os
 import time
 from collections.abc import AsyncGenerator, Generator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .call import Prepared, Secret, StreamState, Target, body_events, learn_from, prepare
-from .config.settings import ProviderSettings, load_settings
-from .errors import ConfigError, OpenAICompatError
+from .config.settings import ProviderSettings
+from .discovery import aprovider_models, provider_models
+from .errors import OpenAICompatError
 from .events import Event
 from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
-from .http.urls import models_endpoint
 from .messages import Conversation, RequestOptions
+from .providers import inline_provider_id, resolve_provider
 from .result import Result, ResultBuilder, collect
 
-__all__ = ["AsyncClient", "Client", "inline_provider_id", "parse_model_list"]
+if TYPE_CHECKING:
+    from typing import Self  # Python 3.11; only ever an annotation here
+
+__all__ = ["AsyncClient", "Client"]
 
 
 def _target(
@@ -34,27 +38,15 @@ def _target(
     api_key: str | Secret | None,
     settings_path: str | Path | None,
 ) -> Target:
-    secret: Secret | None = Secret(api_key) if isinstance(api_key, str) and api_key else None
-    if isinstance(api_key, Secret):
-        secret = api_key
     if isinstance(provider, Target):
         return provider
     if isinstance(provider, ProviderSettings):
-        return Target(provider_id or "inline", provider, api_key=secret)
-    path = Path(settings_path) if settings_path else None
-    settings = load_settings(path)
-    found = settings.providers.get(provider)
-    if found is None:
-        from .config.settings import settings_path as default_path
-
-        known = ", ".join(sorted(settings.providers)) or "none"
-        raise ConfigError(
-            f"no provider named {provider!r} (known: {known})",
-            file=str(path or default_path()),
-            provider=provider,
-            hint="Add it with `llm openai-compat add` or fix the name",
-        )
-    return Target(provider, found, api_key=secret, request_log=settings.request_log)
+        secret = api_key if isinstance(api_key, Secret) else Secret(api_key) if api_key else None
+        pid = provider_id or inline_provider_id(provider.base_url)
+        return Target(pid, provider, api_key=secret)
+    return resolve_provider(
+        provider, settings_path=settings_path, api_key=api_key, provider_id=provider_id
+    )
 
 
 def _observed(target: Target) -> bool:
@@ -136,30 +128,6 @@ class _Recorder:
         )
 
 
-def inline_provider_id(base_url: str) -> str:
-    """`host:port/path` of a base URL: the identity of a provider given in code."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(base_url)
-    return f"{parts.hostname or ''}:{parts.port or ''}{parts.path.rstrip('/')}"
-
-
-def parse_model_list(body: Any) -> list[str]:
-    """Model ids from `/models`: OpenAI's `{"data": [{"id"}]}`, Ollama's `{"models": [...]}`."""
-    items: Any = body
-    if isinstance(body, dict):
-        items = body.get("data", body.get("models", []))
-    ids: list[str] = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, str):
-            ids.append(item)
-        elif isinstance(item, dict):
-            value = item.get("id") or item.get("model") or item.get("name")
-            if isinstance(value, str) and value:
-                ids.append(value)
-    return sorted(dict.fromkeys(ids))
-
-
 class _BaseClient:
     def __init__(
         self,
@@ -182,28 +150,20 @@ class _BaseClient:
         cls,
         base_url: str,
         *,
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         provider_id: str | None = None,
         policy: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         **fields: Any,
-    ) -> Any:
+    ) -> Self:
         """A client for a provider given in code rather than in the settings file. `fields`
         are ProviderSettings fields by their Python names (api_shape, headers, timeout_ms...).
 
-        Without a `provider_id`, the id is the server's host, port and path, so quirks learned
-        and the circuit breaker are per server, never shared by every inline provider."""
-        from pydantic import ValidationError
-
-        try:
-            settings = ProviderSettings(base_url=base_url, **fields)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(first["msg"], provider=provider_id, field=where) from None
-        if provider_id is None:
-            provider_id = inline_provider_id(settings.base_url)
-        return cls(settings, provider_id=provider_id, api_key=api_key, policy=policy, breaker=breaker)
+        Without a `provider_id`, the id is the server's host, port and path
+        (`providers.inline_provider_id`, the same in every adapter), so quirks learned and
+        the circuit breaker are per server, never shared by every inline provider."""
+        target = resolve_provider(base_url, api_key=api_key, provider_id=provider_id, **fields)
+        return cls(target, policy=policy, breaker=breaker)
 
     @property
     def provider_id(self) -> str:
@@ -229,19 +189,9 @@ class _BaseClient:
         recorder.finish(None, error)
         return False
 
-    def _models_endpoint(self) -> transport.Endpoint:
-        from .call import _profile_for, auth_headers
-
-        settings = self.target.settings
-        profile = _profile_for(self.target)
-        return transport.Endpoint(
-            provider=self.target.id,
-            url=models_endpoint(settings.base_url, settings.url_mode),
-            headers={"Accept": "application/json", **settings.headers, **auth_headers(self.target, profile)},
-            timeout_ms=settings.timeout_ms,
-            verify_tls=settings.verify_tls,
-            max_attempts=2,
-        )
+    def _listing_breaker(self) -> CircuitBreaker:
+        """A listing counts against (and is refused by) the client's breaker, like a request."""
+        return self.breaker or transport.breaker_for(self.target.id)
 
 
 class Client(_BaseClient):
@@ -318,9 +268,9 @@ class Client(_BaseClient):
         return body_events(prepared, response.headers.get("content-type"), response.content)
 
     def list_models(self) -> list[str]:
-        """The model ids the server lists at its `/models` endpoint."""
-        response = transport.send(self._models_endpoint(), None, method="GET", policy=self.policy)
-        return parse_model_list(_json_of(response))
+        """The model ids the server lists: its profile's native listing (Ollama, LM Studio;
+        without embedding models) else `/models` (`discovery.provider_models`)."""
+        return provider_models(self.target, policy=self.policy, breaker=self._listing_breaker())
 
 
 class AsyncClient(_BaseClient):
@@ -404,22 +354,7 @@ class AsyncClient(_BaseClient):
         return body_events(prepared, response.headers.get("content-type"), response.content)
 
     async def list_models(self) -> list[str]:
-        response = await transport.asend(
-            self._models_endpoint(), None, method="GET", policy=self.policy
+        """`Client.list_models` on the async transport."""
+        return await aprovider_models(
+            self.target, policy=self.policy, breaker=self._listing_breaker()
         )
-        return parse_model_list(_json_of(response))
-
-
-def _json_of(response: Any) -> Any:
-    import json
-
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        from .errors import StreamError
-
-        raise StreamError(
-            "The server's model list is not JSON",
-            url=str(response.request.url) if response.request else None,
-            hint="Check that the base URL points at an OpenAI-compatible API",
-        ) from None

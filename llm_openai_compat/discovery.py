@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .call import Secret, Target, auth_headers, key_headers
 from .config.profiles import Profile, get_profile
 from .config.settings import ProviderSettings
 from .errors import OpenAICompatError, StreamError
@@ -26,11 +27,14 @@ from .http.urls import UrlMode, models_endpoint, validate_base_url
 __all__ = [
     "KNOWN_SERVERS",
     "KnownServer",
+    "aprovider_models",
     "discover_models",
     "known_server",
     "list_models",
+    "listing_urls",
     "native_models_url",
     "parse_models",
+    "provider_models",
     "running_servers",
 ]
 
@@ -118,31 +122,103 @@ def native_models_url(base_url: str, profile: Profile) -> str | None:
     return urlunsplit((parts.scheme, parts.netloc, root + profile.native_models_path, "", ""))
 
 
-def _get_json(
-    url: str, headers: Mapping[str, str], *, provider: str, verify_tls: bool,
-    timeout_ms: int | None, policy: RetryPolicy,
-) -> Any:
-    endpoint = transport.Endpoint(
-        provider=provider,
-        url=url,
-        headers={"Accept": "application/json", **headers},
-        timeout_ms=timeout_ms or _TIMEOUT_MS,
-        verify_tls=verify_tls,
-        max_attempts=policy.max_attempts,
+def _plan(
+    base_url: str, chosen: Profile, headers: Mapping[str, str], *, url_mode: UrlMode,
+    verify_tls: bool, timeout_ms: int | None, provider: str, policy: RetryPolicy,
+) -> list[tuple[transport.Endpoint, bool]]:
+    """The listings to ask, in order, each with whether it is the profile's native one."""
+    return [
+        (
+            transport.Endpoint(
+                provider=provider,
+                url=url,
+                headers={"Accept": "application/json", **headers},
+                timeout_ms=timeout_ms or _TIMEOUT_MS,
+                verify_tls=verify_tls,
+                max_attempts=policy.max_attempts,
+            ),
+            is_native,
+        )
+        for url, is_native in _urls(base_url, chosen, url_mode)
+    ]
+
+
+def _urls(base_url: str, chosen: Profile, url_mode: UrlMode) -> list[tuple[str, bool]]:
+    """The listing URLs, in the order they are asked, each with whether it is native."""
+    urls: list[tuple[str, bool]] = []
+    native = native_models_url(base_url, chosen)
+    if native is not None:
+        urls.append((native, True))
+    urls.append((models_endpoint(base_url, url_mode), False))
+    return urls
+
+
+def listing_urls(settings: ProviderSettings) -> list[str]:
+    """Where `discover_models` asks for the provider's models, in order, fit to show."""
+    chosen = get_profile(settings.profile, settings.base_url)
+    return [transport.redact_url(url) for url, _ in _urls(settings.base_url, chosen, settings.url_mode)]
+
+
+def _target_plan(target: Target, policy: RetryPolicy) -> list[tuple[transport.Endpoint, bool]]:
+    settings = target.settings
+    chosen = get_profile(settings.profile, settings.base_url)
+    return _plan(
+        settings.base_url, chosen, {**settings.headers, **auth_headers(target, chosen)},
+        url_mode=settings.url_mode, verify_tls=settings.verify_tls,
+        timeout_ms=settings.timeout_ms, provider=target.id, policy=policy,
     )
-    # A breaker of its own: a listing that fails must not open the provider's breaker.
-    response = transport.send(
-        endpoint, None, method="GET", policy=policy, breaker=CircuitBreaker(provider)
-    )
+
+
+def _models_in(content: bytes, endpoint: transport.Endpoint, native: bool) -> list[str]:
     try:
-        return json.loads(response.content)
+        body = json.loads(content)
     except ValueError:
         raise StreamError(
             "The server's model list is not JSON",
-            url=transport.redact_url(url),
-            provider=provider,
+            url=transport.redact_url(endpoint.url),
+            provider=endpoint.provider,
             hint="Check that the base URL points at an OpenAI-compatible API",
         ) from None
+    return parse_models(body, native=native)
+
+
+def _listed(
+    plan: list[tuple[transport.Endpoint, bool]], policy: RetryPolicy,
+    breaker: CircuitBreaker | None,
+) -> list[str]:
+    """The first listing that answers; the first error when none does. Without a `breaker`,
+    each listing has one of its own: a listing that fails must not open the provider's."""
+    first: OpenAICompatError | None = None
+    for endpoint, native in plan:
+        try:
+            response = transport.send(
+                endpoint, None, method="GET", policy=policy,
+                breaker=breaker or CircuitBreaker(endpoint.provider),
+            )
+            return _models_in(response.content, endpoint, native)
+        except OpenAICompatError as error:
+            first = first or error
+    assert first is not None
+    raise first
+
+
+async def _alisted(
+    plan: list[tuple[transport.Endpoint, bool]], policy: RetryPolicy,
+    breaker: CircuitBreaker | None,
+) -> list[str]:
+    """`_listed` on the async transport."""
+    first: OpenAICompatError | None = None
+    for endpoint, native in plan:
+        try:
+            response = await transport.asend(
+                endpoint, None, method="GET", policy=policy,
+                breaker=breaker or CircuitBreaker(endpoint.provider),
+            )
+            return _models_in(response.content, endpoint, native)
+        except OpenAICompatError as error:
+            first = first or error
+    assert first is not None
+    raise first
 
 
 def list_models(
@@ -156,56 +232,44 @@ def list_models(
     timeout_ms: int | None = None,
     provider: str = "discovery",
     policy: RetryPolicy | None = None,
+    breaker: CircuitBreaker | None = None,
 ) -> list[str]:
     """The model ids the server at `base_url` offers. `profile` is a profile name (detected
     from the URL when None). Where the profile has a native listing it is tried first and
     `/models` second (or the other way round when the first fails); the first error is raised
     when both fail. `api_key` is sent as the profile says (Bearer, or Azure's `api-key`)."""
     chosen = get_profile(profile, base_url)
-    sent = dict(headers or {})
-    if api_key:
-        if chosen.auth_header == "api-key":
-            sent["api-key"] = api_key
-        else:
-            sent["Authorization"] = f"Bearer {api_key}"
-    urls: list[tuple[str, bool]] = []
-    native = native_models_url(base_url, chosen)
-    if native is not None:
-        urls.append((native, True))
-    urls.append((models_endpoint(base_url, url_mode), False))
-    first: OpenAICompatError | None = None
-    for url, is_native in urls:
-        try:
-            body = _get_json(
-                url, sent, provider=provider, verify_tls=verify_tls, timeout_ms=timeout_ms,
-                policy=policy or _POLICY,
-            )
-        except OpenAICompatError as error:
-            first = first or error
-            continue
-        return parse_models(body, native=is_native)
-    assert first is not None
-    raise first
+    policy = policy or _POLICY
+    sent = {**(headers or {}), **key_headers(api_key, chosen)}
+    plan = _plan(
+        base_url, chosen, sent, url_mode=url_mode, verify_tls=verify_tls,
+        timeout_ms=timeout_ms, provider=provider, policy=policy,
+    )
+    return _listed(plan, policy, breaker)
+
+
+def provider_models(
+    target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None
+) -> list[str]:
+    """`list_models` for a resolved provider: its key (given, or its apiKeyRef resolved now),
+    headers, profile, URL mode, TLS setting and timeout."""
+    policy = policy or _POLICY
+    return _listed(_target_plan(target, policy), policy, breaker)
+
+
+async def aprovider_models(
+    target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None
+) -> list[str]:
+    """`provider_models` on the async transport."""
+    policy = policy or _POLICY
+    return await _alisted(_target_plan(target, policy), policy, breaker)
 
 
 def discover_models(
     provider_id: str, settings: ProviderSettings, *, api_key: str | None = None
 ) -> list[str]:
-    """`list_models` for a configured provider: its key reference (resolved now), headers,
-    profile, URL mode, TLS setting and timeout. `api_key` overrides the key reference."""
-    from .config.settings import resolve_api_key
-
-    key = api_key or resolve_api_key(provider_id, settings)
-    return list_models(
-        settings.base_url,
-        api_key=key,
-        profile=settings.profile,
-        headers=settings.headers,
-        url_mode=settings.url_mode,
-        verify_tls=settings.verify_tls,
-        timeout_ms=settings.timeout_ms,
-        provider=provider_id,
-    )
+    """`provider_models` for a configured provider; `api_key` overrides its key reference."""
+    return provider_models(Target(provider_id, settings, api_key=Secret(api_key) if api_key else None))
 
 
 def running_servers(

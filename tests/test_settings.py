@@ -628,3 +628,18 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_llms_directory_is_found_where_click_puts_it_without_importing_click(monkeypatch, tmp_path):
+    """The core finds llm's user directory as llm does (`click.get_app_dir`), without click."""
+    import click
+
+    from llm_openai_compat.config import settings
+
+    monkeypatch.delenv("LLM_USER_PATH", raising=False)
+    for xdg in (None, str(tmp_path / "xdg")):
+        if xdg is None:
+            monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+        else:
+            monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+        assert settings.llm_user_dir() == Path(click.get_app_dir("io.datasette.llm"))

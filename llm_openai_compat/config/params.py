@@ -28,6 +28,7 @@ from ..errors import ConfigError
 
 __all__ = [
     "ALLOWED_VALUES",
+    "OPTION_PARAMS",
     "PARAMS",
     "RESERVED",
     "Shape",
@@ -71,6 +72,19 @@ PARAMS: dict[str, tuple[str | None, str | None]] = {
     # Read by the request builders, never sent as such.
     "strictJsonSchema": ("$none", "$none"),
     "forceReasoning": ("$none", "$none"),
+}
+
+# The snake_case option names the adapters take (llm's `-o top_p 0.9`, LangChain's fields and
+# call options) -> the camelCase params above: one table, so no adapter spells one differently.
+OPTION_PARAMS: dict[str, str] = {
+    "temperature": "temperature",
+    "top_p": "topP",
+    "max_tokens": "maxOutputTokens",
+    "stop": "stop",
+    "seed": "seed",
+    "frequency_penalty": "frequencyPenalty",
+    "presence_penalty": "presencePenalty",
+    "reasoning_effort": "reasoningEffort",
 }
 
 # Names the adapter manages itself; the reason is part of the error a user sees.

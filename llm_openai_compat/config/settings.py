@@ -8,10 +8,12 @@ request is sent, never at load time, and never held by a model (so never in a re
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 import stat
+import sys
 import tempfile
 import threading
 from collections.abc import Mapping
@@ -23,8 +25,6 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import ConfigError
 from ..http.urls import ApiShape, UrlMode, base_url_problem, display_url
-from .settings_errors import JSON_TYPES as _JSON_TYPES
-from .settings_errors import error_from_validation as _error_from
 
 __all__ = [
     "KEYRING_SERVICE",
@@ -34,6 +34,7 @@ __all__ = [
     "ProviderSettings",
     "Settings",
     "clear_cache",
+    "error_from_validation",
     "llm_user_dir",
     "load_settings",
     "remove_provider",
@@ -49,6 +50,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64  # of free-form JSON (extraBody, params, capabilities)
 SETTINGS_ENV = "OPENAI_COMPAT_SETTINGS"
 FILE_NAME = "openai-compat.json"
+LLM_APP_NAME = "io.datasette.llm"  # llm's directory name (click.get_app_dir)
 # Headers that carry credentials: a secret must come from apiKeyRef, never from the file.
 _SECRET_HEADERS = frozenset({"authorization", "api-key"})
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # a valid HTTP header name
@@ -59,9 +61,17 @@ def llm_user_dir() -> Path:
     env = os.environ.get("LLM_USER_PATH")
     if env:
         return Path(env).expanduser()
-    import click  # lazily: only needed when no env var says where to look
+    return _app_dir(LLM_APP_NAME)
 
-    return Path(click.get_app_dir("io.datasette.llm"))
+
+def _app_dir(name: str) -> Path:
+    """Where click's `get_app_dir(name)` puts an app's files (llm uses it), so the core needs
+    no host library: %APPDATA% on Windows, Application Support on macOS, else XDG."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA") or Path.home()) / name
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / name
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / name
 
 
 def settings_path() -> Path:
@@ -206,6 +216,122 @@ class Settings(BaseModel):
         return self
 
 
+# -- validation errors as one line ---------------------------------------------------------
+# A pydantic error names the camelCase field path and the provider, suggests the closest field
+# for a typo, and never repeats the input value (it may be a secret pasted into the wrong field).
+
+
+_HINTS = {
+    "secret_header": 'Point apiKeyRef at the key: {"kind": "env"|"llm"|"keyring", "name": ...}',
+    "bad_url": "Use the server's address, e.g. http://localhost:11434/v1",
+    "bad_provider_id": "Rename the provider; model ids are <provider>/<model>",
+    "unknown_provider": "Add that provider, or point active.provider at one that exists",
+    "unknown_model": "Add the model to the provider's models, or pick one that is listed",
+}
+# Python's names for things, as a JSON file's author knows them.
+_JSON_TYPES = {
+    "str": "a string",
+    "int": "a number",
+    "float": "a number",
+    "bool": "true/false",
+    "list": "an array",
+    "dict": "an object",
+    "NoneType": "null",
+}
+_WORDS = {
+    "Input should be": "should be",
+    "a valid dictionary": "an object",
+    "a valid list": "an array",
+    "a valid integer": "an integer",
+    "a valid boolean": "true or false",
+    "a valid string": "a string",
+}
+
+
+def _known_fields(loc: tuple[Any, ...]) -> list[str]:
+    """The JSON names allowed in the object that holds `loc`'s last part."""
+    models: dict[tuple[Any, ...], type[BaseModel]] = {
+        ("providers", 3): ProviderSettings,
+        ("apiKeyRef", 4): KeyRef,
+        ("active", 2): Active,
+    }
+    key = (loc[2] if len(loc) == 4 else loc[0], len(loc)) if loc else ()
+    model = models.get(key)
+    return [f.alias or n for n, f in model.model_fields.items()] if model else []
+
+
+def _suggest(name: str, known: list[str]) -> str | None:
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(err: Mapping[str, Any]) -> tuple[str, str | None, str | None, str | None]:
+    """(message, field path, provider id, hint) for one pydantic error, never its input value."""
+    loc, etype, ctx = tuple(err["loc"]), err["type"], err.get("ctx") or {}
+    provider = ctx.get("provider") or (
+        str(loc[1]) if loc[:1] == ("providers",) and len(loc) > 1 else None
+    )
+    field, hint = ctx.get("path") or _path(loc) or None, _HINTS.get(etype)
+    msg = str(err["msg"])
+    if etype == "extra_forbidden":
+        known = _known_fields(loc)
+        guess = _suggest(str(loc[-1]), known)
+        msg = f"unknown field {loc[-1]!r}" + (f" (did you mean {guess}?)" if guess else "")
+        hint = f"Rename or remove it; known fields: {', '.join(known)}" if known else "Remove it"
+    elif etype == "missing":
+        msg = f"required field {loc[-1]!r} is missing"
+    elif etype.endswith("_type"):
+        msg += f" (got {_JSON_TYPES.get(type(err.get('input')).__name__, 'something else')})"
+    for python, plain in _WORDS.items():
+        msg = msg.replace(python, plain)
+    return " ".join(msg.split()), field, provider, hint
+
+
+def _in_provider(err: Mapping[str, Any], provider: str) -> dict[str, Any]:
+    """An error about one provider's fields, located as if in the file (`providers.ID.field`),
+    with the Python field name given in code replaced by its camelCase name."""
+    loc = list(err["loc"])
+    if loc and isinstance(loc[0], str) and loc[0] in ProviderSettings.model_fields:
+        loc[0] = ProviderSettings.model_fields[loc[0]].alias or loc[0]
+    return {**err, "loc": ("providers", provider, *loc)}
+
+
+def error_from_validation(
+    exc: ValidationError, file: str | None, *, provider: str | None = None
+) -> ConfigError:
+    """The one-line ConfigError for a failed validation: of the whole file, or (`provider`
+    given) of one provider's fields, e.g. overrides given in code to `resolve_provider`."""
+    errors: list[Mapping[str, Any]] = list(exc.errors(include_url=False))
+    if provider is not None:
+        errors = [_in_provider(e, provider) for e in errors]
+    typos = {
+        (tuple(e["loc"][:-1]), _suggest(str(e["loc"][-1]), _known_fields(tuple(e["loc"]))))
+        for e in errors
+        if e["type"] == "extra_forbidden"
+    }
+    # A misspelt field also shows up as a missing one: report the typo, once, first.
+    errors = [
+        e
+        for e in errors
+        if not (e["type"] == "missing" and (tuple(e["loc"][:-1]), e["loc"][-1]) in typos)
+    ]
+    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+    msg, field, named, hint = _describe(errors[0])
+    if provider is not None and field is not None:
+        field = field.removeprefix(f"providers.{provider}.")  # a field of that provider
+    if len(errors) > 1:
+        msg += f" (and {len(errors) - 1} more)"
+    return ConfigError(msg, file=file, provider=named, field=field, hint=hint)
+
+
 # -- loading ----------------------------------------------------------------------------------
 
 _Stamp = tuple[int, int, int]  # (mtime_ns, size, inode)
@@ -277,7 +403,7 @@ def _validate(raw: Mapping[str, Any], file: str | None) -> Settings:
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        error = _error_from(exc, file)
+        error = error_from_validation(exc, file)
     else:
         _check_params(settings, file)
         return settings

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import llm
 
 if TYPE_CHECKING:
-    from ..config.settings import Settings
+    from .. import Settings
 
 __all__ = ["ACTIVE_ALIAS", "register_commands", "register_models"]
 
@@ -32,11 +32,11 @@ def _warn(message: str) -> None:
 
 def _load() -> Settings | None:
     try:
-        from ..config.settings import load_settings
+        from .. import load_settings
 
         return load_settings()
     except Exception as error:  # never let anything here break llm itself
-        from ..errors import OpenAICompatError
+        from .. import OpenAICompatError
 
         if isinstance(error, OpenAICompatError):
             _warn(f"skipping its models: {error}")
@@ -75,7 +75,7 @@ def register_models(register: Any) -> None:
 @llm.hookimpl
 def register_commands(cli: Any) -> None:
     try:
-        from .cli import openai_compat
+        from .commands import openai_compat
         from .notices import install_stderr_handler
 
         install_stderr_handler()  # only the CLI calls this hook: notices go to its stderr

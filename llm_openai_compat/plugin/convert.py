@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import llm
 from llm.parts import (
@@ -23,23 +23,35 @@ from llm.parts import (
     ToolResultPart,
 )
 
-from .. import messages as core
-from ..events import (
+from .. import (
+    OPTION_PARAMS,
+    Conversation,
     Event,
+    FilePart,
     Finish,
+    ImagePart,
+    Message,
+    Part,
     ReasoningDelta,
     ReasoningItem,
+    RequestOptions,
+    ResponseFormat,
     ResponseMeta,
+    Role,
     TextDelta,
     ToolCall,
     ToolCallArgumentsDelta,
     ToolCallStart,
+    ToolSpec,
     Usage,
 )
+from .. import ReasoningPart as CoreReasoningPart
+from .. import TextPart as CoreTextPart
+from .. import ToolCallPart as CoreToolCallPart
+from .. import ToolResultPart as CoreToolResultPart
 
 __all__ = [
     "META_KEY",
-    "SCHEMA_INSTRUCTION",
     "EventTranslator",
     "build_conversation",
     "build_options",
@@ -47,39 +59,27 @@ __all__ = [
 
 # Our key inside llm's provider_metadata; what must be echoed back on the next turn lives here.
 META_KEY = "openai_compat"
-SCHEMA_INSTRUCTION = "Respond with a JSON object that matches this JSON schema: "
 
-_ROLES: dict[str, core.Role] = {
+_ROLES: dict[str, Role] = {
     "system": "system",
     "user": "user",
     "assistant": "assistant",
     "tool": "tool",
-}
-# llm option name -> the core's camelCase param name.
-PARAM_NAMES = {
-    "temperature": "temperature",
-    "top_p": "topP",
-    "max_tokens": "maxOutputTokens",
-    "stop": "stop",
-    "seed": "seed",
-    "frequency_penalty": "frequencyPenalty",
-    "presence_penalty": "presencePenalty",
-    "reasoning_effort": "reasoningEffort",
 }
 
 
 # -- prompt -> conversation --------------------------------------------------------------------
 
 
-def _attachment_part(attachment: Any) -> core.ImagePart | core.FilePart:
+def _attachment_part(attachment: Any) -> ImagePart | FilePart:
     """An image by URL when llm has only the URL, else a data URL; audio and PDF as base64."""
     mime = (attachment.resolve_type() or "application/octet-stream").split(";")[0].lower()
     if mime.startswith("image/"):
         if attachment.url and not attachment.content and not attachment.path:
-            return core.ImagePart(url=attachment.url)
-        return core.ImagePart(url=f"data:{mime};base64,{attachment.base64_content()}")
+            return ImagePart(url=attachment.url)
+        return ImagePart(url=f"data:{mime};base64,{attachment.base64_content()}")
     name = os.path.basename(attachment.path) if attachment.path else None
-    return core.FilePart(mime_type=mime, data_base64=attachment.base64_content(), filename=name)
+    return FilePart(mime_type=mime, data_base64=attachment.base64_content(), filename=name)
 
 
 def _ours(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -87,10 +87,10 @@ def _ours(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return found if isinstance(found, Mapping) else {}
 
 
-def _tool_result(part: Any) -> core.ToolResultPart:
+def _tool_result(part: Any) -> CoreToolResultPart:
     # llm already writes "Error: ..." into the output of a tool that raised.
     output = part.output or (f"Error: {part.exception}" if part.exception else "")
-    return core.ToolResultPart(call_id=part.tool_call_id or "", output=output, name=part.name)
+    return CoreToolResultPart(call_id=part.tool_call_id or "", output=output, name=part.name)
 
 
 def _arguments_text(arguments: Any) -> str:
@@ -100,13 +100,13 @@ def _arguments_text(arguments: Any) -> str:
     return json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
 
 
-def _convert_message(message: Any) -> list[core.Message]:
-    parts: list[core.Part] = []
-    extra_images: list[core.Part] = []
+def _convert_message(message: Any) -> list[Message]:
+    parts: list[Part] = []
+    extra_images: list[Part] = []
     for part in message.parts:
         if isinstance(part, TextPart):
             if part.text:
-                parts.append(core.TextPart(part.text))
+                parts.append(CoreTextPart(part.text))
         elif isinstance(part, AttachmentPart):
             if part.attachment is not None:
                 parts.append(_attachment_part(part.attachment))
@@ -114,7 +114,7 @@ def _convert_message(message: Any) -> list[core.Message]:
             ours = _ours(part.provider_metadata)
             if part.text or ours:
                 parts.append(
-                    core.ReasoningPart(
+                    CoreReasoningPart(
                         text=part.text,
                         id=ours.get("id"),
                         summary=tuple(ours.get("summary") or ()),
@@ -124,7 +124,7 @@ def _convert_message(message: Any) -> list[core.Message]:
         elif isinstance(part, ToolCallPart):
             extra = _ours(part.provider_metadata).get("extra")
             parts.append(
-                core.ToolCallPart(
+                CoreToolCallPart(
                     id=part.tool_call_id or "",
                     name=part.name,
                     arguments=_arguments_text(part.arguments),
@@ -135,78 +135,50 @@ def _convert_message(message: Any) -> list[core.Message]:
             parts.append(_tool_result(part))
             # Tool messages cannot carry images: they follow as a user message.
             extra_images.extend(_attachment_part(a) for a in part.attachments or [])
-    role: core.Role = _ROLES.get(message.role, "user")
-    out = [core.Message(role, tuple(parts))] if parts else []
+    role: Role = _ROLES.get(message.role, "user")
+    out = [Message(role, tuple(parts))] if parts else []
     if extra_images:
-        out.append(core.Message("user", tuple(extra_images)))
+        out.append(Message("user", tuple(extra_images)))
     return out
 
 
-def build_conversation(
-    prompt: Any, conversation_id: str | None, *, schema_note: str | None = None
-) -> core.Conversation:
-    """The core conversation for `prompt.messages`; `schema_note` is added to the system text."""
-    converted: list[core.Message] = []
+def build_conversation(prompt: Any, conversation_id: str | None) -> Conversation:
+    """The core conversation for `prompt.messages`."""
+    converted: list[Message] = []
     for message in prompt.messages:
         converted.extend(_convert_message(message))
-    system = None
-    if schema_note:
-        # Joined after any leading system messages, so the user's own system prompt comes first.
-        leading = 0
-        while leading < len(converted) and converted[leading].role == "system":
-            leading += 1
-        texts = [
-            p.text for m in converted[:leading] for p in m.parts if isinstance(p, core.TextPart)
-        ]
-        system = "\n\n".join([*texts, schema_note])
-        converted = converted[leading:]
-    return core.Conversation(tuple(converted), system=system, id=conversation_id)
+    return Conversation(tuple(converted), id=conversation_id)
 
 
-def _tool_spec(tool: Any) -> core.ToolSpec:
+def _tool_spec(tool: Any) -> ToolSpec:
     schema = tool.input_schema or {"type": "object", "properties": {}}
-    return core.ToolSpec(name=tool.name, description=tool.description or None, parameters=schema)
+    return ToolSpec(name=tool.name, description=tool.description or None, parameters=schema)
 
 
-def build_options(
-    model_name: str,
-    prompt: Any,
-    stream: bool,
-    capabilities: Mapping[str, Any],
-) -> tuple[core.RequestOptions, str | None]:
-    """(request options, a system note) for one prompt. The note carries the JSON schema when
-    the server can only do `json_object` (capabilities say `jsonSchema: false`)."""
+def build_options(model_name: str, prompt: Any, stream: bool) -> RequestOptions:
+    """The request options for one prompt. What the provider cannot do (json_schema, the
+    developer role, stream_options) is the core's to work around, from the provider's
+    `capabilities` and what its server taught this process: never decided here."""
     opts = prompt.options
     params = {
-        core_name: getattr(opts, name)
-        for name, core_name in PARAM_NAMES.items()
+        param: getattr(opts, name)
+        for name, param in OPTION_PARAMS.items()
         if getattr(opts, name, None) is not None
     }
     response_format = None
-    note = None
     if prompt.schema:
-        if capabilities.get("jsonSchema", True) is False:
-            response_format = core.ResponseFormat(kind="json_object")
-            note = SCHEMA_INSTRUCTION + json.dumps(prompt.schema, ensure_ascii=False)
-        else:
-            response_format = core.ResponseFormat(kind="json_schema", schema=prompt.schema)
+        response_format = ResponseFormat(kind="json_schema", schema=prompt.schema)
     elif getattr(opts, "json_object", None):
-        response_format = core.ResponseFormat(kind="json_object")
+        response_format = ResponseFormat(kind="json_object")
     tools = tuple(_tool_spec(t) for t in prompt.tools if isinstance(t, llm.Tool))
-    mode: Literal["system"] | None = None
-    if capabilities.get("developerRole", True) is False:
-        mode = "system"
-    options = core.RequestOptions(
+    return RequestOptions(
         model=model_name,
         stream=stream,
         tools=tools,
         response_format=response_format,
         params=params,
         extra_body=dict(getattr(opts, "extra_body", None) or {}),
-        include_usage=capabilities.get("streamOptions", True) is not False,
-        system_message_mode=mode,
     )
-    return options, note
 
 
 # -- events -> llm -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 from .notices import AnswerWatch
 
 if TYPE_CHECKING:
-    from ..config.settings import ProviderSettings
+    from .. import ProviderSettings
     from .convert import EventTranslator
 
 __all__ = ["AsyncOpenAICompatModel", "OpenAICompatModel", "OpenAICompatOptions", "model_pair"]
@@ -185,9 +185,8 @@ class _Shared:
         # Imported here: registration must not pay for the conversion layer.
         from .convert import EventTranslator, build_conversation, build_options
 
-        options, note = build_options(self.model_name, prompt, stream, self.capabilities)
-        conversation_id = getattr(conversation, "id", None)
-        converted = build_conversation(prompt, conversation_id, schema_note=note)
+        options = build_options(self.model_name, prompt, stream)
+        converted = build_conversation(prompt, getattr(conversation, "id", None))
         return (
             converted,
             options,
@@ -207,8 +206,7 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
         conversation: Any = None,
         key: str | None = None,
     ) -> Iterator[StreamEvent]:
-        from ..client import Client
-        from ..errors import OpenAICompatError
+        from .. import Client, OpenAICompatError
 
         converted, options, translator = self._prepare(prompt, stream, response, conversation)
         watch = AnswerWatch()
@@ -235,8 +233,7 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
         conversation: Any = None,
         key: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        from ..client import AsyncClient
-        from ..errors import OpenAICompatError
+        from .. import AsyncClient, OpenAICompatError
 
         converted, options, translator = self._prepare(prompt, stream, response, conversation)
         watch = AnswerWatch()

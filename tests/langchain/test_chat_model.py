@@ -444,7 +444,7 @@ def test_profile_names_the_vendor_profile_and_reaches_the_request(server):
                   valid_namespaces=["langchain_adapter"], allowed_objects=[ChatOpenAICompat])
     assert loaded.vendor_profile == "azure"
     same = chat(server, vendor_profile="azure", api_key=KEY)
-    assert same.vendor_profile == "azure" and same._provider.profile == "azure"
+    assert same.vendor_profile == "azure" and same._identifying_params["profile"] == "azure"
 
 
 def test_profile_overrides_the_providers(server, isolated_user_dir):

@@ -208,3 +208,41 @@ def test_importing_discovery_sends_nothing():
         "import llm_openai_compat.discovery\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# -- the client's listing is discovery's ----------------------------------------------------------
+
+
+async def test_the_clients_listing_is_discoverys(fault_server):
+    """`Client.list_models` and `AsyncClient.list_models` read the native listing (embedding
+    models left out) with the client's key, headers and profile."""
+    from llm_openai_compat import AsyncClient, Client
+
+    base = fault_server.base_url + "/v1"
+    expected = ["meta-llama-3.1-8b-instruct", "qwen2-vl-7b-instruct"]
+    fault_server.enqueue({"status": 200, "json": LMSTUDIO_V0}, {"status": 200, "json": LMSTUDIO_V0})
+    key = "sk-list-" + "l" * 20
+    assert Client.inline(base, profile="lmstudio", api_key=key, headers={"X-Team": "a"}).list_models() == expected
+    assert await AsyncClient.inline(base, profile="lmstudio", api_key=key).list_models() == expected
+    sync, asynchronous = fault_server.requests()
+    assert sync["path"] == asynchronous["path"] == "/api/v0/models"
+    assert sync["headers"]["authorization"] == f"Bearer {key}" and sync["headers"]["x-team"] == "a"
+
+
+def test_the_clients_listing_counts_against_its_breaker(fault_server):
+    """Unlike a command's listing (a breaker of its own each time), a client's listing is
+    refused by the client's open breaker and counts against it."""
+    from llm_openai_compat import CircuitBreaker, CircuitOpen, Client
+    from llm_openai_compat.errors import Provider5xx
+
+    breaker = CircuitBreaker("listing", threshold=2)
+    client = Client.inline(fault_server.base_url + "/v1", breaker=breaker)
+    fault_server.enqueue({"status": 503, "json": {"error": {"message": "down"}}})
+    fault_server.enqueue({"status": 503, "json": {"error": {"message": "down"}}})
+    with pytest.raises(Provider5xx):
+        client.list_models()  # /models, tried twice (a listing's policy): two failures
+    assert breaker.state == "open"
+    sent = len(fault_server.requests())
+    with pytest.raises(CircuitOpen):
+        client.list_models()
+    assert len(fault_server.requests()) == sent

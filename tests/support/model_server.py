@@ -31,8 +31,9 @@ capabilities off or behaviours on, per request, so one process serves every vari
     models=<A>,<B>      the models Ollama's native listing (`GET /api/tags`) names
 
 Endpoints: `POST /v1/chat/completions` and `POST /v1/responses` (streamed or not), `GET
-/v1/models`, Ollama's `GET /api/tags`; `GET /_requests` returns the recorded API requests as a JSON list of {method, path,
-flags, headers (lowercased), body, outcome}, where outcome is "complete", "error" or
+/v1/models`, Ollama's `GET /api/tags`; `GET /_requests` returns the recorded API requests as a
+JSON list of {method, path, flags, headers (lowercased), body, raw (the body's exact text),
+outcome}, where outcome is "complete", "error" or
 "disconnected" (the client closed the stream early); `POST /_reset` clears them.
 
 Answers depend only on the request:
@@ -151,7 +152,7 @@ class Handler(BaseHTTPRequestHandler):
             body = raw.decode("utf-8", "replace")
         record = {"method": method, "path": self.path, "flags": flags,
                   "headers": {k.lower(): v for k, v in self.headers.items()},
-                  "body": body, "outcome": "pending"}
+                  "body": body, "raw": raw.decode("utf-8", "replace"), "outcome": "pending"}
         with self.server.lock:
             self.server.records.append(record)
             self.server.counter += 1

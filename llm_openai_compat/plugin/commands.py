@@ -1,4 +1,5 @@
-"""`llm openai-compat ...`: manage providers in the settings file and test their servers.
+"""`llm openai-compat ...`: manage providers in the settings file, list their models and test
+their servers.
 
 Every change goes through `settings.upsert_provider` / `remove_provider` / `set_active`, which
 validate the whole new file and replace it atomically, keeping keys they do not know. Every
@@ -14,12 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli_add import checked_profile, discover, known_server_for, parse_headers, validated
-
 if TYPE_CHECKING:
-    from ..config.profiles import Adaptation
-    from ..config.settings import ProviderSettings, Settings
-    from ..probe import ProbeReport
+    from .. import Adaptation, KnownServer, ProbeReport, ProviderSettings, Settings
 
 __all__ = ["openai_compat"]
 
@@ -29,7 +26,7 @@ _SHAPES = ("chat-completions", "responses")
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Core errors become one `Error: ...` line and exit status 1."""
-    from ..errors import OpenAICompatError
+    from .. import OpenAICompatError
 
     try:
         yield
@@ -42,24 +39,22 @@ def _progress(message: str) -> None:
 
 
 def _load() -> Settings:
-    from ..config.settings import load_settings
+    from .. import load_settings
 
     return load_settings()
 
 
-def _provider(settings: Settings, provider_id: str) -> ProviderSettings:
-    from ..config.settings import settings_path
-    from ..errors import ConfigError
+def _provider(provider_id: str) -> ProviderSettings:
+    """The settings of a provider in the file (`resolve_provider`: one error for a bad name)."""
+    from .. import ConfigError, resolve_provider
 
-    found = settings.providers.get(provider_id)
-    if found is None:
-        known = ", ".join(sorted(settings.providers)) or "none yet"
+    target = resolve_provider(provider_id)
+    if target.id != provider_id:  # a base URL: these commands manage the file's providers
         raise ConfigError(
-            f"no provider named {provider_id!r} (known: {known})",
-            file=str(settings_path()),
-            hint="Add it with `llm openai-compat add ID --base-url URL`",
+            f"{provider_id!r} is a base URL, not a provider id",
+            hint=f"Add it first: `llm openai-compat add ID --base-url {provider_id}`",
         )
-    return found
+    return target.settings
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -95,7 +90,7 @@ def openai_compat() -> None:
 @openai_compat.command()
 def path() -> None:
     """Print where the settings file is (OPENAI_COMPAT_SETTINGS overrides it)."""
-    from ..config.settings import settings_path
+    from .. import settings_path
 
     where = settings_path()
     click.echo(str(where))
@@ -106,7 +101,7 @@ def path() -> None:
 @openai_compat.command()
 def providers() -> None:
     """List the providers: base URL, resolved endpoint, shape, models and where the key is."""
-    from ..http.urls import display_url, resolve_endpoint
+    from .. import display_url, resolve_endpoint
 
     with _user_errors():
         settings = _load()
@@ -190,17 +185,17 @@ def add(
     llm openai-compat add openai --base-url https://api.openai.com/v1 \\
         --key-llm openai -m gpt-4o-mini --shape responses
     """
-    from ..config.settings import set_active, settings_path, upsert_provider
+    from .. import set_active, settings_path, upsert_provider
 
     refs = [(k, v) for k, v in (("env", key_env), ("keyring", key_keyring), ("llm", key_llm)) if v]
     if len(refs) > 1:
         raise click.UsageError("Give at most one of --key-env, --key-keyring, --key-llm")
     if profile is not None:
-        profile = checked_profile(profile)
+        profile = _checked_profile(profile)
     with _user_errors():
         settings = _load()
         existing = settings.providers.get(provider_id)
-        known, named = known_server_for(provider_id, server, base_url, existing)
+        known, named = _known_server_for(provider_id, server, base_url, existing)
         raw: dict[str, Any] = (
             existing.model_dump(by_alias=True, exclude_unset=True, mode="json") if existing else {}
         )
@@ -222,14 +217,14 @@ def add(
         if shape:
             raw["apiShape"] = shape
         if headers:
-            raw["headers"] = {**raw.get("headers", {}), **parse_headers(headers)}
+            raw["headers"] = {**raw.get("headers", {}), **_parse_headers(headers)}
         if timeout is not None:
             raw["timeoutMs"] = max(1, round(timeout * 1000))
-        prov = validated(provider_id, raw)
+        prov = _validated(provider_id, raw)
         if listing:
-            found = discover(provider_id, prov)
+            found = _discover(provider_id, prov)
             raw["models"] = list(dict.fromkeys([*models, *found]))
-            prov = validated(provider_id, raw)
+            prov = _validated(provider_id, raw)
         _keep_active_valid(settings, provider_id, prov.models)
         saved = upsert_provider(provider_id, prov)
         if saved.active is None:
@@ -254,7 +249,7 @@ def add(
 def _keep_active_valid(settings: Settings, provider_id: str, models: Sequence[str]) -> None:
     """Before the provider's models become `models`: an active model no longer among them
     would make the file invalid, so the active pair falls back to the provider's first."""
-    from ..config.settings import set_active
+    from .. import set_active
 
     active = settings.active
     if active is None or active.provider != provider_id or not active.model:
@@ -269,7 +264,7 @@ def _keep_active_valid(settings: Settings, provider_id: str, models: Sequence[st
 @click.argument("provider_id")
 def remove(provider_id: str) -> None:
     """Remove a provider (and the active choice, if it pointed there)."""
-    from ..config.settings import remove_provider, settings_path
+    from .. import remove_provider, settings_path
 
     with _user_errors():
         remove_provider(provider_id)
@@ -283,12 +278,12 @@ def remove(provider_id: str) -> None:
 def models_(provider_id: str, refresh: bool, key: str | None) -> None:
     """List the models the server offers (its /models, or the native listing of Ollama and
     LM Studio)."""
-    from ..config.settings import upsert_provider
+    from .. import upsert_provider
 
     with _user_errors():
         settings = _load()
-        prov = _provider(settings, provider_id)
-        found = discover(provider_id, prov, _explicit_key(key))
+        prov = _provider(provider_id)
+        found = _discover(provider_id, prov, _explicit_key(key))
         if refresh:
             _keep_active_valid(settings, provider_id, found)
             upsert_provider(provider_id, prov.model_copy(update={"models": found}))
@@ -307,11 +302,10 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
 @click.argument("model", required=False)
 def use(provider_id: str, model: str | None) -> None:
     """Make PROVIDER (and MODEL) the active one: the `openai-compat` alias points there."""
-    from ..config.settings import set_active
+    from .. import set_active
 
     with _user_errors():
-        settings = _load()
-        prov = _provider(settings, provider_id)
+        prov = _provider(provider_id)
         set_active(provider_id, model)
     chosen = model or (prov.models[0] if prov.models else None)
     click.echo(
@@ -338,8 +332,7 @@ _ADAPTED_BY = {"stream_options": "no-stream-options", "developer_role": "no-deve
 def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
     """What requests to this provider do differently: for the probes that said NO, and for
     what this process learned from the server's 400s (each once, in that order)."""
-    from ..call import learned_adaptations
-    from ..config.profiles import ADAPTATIONS
+    from .. import ADAPTATIONS, learned_adaptations
 
     by_name = {a.name: a for a in ADAPTATIONS}
     found: dict[str, Adaptation] = {}
@@ -368,12 +361,11 @@ def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -
     says what requests do differently because of a NO (or of a server's error
     earlier in this process).
     """
-    from ..config.settings import settings_path, upsert_provider
-    from ..probe import run_probes
+    from .. import run_probes, settings_path, upsert_provider
 
     with _user_errors():
         settings = _load()
-        prov = _provider(settings, provider_id)
+        prov = _provider(provider_id)
         if model is None:
             active = settings.active
             if active is not None and active.provider == provider_id and active.model:
@@ -416,3 +408,78 @@ def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -
         caps = {**prov.capabilities, **report.capabilities()}
         upsert_provider(provider_id, prov.model_copy(update={"capabilities": caps}))
     _progress(f"Stored the capabilities of {provider_id!r} in {settings_path()}")
+
+
+# -- helpers of `add` and `models` -------------------------------------------------------------
+
+
+def _parse_headers(values: Sequence[str]) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for value in values:
+        name, sep, content = value.partition(":")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{value!r} is not 'Name: value'", param_hint="--header")
+        headers[name.strip()] = content.strip()
+    return headers
+
+
+def _validated(provider_id: str, raw: dict[str, Any]) -> ProviderSettings:
+    """The provider as ProviderSettings, or the one-line ConfigError for what is wrong."""
+    from .. import settings_path, validate_provider
+
+    return validate_provider(provider_id, raw, file=settings_path())
+
+
+def _discover(provider_id: str, prov: ProviderSettings, api_key: str | None = None) -> list[str]:
+    """The models the server lists: its native listing where the profile names one (Ollama's
+    /api/tags, LM Studio's), else OpenAI's /models; progress on stderr."""
+    from .. import discover_models, listing_urls
+
+    first, *rest = listing_urls(prov)
+    _progress(f"Listing models at {first}" + "".join(f" (else {url})" for url in rest) + " ...")
+    return discover_models(provider_id, prov, api_key=api_key)
+
+
+def _known_names() -> str:
+    from .. import KNOWN_SERVERS
+
+    return ", ".join(sorted(KNOWN_SERVERS))
+
+
+def _known_server_for(
+    provider_id: str, server: str | None, base_url: str | None, existing: ProviderSettings | None
+) -> tuple[KnownServer | None, bool]:
+    """The well-known local server whose address and profile `add` uses, and whether it was
+    named with --server. Without --base-url, an ID like `ollama` names one, unless the ID is
+    an existing provider at another address (whose address is then kept)."""
+    from .. import known_server
+
+    if server:
+        found = known_server(server)
+        if found is None:
+            raise click.ClickException(
+                f"--server {server!r} is not a well-known local server (known: {_known_names()})"
+            )
+        return found, True
+    if base_url:
+        return None, False
+    found = known_server(provider_id)
+    if existing is not None and (found is None or existing.base_url != found.base_url):
+        return None, False
+    if found is None:
+        raise click.ClickException(
+            f"{provider_id!r} is not a well-known local server (known: {_known_names()}): "
+            "pass --base-url URL, or --server NAME"
+        )
+    return found, False
+
+
+def _checked_profile(name: str) -> str:
+    """`name` if it is a known vendor profile; else a one-line error listing them."""
+    from .. import ConfigError, get_profile
+
+    try:
+        get_profile(name or "?", "")  # loads the profiles extensions register, then looks up
+    except ConfigError as error:
+        raise click.ClickException(error.message) from None
+    return name
