@@ -98,7 +98,7 @@ class _Recorder:
 
     def finish(self, closing: list[Event] | None, error: OpenAICompatError | None) -> None:
         if not self.observed:
-            return  # building the redacted Exchange cost ~15 us per call (docs/performance.md)
+            return  # nobody observes: skip redacting and building the Exchange (docs/performance.md)
         usage: Mapping[str, Any] | None = None
         finish_reason = None
         for event in closing or ():

@@ -48,7 +48,7 @@ def test_all_lists_exactly_the_type_checking_imports():
 
 
 def test_the_lazy_loader_maps_each_name_to_the_module_it_is_imported_from():
-    assert llm_openai_compat._EXPORTS == _type_checking_imports()
+    assert _type_checking_imports() == llm_openai_compat._EXPORTS
 
 
 @pytest.mark.parametrize("name", sorted(llm_openai_compat._EXPORTS))

@@ -15,9 +15,9 @@ import pytest
 
 from llm_openai_compat import errors
 from llm_openai_compat.http import transport
-from llm_openai_compat.errors import iter_chain
 from llm_openai_compat.http.retry import AttemptInfo, CircuitBreaker, RetryPolicy
 from llm_openai_compat.http.transport import Endpoint
+from tests.support.error_chain import iter_chain
 
 # The fault_server fixture comes from tests.support.servers (a plugin, see tests/conftest.py).
 from tests.support.servers import FaultServer, refused_url

@@ -14,7 +14,7 @@ generous reading would be wrong for that vendor (tests/profiles/ shows each diff
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 __all__ = [
@@ -98,7 +98,6 @@ class Profile:
     # -- discovery --
     # A native model listing that says more than `/models` (path from the server's root).
     native_models_path: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Profile:
         return replace(self, **changes)

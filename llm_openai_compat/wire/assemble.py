@@ -124,7 +124,6 @@ def parse_arguments(raw: str) -> tuple[Mapping[str, Any] | None, str | None]:
 @dataclass(slots=True)
 class _OpenCall:
     index: int
-    server_index: int | None
     id: str
     name: str
     parts: list[str] = field(default_factory=list)
@@ -221,10 +220,6 @@ class Assembler:
         self._done = False
         self._failed = False
         self._closed = False
-
-    @property
-    def tool_call_count(self) -> int:
-        return len(self._calls)
 
     @property
     def failed(self) -> bool:
@@ -331,7 +326,6 @@ class Assembler:
             index = len(self._calls)
             call = _OpenCall(
                 index=index,
-                server_index=fragment.index,
                 id=fragment.id or f"call_{index}",
                 name=fragment.name or "",
             )
