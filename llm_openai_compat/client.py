@@ -16,7 +16,7 @@ from typing import Any
 from .call import Prepared, Secret, StreamState, Target, body_events, learn_from, prepare
 from .config.settings import ProviderSettings, load_settings
 from .errors import ConfigError, OpenAICompatError
-from .events import Event
+from .events import Event, Finish, Usage
 from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
@@ -102,15 +102,16 @@ class _Recorder:
         usage: Mapping[str, Any] | None = None
         finish_reason = None
         for event in closing or ():
-            if event.type == "usage":
-                usage = {
-                    "input": event.input_tokens,
-                    "output": event.output_tokens,
-                    "cached_input": event.cached_input_tokens,
-                    "reasoning": event.reasoning_tokens,
-                }
-            elif event.type == "finish":
-                finish_reason = event.reason
+            match event:
+                case Usage():
+                    usage = {
+                        "input": event.input_tokens,
+                        "output": event.output_tokens,
+                        "cached_input": event.cached_input_tokens,
+                        "reasoning": event.reasoning_tokens,
+                    }
+                case Finish(reason=reason):
+                    finish_reason = reason
         endpoint = self.prepared.endpoint
         notify_exchange(
             Exchange(

@@ -229,37 +229,30 @@ class Assembler:
     def feed(self, deltas: Iterable[Delta]) -> list[Event]:
         out: list[Event] = []
         for delta in deltas:
-            kind = delta.type
-            if kind == "text":
-                assert isinstance(delta, TextDelta)
+            # isinstance, most frequent first: a `match` is slower per delta on Python 3.11.
+            if isinstance(delta, TextDelta):
                 if self._think is None:
                     out.append(delta)
                 else:
                     out.extend(self._think.feed(delta.text))
-            elif kind in ("reasoning", "reasoning_item"):
-                out.append(delta)  # type: ignore[arg-type]
-            elif kind == "tool_fragment":
-                assert isinstance(delta, ToolCallFragment)
+            elif isinstance(delta, ToolCallFragment):
                 self._tool_fragment(delta, out)
-            elif kind == "usage":
-                assert isinstance(delta, Usage)
+            elif isinstance(delta, (ReasoningDelta, ReasoningItem)):
+                out.append(delta)
+            elif isinstance(delta, Usage):
                 self._usage = delta
-            elif kind == "meta":
-                assert isinstance(delta, ResponseMeta)
+            elif isinstance(delta, ResponseMeta):
                 self._merge_meta(delta, out)
-            elif kind == "finish_signal":
-                assert isinstance(delta, FinishSignal)
+            elif isinstance(delta, FinishSignal):
                 if not self._finished:
                     self._finished = True
                     self._finish_raw = delta.raw_reason
                     self._complete_calls(out)
-            elif kind == "done":
+            elif isinstance(delta, DoneSignal):
                 self._done = True
-            elif kind == "error":
-                assert isinstance(delta, StreamFailure)
-                if not self._failed:
-                    self._failed = True
-                    out.append(delta)
+            elif isinstance(delta, StreamFailure) and not self._failed:
+                self._failed = True
+                out.append(delta)
         return out
 
     def close(self) -> list[Event]:
