@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from llm_openai_compat.errors import StreamError
 from llm_openai_compat.wire.sse import ServerSentEvent, SSEDecoder
-from tests.support.fixtures import TRANSCRIPTS
+from tests.support.fixture_paths import TRANSCRIPTS
 
 E = ServerSentEvent
 
