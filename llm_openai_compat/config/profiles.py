@@ -8,7 +8,8 @@ loaded the first time a profile is looked up (at request time, never while llm s
 The `default` profile is deliberately generous: it reads every usage/tool-call/error shape
 known to be unambiguous, so an unknown server (or a gateway in front of a known one) works.
 A vendor profile states its vendor's behaviour explicitly, and changes the default where the
-generous reading would be wrong for that vendor (tests/profiles/ shows each difference).
+generous reading would be wrong for that vendor (tests/config/test_vendor_profiles.py shows
+each difference).
 """
 
 from __future__ import annotations
