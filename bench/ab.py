@@ -88,7 +88,8 @@ def _probe(port: int) -> dict[str, Any]:
 
     out: dict[str, Any] = {"package": os.path.dirname(llm_openai_compat.__file__)}
     # per-call latency: paired rounds, median of medians
-    raw_med, core_med = [], []
+    raw_med: list[float] = []
+    core_med: list[float] = []
     for _ in range(8):
         for fn, sink in ((raw_call, raw_med), (core_call, core_med)):
             for _ in range(10):

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 __all__ = ["CLIENTS", "PEERS", "BenchClient", "get_client"]
 
 PROMPT = "hi"
-TOOL_SCHEMA = {
+TOOL_SCHEMA: dict[str, object] = {
     "type": "object",
     "properties": {"city": {"type": "string"}, "notes": {"type": "string"}},
     "required": ["city"],
@@ -99,7 +99,8 @@ class RawHttpx(BenchClient):
     def call(self) -> str:
         body = {"model": "hi", "messages": [{"role": "user", "content": PROMPT}]}
         response = self.client.post(self.base + "/chat/completions", json=body)
-        return json.loads(response.content)["choices"][0]["message"]["content"]
+        text: str = json.loads(response.content)["choices"][0]["message"]["content"]
+        return text
 
     def _lines(self, path: str, body: dict[str, Any]):  # type: ignore[no-untyped-def]
         with self.client.stream("POST", self.base + path, json=body) as response:
@@ -146,7 +147,8 @@ class RawHttpx(BenchClient):
             if choices:
                 for call in choices[0]["delta"].get("tool_calls") or ():
                     pieces.append(call["function"].get("arguments") or "")
-        return json.loads("".join(pieces))
+        arguments: dict[str, Any] = json.loads("".join(pieces))
+        return arguments
 
     async def asetup(self) -> None:
         import httpx2
@@ -159,7 +161,8 @@ class RawHttpx(BenchClient):
     async def acall(self) -> str:
         body = {"model": "hi", "messages": [{"role": "user", "content": PROMPT}]}
         response = await self.aclient.post(self.base + "/chat/completions", json=body)
-        return json.loads(response.content)["choices"][0]["message"]["content"]
+        text: str = json.loads(response.content)["choices"][0]["message"]["content"]
+        return text
 
 
 # -- this project's core --------------------------------------------------------------------
@@ -186,11 +189,11 @@ class Core(BenchClient):
     def call(self) -> str:
         from llm_openai_compat import RequestOptions
 
-        return (
-            self.clients["chat"]
-            .complete(self.conversation, RequestOptions(model="hi", stream=False))
-            .text
+        result = self.clients["chat"].complete(
+            self.conversation, RequestOptions(model="hi", stream=False)
         )
+        text: str = result.text
+        return text
 
     def stream(self, shape: str, n: int) -> int:
         from llm_openai_compat import RequestOptions
@@ -227,7 +230,8 @@ class Core(BenchClient):
         result = await self.aclient.complete(
             self.conversation, RequestOptions(model="hi", stream=False)
         )
-        return result.text
+        text: str = result.text
+        return text
 
 
 # -- llm models (ours and llm's built-in OpenAI) through llm's Python API ----------------------
@@ -363,7 +367,8 @@ class OpenAISDK(BenchClient):
                 for call in chunk.choices[0].delta.tool_calls or ():
                     if call.function and call.function.arguments:
                         pieces.append(call.function.arguments)
-        return json.loads("".join(pieces))
+        arguments: dict[str, Any] = json.loads("".join(pieces))
+        return arguments
 
     async def asetup(self) -> None:
         from openai import AsyncOpenAI
@@ -435,11 +440,12 @@ class ChatOpenAIPeer(_LangChain):
 
     def make(self, shape: str, model: str) -> Any:
         from langchain_openai import ChatOpenAI
+        from pydantic import SecretStr
 
         return ChatOpenAI(
             model=model,
             base_url=base_url(),
-            api_key="bench",  # type: ignore[arg-type]
+            api_key=SecretStr("bench"),
             use_responses_api=shape == "responses",
         )
 

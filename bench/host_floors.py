@@ -114,12 +114,12 @@ class OwnGenerator(BenchClient):
         from langchain_adapter import ChatOpenAICompat  # noqa: F401
 
     def setup(self, models: list[str], shapes: tuple[str, ...] = ("chat",)) -> None:
-        from langchain_core.messages import HumanMessage
+        from langchain_core.messages import BaseMessage, HumanMessage
 
         from langchain_adapter import ChatOpenAICompat
 
         self.models = {m: ChatOpenAICompat(provider="bench", model=m) for m in models}
-        self.messages = [HumanMessage(PROMPT)]
+        self.messages: list[BaseMessage] = [HumanMessage(PROMPT)]
 
     def stream(self, shape: str, n: int) -> int:
         total = 0
@@ -137,8 +137,11 @@ class OwnLlmExecute(_LlmPython):
     def stream(self, shape: str, n: int) -> int:
         import llm
 
+        from llm_openai_compat.plugin.models import OpenAICompatModel
+
         model = self.models[shape, f"text-{n}"]
-        prompt = llm.Prompt(PROMPT, model)
+        assert isinstance(model, OpenAICompatModel), f"{model!r} is not our plugin's model"
+        prompt = llm.Prompt(PROMPT, model)  # type: ignore[no-untyped-call]  # llm leaves it untyped
         response = llm.Response(prompt, model, stream=True)
         total = 0
         for event in model.execute(prompt, True, response, None, None):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 __all__ = [
     "HI_TEXT",
@@ -83,7 +84,7 @@ def _chunked(events: list[bytes]) -> bytes:
 # -- chat completions -------------------------------------------------------------------------
 
 
-def _chat_chunk(model: str, delta: dict, finish: str | None = None) -> bytes:
+def _chat_chunk(model: str, delta: dict[str, Any], finish: str | None = None) -> bytes:
     return _dumps(
         {
             "id": "chatcmpl-bench",
@@ -147,7 +148,7 @@ def _chat_stream(model: str) -> list[bytes]:
 
 def _chat_body(model: str) -> bytes:
     kind, n = parse_model(model)
-    message: dict = {"role": "assistant", "content": None, "refusal": None}
+    message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
     finish = "stop"
     if kind == "tool":
         message["tool_calls"] = [
@@ -178,7 +179,7 @@ def _chat_body(model: str) -> bytes:
 # -- responses ----------------------------------------------------------------------------------
 
 
-def _response(model: str, status: str, output: list, usage: dict | None) -> dict:
+def _response(model: str, status: str, output: list[Any], usage: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "id": "resp_bench",
         "object": "response",
@@ -205,7 +206,7 @@ def _response(model: str, status: str, output: list, usage: dict | None) -> dict
     }
 
 
-def _message_item(text: str, status: str = "completed") -> dict:
+def _message_item(text: str, status: str = "completed") -> dict[str, Any]:
     content = [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]
     return {
         "id": "msg_bench",
@@ -216,7 +217,7 @@ def _message_item(text: str, status: str = "completed") -> dict:
     }
 
 
-def _call_item(arguments: str, status: str = "completed") -> dict:
+def _call_item(arguments: str, status: str = "completed") -> dict[str, Any]:
     return {
         "id": "fc_bench",
         "type": "function_call",
@@ -227,7 +228,7 @@ def _call_item(arguments: str, status: str = "completed") -> dict:
     }
 
 
-def _usage(n: int) -> dict:
+def _usage(n: int) -> dict[str, Any]:
     return {
         "input_tokens": 5,
         "input_tokens_details": {"cached_tokens": 0},
@@ -242,7 +243,7 @@ def _responses_stream(model: str) -> list[bytes]:
     seq = 0
     events: list[bytes] = []
 
-    def emit(obj: dict) -> None:
+    def emit(obj: dict[str, Any]) -> None:
         nonlocal seq
         obj["sequence_number"] = seq
         seq += 1

@@ -83,6 +83,20 @@ class Stat:
     n: int
 
 
+def _median(stat: Stat | None) -> float | None:
+    return None if stat is None else stat.median
+
+
+def _minus(a: Stat | None, b: Stat | None) -> float | None:
+    """The difference of the medians, when both were measured."""
+    return None if a is None or b is None else a.median - b.median
+
+
+def _times(a: Stat | None, b: Stat | None) -> float | None:
+    """The ratio of the medians, when both were measured."""
+    return None if a is None or b is None else a.median / b.median
+
+
 def _stat(values: list[float]) -> Stat | None:
     if not values:
         return None
@@ -100,10 +114,10 @@ def _field_stat(results: list[dict[str, Any]], key: str) -> Stat | None:
 def _problem(results: list[dict[str, Any]]) -> str | None:
     for r in results:
         if "unavailable" in r:
-            return "not available: " + r["unavailable"]
+            return f"not available: {r['unavailable']}"
     errors = [r["error"] for r in results if "error" in r]
     if errors and not _values(results):
-        return "error: " + errors[0]
+        return f"error: {errors[0]}"
     return None
 
 
@@ -197,21 +211,21 @@ def targets(
     over = get("overhead-chat", "core")
     add(
         "core: overhead per chunk over raw httpx2 (chat) <= 10 us",
-        over and over.median,
+        _median(over),
         lambda v: v <= 10,
         "{:.1f} us",
     )
     over = get("overhead-responses", "core")
     add(
         "core: overhead per chunk over raw httpx2 (responses) <= 10 us",
-        over and over.median,
+        _median(over),
         lambda v: v <= 10,
         "{:.1f} us",
     )
     core, raw = get("call", "core"), get("call", "raw")
     add(
         "core: non-streamed call within 1.3x of raw httpx2",
-        core and raw and core.median / raw.median,
+        _times(core, raw),
         lambda v: v <= 1.3,
         "{:.2f}x",
     )
@@ -239,14 +253,14 @@ def targets(
     load = get("plugin-load", "llm-plugin")
     add(
         "llm plugin adds < 15 ms to `llm --version` (its load + register_commands, in process)",
-        load and load.median,
+        _median(load),
         lambda v: v < 15,
         "{:.1f} ms",
     )
     ours, none = cpu("version-ours"), cpu("version-without")
     add(
         "… the same from whole `llm --version` runs (CPU time, ours alone minus no plugin; noisy)",
-        ours and none and ours.median - none.median,
+        _minus(ours, none),
         lambda v: v < 15,
         "{:+.1f} ms",
     )
@@ -270,7 +284,7 @@ def targets(
     own = get("import-split", "lc-compat")
     add(
         "import langchain_adapter adds <= 100 ms to the langchain_core imports it makes (in process)",
-        own and own.median,
+        _median(own),
         lambda v: v <= 100,
         "{:.0f} ms",
     )
@@ -278,7 +292,7 @@ def targets(
         adapter, base = import_cpu(ours_key), import_cpu(base_key)
         add(
             f"{wording} + 100 ms (CPU time)",
-            adapter and base and adapter.median - base.median,
+            _minus(adapter, base),
             lambda v: v <= 100,
             "{:+.0f} ms",
         )
@@ -296,21 +310,21 @@ def targets(
 
     for client in ("core", "lc-compat", "llm-plugin"):
         if client in HOST_MEMORY:
-            floor, own, host = HOST_MEMORY[client]
+            floor, own_name, host = HOST_MEMORY[client]
             add(
-                f"{OUR_LABELS[client]}: its own generator ({own}) flat in stream length "
+                f"{OUR_LABELS[client]}: its own generator ({own_name}) flat in stream length "
                 f"(peak RSS growth, {sizes}, < 1 MB)",
                 growth(f"{client}-own"),
                 lambda v: v < 1.0,
                 "{:+.2f} MB",
             )
-            ours, base = traced_growth(client), traced_growth(floor)
+            ours_mb, floor_mb = traced_growth(client), traced_growth(floor)
             rss_ours, rss_base = growth(client), growth(floor)
             rss = "" if rss_ours is None or rss_base is None else f"; RSS {rss_ours - rss_base:+.2f} MB"
             add(
                 f"{OUR_LABELS[client]} through {host}: memory kept beyond what the host keeps "
                 f"for its floor (the same pieces from memory), traced allocations, {sizes}, < 1 MB",
-                None if ours is None or base is None else ours - base,
+                None if ours_mb is None or floor_mb is None else ours_mb - floor_mb,
                 lambda v: v < 1.0,
                 "{:+.2f} MB" + rss,
             )
@@ -325,7 +339,7 @@ def targets(
         add(
             f"{OUR_LABELS[client]}: tool-call assembly linear (time for {plan['tool_size_large']:,} "
             f"pieces / {plan['tool_size']:,} pieces <= 1.5x the size ratio; quadratic: its square)",
-            large and normal and large.median / normal.median,
+            _times(large, normal),
             lambda v: v <= 1.5 * plan["tool_size_large"] / plan["tool_size"],
             "{:.1f}x",
         )
@@ -446,7 +460,7 @@ def render_report(results: Any, *, quick: bool = False) -> str:
         lines.append(
             f"| {label} | {_cell(s.get(('cli', key)), 'ms', _problem(items))} | {_cell(cpu, 'ms')} |"
         )
-    ours, none = s.get(("cli", "version-ours")), s.get(("cli", "version-without"))
+    wall_ours, wall_none = s.get(("cli", "version-ours")), s.get(("cli", "version-without"))
     ours_cpu = _field_stat(cli_runs.get("version-ours", []), "cpu_ms")
     none_cpu = _field_stat(cli_runs.get("version-without", []), "cpu_ms")
     load = s.get(("plugin-load", "llm-plugin"))
@@ -456,11 +470,11 @@ def render_report(results: Any, *, quick: bool = False) -> str:
             f"Loading our plugin and running its `register_commands` (what it adds to every `llm` "
             f"command, measured in process): {_cell(load, 'ms')} ms.",
         ]
-    if ours and none and ours_cpu and none_cpu:
+    if wall_ours and wall_none and ours_cpu and none_cpu:
         lines += [
             "",
             f"Our plugin adds {ours_cpu.median - none_cpu.median:+.1f} ms of CPU time "
-            f"({ours.median - none.median:+.1f} ms of wall time) to `llm --version` (medians).",
+            f"({wall_ours.median - wall_none.median:+.1f} ms of wall time) to `llm --version` (medians).",
         ]
 
     # per-chunk CPU and connection reuse
@@ -510,7 +524,7 @@ def render_report(results: Any, *, quick: bool = False) -> str:
         t_small, t_big = s.get(("tool", client)), s.get(("tool-large", client))
         if not any((small, big, t_small, t_big)):
             continue
-        ratio = f"{t_big.median / t_small.median:.1f}" if t_small and t_big else "—"
+        tool_ratio = f"{t_big.median / t_small.median:.1f}" if t_small and t_big else "—"
         traced = [
             _field_stat(runs.get(job, {}).get(client, []), "traced_peak_mb")
             for job in ("memory-small", "memory")
@@ -520,7 +534,7 @@ def render_report(results: Any, *, quick: bool = False) -> str:
         )
         lines.append(
             f"| {CLIENTS[client].label} | {_cell(small, 'MB')} | {_cell(big, 'MB')} | "
-            f"{_cell(t_small, 'ms')} | {_cell(t_big, 'ms')} | {ratio} | {traced_cell} |"
+            f"{_cell(t_small, 'ms')} | {_cell(t_big, 'ms')} | {tool_ratio} | {traced_cell} |"
         )
 
     # targets

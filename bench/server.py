@@ -85,7 +85,8 @@ def respond(method: bytes, path: bytes, body: bytes) -> bytes:
 
 def _dechunk(data: bytes | bytearray, start: int) -> tuple[bytes, int] | None:
     """A chunked request body starting at `start`: (body, end offset), or None if incomplete."""
-    parts, at = [], start
+    parts: list[bytes] = []
+    at = start
     while True:
         line_end = data.find(b"\r\n", at)
         if line_end < 0:

@@ -9,6 +9,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# The public API, written three times on purpose, each for its reader; the imports below are the
+# source and tests/test_public_api.py fails when `__all__` or `_EXPORTS` drift from them.
+# - The imports let mypy and IDEs see each name's type without importing anything at run time.
+# - `__all__` must be a literal list: type checkers read it statically (it is what makes the
+#   imports above public under mypy --strict); a list computed at run time would hide them.
+# - `_EXPORTS` tells `__getattr__` which module to import on first use, so importing the package
+#   (the llm plugin does at start-up) loads none of its modules. Deriving it from the imports
+#   would mean parsing this file on every start-up.
 if TYPE_CHECKING:
     from .call import learned_adaptations
     from .client import AsyncClient, Client

@@ -14,13 +14,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .config.params import has_wire_field, merge_params
 from .config.profiles import ADAPTATIONS, PROFILES, Adaptation, Profile, get_profile
 from .config.settings import ProviderSettings, resolve_api_key
 from .errors import ConfigError, OpenAICompatError, StreamError, register_secret
-from .events import Event
+from .events import Event, StreamFailure
 from .http.bodies import MAX_BODY_BYTES, only_keepalives
 from .http.retry import fmt_seconds
 from .http.transport import Endpoint, redact_url
@@ -138,13 +138,20 @@ def learn_from(
     return None
 
 
+class StreamParser(Protocol):
+    """A wire shape's stream parser: one per response, fed each SSE event's name and data."""
+
+    def feed_event(self, event: str, data: str) -> list[Delta]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class WireShape:
-    """What the clients need of a wire shape: build a body, parse a stream or a body."""
+    """What the clients need of a wire shape: build a body, parse a stream or a body.
+    `wire.chat` and `wire.responses` each provide the three with these signatures."""
 
-    build_request: Any
-    stream_parser: Any
-    parse_body: Any
+    build_request: Callable[[Conversation, RequestOptions, Profile], dict[str, Any]]
+    stream_parser: Callable[[Profile], StreamParser]
+    parse_body: Callable[[Mapping[str, Any], Profile], list[Delta]]
 
 
 _WIRE: dict[str, WireShape] = {}  # built once per shape; twice per call otherwise
@@ -264,7 +271,7 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
     cache_key = options.prompt_cache_key or cache_key_for(conversation.id)
     if (params, extra_body, system_mode, cache_key) != (
         options.params, options.extra_body, options.system_message_mode, options.prompt_cache_key
-    ):  # `replace` costs ~2 us; most calls change nothing
+    ):  # most calls change nothing: skip the copy `replace` would make
         options = replace(
             options,
             params=params,
@@ -325,7 +332,7 @@ class StreamState:
         )
         self._wire = wire_module(prepared.shape)
         # A JSON body is parsed whole (`_parse_body`): no stream parser or decoder for it.
-        self._parser: Any = self._wire.stream_parser(prepared.profile) if self._sse else None
+        self._parser = self._wire.stream_parser(prepared.profile) if self._sse else None
         self._decoder = SSEDecoder() if self._sse else None
         self._assembler = Assembler(think_tags=prepared.profile.think_tags)
         self._stops = StopEmulation(prepared.stops) if prepared.stops else None
@@ -340,11 +347,12 @@ class StreamState:
     def feed(self, chunk: bytes) -> list[Event]:
         self.bytes_seen += len(chunk)
         out: list[Event] = []
-        if self._sse:
+        decoder, parser = self._decoder, self._parser
+        if decoder is not None and parser is not None:  # an event stream
             # The per-chunk path: locals, and the progress test folded into the one loop.
-            parse, assembler = self._parser.feed_event, self._assembler
+            parse, assembler = parser.feed_event, self._assembler
             progress = False
-            for sse in self._decoder.feed(chunk):  # type: ignore[union-attr]
+            for sse in decoder.feed(chunk):
                 data = sse.data
                 if not progress and data and not data.isspace():
                     progress = True
@@ -382,9 +390,10 @@ class StreamState:
 
     def close(self) -> list[Event]:
         out: list[Event] = []
-        if self._sse:
-            for sse in self._decoder.flush():  # type: ignore[union-attr]
-                out.extend(self._assembler.feed(self._parser.feed_event(sse.event, sse.data)))
+        decoder, parser = self._decoder, self._parser
+        if decoder is not None and parser is not None:  # an event stream
+            for sse in decoder.flush():
+                out.extend(self._assembler.feed(parser.feed_event(sse.event, sse.data)))
         else:
             out.extend(self._assembler.feed(self._parse_body(b"".join(self._body))))
         out.extend(self._assembler.close())
@@ -417,7 +426,7 @@ class StreamState:
     def _take_failure(self, events: list[Event]) -> list[Event]:
         """Keep the events before the failure; the caller yields them, then raises `error`."""
         for position, event in enumerate(events):
-            if event.type == "error":
+            if isinstance(event, StreamFailure):
                 self.error = event.error.at(
                     url=redact_url(self._prepared.endpoint.url),
                     provider=self._prepared.endpoint.provider,

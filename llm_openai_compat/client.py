@@ -17,7 +17,7 @@ from .call import Prepared, Secret, StreamState, Target, body_events, learn_from
 from .config.settings import ProviderSettings
 from .discovery import aprovider_models, provider_models
 from .errors import OpenAICompatError
-from .events import Event
+from .events import Event, Finish, Usage
 from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
@@ -90,19 +90,20 @@ class _Recorder:
 
     def finish(self, closing: list[Event] | None, error: OpenAICompatError | None) -> None:
         if not self.observed:
-            return  # building the redacted Exchange cost ~15 us per call (docs/performance.md)
+            return  # nobody observes: skip redacting and building the Exchange (docs/performance.md)
         usage: Mapping[str, Any] | None = None
         finish_reason = None
         for event in closing or ():
-            if event.type == "usage":
-                usage = {
-                    "input": event.input_tokens,
-                    "output": event.output_tokens,
-                    "cached_input": event.cached_input_tokens,
-                    "reasoning": event.reasoning_tokens,
-                }
-            elif event.type == "finish":
-                finish_reason = event.reason
+            match event:
+                case Usage():
+                    usage = {
+                        "input": event.input_tokens,
+                        "output": event.output_tokens,
+                        "cached_input": event.cached_input_tokens,
+                        "reasoning": event.reasoning_tokens,
+                    }
+                case Finish(reason=reason):
+                    finish_reason = reason
         endpoint = self.prepared.endpoint
         notify_exchange(
             Exchange(

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .redaction import redact, register_secret
@@ -464,13 +464,3 @@ def classify_response(
     )
     error.retry_after = _retry_after(headers)
     return error
-
-
-def iter_chain(error: BaseException) -> Iterable[BaseException]:
-    """The error and its causes/contexts, for tests that search every message for secrets."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__

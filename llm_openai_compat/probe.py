@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from .call import Prepared, Secret, StreamState, Target, body_events, prepare
+from .call import Prepared, Secret, StreamState, Target, body_events, prepare, wire_module
 from .config.params import merge_params
 from .config.settings import ProviderSettings, resolve_api_key
 from .errors import ConfigError, OpenAICompatError
@@ -172,11 +172,7 @@ class _Prober:
             extra_body={**settings.extra_body, **options.extra_body},
             system_message_mode=options.system_message_mode or settings.system_message_mode,
         )
-        if base.shape == "responses":
-            from .wire import responses as wire
-        else:
-            from .wire import chat as wire  # type: ignore[no-redef]
-        body = wire.build_request(conversation, full, profile)
+        body = wire_module(base.shape).build_request(conversation, full, profile)
         return replace(base, body=body, body_bytes=encode_body(body), profile=profile)
 
     def exchange(

@@ -79,7 +79,7 @@ def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 # url -> (secrets registered when it was redacted, the redacted url). Every request's retry
-# bookkeeping needs its URL redacted (~4 us of regexes and secret scans otherwise).
+# bookkeeping needs its URL redacted, and regexes plus a secret scan on each would add up.
 _REDACTED_URLS: dict[str, tuple[int, str]] = {}
 
 

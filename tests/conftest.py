@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.support.servers", "tests.support.model_servers"]
+pytest_plugins = ["tests.support.fault_server_fixture", "tests.support.model_server_fixture"]
 
 _LEAKY_ENV = (
     "OPENAI_API_KEY",

@@ -21,6 +21,7 @@ from llm_openai_compat import (
 )
 from llm_openai_compat.call import forget_learned
 from llm_openai_compat.http.retry import CircuitBreaker
+from tests.support.wire_bytes import chunk, sse
 
 FAST = RetryPolicy(sleep=lambda s: None, jitter=0.0)
 
@@ -32,24 +33,6 @@ async def _no_sleep(seconds: float) -> None:
 AFAST = RetryPolicy(sleep=lambda s: None, asleep=_no_sleep, jitter=0.0)
 
 HI = Conversation((Message.text("user", "hi"),), system="Be brief.", id="conv-1")
-
-
-def sse(*chunks: object, done: bool = True) -> str:
-    lines = [f"data: {json.dumps(c)}\n\n" for c in chunks]
-    if done:
-        lines.append("data: [DONE]\n\n")
-    return "".join(lines)
-
-
-def chunk(content: str | None = None, finish: str | None = None, **delta: object) -> dict:
-    d = dict(delta)
-    if content is not None:
-        d["content"] = content
-    return {
-        "id": "chatcmpl-1",
-        "model": "m1",
-        "choices": [{"index": 0, "delta": d, "finish_reason": finish}],
-    }
 
 
 def usage_chunk(prompt: int, completion: int, cached: int = 0) -> dict:
@@ -135,9 +118,9 @@ def test_complete_non_streamed_matches_streamed(fault_server):
         {"status": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
     )
     streamed = sse(
-        chunk(tool_calls=[{"index": 0, "id": "call_1", "type": "function",
-                           "function": {"name": "lookup", "arguments": '{"q": '}}]),
-        chunk(tool_calls=[{"index": 0, "function": {"arguments": '"x"}'}}]),
+        chunk({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
+                               "function": {"name": "lookup", "arguments": '{"q": '}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"x"}'}}]}),
         chunk(finish="tool_calls"),
         usage_chunk(5, 7),
     )

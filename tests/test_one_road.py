@@ -29,7 +29,7 @@ from llm_openai_compat import (
     resolve_provider,
 )
 from llm_openai_compat.providers import inline_provider_id
-from tests.llm.conftest import sim
+from tests.plugin.conftest import sim
 
 SCHEMA = {
     "type": "object",

@@ -1,5 +1,5 @@
-"""Static checks that are part of the suite: mypy --strict on the core, ruff on the packages
-(the direction of imports is import-linter's: tests/test_imports.py)."""
+"""Static checks that are part of the suite: mypy --strict on the core and bench/, ruff on the
+packages (the direction of imports is import-linter's: tests/test_imports.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_mypy_strict_on_the_core():
-    result = _run("mypy")  # files and strictness come from pyproject.toml
+    result = _run("mypy")  # files (the core, the adapters, bench/) and strictness: pyproject.toml
     assert result.returncode == 0, result.stdout + result.stderr
 
 

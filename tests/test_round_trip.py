@@ -19,6 +19,7 @@ from llm_openai_compat import (
 )
 from llm_openai_compat.config.profiles import PROFILES, register_profile
 from llm_openai_compat.result import Result
+from tests.support.wire_bytes import chunk, sse
 
 WEATHER = ToolSpec(
     "weather",
@@ -26,11 +27,6 @@ WEATHER = ToolSpec(
     {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
 FAST = RetryPolicy(sleep=lambda s: None)
-
-
-def sse(events: list[dict], done: bool = False) -> str:
-    out = "".join(f"data: {json.dumps(e)}\n\n" for e in events)
-    return out + ("data: [DONE]\n\n" if done else "")
 
 
 def second_turn(first: Conversation, result: Result, output: str) -> Conversation:
@@ -102,7 +98,7 @@ def test_responses_round_trip_carries_reasoning_item_and_call(fault_server):
     ]
     for events in (turn1, turn2):
         fault_server.enqueue(
-            {"status": 200, "headers": {"content-type": "text/event-stream"}, "body": sse(events)}
+            {"status": 200, "headers": {"content-type": "text/event-stream"}, "body": sse(*events, done=False)}
         )
     client = Client.inline(fault_server.base_url + "/v1", api_shape="responses", policy=FAST)
     options = RequestOptions(model="m", tools=(WEATHER,), params={"reasoningEffort": "low"})
@@ -140,9 +136,6 @@ def test_responses_round_trip_carries_reasoning_item_and_call(fault_server):
 
 
 def test_chat_round_trip_carries_reasoning_call_and_result(fault_server):
-    def chunk(delta: dict, finish: str | None = None) -> dict:
-        return {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-
     turn1 = [
         chunk({"role": "assistant", "reasoning_content": "Need the "}),
         chunk({"reasoning_content": "weather tool."}),
@@ -154,7 +147,7 @@ def test_chat_round_trip_carries_reasoning_call_and_result(fault_server):
     turn2 = [chunk({"content": "Sunny, 21 C."}), chunk({}, "stop")]
     for events in (turn1, turn2):
         fault_server.enqueue(
-            {"status": 200, "headers": {"content-type": "text/event-stream"}, "body": sse(events, done=True)}
+            {"status": 200, "headers": {"content-type": "text/event-stream"}, "body": sse(*events)}
         )
     # A server that wants earlier reasoning back (DeepSeek's tool-call turns do) says so in its
     # profile; the request builder reads the profile, never the vendor's name.

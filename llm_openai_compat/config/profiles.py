@@ -8,13 +8,14 @@ loaded the first time a profile is looked up (at request time, never while llm s
 The `default` profile is deliberately generous: it reads every usage/tool-call/error shape
 known to be unambiguous, so an unknown server (or a gateway in front of a known one) works.
 A vendor profile states its vendor's behaviour explicitly, and changes the default where the
-generous reading would be wrong for that vendor (tests/profiles/ shows each difference).
+generous reading would be wrong for that vendor (tests/config/test_vendor_profiles.py shows
+each difference).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 __all__ = [
@@ -98,7 +99,6 @@ class Profile:
     # -- discovery --
     # A native model listing that says more than `/models` (path from the server's root).
     native_models_path: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Profile:
         return replace(self, **changes)

@@ -48,7 +48,8 @@ _LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=100)
 _HTTPX_ERRORS = (httpx2.HTTPError, httpx2.InvalidURL, UnicodeError)
 
 
-# httpx2 parses a URL string on every request (~17 us); a parsed URL is reused as is.
+# httpx2 parses a URL string on every request, a cost the profile showed; a parsed URL is
+# reused as is (docs/performance.md).
 _parsed_url = functools.lru_cache(maxsize=256)(httpx2.URL)
 
 
@@ -106,7 +107,7 @@ def _client_kwargs(verify_tls: bool, timeout_ms: int | None, tls: bool = True) -
 
 def _plain_http_context() -> Any:
     """The TLS context of a client that only ever talks plain http (a local server, most of
-    the time): loading the CA store costs 20-30 ms per process, paid by every `llm` command.
+    the time): loading the CA store is a start-up cost every `llm` command would pay for nothing.
     Verification stays on with no CA trusted, so an https connection on it fails, never goes
     unverified (redirects are not followed, so none is made)."""
     import ssl

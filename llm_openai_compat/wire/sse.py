@@ -1,8 +1,7 @@
 """Incremental `text/event-stream` decoder following the WHATWG "server-sent events" rules.
 
 The decoder does no I/O: feed it bytes as they arrive and it returns the events completed so
-far, so the same code serves sync and async transports (`iter_sse` / `aiter_sse` are thin
-wrappers). It works on bytes so that a line ending or a multi-byte UTF-8 character split across
+far, so the same code serves sync and async transports. It works on bytes so that a line ending or a multi-byte UTF-8 character split across
 network chunks needs no special casing, and it keeps only the unterminated tail of the stream,
 so decoding is linear in the bytes received however the stream is chunked.
 
@@ -13,12 +12,11 @@ without one, so `flush()` dispatches a pending event that has data.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..errors import StreamError
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEDecoder", "ServerSentEvent", "aiter_sse", "iter_sse"]
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "SSEDecoder", "ServerSentEvent"]
 
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
@@ -38,8 +36,8 @@ class ServerSentEvent:
 class SSEDecoder:
     """Turns chunks of bytes into `ServerSentEvent`s; call `flush()` once at end of stream.
 
-    `last_event_id` and `reconnection_time` (milliseconds, from `retry:`) persist across events,
-    as a reconnecting client needs them; `comments_seen` counts `:` lines (keep-alives).
+    `last_event_id` persists across events, as the spec says; `:` lines (keep-alives) are
+    skipped.
     A line or event larger than `max_event_bytes` raises `StreamError`, so a hostile server
     cannot grow memory without bound; the decoder is reset and should not be reused after that.
     """
@@ -54,17 +52,13 @@ class SSEDecoder:
         "_started",
         "_tail",
         "_tail_bytes",
-        "comments_seen",
         "last_event_id",
         "max_event_bytes",
-        "reconnection_time",
     )
 
     def __init__(self, *, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self.max_event_bytes = max_event_bytes
         self.last_event_id: str | None = None
-        self.reconnection_time: int | None = None
-        self.comments_seen = 0
         self._started = False  # past the (optional) leading BOM
         self._bom_buf = b""
         self._pending_cr = False  # last chunk ended in CR: drop an LF that starts the next one
@@ -150,7 +144,6 @@ class SSEDecoder:
             self._retry = None
             return
         if line[0] == 0x3A:  # ":" comment
-            self.comments_seen += 1
             return
         colon = line.find(b":")
         if colon == -1:
@@ -170,7 +163,7 @@ class SSEDecoder:
             if b"\0" not in value:
                 self.last_event_id = value.decode("utf-8", "replace")
         elif name == b"retry" and value.isdigit():  # bytes.isdigit() is ASCII digits only
-            self._retry = self.reconnection_time = int(value)
+            self._retry = int(value)
 
     def _fail(self, what: str) -> None:
         self._tail, self._tail_bytes, self._data, self._data_bytes = [], 0, [], 0
@@ -178,21 +171,3 @@ class SSEDecoder:
             f"The server sent {what} longer than {self.max_event_bytes} bytes in the event stream",
             hint=None,
         )
-
-
-def iter_sse(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
-    """Decode a synchronous stream of byte chunks."""
-    decoder = SSEDecoder()
-    for chunk in chunks:
-        yield from decoder.feed(chunk)
-    yield from decoder.flush()
-
-
-async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
-    """Decode an asynchronous stream of byte chunks."""
-    decoder = SSEDecoder()
-    async for chunk in chunks:
-        for event in decoder.feed(chunk):
-            yield event
-    for event in decoder.flush():
-        yield event

@@ -12,13 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..events import Event, Finish, TextDelta
+from ..events import Event, Finish, ResponseMeta, TextDelta
 
 __all__ = ["StopEmulation", "StopFilter", "emulated_stops"]
-
-# Held-back text is released before any other event but these (which carry no content), so
-# it never arrives after a tool call, reasoning or the end of the response.
-_PASS_THROUGH = frozenset({"text", "meta"})
 
 
 def emulated_stops(params: Mapping[str, Any], has_stop_field: bool) -> tuple[str, ...]:
@@ -64,12 +60,14 @@ class StopEmulation:
     def apply(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []
         for event in events:
-            if event.type == "text":
+            if isinstance(event, TextDelta):
                 text = self._filter.feed(event.text)
                 if text:
                     out.append(TextDelta(text))
                 continue
-            if event.type not in _PASS_THROUGH:
+            # Held-back text goes out before any event but text and meta (no content), so it
+            # never arrives after a tool call, reasoning or the end of the response.
+            if not isinstance(event, ResponseMeta):
                 out.extend(self.release())
             if isinstance(event, Finish) and self._filter.hit and event.reason != "stop":
                 event = Finish("stop", event.raw_reason, event.inferred)

@@ -37,8 +37,8 @@ from llm_openai_compat import (
     Unauthorized,
 )
 from llm_openai_compat.call import forget_learned
-from tests.support.model_servers import ModelServer
-from tests.support.servers import refused_url
+from tests.support.fault_server_fixture import refused_url
+from tests.support.model_server_fixture import ModelServer
 
 KEY = "sk-simulated-key-0123456789"
 

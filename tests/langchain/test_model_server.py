@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.support.model_servers import ModelServer
+from tests.support.model_server_fixture import ModelServer
 
 
 def post(server: ModelServer, base: str, path: str, body: dict[str, Any],

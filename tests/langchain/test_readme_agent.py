@@ -15,7 +15,7 @@ from pathlib import Path
 from langchain_core.messages import AIMessage, ToolMessage
 
 from llm_openai_compat.call import forget_learned
-from tests.support.model_servers import ModelServer
+from tests.support.model_server_fixture import ModelServer
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

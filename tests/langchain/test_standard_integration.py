@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from tests.langchain.capabilities import ChatOpenAICompatCapabilities
-from tests.support.model_servers import ModelServer
+from tests.support.model_server_fixture import ModelServer
 
 DOWNLOADS = "downloads its test asset from the internet; this suite runs offline on 127.0.0.1"
 _DOWNLOADING = frozenset({"test_image_inputs", "test_pdf_inputs", "test_audio_inputs"})

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from llm_openai_compat import errors as E
-from tests.support.fixtures import TRANSCRIPTS
+from tests.support.fixture_paths import TRANSCRIPTS
+from tests.support.wire_bytes import DONE, chunk, sse
 
 SSE = {"content-type": "text/event-stream"}
 HTML = {"content-type": "text/html"}
@@ -31,18 +32,17 @@ BOTH = (STREAM, JSON)
 MB = 1024 * 1024
 
 
-def chunk(content: str | None = None, finish: str | None = None) -> str:
-    delta = {} if content is None else {"content": content}
-    obj = {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    return f"data: {json.dumps(obj)}\n\n"
+def frame(content: str | None = None, finish: str | None = None) -> str:
+    """One chat chunk as one event-stream frame."""
+    return sse(chunk(content, finish, id="c1"), done=False)
 
 
 def sse_text(*pieces: str, finish: str | None = "stop", done: bool = True) -> str:
-    body = "".join(chunk(p) for p in pieces)
+    body = "".join(frame(p) for p in pieces)
     if finish:
-        body += chunk(None, finish)
+        body += frame(None, finish)
     if done:
-        body += "data: [DONE]\n\n"
+        body += DONE
     return body
 
 
@@ -179,13 +179,13 @@ def stream_rows() -> list[Scenario]:
     hel = sse_text("Hel", "lo", finish=None, done=False)
     return [
         _s("reset after 1 event (mid-stream)", "network",
-           ({"status": 200, "headers": SSE, "body": sse_text("Hel", "lo"), "chunks": [chunk("Hel"), chunk("lo")], "reset_after_bytes": len(chunk("Hel"))}, OK),
+           ({"status": 200, "headers": SSE, "body": sse_text("Hel", "lo"), "chunks": [frame("Hel"), frame("lo")], "reset_after_bytes": len(frame("Hel"))}, OK),
            error=E.StreamError, text="Hel", requests=1, modes=(STREAM,)),
         _s("connection closed cleanly mid-stream", "network",
-           ({"status": 200, "headers": SSE, "chunks": [chunk("Hel"), chunk("lo")], "stall_after_bytes": len(chunk("Hel")), "stall_seconds": 0}, OK),
+           ({"status": 200, "headers": SSE, "chunks": [frame("Hel"), frame("lo")], "stall_after_bytes": len(frame("Hel")), "stall_seconds": 0}, OK),
            error=E.StreamError, text="Hel", requests=1, modes=(STREAM,)),
         _s("stall mid-stream", "timeout",
-           ({"status": 200, "headers": SSE, "chunks": [chunk("Hel"), chunk("lo")], "stall_after_bytes": len(chunk("Hel")), "stall_seconds": 3}, OK),
+           ({"status": 200, "headers": SSE, "chunks": [frame("Hel"), frame("lo")], "stall_after_bytes": len(frame("Hel")), "stall_seconds": 3}, OK),
            error=E.StreamError, text="Hel", requests=1, modes=(STREAM,), fields=FAST, bound_s=T / 1000 + 2.0,
            message=("stalled",)),
         _s("a stream answering a non-streamed request", "shape mix-up",
@@ -193,7 +193,7 @@ def stream_rows() -> list[Scenario]:
         _s("a JSON body answering a stream request", "shape mix-up",
            ({"status": 200, "json": completion(TEXT)},), modes=(STREAM,)),
         _s("truncated JSON event", "bad-data",
-           ({"status": 200, "headers": SSE, "body": chunk("Hel") + 'data: {"choices":[{"index":0,"delta":{"content":"lo'},),
+           ({"status": 200, "headers": SSE, "body": frame("Hel") + 'data: {"choices":[{"index":0,"delta":{"content":"lo'},),
            error=E.StreamError, text="Hel", modes=(STREAM,)),
         _s("truncated JSON body", "bad-data",
            ({"status": 200, "body": json.dumps(completion(TEXT))[:40]},),
@@ -212,13 +212,13 @@ def stream_rows() -> list[Scenario]:
            ({"status": 200, "headers": SSE, "body": hel},), error=E.StreamError, text="Hello", modes=(STREAM,),
            message=("no finish reason and no [DONE]",)),
         _s("error event mid-stream (event: error)", "in-stream error",
-           ({"status": 200, "headers": SSE, "body": chunk("Hel") + "event: error\ndata: " + json.dumps(oai_error("overloaded", "server_error")) + "\n\n"},),
+           ({"status": 200, "headers": SSE, "body": frame("Hel") + "event: error\ndata: " + json.dumps(oai_error("overloaded", "server_error")) + "\n\n"},),
            error=E.Provider5xx, text="Hel", modes=(STREAM,), message=("overloaded",)),
         _s("error chunk mid-stream (data: {error})", "in-stream error",
-           ({"status": 200, "headers": SSE, "body": chunk("Hel") + "data: " + json.dumps(oai_error("context too long", "invalid_request_error", "context_length_exceeded")) + "\n\n"},),
+           ({"status": 200, "headers": SSE, "body": frame("Hel") + "data: " + json.dumps(oai_error("context too long", "invalid_request_error", "context_length_exceeded")) + "\n\n"},),
            error=E.StreamError, text="Hel", modes=(STREAM,), message=("context too long",)),
         _s("50 MB stream of 64 KB events", "size",
-           ({"status": 200, "headers": SSE, "repeat": {"unit": chunk("x" * 65536), "count": 800, "tail": sse_text(finish="stop")}, "chunk_size": 65536},),
+           ({"status": 200, "headers": SSE, "repeat": {"unit": frame("x" * 65536), "count": 800, "tail": sse_text(finish="stop")}, "chunk_size": 65536},),
            text="x" * 65536 * 800, heavy=True, modes=(STREAM,), bound_s=20.0),
         _s("50 MB JSON body", "size",
            ({"status": 200, "repeat": {"head": json.dumps(completion("@@"))[: json.dumps(completion("@@")).index("@@")], "unit": "x" * 1024, "count": 50 * 1024,
@@ -228,7 +228,7 @@ def stream_rows() -> list[Scenario]:
            ({"status": 200, "headers": SSE, "repeat": {"head": 'data: {"choices":[{"index":0,"delta":{"content":"', "unit": "x" * 1024, "count": 50 * 1024}, "chunk_size": 65536},),
            error=E.StreamError, text="", heavy=True, modes=(STREAM,), bound_s=20.0, message=("longer than",)),
         _s("never-ending keep-alive comments", "keep-alive",
-           ({"status": 200, "headers": SSE, "body": chunk("Hel"), "keepalive": {"interval": 0.05, "max_seconds": 30}},),
+           ({"status": 200, "headers": SSE, "body": frame("Hel"), "keepalive": {"interval": 0.05, "max_seconds": 30}},),
            error=E.StreamError, text="Hel", modes=(STREAM,), fields=FAST, bound_s=T / 1000 + 1.5, message=("only keep-alives",)),
         _s("never-ending blank data: keep-alives", "keep-alive",
            ({"status": 200, "headers": SSE, "body": "", "keepalive": {"comment": "data: \n\n", "interval": 0.05, "max_seconds": 30}},),
@@ -252,7 +252,7 @@ def stream_rows() -> list[Scenario]:
            error=E.StreamError, text="", heavy=True, quick_runners=("core",), bound_s=10.0, message=("larger than 64 MB",)),
         _s("slow events with keep-alives between (each within the limit)", "keep-alive",
            ({"status": 200, "headers": SSE,
-             "chunks": [chunk("Hello, "), ": ping\n\n", chunk("wor"), ": ping\n\n", chunk("ld"), sse_text(finish="stop")],
+             "chunks": [frame("Hello, "), ": ping\n\n", frame("wor"), ": ping\n\n", frame("ld"), sse_text(finish="stop")],
              "delay_between_chunks": 0.15},),  # events 0.3 s apart, 0.75 s in all, with a 0.5 s timeout
            modes=(STREAM,), fields={"timeoutMs": 500}, bound_s=3.0),
     ]

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llm_openai_compat.errors import OpenAICompatError
-from tests.support.fixtures import TRANSCRIPTS
+from tests.support.fixture_paths import TRANSCRIPTS
 
 from . import fuzz_targets as T
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.load_servers import LoadServer
+from tests.support.load_server_process import LoadServer
 
 from .conftest import FULL
 from .harness import langchain_available, llm_available

@@ -16,7 +16,7 @@ import pytest
 
 from llm_openai_compat import errors as E
 from llm_openai_compat.http.retry import RetryPolicy
-from tests.support.servers import refused_url
+from tests.support.fault_server_fixture import refused_url
 
 from .conftest import FULL
 from .harness import RUNNERS, Run, install_recorder, reset_process_state

@@ -27,7 +27,7 @@ from llm_openai_compat import Client, Conversation, Message, RequestOptions
 from llm_openai_compat import errors as E
 from llm_openai_compat.hooks import hookimpl, plugin_manager
 from tests.support.fake_keyring import FakeKeyring
-from tests.support.servers import refused_url
+from tests.support.fault_server_fixture import refused_url
 
 from .harness import MODEL, install_recorder, langchain_available, llm_available, write_provider
 

@@ -147,7 +147,7 @@ def test_a_plain_http_client_never_makes_an_unverified_tls_connection(tls_server
 
     client = transport.get_sync_client("plain-http-only", verify_tls=verify_tls, tls=False)
     assert client is not transport.get_sync_client("plain-http-only", verify_tls=verify_tls)
-    with pytest.raises(httpx2.ConnectError, match="(?i)certificate verify failed"):
+    with pytest.raises(httpx2.ConnectError, match=r"(?i)certificate verify failed"):
         client.get(tls_server.base_url + "/models")
     assert tls_server.requests == 0
     assert transport.uses_tls("HTTPS://h/v1") and not transport.uses_tls("HTTP://h/v1")

@@ -52,9 +52,8 @@ Answers depend only on the request:
 - max_tokens / max_completion_tokens / max_output_tokens cut the answer (finish_reason length);
   stop sequences cut it before the first match; usage counts words and punctuation.
 
-This module is the HTTP server and entry point; the request and its answer are in
-`model_server_answers.py`, the two wire shapes in `model_server_chat.py` and
-`model_server_responses.py`.
+One module, standard library only, in four parts: the request normalised across both shapes
+and its deterministic answer; the Chat Completions shape; the Responses shape; the HTTP server.
 """
 
 from __future__ import annotations
@@ -63,23 +62,595 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import re
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-if not __package__:  # run by path (model_servers.py): make `tests.support` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.model_server_answers import CREATED, ApiError, plan
-from tests.support.model_server_chat import chat_body, chat_events, read_chat
-from tests.support.model_server_responses import (
-    read_responses,
-    responses_body,
-    responses_events,
+MAX_DEPTH = 6
+MAX_WORDS = 2000
+CREATED = 1_700_000_000
+_STOPWORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "a an and are about as at be by call can do for from function get give how i in is it me "
+        "my of on or please return say tell that the this to tool tools use using value what "
+        "with write you your",
+    )
 )
+
+
+# -- the request, normalised across both shapes ------------------------------------------------
+
+
+@dataclass
+class Turn:
+    role: str
+    text: str = ""
+    images: int = 0
+    files: int = 0
+    tool_output: str | None = None
+    tool_name: str | None = None
+
+
+@dataclass
+class Ask:
+    model: str
+    system: str
+    turns: list[Turn]
+    tools: list[dict[str, Any]]
+    tool_choice: str | None
+    parallel: bool
+    fmt: dict[str, Any] | None  # {"kind": "json_schema"|"json_object", "schema": ...}
+    max_tokens: int | None
+    stop: list[str]
+    reasoning: bool
+    call_names: dict[str, str] = field(default_factory=dict)  # call id -> tool name
+
+
+@dataclass
+class Plan:
+    text: str
+    reasoning: str
+    calls: list[tuple[str, str, str]]  # (call id, name, arguments JSON)
+    finish: str  # stop | length | tool_calls
+    input_tokens: int
+    cached_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, *, etype: str = "invalid_request_error",
+                 param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"message": message, "type": etype, "param": param, "code": code}}
+
+
+def text_of(content: Any, turn: Turn) -> str:
+    """Text of a chat or responses content value; counts images and files on `turn`."""
+    if isinstance(content, str):
+        return content
+    texts = []
+    for part in content if isinstance(content, list) else []:
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind in ("text", "input_text", "output_text"):
+            texts.append(str(part.get("text", "")))
+        elif kind in ("image_url", "input_image"):
+            turn.images += 1
+        elif kind in ("file", "input_file", "input_audio"):
+            turn.files += 1
+    return "\n".join(texts)
+
+
+def stop_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value else []
+    return [s for s in value if isinstance(s, str) and s] if isinstance(value, list) else []
+
+
+def tool_choice_of(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "required" if value == "any" else value
+    if isinstance(value, dict):
+        named = value.get("function", value)
+        return str(named.get("name")) if isinstance(named, dict) else None
+    return None
+
+
+# -- deterministic answers -----------------------------------------------------------------------
+
+
+def count_tokens(text: str) -> int:
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def pieces(text: str) -> list[str]:
+    """The streaming unit and the token unit: each word with its leading whitespace."""
+    return re.findall(r"\s*\S+\s*$|\s*\S+", text)
+
+
+def _content_words(prompt: str) -> list[str]:
+    words = re.findall(r"[^\W\d_][\w'-]*", prompt)
+    return [w for w in words if w.lower() not in _STOPWORDS]
+
+
+class Values:
+    """Argument values taken from the prompt, each used once, then reused."""
+
+    def __init__(self, prompt: str) -> None:
+        self.numbers = [float(n) for n in re.findall(r"(?<![\w.])-?\d+(?:\.\d+)?", prompt)]
+        quoted = re.findall(r"'([^']+)'|\"([^\"]+)\"|\u201c([^\u201d]+)\u201d", prompt)
+        strings = [next(q for q in group if q) for group in quoted]
+        first = re.match(r"\s*\S+", prompt)
+        rest = prompt[first.end():] if first else prompt
+        strings += re.findall(r"\b[A-Z][\w-]*(?:,? [A-Z][\w-]*)*", rest)
+        phrase = " ".join(_content_words(prompt)[:6]) or "something"
+        self.strings = [s for s in strings if s.strip()] + [phrase]
+        self.used_numbers = 0
+        self.used_strings = 0
+
+    def number(self) -> float | None:
+        if not self.numbers:
+            return None
+        value = self.numbers[self.used_numbers % len(self.numbers)]
+        self.used_numbers += 1
+        return value
+
+    def string(self) -> str:
+        value = self.strings[min(self.used_strings, len(self.strings) - 1)]
+        self.used_strings += 1
+        return value
+
+
+def _resolve(schema: Any, root: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(MAX_DEPTH):
+        if not isinstance(schema, dict) or "$ref" not in schema:
+            break
+        node: Any = root
+        for part in str(schema["$ref"]).lstrip("#/").split("/"):
+            node = node.get(part, {}) if isinstance(node, dict) and part else node
+        schema = {**node, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema if isinstance(schema, dict) else {}
+
+
+def value_for(schema: Any, root: dict[str, Any], values: Values, depth: int = 0) -> Any:
+    """A value conforming to `schema` (the common JSON Schema subset tools and formats use).
+    Bounded: past a fixed depth, recursive schemas end in null."""
+    if depth > 2 * MAX_DEPTH:
+        return None
+    schema = _resolve(schema, root)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        options = [_resolve(o, root) for o in schema.get(key) or []]
+        if options:
+            usable = [o for o in options if o.get("type") != "null"] or options
+            return value_for(usable[0], root, values, depth + 1)
+    if schema.get("allOf"):
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            merged.update(_resolve(part, root))
+        return value_for(merged, root, values, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None:
+        kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        if depth >= MAX_DEPTH:
+            properties = {k: v for k, v in properties.items() if k in (schema.get("required") or [])}
+        return {name: value_for(sub, root, values, depth + 1) for name, sub in properties.items()}
+    if kind == "array":
+        count = max(1, int(schema.get("minItems", 0))) if depth < MAX_DEPTH else int(schema.get("minItems", 0))
+        count = min(count, int(schema.get("maxItems", count)), 3)
+        return [value_for(schema.get("items") or {}, root, values, depth + 1) for _ in range(count)]
+    if kind in ("integer", "number"):
+        return _number(schema, values, integer=kind == "integer")
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    text = values.string()
+    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
+    text = text.ljust(low, "x")
+    return text[: int(high)] if high is not None else text
+
+
+def _number(schema: dict[str, Any], values: Values, *, integer: bool) -> float | int:
+    found = values.number()
+    value = 1.0 if found is None else found
+    step = 1 if integer else 0.5
+    bounds = [(schema.get("minimum"), 0), (schema.get("exclusiveMinimum"), step)]
+    for bound, gap in bounds:
+        if isinstance(bound, (int, float)) and not isinstance(bound, bool):
+            value = max(value, bound + gap)
+    bounds = [(schema.get("maximum"), 0), (schema.get("exclusiveMaximum"), step)]
+    for bound, gap in bounds:
+        if isinstance(bound, (int, float)) and not isinstance(bound, bool):
+            value = min(value, bound - gap)
+    return int(value) if integer else value
+
+
+def _mentions(prompt: str, name: str) -> bool:
+    lowered = prompt.lower()
+    if name.lower() in lowered:
+        return True
+    words = [w for w in re.split(r"[_\W]+", name.lower()) if len(w) >= 4 and w not in _STOPWORDS]
+    return any(re.search(rf"\b{re.escape(w)}", lowered) for w in words)
+
+
+def _choose_tools(ask: Ask, prompt: str) -> list[dict[str, Any]]:
+    if not ask.tools or ask.tool_choice == "none":
+        return []
+    if ask.tool_choice not in (None, "auto", "required"):
+        named = [t for t in ask.tools if t.get("name") == ask.tool_choice]
+        if not named:
+            raise ApiError(400, f"tool_choice names an unknown tool {ask.tool_choice!r}",
+                           param="tool_choice")
+        return named
+    matched = [t for t in ask.tools if _mentions(prompt, str(t.get("name", "")))]
+    says_use = re.search(r"\b(use|using|call|with) (the|a|your|this) (tool|function)", prompt, re.I)
+    if not matched and (ask.tool_choice == "required" or (len(ask.tools) == 1 and says_use)):
+        matched = ask.tools[:1]
+    return matched if ask.parallel else matched[:1]
+
+
+def _schema_in_system(system: str) -> dict[str, Any] | None:
+    found = re.search(r"JSON schema:\s*(\{.*\})", system, re.S)
+    if found:
+        try:
+            schema = json.loads(found.group(1))
+        except ValueError:
+            return None
+        return schema if isinstance(schema, dict) else None
+    return None
+
+
+def _plain_text(ask: Ask, last_user: Turn | None, words: int | None) -> str:
+    prompt = " ".join(last_user.text.split()) if last_user else ""
+    seen = ""
+    if last_user and last_user.images:
+        seen += "I see an image. "
+    if last_user and last_user.files:
+        seen += "I see a document. "
+    said = " ".join(prompt.split()[:30]) or "nothing"
+    text = f"{seen}Hello! You said: {said}."
+    if words:
+        filler = (text.split() * (words // max(1, len(text.split())) + 1))[: min(words, MAX_WORDS)]
+        text = " ".join(filler)
+    return text
+
+
+def plan(ask: Ask, flags: dict[str, Any]) -> Plan:
+    """What to answer: the whole decision, shared by both shapes and both modes."""
+    last = ask.turns[-1] if ask.turns else None
+    last_user = next((t for t in reversed(ask.turns) if t.role == "user"), None)
+    prompt = last_user.text if last_user else ""
+    calls: list[tuple[str, str, str]] = []
+    text = ""
+    if last is not None and last.role == "tool":
+        output = " ".join((last.tool_output or "").split())[:200]
+        text = f"The tool {last.tool_name or 'call'} returned {output or 'nothing'}."
+    elif chosen := _choose_tools(ask, prompt):
+        values = Values(prompt)
+        for position, tool in enumerate(chosen):
+            schema = tool.get("parameters") or {"type": "object", "properties": {}}
+            arguments = json.dumps(value_for(schema, schema, values), ensure_ascii=False)
+            digest = hashlib.sha1(f"{position}{tool.get('name')}{arguments}".encode()).hexdigest()
+            calls.append((f"call_{digest[:20]}", str(tool.get("name")), arguments))
+    elif ask.fmt is not None:
+        schema = ask.fmt.get("schema") or _schema_in_system(ask.system)
+        if schema is not None:
+            answer = value_for(schema, schema, Values(prompt))
+        else:
+            keys = re.findall(r"['\"`]([A-Za-z_]\w*)['\"`]", prompt) or ["answer"]
+            values = Values(prompt)
+            answer = {key: values.string() for key in dict.fromkeys(keys)}
+        text = json.dumps(answer, ensure_ascii=False)
+    else:
+        words = flags.get("words")
+        text = _plain_text(ask, last_user, int(words) if words else None)
+    finish = "tool_calls" if calls else "stop"
+    if ask.stop and text:
+        cut = min((text.find(s) for s in ask.stop if s in text), default=-1)
+        if cut >= 0:
+            text = text[:cut]
+    reasoning = f"The user said {' '.join(prompt.split()[:12]) or 'nothing'}; I will answer briefly." if ask.reasoning else ""
+    text_pieces = pieces(text)
+    if ask.max_tokens is not None and len(text_pieces) > int(ask.max_tokens):
+        text = "".join(text_pieces[: int(ask.max_tokens)])
+        finish = "length"
+    all_text = ask.system + "".join(t.text for t in ask.turns) + json.dumps(ask.tools)
+    input_tokens = count_tokens(all_text) + 3 * len(ask.turns) + 1
+    reasoning_tokens = len(pieces(reasoning))
+    output_tokens = len(pieces(text)) + reasoning_tokens + sum(count_tokens(a) + 1 for _, _, a in calls)
+    return Plan(text, reasoning, calls, finish, input_tokens, input_tokens // 2,
+                max(1, output_tokens), reasoning_tokens)
+
+
+def split3(text: str) -> list[str]:
+    if len(text) < 3:
+        return [text]
+    third = len(text) // 3
+    return [text[:third], text[third : 2 * third], text[2 * third :]]
+
+
+# == the Chat Completions shape ================================================================
+
+
+def read_chat(body: dict[str, Any], flags: dict[str, Any]) -> Ask:
+    system: list[str] = []
+    turns: list[Turn] = []
+    names: dict[str, str] = {}
+    for position, message in enumerate(body.get("messages") or []):
+        role = message.get("role")
+        if role == "developer" and "no-developer" in flags:
+            raise ApiError(
+                400,
+                f"Invalid value: 'developer'. 'messages[{position}].role' does not support "
+                "'developer' with this model.",
+                param=f"messages[{position}].role",
+                code="invalid_value",
+            )
+        turn = Turn(role=str(role))
+        turn.text = text_of(message.get("content"), turn)
+        if role in ("system", "developer"):
+            system.append(turn.text)
+            continue
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            names[str(call.get("id"))] = str(function.get("name"))
+        if role == "tool":
+            turn.tool_output = turn.text
+            turn.tool_name = names.get(str(message.get("tool_call_id")))
+        turns.append(turn)
+    fmt = None
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        if "no-json-schema" in flags:
+            raise ApiError(400, "response_format of type json_schema is not supported",
+                           param="response_format")
+        fmt = {"kind": "json_schema", "schema": (response_format.get("json_schema") or {}).get("schema")}
+    elif response_format.get("type") == "json_object":
+        fmt = {"kind": "json_object", "schema": None}
+    return Ask(
+        model=str(body.get("model") or "sim-model"),
+        system="\n".join(system),
+        turns=turns,
+        tools=[dict(t.get("function") or {}) for t in body.get("tools") or []],
+        tool_choice=tool_choice_of(body.get("tool_choice")),
+        parallel=body.get("parallel_tool_calls") is not False,
+        fmt=fmt,
+        max_tokens=body.get("max_completion_tokens") or body.get("max_tokens"),
+        stop=stop_list(body.get("stop")),
+        reasoning="reasoning" in flags or "reasoning-field" in flags,
+        call_names=names,
+    )
+
+
+# -- rendering: chat completions ---------------------------------------------------------------
+
+
+def _chat_usage(p: Plan, output_tokens: int | None = None) -> dict[str, Any]:
+    out = p.output_tokens if output_tokens is None else output_tokens
+    return {
+        "prompt_tokens": p.input_tokens,
+        "completion_tokens": out,
+        "total_tokens": p.input_tokens + out,
+        "prompt_tokens_details": {"cached_tokens": p.cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": p.reasoning_tokens},
+    }
+
+
+def chat_body(ask: Ask, p: Plan, rid: str, flags: dict[str, Any]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": p.text if p.text or not p.calls else None}
+    if p.reasoning:
+        message["reasoning" if "reasoning-field" in flags else "reasoning_content"] = p.reasoning
+    if p.calls:
+        message["tool_calls"] = [
+            {"id": cid, "type": "function", "function": {"name": name, "arguments": args}}
+            for cid, name, args in p.calls
+        ]
+    return {
+        "id": rid, "object": "chat.completion", "created": CREATED, "model": ask.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": p.finish, "logprobs": None}],
+        "usage": _chat_usage(p),
+    }
+
+
+def chat_events(ask: Ask, p: Plan, rid: str, flags: dict[str, Any], usage: bool) -> list[Any]:
+    every = "usage-every-chunk" in flags
+    emitted = 0
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, tokens: int = 0) -> dict[str, Any]:
+        nonlocal emitted
+        emitted += tokens
+        obj: dict[str, Any] = {
+            "id": rid, "object": "chat.completion.chunk", "created": CREATED, "model": ask.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
+        if every:
+            obj["usage"] = _chat_usage(p, emitted)
+        return obj
+
+    field_name = "reasoning" if "reasoning-field" in flags else "reasoning_content"
+    out: list[Any] = [chunk({"role": "assistant", "content": ""})]
+    out += [chunk({field_name: piece}, tokens=1) for piece in pieces(p.reasoning)]
+    out += [chunk({"content": piece}, tokens=1) for piece in pieces(p.text)]
+    for index, (cid, name, args) in enumerate(p.calls):
+        head: dict[str, Any] = {"index": index, "id": cid, "type": "function",
+                                "function": {"name": name, "arguments": ""}}
+        rest = [{"index": index, "function": {"arguments": part}} for part in split3(args)]
+        if "no-index" in flags:
+            head.pop("index")
+            for part in rest:
+                part.pop("index")
+        out.append(chunk({"tool_calls": [head]}))
+        out += [chunk({"tool_calls": [part]}) for part in rest if part["function"]["arguments"]]
+    out.append(chunk({}, p.finish, tokens=p.output_tokens - emitted))
+    if usage and not every:
+        out.append({"id": rid, "object": "chat.completion.chunk", "created": CREATED,
+                    "model": ask.model, "choices": [], "usage": _chat_usage(p)})
+    out.append("[DONE]")
+    return out
+
+
+# == the Responses shape =======================================================================
+
+
+def read_responses(body: dict[str, Any], flags: dict[str, Any]) -> Ask:
+    system = [str(body["instructions"])] if body.get("instructions") else []
+    turns: list[Turn] = []
+    names: dict[str, str] = {}
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    for item in items or []:
+        if "typed-items" in flags and "type" not in item:
+            # llama.cpp's server: every input item must say what it is.
+            raise ApiError(400, "Cannot determine type of 'item'")
+        kind = item.get("type", "message")
+        if "no-history" in flags and item.get("role") == "assistant":
+            raise ApiError(400, "Cannot determine type of 'item'")
+        if kind == "function_call":
+            names[str(item.get("call_id"))] = str(item.get("name"))
+            turns.append(Turn(role="assistant"))
+        elif kind == "function_call_output":
+            output = item.get("output")
+            turn = Turn(role="tool", tool_name=names.get(str(item.get("call_id"))))
+            turn.tool_output = turn.text = text_of(output, turn)
+            turns.append(turn)
+        elif kind == "message":
+            turn = Turn(role=str(item.get("role")))
+            turn.text = text_of(item.get("content"), turn)
+            if turn.role in ("system", "developer"):
+                system.append(turn.text)
+            else:
+                turns.append(turn)
+    fmt = None
+    text_format = (body.get("text") or {}).get("format") or {}
+    if text_format.get("type") == "json_schema":
+        if "no-json-schema" in flags:
+            raise ApiError(400, "text.format of type json_schema is not supported",
+                           param="text.format")
+        fmt = {"kind": "json_schema", "schema": text_format.get("schema")}
+    elif text_format.get("type") == "json_object":
+        fmt = {"kind": "json_object", "schema": None}
+    return Ask(
+        model=str(body.get("model") or "sim-model"),
+        system="\n".join(system),
+        turns=turns,
+        tools=[t for t in body.get("tools") or [] if t.get("type") == "function"],
+        tool_choice=tool_choice_of(body.get("tool_choice")),
+        parallel=body.get("parallel_tool_calls") is not False,
+        fmt=fmt,
+        max_tokens=body.get("max_output_tokens"),
+        stop=[],
+        reasoning="reasoning" in flags or "reasoning-field" in flags or bool(body.get("reasoning")),
+        call_names=names,
+    )
+
+
+# -- rendering: responses --------------------------------------------------------------------
+
+
+def _responses_usage(p: Plan) -> dict[str, Any]:
+    return {
+        "input_tokens": p.input_tokens,
+        "input_tokens_details": {"cached_tokens": p.cached_tokens},
+        "output_tokens": p.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": p.reasoning_tokens},
+        "total_tokens": p.input_tokens + p.output_tokens,
+    }
+
+
+def _output_items(p: Plan, rid: str, encrypted: bool) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    if p.reasoning:
+        item: dict[str, Any] = {"type": "reasoning", "id": f"rs_{rid[5:]}",
+                                "summary": [{"type": "summary_text", "text": p.reasoning}]}
+        if encrypted:
+            item["encrypted_content"] = "enc_" + hashlib.sha1(p.reasoning.encode()).hexdigest()
+        items.append(item)
+    if p.text or not p.calls:
+        items.append({
+            "type": "message", "id": f"msg_{rid[5:]}", "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": p.text, "annotations": []}],
+        })
+    for index, (cid, name, args) in enumerate(p.calls):
+        items.append({"type": "function_call", "id": f"fc_{index}_{rid[5:]}", "call_id": cid,
+                      "name": name, "arguments": args, "status": "completed"})
+    return items
+
+
+def responses_body(ask: Ask, p: Plan, rid: str, encrypted: bool) -> dict[str, Any]:
+    incomplete = p.finish == "length"
+    return {
+        "id": rid, "object": "response", "created_at": CREATED, "model": ask.model,
+        "status": "incomplete" if incomplete else "completed",
+        "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+        "output": _output_items(p, rid, encrypted), "usage": _responses_usage(p),
+        "error": None,
+    }
+
+
+def responses_events(ask: Ask, p: Plan, rid: str, encrypted: bool) -> list[Any]:
+    final = responses_body(ask, p, rid, encrypted)
+    start = {**final, "status": "in_progress", "output": [], "usage": None, "incomplete_details": None}
+    out: list[dict[str, Any]] = [
+        {"type": "response.created", "response": start},
+        {"type": "response.in_progress", "response": start},
+    ]
+    for index, item in enumerate(final["output"]):
+        iid, kind = item["id"], item["type"]
+        at = {"item_id": iid, "output_index": index}
+        if kind == "reasoning":
+            out.append({"type": "response.output_item.added", "output_index": index,
+                        "item": {**item, "summary": [], "encrypted_content": None}})
+            part = {"type": "summary_text", "text": ""}
+            out.append({"type": "response.reasoning_summary_part.added", **at, "summary_index": 0, "part": part})
+            out += [{"type": "response.reasoning_summary_text.delta", **at, "summary_index": 0, "delta": d}
+                    for d in pieces(p.reasoning)]
+            out.append({"type": "response.reasoning_summary_text.done", **at, "summary_index": 0, "text": p.reasoning})
+            out.append({"type": "response.reasoning_summary_part.done", **at, "summary_index": 0,
+                        "part": {**part, "text": p.reasoning}})
+        elif kind == "message":
+            out.append({"type": "response.output_item.added", "output_index": index,
+                        "item": {**item, "status": "in_progress", "content": []}})
+            part = {"type": "output_text", "text": "", "annotations": []}
+            out.append({"type": "response.content_part.added", **at, "content_index": 0, "part": part})
+            out += [{"type": "response.output_text.delta", **at, "content_index": 0, "delta": d}
+                    for d in pieces(p.text)]
+            out.append({"type": "response.output_text.done", **at, "content_index": 0, "text": p.text})
+            out.append({"type": "response.content_part.done", **at, "content_index": 0,
+                        "part": {**part, "text": p.text}})
+        else:
+            out.append({"type": "response.output_item.added", "output_index": index,
+                        "item": {**item, "arguments": "", "status": "in_progress"}})
+            out += [{"type": "response.function_call_arguments.delta", **at, "delta": d}
+                    for d in split3(item["arguments"]) if d]
+            out.append({"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"]})
+        out.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
+    out.append({"type": kind, "response": final})
+    for number, event in enumerate(out):
+        event["sequence_number"] = number
+    return out
+
+
+# == the HTTP server ===========================================================================
+
 
 MODELS = ("sim-model", "sim-model-mini", "sim-reasoner")
 

@@ -10,8 +10,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.support.fixtures import OPENAPI_SPEC as SPEC_PATH
-from tests.support.fixtures import TRANSCRIPTS
+from tests.support.fixture_paths import OPENAPI_SPEC as SPEC_PATH
+from tests.support.fixture_paths import TRANSCRIPTS
 
 
 def _one_of_to_any_of(node: Any) -> Any:

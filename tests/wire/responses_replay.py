@@ -52,8 +52,10 @@ def stream_payloads(name: str) -> list[str]:
     return ["".join(lines) for lines in streams]
 
 
-def replay(chunks: Iterable[bytes]) -> list[Event]:
-    return replay_sse(chunks, DEFAULT, parser_class=ResponsesStreamParser)
+def replay(chunks: Iterable[bytes | str]) -> list[Event]:
+    """Events of a Responses stream (a `str` chunk is encoded, as `sse()` writes text)."""
+    raw = [c.encode() if isinstance(c, str) else c for c in chunks]
+    return replay_sse(raw, DEFAULT, parser_class=ResponsesStreamParser)
 
 
 def replay_body(obj: dict[str, Any]) -> list[Event]:

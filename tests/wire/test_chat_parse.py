@@ -20,16 +20,10 @@ from llm_openai_compat.events import (
 )
 from llm_openai_compat.wire.assemble import Assembler, DoneSignal, FinishSignal, ToolCallFragment
 from llm_openai_compat.wire.chat import ChatStreamParser, parse_body, parse_usage
+from tests.support.wire_bytes import bare_chunk
 from tests.wire.replay import replay_body, summarize
 
 DEFAULT = PROFILES["default"]
-
-
-def chunk(delta: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": 0, "delta": delta or {}}
-    if "finish_reason" in top:
-        choice["finish_reason"] = top.pop("finish_reason")
-    return {"choices": [choice], **top}
 
 
 def feed(*chunks: dict[str, Any]) -> list[Any]:
@@ -102,10 +96,10 @@ def test_only_choice_zero_is_followed() -> None:
 
 def test_the_first_configured_reasoning_field_wins() -> None:
     # vLLM sends the same text as reasoning_content and reasoning: report it once.
-    both = chunk({"reasoning_content": "think", "reasoning": "think", "content": "ok"})
+    both = bare_chunk({"reasoning_content": "think", "reasoning": "think", "content": "ok"})
     assert feed(both) == [ReasoningDelta("think"), TextDelta("ok")]
     only_reasoning = ChatStreamParser(DEFAULT.with_(reasoning_fields=("reasoning",)))
-    deltas = only_reasoning.feed_chunk(chunk({"reasoning_content": "a", "reasoning": "b"}))
+    deltas = only_reasoning.feed_chunk(bare_chunk({"reasoning_content": "a", "reasoning": "b"}))
     assert deltas == [ReasoningDelta("b")]
 
 
@@ -121,7 +115,7 @@ def test_reasoning_details_text_summary_and_encrypted() -> None:
         },
         {"type": "reasoning.unknown", "text": "ignored"},
     ]
-    deltas = feed(chunk({"reasoning": "Plan: add.", "reasoning_details": details}))
+    deltas = feed(bare_chunk({"reasoning": "Plan: add.", "reasoning_details": details}))
     assert deltas == [
         ReasoningDelta("Plan: add.", "summary"),
         ReasoningDelta("2+2"),
@@ -140,7 +134,7 @@ def test_mistral_content_parts() -> None:
         {"type": "reference", "reference_ids": [1]},
         "bare",
     ]
-    assert feed(chunk({"content": parts})) == [
+    assert feed(bare_chunk({"content": parts})) == [
         ReasoningDelta("plain string thought"),
         ReasoningDelta("a"),
         TextDelta("answer"),
@@ -153,7 +147,7 @@ def test_mistral_content_parts() -> None:
 
 def test_interleaved_parallel_calls_follow_the_server_index() -> None:
     def call(index: int, **fields: Any) -> dict[str, Any]:
-        return chunk({"tool_calls": [{"index": index, **fields}]})
+        return bare_chunk({"tool_calls": [{"index": index, **fields}]})
 
     deltas = feed(
         call(0, id="a", type="function", function={"name": "f", "arguments": ""}),
@@ -161,7 +155,7 @@ def test_interleaved_parallel_calls_follow_the_server_index() -> None:
         call(0, function={"arguments": '{"x": 1'}),
         call(1, function={"arguments": ": 2}"}),
         call(0, function={"arguments": "}"}),
-        chunk(finish_reason="tool_calls"),
+        bare_chunk(finish="tool_calls"),
     )
     assembler = Assembler()
     events = [*assembler.feed(deltas), *assembler.close()]
@@ -171,7 +165,7 @@ def test_interleaved_parallel_calls_follow_the_server_index() -> None:
 
 def test_tool_call_fragment_fields() -> None:
     deltas = feed(
-        chunk(
+        bare_chunk(
             {
                 "tool_calls": [
                     {
@@ -194,7 +188,7 @@ def test_tool_call_fragment_fields() -> None:
             extra={"extra_content": {"google": {"thought_signature": "c2ln"}}},
         )
     ]
-    (missing,) = feed(chunk({"tool_calls": [{"id": "x", "function": {"name": "f"}}]}))
+    (missing,) = feed(bare_chunk({"tool_calls": [{"id": "x", "function": {"name": "f"}}]}))
     assert missing == ToolCallFragment(id="x", index=None, name="f", arguments=None)
 
 
@@ -242,7 +236,7 @@ def test_usage_normalization() -> None:
 def test_usage_null_ignored_nested_usage_used_and_repeats_skipped() -> None:
     usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
     deltas = feed(
-        chunk({"content": "a"}, usage=None),
+        bare_chunk({"content": "a"}, usage=None),
         {"choices": [], "x_groq": {"id": "req_1", "usage": usage}},
         {"choices": [], "usage": usage},
     )
@@ -253,9 +247,9 @@ def test_meta_is_reported_when_it_changes() -> None:
     parser = ChatStreamParser(DEFAULT)
     first = parser.feed_chunk({"id": "", "model": "", "prompt_filter_results": [1], "choices": []})
     assert first == [ResponseMeta(None, None, {"prompt_filter_results": [1]})]
-    second = parser.feed_chunk(chunk({"content": "x"}, id="c1", model="m"))
+    second = parser.feed_chunk(bare_chunk({"content": "x"}, id="c1", model="m"))
     assert second == [ResponseMeta("c1", "m", {"prompt_filter_results": [1]}), TextDelta("x")]
-    assert parser.feed_chunk(chunk({"content": "y"}, id="c1", model="m")) == [TextDelta("y")]
+    assert parser.feed_chunk(bare_chunk({"content": "y"}, id="c1", model="m")) == [TextDelta("y")]
     extra = parser.feed_chunk({"search_results": [{"url": "u"}], "choices": []})
     assert extra == [
         ResponseMeta("c1", "m", {"prompt_filter_results": [1], "search_results": [{"url": "u"}]})
@@ -263,9 +257,9 @@ def test_meta_is_reported_when_it_changes() -> None:
 
 
 def test_finish_and_error_order_within_one_chunk() -> None:
-    both = chunk(
+    both = bare_chunk(
         {"content": "x"},
-        finish_reason="length",
+        "length",
         usage={"prompt_tokens": 1},
         error={"message": "cut", "code": 400},
     )

@@ -28,14 +28,8 @@ from llm_openai_compat.errors import (
 from llm_openai_compat.events import Finish, ReasoningDelta, StreamFailure, TextDelta
 from llm_openai_compat.wire.assemble import ToolCallFragment
 from llm_openai_compat.wire.responses import ResponsesStreamParser
+from tests.support.wire_bytes import sse
 from tests.wire.responses_replay import normalize, replay
-
-
-def sse(*events: dict[str, Any] | str) -> bytes:
-    return "".join(
-        f"data: {e if isinstance(e, str) else json.dumps(e)}\n\n" for e in events
-    ).encode()
-
 
 CREATED = {
     "type": "response.created",
@@ -70,6 +64,7 @@ def test_incomplete_max_output_tokens_is_length() -> None:
                         "usage": {"input_tokens": 5, "output_tokens": 16, "total_tokens": 21},
                     },
                 },
+                done=False,
             )
         ]
     )
@@ -91,6 +86,7 @@ def test_incomplete_content_filter() -> None:
                         "incomplete_details": {"reason": "content_filter"},
                     },
                 },
+                done=False,
             )
         ]
     )
@@ -110,8 +106,8 @@ def test_incomplete_content_filter() -> None:
     ],
 )
 def test_error_events_flat_and_nested(error: dict[str, Any], cls: type[OpenAICompatError]) -> None:
-    flat = replay([sse(CREATED, {"type": "error", **error, "sequence_number": 2})])
-    nested = replay([sse(CREATED, {"type": "error", "error": {"type": "x_error", **error}})])
+    flat = replay([sse(CREATED, {"type": "error", **error, "sequence_number": 2}, done=False)])
+    nested = replay([sse(CREATED, {"type": "error", "error": {"type": "x_error", **error}}, done=False)])
     for events in (flat, nested):
         result = normalize(events)
         assert result.failure is cls, events
@@ -129,6 +125,7 @@ def test_response_failed_without_an_error_event() -> None:
                         "error": {"code": "server_error", "message": "The model crashed"},
                     },
                 },
+                done=False,
             )
         ]
     )
@@ -155,6 +152,7 @@ def test_summary_parts_are_separated_by_a_blank_line() -> None:
                 summary(1, "Two."),
                 summary(0, "Three.", 2),
                 completed(),
+                done=False,
             )
         ]
     )
@@ -203,6 +201,7 @@ def test_rotating_ids_on_a_function_call_keep_one_call() -> None:
                     },
                 },
                 completed(),
+                done=False,
             )
         ]
     )
@@ -237,6 +236,7 @@ def test_done_arguments_win_over_deltas() -> None:
                     "arguments": '{"x":"ok"}',
                 },
                 completed(),
+                done=False,
             )
         ]
     )
@@ -263,6 +263,7 @@ def test_text_done_without_deltas_and_done_sentinel() -> None:
                 {"type": "response.some_future_event", "output_index": 0},
                 completed(),
                 "[DONE]",
+                done=False,
             )
         ]
     )
@@ -279,7 +280,7 @@ def test_completed_alone_carries_the_output() -> None:
         },
         {"type": "function_call", "call_id": "c9", "name": "g", "arguments": "{}"},
     ]
-    result = normalize(replay([sse(completed(output=output))]))
+    result = normalize(replay([sse(completed(output=output), done=False)]))
     assert result.text == "only at the end"
     assert result.calls == ((0, "c9", "g", {}),)
     assert result.finish == "tool_calls"
@@ -311,6 +312,7 @@ def test_done_events_never_repeat_streamed_text_even_with_missing_indices() -> N
                         {"type": "message", "content": [{"type": "output_text", "text": "Hello"}]}
                     ]
                 ),
+                done=False,
             )
         ]
     )
@@ -335,6 +337,7 @@ def test_no_delta_stream_fills_each_part_once() -> None:
                     "item": {"type": "message", "content": content},
                 },
                 completed(output=[{"type": "message", "content": content}]),
+                done=False,
             )
         ]
     )
@@ -343,14 +346,14 @@ def test_no_delta_stream_fills_each_part_once() -> None:
 
 def test_done_without_completed_still_finishes() -> None:
     result = normalize(
-        replay([sse(CREATED, {"type": "response.output_text.delta", "delta": "hi"}, "[DONE]")])
+        replay([sse(CREATED, {"type": "response.output_text.delta", "delta": "hi"})])
     )
     assert result.text == "hi" and result.finish == "stop"
 
 
 def test_stream_cut_short_is_a_stream_error() -> None:
     result = normalize(
-        replay([sse(CREATED, {"type": "response.output_text.delta", "delta": "hi"})])
+        replay([sse(CREATED, {"type": "response.output_text.delta", "delta": "hi"}, done=False)])
     )
     assert result.failure is StreamError
 

@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from langchain_adapter import ChatOpenAICompat
 from llm_openai_compat import Client, Conversation, Message, RequestOptions
-from tests.llm.conftest import sim
+from tests.plugin.conftest import sim
 
 TURNS = Conversation(
     (

@@ -51,7 +51,7 @@ def test_the_quick_start_works_as_written(model_server, run_llm, monkeypatch, se
         ["llm", "-m", "ollama/llama3.2:latest"],
         ["llm", "openai-compat", "test"],
     ]
-    install, add, prompt, probe = (shlex.split(c)[1:] for c in commands)
+    _install, add, prompt, probe = (shlex.split(c)[1:] for c in commands)
 
     # `llm install`: the plugin is what the suite runs; llm must list it.
     plugins = run_llm("plugins")

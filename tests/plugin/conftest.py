@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.support.wire_bytes import sse
+
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state() -> Iterator[None]:
@@ -71,15 +73,7 @@ def sim(base_url: str, *models: str, **fields: Any) -> dict[str, Any]:
 
 def chat_sse(*chunks: dict[str, Any]) -> dict[str, Any]:
     """A fault-server spec streaming chat-completion chunks, then [DONE]."""
-    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
-    return {"status": 200, "headers": {"content-type": "text/event-stream"}, "body": body}
-
-
-def chunk(
-    delta: dict[str, Any] | None = None, finish: str | None = None, **top: Any
-) -> dict[str, Any]:
-    choice = {"index": 0, "delta": delta or {}, "finish_reason": finish}
-    return {"id": "chatcmpl-1", "model": "m", "choices": [choice], **top}
+    return {"status": 200, "headers": {"content-type": "text/event-stream"}, "body": sse(*chunks)}
 
 
 def bodies(server: Any) -> list[dict[str, Any]]:

@@ -345,7 +345,9 @@ def test_usage_details_resolved_model_and_withheld_reasoning(fault_server, write
     """Exact scripted usage: cached and reasoning tokens land in llm's usage details, a router's
     answering model becomes llm's resolved model, and reasoning tokens without reasoning text
     are recorded as redacted reasoning."""
-    from .conftest import chat_sse, chunk
+    from tests.support.wire_bytes import chunk
+
+    from .conftest import chat_sse
 
     write_settings(fs=sim(fault_server.base_url + "/v1"))
     usage = {

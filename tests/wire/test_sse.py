@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_openai_compat.errors import StreamError
-from llm_openai_compat.wire.sse import ServerSentEvent, SSEDecoder, aiter_sse, iter_sse
-from tests.support.fixtures import TRANSCRIPTS
+from llm_openai_compat.wire.sse import ServerSentEvent, SSEDecoder
+from tests.support.fixture_paths import TRANSCRIPTS
 
 E = ServerSentEvent
 
@@ -101,15 +101,12 @@ def test_cr_dispatches_without_waiting_for_next_chunk() -> None:
     assert decoder.flush() == []
 
 
-def test_attributes() -> None:
+def test_comments_dispatch_nothing_and_the_last_event_id_persists() -> None:
     decoder = SSEDecoder()
     assert decoder.last_event_id is None
-    assert decoder.reconnection_time is None
-    assert decoder.comments_seen == 0
-    decoder.feed(b": ping\n\n: ping\nid: abc\nretry: 3000\n\nretry: x\n\n")
-    assert decoder.comments_seen == 2
+    events = decoder.feed(b": ping\n\n: ping\nid: abc\nretry: 3000\ndata: a\n\nretry: x\ndata: b\n\n")
+    assert events == [E(data="a", id="abc", retry=3000), E(data="b", id="abc")]
     assert decoder.last_event_id == "abc"
-    assert decoder.reconnection_time == 3000
 
 
 def test_flush_resets_pending_event() -> None:
@@ -146,18 +143,6 @@ def test_max_event_bytes_within_limit() -> None:
     assert len(decode([b"data: 123456789\n\n" * 100], max_event_bytes=20)) == 100
 
 
-def test_iter_sse() -> None:
-    assert list(iter_sse([b"data: a\n", b"\nda", b"ta: b"])) == [E(data="a"), E(data="b")]
-
-
-async def test_aiter_sse() -> None:
-    async def chunks() -> AsyncIterator[bytes]:
-        for chunk in (b"event: e\r", b"\ndata: 1\r\n\r", b"\ndata: 2"):
-            yield chunk
-
-    assert [e async for e in aiter_sse(chunks())] == [E("e", "1"), E(data="2")]
-
-
 def test_real_transcript_in_7_byte_chunks() -> None:
     path = shared_transcripts() / "openrouter__chat__stream_error_midstream_with_comments.txt"
     lines = path.read_bytes().splitlines(keepends=True)
@@ -174,7 +159,7 @@ def test_real_transcript_in_7_byte_chunks() -> None:
     assert len(expected) == 5
     assert expected[-1] == E(data="[DONE]")
     assert all(e.data.startswith("{") for e in expected[:-1])
-    assert whole.comments_seen == chunked.comments_seen == 17
+    assert sum(line.startswith(b":") for line in body.splitlines()) == 17  # keep-alives in between
 
 
 # -- property: chunk boundaries never change the result ------------------------------------

@@ -18,7 +18,7 @@ from llm_openai_compat.discovery import (
     running_servers,
 )
 from llm_openai_compat.errors import ConnectError, NotFound, Unauthorized
-from tests.support.servers import refused_url
+from tests.support.fault_server_fixture import refused_url
 
 OLLAMA_TAGS = {  # the shape of Ollama's GET /api/tags
     "models": [

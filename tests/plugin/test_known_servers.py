@@ -16,8 +16,9 @@ import pytest
 from llm_openai_compat import discovery
 from llm_openai_compat.config.profiles import ADAPTATIONS
 from llm_openai_compat.discovery import KnownServer
+from tests.support.wire_bytes import chunk
 
-from .conftest import chat_sse, chunk, sim
+from .conftest import chat_sse, sim
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -15,12 +15,13 @@ import pytest
 
 from llm_openai_compat import errors
 from llm_openai_compat.http import transport
-from llm_openai_compat.errors import iter_chain
 from llm_openai_compat.http.retry import AttemptInfo, CircuitBreaker, RetryPolicy
 from llm_openai_compat.http.transport import Endpoint
+from tests.support.error_chain import iter_chain
 
-# The fault_server fixture comes from tests.support.servers (a plugin, see tests/conftest.py).
-from tests.support.servers import FaultServer, refused_url
+# The fault_server fixture comes from tests.support.fault_server_fixture (a plugin, see tests/conftest.py).
+from tests.support.fault_server_fixture import FaultServer, refused_url
+from tests.support.wire_bytes import sse
 
 CANARY = f"sk-canary-{uuid.uuid4().hex}"
 PLAIN_CANARY = f"plain{uuid.uuid4().hex[:12]}"  # does not look like a key at all
@@ -53,10 +54,6 @@ def endpoint(url: str, **kwargs: Any) -> Endpoint:
     kwargs.setdefault("timeout_ms", 5000)
     headers = {"Authorization": f"Bearer {CANARY}", "x-api-key": PLAIN_CANARY, "X-Org": "acme"}
     return Endpoint(provider="fault", url=url, headers=headers, model="m1", **kwargs)
-
-
-def sse(*payloads: str) -> str:
-    return "".join(f"data: {p}\n\n" for p in payloads) + "data: [DONE]\n\n"
 
 
 def ok_stream(body: str | None = None, **extra: Any) -> dict[str, Any]:

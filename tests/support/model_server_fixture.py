@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.process import ServerProcess
+from tests.support.server_process import ServerProcess
 
 __all__ = ["ModelServer", "model_server"]
 

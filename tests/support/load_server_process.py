@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.support.process import ServerProcess
+from tests.support.server_process import ServerProcess
 
 __all__ = ["LoadServer"]
 

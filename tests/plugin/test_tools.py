@@ -10,7 +10,9 @@ from importlib.metadata import version
 import llm
 import pytest
 
-from .conftest import bodies, chat_sse, chunk, sim
+from tests.support.wire_bytes import chunk
+
+from .conftest import bodies, chat_sse, sim
 
 pytestmark = pytest.mark.timeout(30)
 

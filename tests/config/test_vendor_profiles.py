@@ -25,11 +25,12 @@ from llm_openai_compat.messages import (
 )
 from llm_openai_compat.wire.chat import ChatStreamParser, build_request
 from llm_openai_compat.wire.sse import SSEDecoder
+from tests.support.fixture_paths import RECORDED
 from tests.support.openapi import read_transcript
+from tests.support.wire_bytes import sse
 from tests.wire.replay import of_type, replay_body, replay_chat, replay_sse, sse_bytes, summarize
 
 DEFAULT = PROFILES["default"]
-from tests.support.fixtures import RECORDED
 
 
 def body_of(name: str) -> dict[str, Any]:
@@ -44,11 +45,6 @@ def recorded(name: str) -> bytes:
     while lines and lines[0].startswith("# "):
         lines.pop(0)
     return "\n".join(lines).encode("utf-8")
-
-
-def sse(*chunks: dict[str, Any], done: bool = True) -> bytes:
-    frames = [f"data: {json.dumps(c)}\n\n" for c in chunks]
-    return ("".join(frames) + ("data: [DONE]\n\n" if done else "")).encode()
 
 
 def usage_of(events: list[Any]) -> Usage:
@@ -144,7 +140,7 @@ def _gemini_parallel_stream() -> bytes:
     return sse(
         {**first, "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [call, other]}}]},
         {**first, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
-    )
+    ).encode()
 
 
 def test_gemini_parallel_calls_without_index_or_id_stay_separate():
@@ -206,10 +202,10 @@ def test_groq_usage_inside_x_groq_is_read():
     chunks = [json.loads(f[6:]) for f in lines if f.startswith("data: {")]
     for chunk in chunks:
         chunk.pop("usage", None)
-    groq = usage_of(replay_sse([sse(*chunks)], PROFILES["groq"]))
+    groq = usage_of(replay_sse([sse(*chunks).encode()], PROFILES["groq"]))
     assert (groq.input_tokens, groq.output_tokens) == (210, 15)
     flipped = PROFILES["groq"].with_(nested_usage_fields=())
-    assert summarize(replay_sse([sse(*chunks)], flipped)).usage is None
+    assert summarize(replay_sse([sse(*chunks).encode()], flipped)).usage is None
 
 
 # -- openrouter ---------------------------------------------------------------------------------
@@ -280,7 +276,7 @@ def _llamacpp_stream(*, id_inside_function: bool) -> bytes:
             call["id"], call["type"] = f"call_regen{n}", "function"
         chunks.append({**_LLAMA, "choices": [{"index": 0, "delta": {"tool_calls": [call]}}]})
     chunks.append({**_LLAMA, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
-    return sse(*chunks)
+    return sse(*chunks).encode()
 
 
 def test_llamacpp_repeated_name_and_id_inside_function_make_one_call_with_the_servers_id():

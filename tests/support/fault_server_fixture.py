@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.process import ServerProcess
+from tests.support.server_process import ServerProcess
 
 __all__ = ["FaultServer", "fault_server", "fault_server_process", "refused_url"]
 

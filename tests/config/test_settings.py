@@ -25,7 +25,8 @@ from llm_openai_compat.config.settings import (
     settings_path,
     upsert_provider,
 )
-from llm_openai_compat.errors import ConfigError, MissingKey, iter_chain
+from llm_openai_compat.errors import ConfigError, MissingKey
+from tests.support.error_chain import iter_chain
 
 CANARY = "sk-canary-0123456789abcdefXYZ"
 
