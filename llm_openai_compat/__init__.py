@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
     from .config.profiles import Profile
-    from .config.settings import ProviderSettings, Settings, load_settings, settings_path
+    from .config.settings import (
+        EmbeddingModelSettings,
+        ProviderSettings,
+        Settings,
+        load_settings,
+        settings_path,
+    )
+    from .embeddings import EmbeddingResult, LearnedLimits
     from .errors import (
         BadRequest,
         CircuitOpen,
@@ -47,7 +54,7 @@ if TYPE_CHECKING:
         Usage,
     )
     from .http.retry import CircuitBreaker, RetryPolicy
-    from .http.urls import models_endpoint, resolve_endpoint
+    from .http.urls import embeddings_endpoint, models_endpoint, resolve_endpoint
     from .messages import (
         Conversation,
         FilePart,
@@ -72,10 +79,13 @@ __all__ = [
     "ConfigError",
     "ConnectError",
     "Conversation",
+    "EmbeddingModelSettings",
+    "EmbeddingResult",
     "Event",
     "FilePart",
     "Finish",
     "ImagePart",
+    "LearnedLimits",
     "Message",
     "MissingKey",
     "MissingStructuredOutput",
@@ -112,6 +122,7 @@ __all__ = [
     "ToolSpec",
     "Unauthorized",
     "Usage",
+    "embeddings_endpoint",
     "load_settings",
     "models_endpoint",
     "resolve_endpoint",
@@ -166,6 +177,10 @@ _EXPORTS: dict[str, str] = {
     "CircuitBreaker": "http.retry",
     "RetryPolicy": "http.retry",
     "ProviderSettings": "config.settings",
+    "EmbeddingModelSettings": "config.settings",
+    "EmbeddingResult": "embeddings",
+    "LearnedLimits": "embeddings",
+    "embeddings_endpoint": "http.urls",
     "Settings": "config.settings",
     "load_settings": "config.settings",
     "settings_path": "config.settings",

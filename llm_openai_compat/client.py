@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .call import Prepared, Secret, StreamState, Target, body_events, learn_from, prepare
 from .config.settings import ProviderSettings, load_settings
@@ -23,6 +23,10 @@ from .http.retry import CircuitBreaker, RetryPolicy
 from .http.urls import models_endpoint
 from .messages import Conversation, RequestOptions
 from .result import Result, ResultBuilder, collect
+
+if TYPE_CHECKING:
+    from .embeddings import EmbeddingResult, EmbedJob, EmbedRequest, LearnedLimits
+    from .wire.embeddings import Encoding
 
 __all__ = ["AsyncClient", "Client", "inline_provider_id", "parse_model_list"]
 
@@ -68,7 +72,7 @@ def _observed(target: Target) -> bool:
 class _Recorder:
     """Collects what the exchange hook reports; cheap when nobody listens."""
 
-    def __init__(self, target: Target, prepared: Prepared) -> None:
+    def __init__(self, target: Target, prepared: Prepared | EmbedRequest) -> None:
         self.target = target
         self.prepared = prepared
         self.observed = _observed(target)
@@ -229,6 +233,23 @@ class _BaseClient:
         recorder.finish(None, error)
         return False
 
+    def _embed_job(
+        self,
+        texts: Sequence[str],
+        model: str,
+        dimensions: int | None,
+        encoding: Encoding | None,
+        batch_size: int | None,
+        extra_body: Mapping[str, Any] | None,
+        learned: LearnedLimits | None,
+    ) -> EmbedJob:
+        from .embeddings import EmbedJob  # not on the import path of chat-only callers
+
+        return EmbedJob(
+            self.target, texts, model=model, dimensions=dimensions, encoding=encoding,
+            batch_size=batch_size, extra_body=extra_body, learned=learned,
+        )
+
     def _models_endpoint(self) -> transport.Endpoint:
         from .call import _profile_for, auth_headers
 
@@ -317,6 +338,56 @@ class Client(_BaseClient):
         recorder.opened(response.status_code)
         return body_events(prepared, response.headers.get("content-type"), response.content)
 
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str,
+        dimensions: int | None = None,
+        encoding: Encoding | None = None,
+        batch_size: int | None = None,
+        max_concurrency: int = 4,
+        extra_body: Mapping[str, Any] | None = None,
+        learned: LearnedLimits | None = None,
+    ) -> EmbeddingResult:
+        """One vector per text, in input order. Raw strings are sent (no tokenizing here);
+        batches follow the profile's limits (and `batch_size`), at most `max_concurrency` in
+        flight, each on the chat path's transport (auth, retries, breaker, request log).
+        `encoding` None: base64 where the profile says the server supports it."""
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        job = self._embed_job(texts, model, dimensions, encoding, batch_size, extra_body, learned)
+        if job.done:
+            return job.result()
+        running: dict[Future[bytes], tuple[EmbedRequest, _Recorder]] = {}
+        workers = max(1, min(max_concurrency, len(job.pending)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="openai-compat-embed") as pool:
+            try:
+                while not job.done:
+                    while len(running) < max(1, max_concurrency):
+                        request = job.take()
+                        if request is None:
+                            break
+                        recorder = _Recorder(self.target, request)
+                        running[pool.submit(self._send_embed, request, recorder)] = (request, recorder)
+                    assert running, "an unfinished embed job has a batch pending or running"
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        request, recorder = running.pop(future)
+                        _embed_outcome(job, request, recorder, future)
+            finally:
+                for future in running:
+                    future.cancel()
+        return job.result()
+
+    def _send_embed(self, request: EmbedRequest, recorder: _Recorder) -> bytes:
+        response = transport.send(
+            request.endpoint, request.body_bytes, policy=self.policy, breaker=self.breaker,
+            on_attempt=recorder.on_attempt,
+        )
+        recorder.opened(response.status_code)
+        return response.content
+
     def list_models(self) -> list[str]:
         """The model ids the server lists at its `/models` endpoint."""
         response = transport.send(self._models_endpoint(), None, method="GET", policy=self.policy)
@@ -403,11 +474,76 @@ class AsyncClient(_BaseClient):
         recorder.opened(response.status_code)
         return body_events(prepared, response.headers.get("content-type"), response.content)
 
+    async def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str,
+        dimensions: int | None = None,
+        encoding: Encoding | None = None,
+        batch_size: int | None = None,
+        max_concurrency: int = 4,
+        extra_body: Mapping[str, Any] | None = None,
+        learned: LearnedLimits | None = None,
+    ) -> EmbeddingResult:
+        """The async twin of `Client.embed`: the same job, batches as tasks on this loop."""
+        import asyncio
+
+        job = self._embed_job(texts, model, dimensions, encoding, batch_size, extra_body, learned)
+        running: dict[asyncio.Task[bytes], tuple[EmbedRequest, _Recorder]] = {}
+        try:
+            while not job.done:
+                while len(running) < max(1, max_concurrency):
+                    request = job.take()
+                    if request is None:
+                        break
+                    recorder = _Recorder(self.target, request)
+                    task = asyncio.ensure_future(self._send_embed(request, recorder))
+                    running[task] = (request, recorder)
+                assert running, "an unfinished embed job has a batch pending or running"
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    request, recorder = running.pop(task)
+                    _embed_outcome(job, request, recorder, task)
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+        return job.result()
+
+    async def _send_embed(self, request: EmbedRequest, recorder: _Recorder) -> bytes:
+        response = await transport.asend(
+            request.endpoint, request.body_bytes, policy=self.policy, breaker=self.breaker,
+            on_attempt=recorder.on_attempt,
+        )
+        recorder.opened(response.status_code)
+        return response.content
+
     async def list_models(self) -> list[str]:
         response = await transport.asend(
             self._models_endpoint(), None, method="GET", policy=self.policy
         )
         return parse_model_list(_json_of(response))
+
+
+def _embed_outcome(job: EmbedJob, request: EmbedRequest, recorder: _Recorder, done: Any) -> None:
+    """A finished batch (a `Future` or a `Task`) into the job: its vectors, or its error
+    (raised unless the job planned the batch again, smaller or as floats)."""
+    error = done.exception()
+    if error is None:
+        try:
+            usage = job.received(request, done.result())
+        except OpenAICompatError as failure:
+            recorder.finish(None, failure)
+            raise
+        recorder.finish([usage], None)
+        return
+    if isinstance(error, OpenAICompatError):
+        recorder.finish(None, error)
+        if job.failed(request, error):
+            return
+    raise error
 
 
 def _json_of(response: Any) -> Any:

@@ -98,6 +98,24 @@ class Profile:
     # -- discovery --
     # A native model listing that says more than `/models` (path from the server's root).
     native_models_path: str | None = None
+    # -- embeddings --
+    # Inputs and JSON bytes of inputs per `/embeddings` request; larger calls are split. A
+    # server's 413 or "too many inputs" lowers them for the process (`embeddings.py`).
+    embedding_max_inputs: int = 512
+    embedding_max_bytes: int = 2 * 1024 * 1024
+    # Ask for `encoding_format: "base64"` (a quarter of the bytes, and no float parsing); a
+    # server that rejects the field is learned from its 400 (ADAPTATIONS).
+    supports_embedding_base64: bool = True
+    # Whether the server embeds bytes (llm's binary content), sent as base64 strings.
+    embedding_binary_input: bool = False
+    # Lower-cased phrases of a 400/422 that mean "fewer inputs per request, please".
+    embedding_too_many: tuple[str, ...] = (
+        "too many inputs",
+        "maximum number of inputs",
+        "max number of inputs",
+        "array too long",
+        "batch size",
+    )
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Profile:
@@ -116,6 +134,9 @@ PROFILES: dict[str, Profile] = {
         supports_prompt_cache_key=True,
         # Reasoning models reject `max_tokens`; every current model accepts this.
         max_tokens_field="max_completion_tokens",
+        # "The max number of inputs is 2048"; 300k tokens per request, ~1.2 MB of text.
+        embedding_max_inputs=2048,
+        embedding_max_bytes=1_000_000,
     ),
     "azure": Profile(
         name="azure",
@@ -267,5 +288,12 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
         ("max_completion_tokens",),
         {"max_tokens_field": "max_completion_tokens"},
         "the server rejects max_tokens: the limit is sent as max_completion_tokens",
+    ),
+    Adaptation(
+        "no-base64-embeddings",
+        r"encoding_format",
+        (),
+        {"supports_embedding_base64": False},
+        "the server rejects encoding_format: embeddings are asked for as floats",
     ),
 )

@@ -22,9 +22,12 @@ capabilities off or behaviours on, per request, so one process serves every vari
     fail=<STATUS>       answer every API request with that status and an OpenAI-style error
     delay=<MS>          sleep between streamed events
     words=<N>           the plain text answer is N words long (for long streams)
+    shuffle, max-inputs=<N>, too-many=<N>, max-bytes=<N>, no-base64, float-only, nan, short,
+    no-index, dup-index, deep=<N>, huge=<MB>
+                        `/embeddings` behaviours (model_server_embeddings.py)
 
-Endpoints: `POST /v1/chat/completions` and `POST /v1/responses` (streamed or not), `GET
-/v1/models`; `GET /_requests` returns the recorded API requests as a JSON list of {method, path,
+Endpoints: `POST /v1/chat/completions` and `POST /v1/responses` (streamed or not), `POST
+/v1/embeddings` (vectors derived from each text's SHA-256, float or base64), `GET /v1/models`; `GET /_requests` returns the recorded API requests as a JSON list of {method, path,
 flags, headers (lowercased), body, outcome}, where outcome is "complete", "error" or
 "disconnected" (the client closed the stream early); `POST /_reset` clears them.
 
@@ -66,13 +69,14 @@ if not __package__:  # run by path (model_servers.py): make `tests.support` impo
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.support.model_server_answers import CREATED, ApiError, plan
 from tests.support.model_server_chat import chat_body, chat_events, read_chat
+from tests.support.model_server_embeddings import embeddings_response
 from tests.support.model_server_responses import (
     read_responses,
     responses_body,
     responses_events,
 )
 
-MODELS = ("sim-model", "sim-model-mini", "sim-reasoner")
+MODELS = ("sim-model", "sim-model-mini", "sim-reasoner", "sim-embed")
 
 
 # -- HTTP ------------------------------------------------------------------------------------
@@ -116,7 +120,7 @@ class Handler(BaseHTTPRequestHandler):
         self._route("POST")
 
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode()
+        data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -149,13 +153,29 @@ class Handler(BaseHTTPRequestHandler):
             self.server.counter += 1
             number = self.server.counter
         try:
-            self._api(method, api, flags, body, record, number)
+            if method == "POST" and api == "/embeddings":
+                self._embeddings(flags, body, record, len(raw))
+            else:
+                self._api(method, api, flags, body, record, number)
         except ApiError as error:
             record["outcome"] = "error"
             self._send_json(error.status, error.body)
         except (BrokenPipeError, ConnectionResetError):
             record["outcome"] = "disconnected"
             self.close_connection = True
+
+    def _embeddings(self, flags: dict[str, Any], body: Any, record: dict[str, Any], size: int) -> None:
+        key = flags.get("key")
+        if key and self.headers.get("Authorization") != f"Bearer {key}":
+            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+        if flags.get("fail"):
+            status = int(flags["fail"])
+            record["outcome"] = "error"
+            error = ApiError(status, f"Simulated failure with HTTP {status}")
+            return self._send_json(status, error.body, {"Retry-After": "0"})
+        answer = embeddings_response(body, flags, size)
+        record["outcome"] = "complete"
+        self._send_json(200, answer)
 
     def _api(self, method: str, api: str, flags: dict[str, Any], body: Any,
              record: dict[str, Any], number: int) -> None:
