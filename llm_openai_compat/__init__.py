@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .call import Secret, Target
     from .client import AsyncClient, Client
     from .config.profiles import Profile
     from .config.settings import (
@@ -109,10 +110,12 @@ __all__ = [
     "ResponseMeta",
     "Result",
     "RetryPolicy",
+    "Secret",
     "Settings",
     "StreamError",
     "StreamFailure",
     "TextDelta",
+    "Target",
     "TextPart",
     "ToolCall",
     "ToolCallArgumentsDelta",
@@ -131,6 +134,8 @@ __all__ = [
 
 _EXPORTS: dict[str, str] = {
     "AsyncClient": "client",
+    "Secret": "call",
+    "Target": "call",
     "Client": "client",
     "BadRequest": "errors",
     "CircuitOpen": "errors",

@@ -236,6 +236,12 @@ class EmbedJob:
         if not self.pending:
             return None
         batch = self.pending.popleft()
+        inputs, size = self.limits()
+        if batch.count > inputs or (batch.count > 1 and batch.size > size):
+            # Planned before a refusal lowered the limits: planned again under them.
+            smaller = plan_batches(self._sizes, batch.start, batch.stop, inputs, size)
+            batch = smaller[0]
+            self.pending.extendleft(reversed(smaller[1:]))
         body = build_request(
             self.model,
             self.texts[batch.start : batch.stop],
