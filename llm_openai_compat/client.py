@@ -242,9 +242,15 @@ class _BaseClient:
         batch_size: int | None,
         extra_body: Mapping[str, Any] | None,
         learned: LearnedLimits | None,
+        max_concurrency: int,
     ) -> EmbedJob:
         from .embeddings import EmbedJob  # not on the import path of chat-only callers
 
+        if max_concurrency < 1:
+            raise ConfigError(
+                f"max_concurrency must be at least 1, not {max_concurrency}",
+                provider=self.target.id, field="max_concurrency",
+            )
         return EmbedJob(
             self.target, texts, model=model, dimensions=dimensions, encoding=encoding,
             batch_size=batch_size, extra_body=extra_body, learned=learned,
@@ -356,15 +362,25 @@ class Client(_BaseClient):
         `encoding` None: base64 where the profile says the server supports it."""
         from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-        job = self._embed_job(texts, model, dimensions, encoding, batch_size, extra_body, learned)
-        if job.done:
+        job = self._embed_job(
+            texts, model, dimensions, encoding, batch_size, extra_body, learned, max_concurrency
+        )
+        if max_concurrency <= 1 or len(job.pending) <= 1:
+            # One batch (a query, llm's batches): no thread pool to start for it.
+            while (request := job.take()) is not None:
+                recorder = _Recorder(self.target, request)
+                try:
+                    raw = self._send_embed(request, recorder)
+                except OpenAICompatError as error:
+                    _embed_outcome(job, request, recorder, None, error)
+                    continue
+                _embed_outcome(job, request, recorder, raw, None)
             return job.result()
         running: dict[Future[bytes], tuple[EmbedRequest, _Recorder]] = {}
-        workers = max(1, min(max_concurrency, len(job.pending)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="openai-compat-embed") as pool:
+        with ThreadPoolExecutor(max_concurrency, thread_name_prefix="openai-compat-embed") as pool:
             try:
                 while not job.done:
-                    while len(running) < max(1, max_concurrency):
+                    while len(running) < max_concurrency:
                         request = job.take()
                         if request is None:
                             break
@@ -374,7 +390,8 @@ class Client(_BaseClient):
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
                         request, recorder = running.pop(future)
-                        _embed_outcome(job, request, recorder, future)
+                        error = future.exception()
+                        _embed_outcome(job, request, recorder, None if error else future.result(), error)
             finally:
                 for future in running:
                     future.cancel()
@@ -489,11 +506,13 @@ class AsyncClient(_BaseClient):
         """The async twin of `Client.embed`: the same job, batches as tasks on this loop."""
         import asyncio
 
-        job = self._embed_job(texts, model, dimensions, encoding, batch_size, extra_body, learned)
+        job = self._embed_job(
+            texts, model, dimensions, encoding, batch_size, extra_body, learned, max_concurrency
+        )
         running: dict[asyncio.Task[bytes], tuple[EmbedRequest, _Recorder]] = {}
         try:
             while not job.done:
-                while len(running) < max(1, max_concurrency):
+                while len(running) < max_concurrency:
                     request = job.take()
                     if request is None:
                         break
@@ -504,7 +523,8 @@ class AsyncClient(_BaseClient):
                 finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in finished:
                     request, recorder = running.pop(task)
-                    _embed_outcome(job, request, recorder, task)
+                    error = task.exception()
+                    _embed_outcome(job, request, recorder, None if error else task.result(), error)
         finally:
             for task in running:
                 task.cancel()
@@ -527,13 +547,19 @@ class AsyncClient(_BaseClient):
         return parse_model_list(_json_of(response))
 
 
-def _embed_outcome(job: EmbedJob, request: EmbedRequest, recorder: _Recorder, done: Any) -> None:
-    """A finished batch (a `Future` or a `Task`) into the job: its vectors, or its error
-    (raised unless the job planned the batch again, smaller or as floats)."""
-    error = done.exception()
+def _embed_outcome(
+    job: EmbedJob,
+    request: EmbedRequest,
+    recorder: _Recorder,
+    raw: bytes | None,
+    error: BaseException | None,
+) -> None:
+    """A finished batch into the job: its body's vectors, or its error (raised unless the
+    job planned the batch again, smaller or as floats)."""
     if error is None:
+        assert raw is not None
         try:
-            usage = job.received(request, done.result())
+            usage = job.received(request, raw)
         except OpenAICompatError as failure:
             recorder.finish(None, failure)
             raise

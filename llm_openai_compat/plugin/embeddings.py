@@ -11,12 +11,18 @@ import base64
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+import click
 import llm
 
 if TYPE_CHECKING:
     from ..config.settings import ProviderSettings
 
-__all__ = ["OpenAICompatEmbeddingModel", "embedding_models"]
+__all__ = ["EmbeddingError", "OpenAICompatEmbeddingModel", "embedding_models"]
+
+
+class EmbeddingError(click.ClickException, llm.ModelError):
+    """An llm `ModelError` that llm's embed commands print as one `Error:` line (they catch
+    no model errors themselves, so a plain one would end in a traceback)."""
 
 
 class OpenAICompatEmbeddingModel(llm.EmbeddingModel):
@@ -66,7 +72,7 @@ class OpenAICompatEmbeddingModel(llm.EmbeddingModel):
         for item in items:
             if isinstance(item, bytes):
                 if not self.supports_binary:
-                    raise llm.ModelError(
+                    raise EmbeddingError(
                         f"{self.model_id} embeds text only; this server's profile does not "
                         "take binary content (set embedding_binary_input in a profile if it does)"
                     )
@@ -77,7 +83,7 @@ class OpenAICompatEmbeddingModel(llm.EmbeddingModel):
                 texts, model=self.model_name, dimensions=self.dimensions
             )
         except OpenAICompatError as error:
-            raise llm.ModelError(str(error)) from None
+            raise EmbeddingError(str(error)) from None
         yield from result.vectors
 
 
