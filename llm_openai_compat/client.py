@@ -390,8 +390,9 @@ class Client(_BaseClient):
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
                         request, recorder = running.pop(future)
-                        error = future.exception()
-                        _embed_outcome(job, request, recorder, None if error else future.result(), error)
+                        failure = future.exception()
+                        body = None if failure else future.result()
+                        _embed_outcome(job, request, recorder, body, failure)
             finally:
                 for future in running:
                     future.cancel()

@@ -259,6 +259,7 @@ class EmbedJob:
     def received(self, request: EmbedRequest, raw: bytes) -> Usage:
         """Take a response body into place; returns its usage (for the request log)."""
         batch = request.batch
+        failure: OpenAICompatError | None
         try:
             parsed: EmbeddingBatch = parse_body(
                 load_body(raw), count=batch.count, dimensions=self.dimensions

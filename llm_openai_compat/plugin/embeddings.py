@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 import llm
+from llm.models import EmbeddingModel
 
 if TYPE_CHECKING:
     from ..config.settings import ProviderSettings
@@ -25,7 +26,7 @@ class EmbeddingError(click.ClickException, llm.ModelError):
     no model errors themselves, so a plain one would end in a traceback)."""
 
 
-class OpenAICompatEmbeddingModel(llm.EmbeddingModel):
+class OpenAICompatEmbeddingModel(EmbeddingModel):
     """`<provider>/<model>` at the provider's `/embeddings`."""
 
     supports_text = True
@@ -59,7 +60,8 @@ class OpenAICompatEmbeddingModel(llm.EmbeddingModel):
         if self.key:
             return self.key
         if explicit_key:
-            return llm.get_key(explicit_key=explicit_key)
+            found = llm.get_key(explicit_key=explicit_key)
+            return found if isinstance(found, str) else None
         return None
 
     def embed_batch(
