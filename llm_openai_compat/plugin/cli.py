@@ -228,7 +228,11 @@ def add(
         prov = validated(provider_id, raw)
         if listing:
             found = discover(provider_id, prov)
-            raw["models"] = list(dict.fromkeys([*models, *found]))
+            raw["models"] = list(dict.fromkeys([*models, *found.models]))
+            if found.embedding_models:
+                raw["embeddingModels"] = _merged_embedding_models(
+                    raw.get("embeddingModels", []), found.embedding_models
+                )
             prov = validated(provider_id, raw)
         _keep_active_valid(settings, provider_id, prov.models)
         saved = upsert_provider(provider_id, prov)
@@ -236,8 +240,10 @@ def add(
             set_active(provider_id, prov.models[0] if prov.models else None)
     verb = "Updated" if existing else "Added"
     count = len(prov.models)
+    embeds = len(prov.embedding_models)
+    also = f" and {embeds} embedding model{'s' * (embeds != 1)}" if embeds else ""
     click.echo(
-        f"{verb} provider {provider_id!r} with {count} model{'s' * (count != 1)} "
+        f"{verb} provider {provider_id!r} with {count} model{'s' * (count != 1)}{also} "
         f"in {settings_path()}"
     )
     if saved.active is None:
@@ -249,6 +255,13 @@ def add(
         )
     elif known is not None:
         _progress(f"Try: llm -m {provider_id}/{prov.models[0]} hi")
+
+
+def _merged_embedding_models(old: list[Any], found: Sequence[str]) -> list[Any]:
+    """The embedding models listed now, keeping the entries (with `dimensions`) of those
+    already configured; ones no longer listed are dropped, as `models` drops them."""
+    by_id = {(m if isinstance(m, str) else m.get("id")): m for m in old}
+    return [by_id.get(model, model) for model in found]
 
 
 def _keep_active_valid(settings: Settings, provider_id: str, models: Sequence[str]) -> None:
@@ -288,18 +301,36 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
     with _user_errors():
         settings = _load()
         prov = _provider(settings, provider_id)
-        found = discover(provider_id, prov, _explicit_key(key))
+        listing = discover(provider_id, prov, _explicit_key(key))
+        found = listing.models
         if refresh:
             _keep_active_valid(settings, provider_id, found)
-            upsert_provider(provider_id, prov.model_copy(update={"models": found}))
+            old = [
+                m if isinstance(m, str) else m.model_dump(exclude_none=True)
+                for m in prov.embedding_models
+            ]
+            raw = prov.model_dump(by_alias=True, exclude_unset=True, mode="json")
+            raw["models"] = found
+            raw["embeddingModels"] = _merged_embedding_models(old, listing.embedding_models)
+            upsert_provider(provider_id, validated(provider_id, raw))
     configured = set(prov.models)
+    configured_embeddings = set(prov.embedding_dimensions())
     for model in found:
         click.echo(
             f"{provider_id}/{model}"
             + ("" if refresh or model in configured else "  (not configured)")
         )
+    for model in listing.embedding_models:
+        click.echo(
+            f"{provider_id}/{model}  (embedding)"
+            + ("" if refresh or model in configured_embeddings else "  (not configured)")
+        )
     if refresh:
-        _progress(f"Stored {len(found)} models for provider {provider_id!r}.")
+        count = len(listing.embedding_models)
+        _progress(
+            f"Stored {len(found)} models and {count} embedding model{'s' * (count != 1)} "
+            f"for provider {provider_id!r}."
+        )
 
 
 @openai_compat.command()

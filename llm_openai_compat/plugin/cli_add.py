@@ -13,7 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from ..config.settings import ProviderSettings
-    from ..discovery import KnownServer
+    from ..discovery import KnownServer, ModelListing
 
 __all__ = [
     "checked_profile",
@@ -54,11 +54,14 @@ def validated(provider_id: str, raw: dict[str, Any]) -> ProviderSettings:
     raise ConfigError(message, file=str(settings_path()), provider=provider_id, field=field)
 
 
-def discover(provider_id: str, prov: ProviderSettings, api_key: str | None = None) -> list[str]:
-    """The models the server lists: its native listing where the profile names one (Ollama's
-    /api/tags, LM Studio's), else OpenAI's /models; progress on stderr."""
+def discover(
+    provider_id: str, prov: ProviderSettings, api_key: str | None = None
+) -> ModelListing:
+    """The models the server lists, chat and embedding apart: its native listing where the
+    profile names one (Ollama's /api/tags, LM Studio's), else OpenAI's /models; progress on
+    stderr."""
     from ..config.profiles import get_profile
-    from ..discovery import discover_models, native_models_url
+    from ..discovery import discover_model_listing, native_models_url
     from ..http.transport import redact_url
     from ..http.urls import models_endpoint
 
@@ -66,7 +69,7 @@ def discover(provider_id: str, prov: ProviderSettings, api_key: str | None = Non
     native = native_models_url(prov.base_url, get_profile(prov.profile, prov.base_url))
     where = f"{redact_url(native)} (else {models_url})" if native else models_url
     _progress(f"Listing models at {where} ...")
-    return discover_models(provider_id, prov, api_key=api_key)
+    return discover_model_listing(provider_id, prov, api_key=api_key)
 
 
 def _known_names() -> str:

@@ -136,3 +136,29 @@ def test_binary_input_where_a_profile_takes_it(write_settings, model_server) -> 
         assert model.embed(b"\x00\x01") == expected_vector("AAE=")  # sent as base64 text
     finally:
         del PROFILES["binary-embeds"]
+
+
+def test_add_discover_and_refresh_store_embedding_models(
+    run_llm: Any, model_server: Any, settings_file: Any
+) -> None:
+    result = run_llm("openai-compat", "add", "sim", "--base-url", model_server.url(), "--discover")
+    assert result.exit_code == 0, result.output
+    assert "with 3 models and 1 embedding model" in result.stdout
+    stored = json.loads(settings_file.read_text())["providers"]["sim"]
+    assert stored["models"] == ["sim-model", "sim-model-mini", "sim-reasoner"]
+    assert stored["embeddingModels"] == ["sim-embed"]
+    # Dimensions set by hand survive a refresh.
+    data = json.loads(settings_file.read_text())
+    data["providers"]["sim"]["embeddingModels"] = [{"id": "sim-embed", "dimensions": 4}]
+    settings_file.write_text(json.dumps(data))
+    from llm_openai_compat.config import settings
+
+    settings.clear_cache()
+    listed = run_llm("openai-compat", "models", "sim", "--refresh")
+    assert listed.exit_code == 0, listed.output
+    assert "sim/sim-embed  (embedding)" in listed.stdout.splitlines()
+    stored = json.loads(settings_file.read_text())["providers"]["sim"]
+    assert stored["embeddingModels"] == [{"id": "sim-embed", "dimensions": 4}]
+    assert "sim-embed" not in stored["models"]
+    embed_models = run_llm("embed-models").stdout
+    assert "sim/sim-embed" in embed_models
