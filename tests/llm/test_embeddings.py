@@ -162,3 +162,34 @@ def test_add_discover_and_refresh_store_embedding_models(
     assert "sim-embed" not in stored["models"]
     embed_models = run_llm("embed-models").stdout
     assert "sim/sim-embed" in embed_models
+
+
+EMBED_STARTUP_PROBE = """
+import json, sys
+import llm, llm.cli
+before = set(sys.modules)
+ids = [m.model_id for m in llm.get_embedding_models() if m.model_id.startswith("p/")]
+print(json.dumps({"ids": ids, "new": sorted(set(sys.modules) - before)}))
+"""
+
+
+def test_registering_embedding_models_loads_no_client_and_sends_nothing(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from .test_resilience import _subprocess_env
+
+    settings = tmp_path / "s.json"
+    provider = {"baseURL": "http://127.0.0.1:9/v1", "embeddingModels": [f"e{i}" for i in range(50)]}
+    settings.write_text(json.dumps({"providers": {"p": provider}}))
+    done = subprocess.run(
+        [sys.executable, "-c", EMBED_STARTUP_PROBE], env=_subprocess_env(tmp_path, settings),
+        capture_output=True, text=True, timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["ids"] == [f"p/e{i}" for i in range(50)]
+    heavy = ("httpx2", "langchain_core", "keyring")
+    assert not [m for m in report["new"] if m.split(".")[0] in heavy]
+    for module in ("client", "call", "embeddings", "http.transport", "wire.embeddings"):
+        assert f"llm_openai_compat.{module}" not in report["new"]
