@@ -172,7 +172,9 @@ class EmbedJob:
         self.target = target
         self.model = model
         self.texts = texts
-        self.dimensions = dimensions
+        self.dimensions = dimensions  # asked for; sent with every batch when given
+        # The length every vector must have: asked for, else the first batch's.
+        self._expected = dimensions
         # Not the provider's extraBody: that is written for chat (chat_template_kwargs...).
         self._extra_body = dict(extra_body or {})
         self.profile: Profile = _profile_for(target)
@@ -262,7 +264,7 @@ class EmbedJob:
         failure: OpenAICompatError | None
         try:
             parsed: EmbeddingBatch = parse_body(
-                load_body(raw), count=batch.count, dimensions=self.dimensions
+                load_body(raw), count=batch.count, dimensions=self._expected
             )
         except OpenAICompatError as error:
             failure = error.at(**self.where())
@@ -271,8 +273,8 @@ class EmbedJob:
         if failure is not None:
             raise failure
         self.requests += 1
-        if self.dimensions is None:
-            self.dimensions = len(parsed.vectors[0])  # every later batch must match it
+        if self._expected is None:
+            self._expected = len(parsed.vectors[0])  # every later batch must match it
         self._vectors[batch.start : batch.stop] = parsed.vectors
         self._left -= batch.count
         if parsed.input_tokens is not None:

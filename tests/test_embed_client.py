@@ -73,6 +73,9 @@ async def test_order_is_kept_when_the_server_shuffles(embed: Any, model_server: 
     assert result.vectors == EXPECTED
     assert sorted(_inputs_per_request(model_server)) == [50] * 6
     assert result.requests == 6
+    # The length learned from the first batch is checked, never sent: a server that cannot
+    # shorten vectors (LiteLLM for most models, OpenAI's ada-002) refuses `dimensions`.
+    assert not [r for r in model_server.requests() if "dimensions" in r["body"]]
     words = sum(len(t.split()) for t in TEXTS)
     assert result.input_tokens == result.total_tokens == words
     assert result.model == "sim-embed"
