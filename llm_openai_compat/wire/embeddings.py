@@ -84,17 +84,25 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
+def _strict_b64(text: str) -> bytes:
+    # Strict: a character outside the alphabet is an error, never silently skipped.
+    if sys.version_info >= (3, 11):
+        return binascii.a2b_base64(text, strict_mode=True)
+    return base64.b64decode(text, validate=True)  # pragma: no cover  (3.10)
+
+
 def _decode_base64(text: str, position: int) -> list[float]:
     try:
-        raw = base64.b64decode(text, validate=True)
+        raw = _strict_b64(text)
     except (binascii.Error, ValueError):
         raise _bad(f"has an item {position} whose base64 vector does not decode") from None
     if len(raw) % 4:
         raise _bad(f"has an item {position} whose base64 vector is not whole float32 values")
+    if not _BIG_ENDIAN:
+        return memoryview(raw).cast("f").tolist()  # type: ignore[return-value]
     floats = array("f")
     floats.frombytes(raw)
-    if _BIG_ENDIAN:
-        floats.byteswap()
+    floats.byteswap()
     return floats.tolist()
 
 
