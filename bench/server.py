@@ -6,7 +6,9 @@ one `transport.write` of bytes rendered once and cached. `bench.ceiling` measure
 is with a raw-socket client, so the report can show it is never the bottleneck.
 
 Routes: `POST .../chat/completions`, `POST .../responses` (the `model` in the body picks the
-answer, see `bench.payloads`; `"stream": true` streams it), `GET .../models`, and
+answer, see `bench.payloads`; `"stream": true` streams it), `POST .../embeddings` (one
+768-dimension vector per input, float or base64 as asked, rendered once per batch size),
+`GET .../models`, and
 `GET /bench/stats` (connections accepted and requests answered so far).
 """
 
@@ -36,6 +38,9 @@ _MODELS_BODY = json.dumps(
 ).encode()
 
 _cache: dict[tuple[str, str, bool], bytes] = {}
+_ENCODING_B64 = re.compile(rb'"encoding_format"\s*:\s*"base64"')
+_DIMENSIONS = 768
+_embed_cache: dict[tuple[int, bool], bytes] = {}
 # Connections accepted and requests answered, for `GET /bench/stats`: whether pooled clients
 # really reuse their connections.
 STATS = {"connections": 0, "requests": 0}
@@ -63,6 +68,8 @@ def respond(method: bytes, path: bytes, body: bytes) -> bytes:
         return _reply("200 OK", _MODELS_BODY)
     if method != b"POST":
         return _error("405 Method Not Allowed", "only POST")
+    if path.endswith(b"/embeddings"):
+        return _embeddings(body)
     if path.endswith(b"/chat/completions"):
         shape = "chat"
     elif path.endswith(b"/responses"):
@@ -80,6 +87,36 @@ def respond(method: bytes, path: bytes, body: bytes) -> bytes:
         except ValueError as exc:
             return _error("404 Not Found", str(exc))
         _cache[key] = reply
+    return reply
+
+
+def _embeddings(body: bytes) -> bytes:
+    """Vectors for a batch: input `i` gets a vector whose values depend on `i` only, so a
+    client that reorders them is caught by the worker's check."""
+    try:
+        inputs = json.loads(body)["input"]
+    except (ValueError, KeyError, TypeError):
+        return _error("400 Bad Request", "no input in the body")
+    count = 1 if isinstance(inputs, str) else len(inputs)
+    b64 = bool(_ENCODING_B64.search(body))
+    reply = _embed_cache.get((count, b64))
+    if reply is None:
+        import base64
+        import struct
+
+        data = []
+        for index in range(count):
+            vector = [((index * 31 + d) % 997) / 997.0 for d in range(_DIMENSIONS)]
+            packed = struct.pack(f"<{_DIMENSIONS}f", *vector)
+            embedding: object = base64.b64encode(packed).decode() if b64 else list(
+                struct.unpack(f"<{_DIMENSIONS}f", packed)
+            )
+            data.append({"object": "embedding", "index": index, "embedding": embedding})
+        answer = {
+            "object": "list", "data": data, "model": "bench-embed",
+            "usage": {"prompt_tokens": count, "total_tokens": count},
+        }
+        reply = _embed_cache[(count, b64)] = _reply("200 OK", json.dumps(answer).encode())
     return reply
 
 

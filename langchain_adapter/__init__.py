@@ -1,9 +1,9 @@
-"""LangChain chat model for any OpenAI-compatible server, on the llm-openai-compat core.
+"""LangChain chat model and embeddings for any OpenAI-compatible server, on one core.
 
-`ChatOpenAICompat` is a `BaseChatModel`; its errors are the core's, also catchable as
-`langchain_core.exceptions` model errors.
+`ChatOpenAICompat` is a `BaseChatModel` and `OpenAICompatEmbeddings` an `Embeddings`; their
+errors are the core's, also catchable as `langchain_core.exceptions` model errors.
 
-The class loads on first use, as `langchain_core.language_models` loads `BaseChatModel`: importing
+The classes load on first use, as `langchain_core.language_models` loads `BaseChatModel`: importing
 this package costs nothing until the model is used (docs/performance.md).
 """
 
@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .chat_model import ChatOpenAICompat
+    from .embeddings import OpenAICompatEmbeddings
 
-__all__ = ["ChatOpenAICompat"]
+__all__ = ["ChatOpenAICompat", "OpenAICompatEmbeddings"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,6 +24,11 @@ def __getattr__(name: str) -> Any:
 
         globals()[name] = ChatOpenAICompat
         return ChatOpenAICompat
+    if name == "OpenAICompatEmbeddings":
+        from .embeddings import OpenAICompatEmbeddings
+
+        globals()[name] = OpenAICompatEmbeddings
+        return OpenAICompatEmbeddings
     raise AttributeError(f"module 'langchain_adapter' has no attribute {name!r}")
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping
+from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .call import Prepared, Secret, StreamState, Target, body_events, learn_from, prepare
 from .config.settings import ProviderSettings
 from .discovery import aprovider_models, provider_models
-from .errors import OpenAICompatError
+from .errors import ConfigError, OpenAICompatError
 from .events import Event, Finish, Usage
 from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
 from .http import transport
@@ -27,6 +27,9 @@ from .result import Result, ResultBuilder, collect
 
 if TYPE_CHECKING:
     from typing import Self  # Python 3.11; only ever an annotation here
+
+    from .embeddings import EmbeddingResult, EmbedJob, EmbedRequest, LearnedLimits
+    from .wire.embeddings import Encoding
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -60,7 +63,7 @@ def _observed(target: Target) -> bool:
 class _Recorder:
     """Collects what the exchange hook reports; cheap when nobody listens."""
 
-    def __init__(self, target: Target, prepared: Prepared) -> None:
+    def __init__(self, target: Target, prepared: Prepared | EmbedRequest) -> None:
         self.target = target
         self.prepared = prepared
         self.observed = _observed(target)
@@ -193,6 +196,29 @@ class _BaseClient:
     def _listing_breaker(self) -> CircuitBreaker:
         """A listing counts against (and is refused by) the client's breaker, like a request."""
         return self.breaker or transport.breaker_for(self.target.id)
+    def _embed_job(
+        self,
+        texts: Sequence[str],
+        model: str,
+        dimensions: int | None,
+        encoding: Encoding | None,
+        batch_size: int | None,
+        extra_body: Mapping[str, Any] | None,
+        learned: LearnedLimits | None,
+        max_concurrency: int,
+    ) -> EmbedJob:
+        from .embeddings import EmbedJob  # not on the import path of chat-only callers
+
+        if max_concurrency < 1:
+            raise ConfigError(
+                f"max_concurrency must be at least 1, not {max_concurrency}",
+                provider=self.target.id, field="max_concurrency",
+            )
+        return EmbedJob(
+            self.target, texts, model=model, dimensions=dimensions, encoding=encoding,
+            batch_size=batch_size, extra_body=extra_body, learned=learned,
+        )
+
 
 
 class Client(_BaseClient):
@@ -267,6 +293,68 @@ class Client(_BaseClient):
         )
         recorder.opened(response.status_code)
         return body_events(prepared, response.headers.get("content-type"), response.content)
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str,
+        dimensions: int | None = None,
+        encoding: Encoding | None = None,
+        batch_size: int | None = None,
+        max_concurrency: int = 4,
+        extra_body: Mapping[str, Any] | None = None,
+        learned: LearnedLimits | None = None,
+    ) -> EmbeddingResult:
+        """One vector per text, in input order. Raw strings are sent (no tokenizing here);
+        batches follow the profile's limits (and `batch_size`), at most `max_concurrency` in
+        flight, each on the chat path's transport (auth, retries, breaker, request log).
+        `encoding` None: base64 where the profile says the server supports it."""
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        job = self._embed_job(
+            texts, model, dimensions, encoding, batch_size, extra_body, learned, max_concurrency
+        )
+        if max_concurrency <= 1 or len(job.pending) <= 1:
+            # One batch (a query, llm's batches): no thread pool to start for it.
+            while (request := job.take()) is not None:
+                recorder = _Recorder(self.target, request)
+                try:
+                    raw = self._send_embed(request, recorder)
+                except OpenAICompatError as error:
+                    _embed_outcome(job, request, recorder, None, error)
+                    continue
+                _embed_outcome(job, request, recorder, raw, None)
+            return job.result()
+        running: dict[Future[bytes], tuple[EmbedRequest, _Recorder]] = {}
+        with ThreadPoolExecutor(max_concurrency, thread_name_prefix="openai-compat-embed") as pool:
+            try:
+                while not job.done:
+                    while len(running) < max_concurrency:
+                        request = job.take()
+                        if request is None:
+                            break
+                        recorder = _Recorder(self.target, request)
+                        running[pool.submit(self._send_embed, request, recorder)] = (request, recorder)
+                    assert running, "an unfinished embed job has a batch pending or running"
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        request, recorder = running.pop(future)
+                        failure = future.exception()
+                        body = None if failure else future.result()
+                        _embed_outcome(job, request, recorder, body, failure)
+            finally:
+                for future in running:
+                    future.cancel()
+        return job.result()
+
+    def _send_embed(self, request: EmbedRequest, recorder: _Recorder) -> bytes:
+        response = transport.send(
+            request.endpoint, request.body_bytes, policy=self.policy, breaker=self.breaker,
+            on_attempt=recorder.on_attempt,
+        )
+        recorder.opened(response.status_code)
+        return response.content
 
     def list_models(self) -> list[str]:
         """The model ids the server lists: its profile's native listing (Ollama, LM Studio;
@@ -354,8 +442,82 @@ class AsyncClient(_BaseClient):
         recorder.opened(response.status_code)
         return body_events(prepared, response.headers.get("content-type"), response.content)
 
+    async def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        model: str,
+        dimensions: int | None = None,
+        encoding: Encoding | None = None,
+        batch_size: int | None = None,
+        max_concurrency: int = 4,
+        extra_body: Mapping[str, Any] | None = None,
+        learned: LearnedLimits | None = None,
+    ) -> EmbeddingResult:
+        """The async twin of `Client.embed`: the same job, batches as tasks on this loop."""
+        import asyncio
+
+        job = self._embed_job(
+            texts, model, dimensions, encoding, batch_size, extra_body, learned, max_concurrency
+        )
+        running: dict[asyncio.Task[bytes], tuple[EmbedRequest, _Recorder]] = {}
+        try:
+            while not job.done:
+                while len(running) < max_concurrency:
+                    request = job.take()
+                    if request is None:
+                        break
+                    recorder = _Recorder(self.target, request)
+                    task = asyncio.ensure_future(self._send_embed(request, recorder))
+                    running[task] = (request, recorder)
+                assert running, "an unfinished embed job has a batch pending or running"
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    request, recorder = running.pop(task)
+                    error = task.exception()
+                    _embed_outcome(job, request, recorder, None if error else task.result(), error)
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)
+        return job.result()
+
+    async def _send_embed(self, request: EmbedRequest, recorder: _Recorder) -> bytes:
+        response = await transport.asend(
+            request.endpoint, request.body_bytes, policy=self.policy, breaker=self.breaker,
+            on_attempt=recorder.on_attempt,
+        )
+        recorder.opened(response.status_code)
+        return response.content
+
     async def list_models(self) -> list[str]:
         """`Client.list_models` on the async transport."""
         return await aprovider_models(
             self.target, policy=self.policy, breaker=self._listing_breaker()
         )
+
+
+def _embed_outcome(
+    job: EmbedJob,
+    request: EmbedRequest,
+    recorder: _Recorder,
+    raw: bytes | None,
+    error: BaseException | None,
+) -> None:
+    """A finished batch into the job: its body's vectors, or its error (raised unless the
+    job planned the batch again, smaller or as floats)."""
+    if error is None:
+        assert raw is not None
+        try:
+            usage = job.received(request, raw)
+        except OpenAICompatError as failure:
+            recorder.finish(None, failure)
+            raise
+        recorder.finish([usage], None)
+        return
+    if isinstance(error, OpenAICompatError):
+        recorder.finish(None, error)
+        if job.failed(request, error):
+            return
+    raise error

@@ -4,15 +4,17 @@
 `llm openai-compat add ollama` needs no `--base-url`. `list_models` asks a server for its model
 ids: OpenAI's `GET /models`, or, where a profile names one, the server's native listing that
 says more (Ollama's `/api/tags`; LM Studio's `/api/v0/models`, which tells chat models from
-embedding models), falling back from one to the other. `running_servers` finds which known
-servers answer right now. Nothing here runs at import time: only when a command asks.
+embedding models), falling back from one to the other. Embedding models are told apart from
+chat models (`classify_models`), so they go to a provider's `embeddingModels`, never `models`.
+`running_servers` finds which known servers answer right now. Nothing here runs at import time: only when a command asks.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,13 +29,18 @@ from .http.urls import UrlMode, models_endpoint, validate_base_url
 __all__ = [
     "KNOWN_SERVERS",
     "KnownServer",
+    "ModelListing",
     "aprovider_models",
+    "classify_models",
+    "discover_model_listing",
     "discover_models",
     "known_server",
+    "list_model_listing",
     "list_models",
     "listing_urls",
     "native_models_url",
     "parse_models",
+    "provider_model_listing",
     "provider_models",
     "running_servers",
 ]
@@ -44,6 +51,20 @@ _ONCE = RetryPolicy(max_attempts=1)
 _TIMEOUT_MS = 10_000
 # LM Studio's native listing types; everything else (`embeddings`) is not a chat model.
 _CHAT_TYPES = frozenset({"llm", "vlm"})
+_EMBEDDING_TYPES = frozenset({"embeddings", "embedding"})
+# Model families that only embed (Ollama's `details.family`/`families`: nomic-embed-text is
+# `nomic-bert`, mxbai-embed-large and all-minilm `bert`, bge-m3 `xlm-roberta`).
+_EMBEDDING_FAMILIES = frozenset({"bert", "nomic-bert", "jina-bert", "jina-bert-v2", "xlm-roberta"})
+# Ids that say what they are: `text-embedding-3-small`, `nomic-embed-text`, `bge-m3-embedding`.
+_EMBEDDING_NAME = re.compile(r"embed", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelListing:
+    """A server's models, sorted and unique: chat models and embedding models apart."""
+
+    models: list[str] = field(default_factory=list)
+    embedding_models: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,27 +103,56 @@ def known_server(name: str) -> KnownServer | None:
     return KNOWN_SERVERS.get(key)
 
 
-def parse_models(body: Any, *, native: bool = False) -> list[str]:
-    """Model ids from a listing, sorted and unique: OpenAI's `{"data": [{"id"}]}`, Ollama's
-    `{"models": [{"name"|"model"}]}`, a bare list. With `native`, LM Studio's `type` is read
-    and embedding models are left out."""
+def _is_embedding(item: Mapping[str, Any], model_id: str) -> bool:
+    """Whether a listed model only embeds: its listing says so (LM Studio's `type`, a
+    `capabilities` list with `embedding` and no `completion`, an encoder-only family), or,
+    where the listing says nothing of the kind, its name does."""
+    kind = item.get("type")
+    if isinstance(kind, str):
+        return kind.lower() in _EMBEDDING_TYPES
+    capabilities = item.get("capabilities")
+    if isinstance(capabilities, list) and capabilities:
+        return "embedding" in capabilities and "completion" not in capabilities
+    details = item.get("details")
+    if isinstance(details, Mapping):
+        families = [details.get("family")]
+        more = details.get("families")
+        families += more if isinstance(more, list) else []
+        if any(isinstance(f, str) and f.lower() in _EMBEDDING_FAMILIES for f in families):
+            return True
+    return bool(_EMBEDDING_NAME.search(model_id))
+
+
+def classify_models(body: Any) -> ModelListing:
+    """Model ids from a listing: OpenAI's `{"data": [{"id"}]}`, Ollama's `{"models":
+    [{"name"|"model"}]}`, a bare list; embedding models apart from the others. LM Studio's
+    types other than chat (llm, vlm) and embeddings are left out."""
     items: Any = body
     if isinstance(body, Mapping):
         items = body.get("data", body.get("models", []))
-    ids: list[str] = []
+    chat: list[str] = []
+    embed: list[str] = []
     for item in items if isinstance(items, list) else []:
         if isinstance(item, str):
-            value: Any = item
-        elif isinstance(item, Mapping):
-            kind = item.get("type")
-            if native and isinstance(kind, str) and kind not in _CHAT_TYPES:
-                continue
-            value = item.get("id") or item.get("model") or item.get("name")
-        else:
+            if item.strip():
+                (embed if _EMBEDDING_NAME.search(item) else chat).append(item)
             continue
-        if isinstance(value, str) and value.strip():
-            ids.append(value)
-    return sorted(dict.fromkeys(ids))
+        if not isinstance(item, Mapping):
+            continue
+        value = item.get("id") or item.get("model") or item.get("name")
+        if not isinstance(value, str) or not value.strip():
+            continue
+        kind = item.get("type")
+        if isinstance(kind, str) and kind not in _CHAT_TYPES and kind.lower() not in _EMBEDDING_TYPES:
+            continue
+        (embed if _is_embedding(item, value) else chat).append(value)
+    return ModelListing(sorted(dict.fromkeys(chat)), sorted(dict.fromkeys(embed)))
+
+
+def parse_models(body: Any, *, native: bool = False) -> list[str]:
+    """The chat model ids of a listing (`classify_models` without the embedding models).
+    `native` is kept for callers: every listing is now read for the kinds it states."""
+    return classify_models(body).models
 
 
 def native_models_url(base_url: str, profile: Profile) -> str | None:
@@ -169,7 +219,7 @@ def _target_plan(target: Target, policy: RetryPolicy) -> list[tuple[transport.En
     )
 
 
-def _models_in(content: bytes, endpoint: transport.Endpoint, native: bool) -> list[str]:
+def _models_in(content: bytes, endpoint: transport.Endpoint, native: bool) -> ModelListing:
     try:
         body = json.loads(content)
     except ValueError:
@@ -179,13 +229,13 @@ def _models_in(content: bytes, endpoint: transport.Endpoint, native: bool) -> li
             provider=endpoint.provider,
             hint="Check that the base URL points at an OpenAI-compatible API",
         ) from None
-    return parse_models(body, native=native)
+    return classify_models(body)
 
 
 def _listed(
     plan: list[tuple[transport.Endpoint, bool]], policy: RetryPolicy,
     breaker: CircuitBreaker | None,
-) -> list[str]:
+) -> ModelListing:
     """The first listing that answers; the first error when none does. Without a `breaker`,
     each listing has one of its own: a listing that fails must not open the provider's."""
     first: OpenAICompatError | None = None
@@ -205,7 +255,7 @@ def _listed(
 async def _alisted(
     plan: list[tuple[transport.Endpoint, bool]], policy: RetryPolicy,
     breaker: CircuitBreaker | None,
-) -> list[str]:
+) -> ModelListing:
     """`_listed` on the async transport."""
     first: OpenAICompatError | None = None
     for endpoint, native in plan:
@@ -221,7 +271,7 @@ async def _alisted(
     raise first
 
 
-def list_models(
+def list_model_listing(
     base_url: str,
     *,
     api_key: str | None = None,
@@ -233,8 +283,8 @@ def list_models(
     provider: str = "discovery",
     policy: RetryPolicy | None = None,
     breaker: CircuitBreaker | None = None,
-) -> list[str]:
-    """The model ids the server at `base_url` offers. `profile` is a profile name (detected
+) -> ModelListing:
+    """The models the server at `base_url` offers, chat and embedding apart. `profile` is a profile name (detected
     from the URL when None). Where the profile has a native listing it is tried first and
     `/models` second (or the other way round when the first fails); the first error is raised
     when both fail. `api_key` is sent as the profile says (Bearer, or Azure's `api-key`)."""
@@ -248,13 +298,25 @@ def list_models(
     return _listed(plan, policy, breaker)
 
 
+def list_models(base_url: str, **kwargs: Any) -> list[str]:
+    """The chat model ids the server offers (`list_model_listing` for the embedding ones)."""
+    return list_model_listing(base_url, **kwargs).models
+
+
+def provider_model_listing(
+    target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None
+) -> ModelListing:
+    """`list_model_listing` for a resolved provider: its key (given, or its apiKeyRef resolved
+    now), headers, profile, URL mode, TLS setting and timeout."""
+    policy = policy or _POLICY
+    return _listed(_target_plan(target, policy), policy, breaker)
+
+
 def provider_models(
     target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None
 ) -> list[str]:
-    """`list_models` for a resolved provider: its key (given, or its apiKeyRef resolved now),
-    headers, profile, URL mode, TLS setting and timeout."""
-    policy = policy or _POLICY
-    return _listed(_target_plan(target, policy), policy, breaker)
+    """The chat model ids of `provider_model_listing`."""
+    return provider_model_listing(target, policy=policy, breaker=breaker).models
 
 
 async def aprovider_models(
@@ -262,14 +324,23 @@ async def aprovider_models(
 ) -> list[str]:
     """`provider_models` on the async transport."""
     policy = policy or _POLICY
-    return await _alisted(_target_plan(target, policy), policy, breaker)
+    return (await _alisted(_target_plan(target, policy), policy, breaker)).models
+
+
+def discover_model_listing(
+    provider_id: str, settings: ProviderSettings, *, api_key: str | None = None
+) -> ModelListing:
+    """`provider_model_listing` for a configured provider; `api_key` overrides its key
+    reference."""
+    secret = Secret(api_key) if api_key else None
+    return provider_model_listing(Target(provider_id, settings, api_key=secret))
 
 
 def discover_models(
     provider_id: str, settings: ProviderSettings, *, api_key: str | None = None
 ) -> list[str]:
-    """`provider_models` for a configured provider; `api_key` overrides its key reference."""
-    return provider_models(Target(provider_id, settings, api_key=Secret(api_key) if api_key else None))
+    """The chat model ids of `discover_model_listing`."""
+    return discover_model_listing(provider_id, settings, api_key=api_key).models
 
 
 def running_servers(

@@ -24,6 +24,7 @@ __all__ = [
     "PROFILES",
     "Adaptation",
     "Profile",
+    "builtin_profile",
     "detect_profile",
     "get_profile",
     "register_profile",
@@ -99,6 +100,24 @@ class Profile:
     # -- discovery --
     # A native model listing that says more than `/models` (path from the server's root).
     native_models_path: str | None = None
+    # -- embeddings --
+    # Inputs and JSON bytes of inputs per `/embeddings` request; larger calls are split. A
+    # server's 413 or "too many inputs" lowers them for the process (`embeddings.py`).
+    embedding_max_inputs: int = 512
+    embedding_max_bytes: int = 2 * 1024 * 1024
+    # Ask for `encoding_format: "base64"` (a quarter of the bytes, and no float parsing); a
+    # server that rejects the field is learned from its 400 (ADAPTATIONS).
+    supports_embedding_base64: bool = True
+    # Whether the server embeds bytes (llm's binary content), sent as base64 strings.
+    embedding_binary_input: bool = False
+    # Lower-cased phrases of a 400/422 that mean "fewer inputs per request, please".
+    embedding_too_many: tuple[str, ...] = (
+        "too many inputs",
+        "maximum number of inputs",
+        "max number of inputs",
+        "array too long",
+        "batch size",
+    )
 
     def with_(self, **changes: Any) -> Profile:
         return replace(self, **changes)
@@ -116,6 +135,9 @@ PROFILES: dict[str, Profile] = {
         supports_prompt_cache_key=True,
         # Reasoning models reject `max_tokens`; every current model accepts this.
         max_tokens_field="max_completion_tokens",
+        # "The max number of inputs is 2048"; 300k tokens per request, ~1.2 MB of text.
+        embedding_max_inputs=2048,
+        embedding_max_bytes=1_000_000,
     ),
     "azure": Profile(
         name="azure",
@@ -208,6 +230,12 @@ def detect_profile(base_url: str) -> Profile:
     return DEFAULT
 
 
+def builtin_profile(name: str | None, base_url: str) -> Profile:
+    """The profile from the built-in table alone (the default for a name it lacks), without
+    loading extension profiles: for llm's registration, which must not load plugins' code."""
+    return PROFILES.get(name or "") or detect_profile(base_url)
+
+
 def get_profile(name: str | None, base_url: str) -> Profile:
     """The profile named by the provider's settings, else the one its URL suggests."""
     _load_extensions()
@@ -267,5 +295,12 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
         ("max_completion_tokens",),
         {"max_tokens_field": "max_completion_tokens"},
         "the server rejects max_tokens: the limit is sent as max_completion_tokens",
+    ),
+    Adaptation(
+        "no-base64-embeddings",
+        r"encoding_format",
+        (),
+        {"supports_embedding_base64": False},
+        "the server rejects encoding_format: embeddings are asked for as floats",
     ),
 )

@@ -30,6 +30,7 @@ __all__ = [
     "KEYRING_SERVICE",
     "MAX_FILE_BYTES",
     "Active",
+    "EmbeddingModelSettings",
     "KeyRef",
     "ProviderSettings",
     "Settings",
@@ -97,6 +98,16 @@ class KeyRef(BaseModel):
     name: str = Field(min_length=1, strict=True)
 
 
+class EmbeddingModelSettings(BaseModel):
+    """An embedding model given as an object: its id, and the `dimensions` to ask for (for
+    servers and models that shorten vectors, such as OpenAI's text-embedding-3)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, strict=True)
+    dimensions: int | None = Field(None, gt=0, strict=True)
+
+
 class ProviderSettings(BaseModel):
     """One entry of `providers`. Unknown fields are refused, with a suggestion."""
 
@@ -106,6 +117,11 @@ class ProviderSettings(BaseModel):
     api_key_ref: KeyRef | None = Field(None, alias="apiKeyRef")
     base_url: str = Field(alias="baseURL")
     models: list[str] = Field(default_factory=list)
+    # Ids, or {"id", "dimensions"} objects: served at `/embeddings`, registered with llm as
+    # embedding models (never as chat models).
+    embedding_models: list[str | EmbeddingModelSettings] = Field(
+        default_factory=list, alias="embeddingModels"
+    )
     api_shape: ApiShape = Field("chat-completions", alias="apiShape")
     url_mode: UrlMode = Field("auto", alias="urlMode")
     # None: the transport decides (600 s read, 10 s connect).
@@ -146,6 +162,26 @@ class ProviderSettings(BaseModel):
         if twice:
             raise _custom("duplicate", f"model {twice[0]!r} is listed twice")
         return value
+
+    @field_validator("embedding_models")
+    @classmethod
+    def _check_embedding_models(
+        cls, value: list[str | EmbeddingModelSettings]
+    ) -> list[str | EmbeddingModelSettings]:
+        ids = [m if isinstance(m, str) else m.id for m in value]
+        if any(not m.strip() for m in ids):
+            raise _custom("blank", "embedding model names must not be blank")
+        twice = sorted({m for m in ids if ids.count(m) > 1})
+        if twice:
+            raise _custom("duplicate", f"embedding model {twice[0]!r} is listed twice")
+        return value
+
+    def embedding_dimensions(self) -> dict[str, int | None]:
+        """Each embedding model's id and the dimensions to ask for (None: the model's own)."""
+        return {
+            (m if isinstance(m, str) else m.id): (None if isinstance(m, str) else m.dimensions)
+            for m in self.embedding_models
+        }
 
     @field_validator("headers")
     @classmethod

@@ -20,6 +20,7 @@ __all__ = [
     "UrlMode",
     "base_url_problem",
     "display_url",
+    "embeddings_endpoint",
     "models_endpoint",
     "resolve_endpoint",
     "validate_base_url",
@@ -144,6 +145,20 @@ def models_endpoint(base_url: str, mode: UrlMode = "auto") -> str:
     if mode == "verbatim" or _is_versioned(path):
         return _join(parts, path + "/models")
     return _join(parts, path + "/v1/models")
+
+
+def embeddings_endpoint(base_url: str, mode: UrlMode = "auto") -> str:
+    """The sibling `/embeddings` of the chat endpoint: the same rules as `resolve_endpoint`
+    (verbatim mode, a full endpoint URL, an Azure deployment keeping its `api-version`)."""
+    parts, path = _split(base_url)
+    prefix = _strip_endpoint(path)
+    if prefix is not None:
+        return _join(parts, prefix + "/embeddings")
+    if path.lower().endswith("/embeddings"):
+        return _join(parts, path)
+    if mode == "verbatim" or _is_versioned(path):
+        return _join(parts, path + "/embeddings")
+    return _join(parts, path + "/v1/embeddings")
 
 
 def display_url(url: str) -> str:

@@ -16,7 +16,7 @@ import llm
 if TYPE_CHECKING:
     from .. import Settings
 
-__all__ = ["ACTIVE_ALIAS", "register_commands", "register_models"]
+__all__ = ["ACTIVE_ALIAS", "register_commands", "register_embedding_models", "register_models"]
 
 ACTIVE_ALIAS = "openai-compat"
 _warned: set[str] = set()
@@ -70,6 +70,26 @@ def register_models(register: Any) -> None:
         return
     for sync_model, async_model, aliases in pairs:
         register(sync_model, async_model, aliases=aliases)
+
+
+@llm.hookimpl
+def register_embedding_models(register: Any) -> None:
+    settings = _load()
+    if settings is None or not settings.providers:
+        return
+    try:
+        from .embeddings import embedding_models
+
+        models = [
+            model
+            for provider_id, provider in settings.providers.items()
+            for model in embedding_models(provider_id, provider)
+        ]
+    except Exception as error:  # a bug here must not take llm down either
+        _warn(f"skipping its embedding models ({type(error).__name__}: {error})")
+        return
+    for model in models:
+        register(model)
 
 
 @llm.hookimpl

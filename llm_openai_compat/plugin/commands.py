@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from .. import Adaptation, KnownServer, ProbeReport, ProviderSettings, Settings
+    from .. import Adaptation, KnownServer, ModelListing, ProbeReport, ProviderSettings, Settings
 
 __all__ = ["openai_compat"]
 
@@ -223,7 +223,11 @@ def add(
         prov = _validated(provider_id, raw)
         if listing:
             found = _discover(provider_id, prov)
-            raw["models"] = list(dict.fromkeys([*models, *found]))
+            raw["models"] = list(dict.fromkeys([*models, *found.models]))
+            if found.embedding_models:
+                raw["embeddingModels"] = _merged_embedding_models(
+                    raw.get("embeddingModels", []), found.embedding_models
+                )
             prov = _validated(provider_id, raw)
         _keep_active_valid(settings, provider_id, prov.models)
         saved = upsert_provider(provider_id, prov)
@@ -231,8 +235,10 @@ def add(
             set_active(provider_id, prov.models[0] if prov.models else None)
     verb = "Updated" if existing else "Added"
     count = len(prov.models)
+    embeds = len(prov.embedding_models)
+    also = f" and {embeds} embedding model{'s' * (embeds != 1)}" if embeds else ""
     click.echo(
-        f"{verb} provider {provider_id!r} with {count} model{'s' * (count != 1)} "
+        f"{verb} provider {provider_id!r} with {count} model{'s' * (count != 1)}{also} "
         f"in {settings_path()}"
     )
     if saved.active is None:
@@ -244,6 +250,13 @@ def add(
         )
     elif known is not None:
         _progress(f"Try: llm -m {provider_id}/{prov.models[0]} hi")
+
+
+def _merged_embedding_models(old: list[Any], found: Sequence[str]) -> list[Any]:
+    """The embedding models listed now, keeping the entries (with `dimensions`) of those
+    already configured; ones no longer listed are dropped, as `models` drops them."""
+    by_id = {(m if isinstance(m, str) else m.get("id")): m for m in old}
+    return [by_id.get(model, model) for model in found]
 
 
 def _keep_active_valid(settings: Settings, provider_id: str, models: Sequence[str]) -> None:
@@ -283,18 +296,37 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
     with _user_errors():
         settings = _load()
         prov = _provider(provider_id)
-        found = _discover(provider_id, prov, _explicit_key(key))
+        listing = _discover(provider_id, prov, _explicit_key(key))
+        found = listing.models
         if refresh:
             _keep_active_valid(settings, provider_id, found)
-            upsert_provider(provider_id, prov.model_copy(update={"models": found}))
+            old = [
+                m if isinstance(m, str) else m.model_dump(exclude_none=True)
+                for m in prov.embedding_models
+            ]
+            raw = prov.model_dump(by_alias=True, exclude_unset=True, mode="json")
+            raw["models"] = found
+            raw["embeddingModels"] = _merged_embedding_models(old, listing.embedding_models)
+            upsert_provider(provider_id, _validated(provider_id, raw))
     configured = set(prov.models)
+    configured_embeddings = set(prov.embedding_dimensions())
     for model in found:
         click.echo(
             f"{provider_id}/{model}"
             + ("" if refresh or model in configured else "  (not configured)")
         )
+    for model in listing.embedding_models:
+        click.echo(
+            f"{provider_id}/{model}  (embedding)"
+            + ("" if refresh or model in configured_embeddings else "  (not configured)")
+        )
     if refresh:
-        _progress(f"Stored {len(found)} model{'s' * (len(found) != 1)} for provider {provider_id!r}.")
+        count = len(listing.embedding_models)
+        _progress(
+            f"Stored {len(found)} model{'s' * (len(found) != 1)} and {count} embedding "
+            f"model{'s' * (count != 1)} "
+            f"for provider {provider_id!r}."
+        )
 
 
 @openai_compat.command()
@@ -430,14 +462,17 @@ def _validated(provider_id: str, raw: dict[str, Any]) -> ProviderSettings:
     return validate_provider(provider_id, raw, file=settings_path())
 
 
-def _discover(provider_id: str, prov: ProviderSettings, api_key: str | None = None) -> list[str]:
-    """The models the server lists: its native listing where the profile names one (Ollama's
-    /api/tags, LM Studio's), else OpenAI's /models; progress on stderr."""
-    from .. import discover_models, listing_urls
+def _discover(
+    provider_id: str, prov: ProviderSettings, api_key: str | None = None
+) -> ModelListing:
+    """The models the server lists, chat and embedding apart: its native listing where the
+    profile names one (Ollama's /api/tags, LM Studio's), else OpenAI's /models; progress on
+    stderr."""
+    from .. import discover_model_listing, listing_urls
 
     first, *rest = listing_urls(prov)
     _progress(f"Listing models at {first}" + "".join(f" (else {url})" for url in rest) + " ...")
-    return discover_models(provider_id, prov, api_key=api_key)
+    return discover_model_listing(provider_id, prov, api_key=api_key)
 
 
 def _known_names() -> str:

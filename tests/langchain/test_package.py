@@ -13,14 +13,18 @@ def test_importing_the_package_loads_no_chat_model_machinery():
     code = (
         "import sys, langchain_adapter\n"
         "heavy = [m for m in ('langchain_core.language_models.chat_models', "
-        "'langchain_adapter.chat_model', 'llm_openai_compat.client', 'langsmith') "
+        "'langchain_adapter.chat_model', 'langchain_adapter.embeddings', "
+        "'llm_openai_compat.client', 'langsmith') "
         "if m in sys.modules]\n"
         "assert not heavy, heavy\n"
         "from langchain_adapter import ChatOpenAICompat\n"
         "from langchain_core.language_models import BaseChatModel\n"
         "assert issubclass(ChatOpenAICompat, BaseChatModel)\n"
         "assert langchain_adapter.ChatOpenAICompat is ChatOpenAICompat\n"
-        "assert dir(langchain_adapter) == ['ChatOpenAICompat']\n"
+        "assert dir(langchain_adapter) == ['ChatOpenAICompat', 'OpenAICompatEmbeddings']\n"
+        "from langchain_adapter import OpenAICompatEmbeddings\n"
+        "from langchain_core.embeddings import Embeddings\n"
+        "assert issubclass(OpenAICompatEmbeddings, Embeddings)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

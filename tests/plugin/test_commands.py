@@ -165,6 +165,7 @@ def test_models_lists_and_refreshes(run_llm, write_settings, model_server, setti
         "sim/sim-model",
         "sim/sim-model-mini  (not configured)",
         "sim/sim-reasoner  (not configured)",
+        "sim/sim-embed  (embedding)  (not configured)",
     ]
     refreshed = run_llm("openai-compat", "models", "sim", "--refresh")
     assert refreshed.exit_code == 0, refreshed.output

@@ -8,7 +8,10 @@ models are answered by LiteLLM's own `mock_response` / `mock_tool_calls` (no ups
 - `sim-model`: routed to our deterministic model server on 127.0.0.1, for a real streamed
   tool call through the proxy (its mocks cannot stream tool calls);
 - `mock-responses`: `custom_openai/mock-chat` with `api_base` set to the proxy itself, so
-  `/v1/responses` is LiteLLM's own Responses bridge answering over its chat endpoint.
+  `/v1/responses` is LiteLLM's own Responses bridge answering over its chat endpoint;
+- `mock-embed`: LiteLLM's mock embeddings (`mock_response` is the vector; it answers one
+  vector whatever the number of inputs), and `sim-embed`, `/embeddings` routed to the model
+  server (a vector per input, derived from its text).
 
 Every mock has `api_base` on a closed local port, so no code path can reach the internet.
 The proxy needs no database, but it needs the `prisma` Python package: its handler for
@@ -39,6 +42,7 @@ from typing import Any
 __all__ = [
     "LITELLM_SPEC",
     "MASTER_KEY",
+    "MOCK_VECTOR",
     "InstallResult",
     "LiteLLMProxy",
     "ensure_litellm",
@@ -51,6 +55,7 @@ VENV = Path(os.environ.get("OPENAI_COMPAT_E2E_VENV", ROOT / ".e2e-venv"))
 MARKER = ".llm-openai-compat-e2e.json"
 MASTER_KEY = "sk-e2e-master-0123456789"
 MOCK_TEXT = "Hello from the LiteLLM mock."
+MOCK_VECTOR = [0.5, -0.25, 0.125, 1.0]
 INSTALL_TIMEOUT_S = 900
 START_TIMEOUT_S = 180
 # LiteLLM must never reach the internet: local cost map, no telemetry, no remote fetches.
@@ -181,6 +186,7 @@ def _config(port: int, upstream: str | None, dead: str) -> dict[str, Any]:
             ],
         ),
         mock("mock-429", mock_response="litellm.RateLimitError"),
+        mock("mock-embed", mock_response=MOCK_VECTOR),
         {
             "model_name": "mock-responses",
             "litellm_params": {
@@ -195,6 +201,12 @@ def _config(port: int, upstream: str | None, dead: str) -> dict[str, Any]:
             {
                 "model_name": "sim-model",
                 "litellm_params": {"model": "openai/sim-model", "api_base": upstream, "api_key": "none"},
+            }
+        )
+        models.append(
+            {
+                "model_name": "sim-embed",
+                "litellm_params": {"model": "openai/sim-embed", "api_base": upstream, "api_key": "none"},
             }
         )
     return {

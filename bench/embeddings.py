@@ -1,0 +1,194 @@
+"""Embedding throughput: the core's `Client.embed` against the openai SDK and LangChain's
+`OpenAIEmbeddings(check_embedding_ctx_length=False)`, on the same local server (`bench.server`,
+768-dimension vectors, base64 or float as asked).
+
+    python -m bench.embeddings [--quick] [--output FILE]
+
+Two workloads: 10,000 short texts and 1,000 long ones (~2 KB each). Each client does what
+its documentation tells a user to do: the SDK is called once per 2,048 inputs (OpenAI's
+per-request limit; the SDK does not split), `OpenAIEmbeddings.embed_documents` and
+`Client.embed` take the whole list. Every result is checked (count, dimensions, the first
+vector's values), so a client that drops vectors fails instead of looking fast.
+
+Memory: `tracemalloc` around the core's call, the peak above what the result itself keeps,
+for a short and a 5x longer list of the same texts: flat per batch means the extra does not
+grow with the number of batches. Targets: core >= the SDK's throughput, >= 2x OpenAIEmbeddings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .server import start_server
+
+__all__ = ["main"]
+
+DIMENSIONS = 768
+SDK_BATCH = 2048
+Embedder = Callable[[list[str]], Sequence[Sequence[float]]]
+
+
+def _texts(kind: str, count: int) -> list[str]:
+    if kind == "short":
+        return [f"note {i}: the quick brown fox jumps over the lazy dog" for i in range(count)]
+    para = "Retrieval augmented generation splits documents into passages and embeds each. "
+    return [f"passage {i}. " + para * 25 for i in range(count)]
+
+
+def _expected_first(index: int) -> float:
+    return ((index * 31) % 997) / 997.0
+
+
+def _check(texts: list[str], vectors: Sequence[Sequence[float]]) -> None:
+    """Every vector there, of the right length, the first one the server's first."""
+    if len(vectors) != len(texts):
+        raise AssertionError(f"{len(vectors)} vectors for {len(texts)} texts")
+    if any(len(v) != DIMENSIONS for v in vectors[:: max(1, len(vectors) // 50)]):
+        raise AssertionError("a vector of the wrong length")
+    if abs(float(vectors[0][0]) - _expected_first(0)) > 1e-6:
+        raise AssertionError("the first vector is not the server's first")
+
+
+def core(base_url: str) -> Embedder:
+    from llm_openai_compat import Client
+
+    client = Client.inline(base_url, api_key="bench")
+    return lambda texts: client.embed(texts, model="bench-embed").vectors
+
+
+def sdk(base_url: str) -> Embedder:
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0)
+
+    def run(texts: list[str]) -> list[list[float]]:
+        out: list[list[float]] = []
+        for start in range(0, len(texts), SDK_BATCH):
+            response = client.embeddings.create(
+                model="bench-embed", input=texts[start : start + SDK_BATCH]
+            )
+            out.extend(item.embedding for item in response.data)
+        return out
+
+    return run
+
+
+def langchain_openai(base_url: str) -> Embedder:
+    from langchain_openai import OpenAIEmbeddings
+
+    embeddings = OpenAIEmbeddings(
+        model="bench-embed", base_url=base_url, api_key="bench",
+        check_embedding_ctx_length=False, max_retries=0,
+    )
+    embed: Embedder = embeddings.embed_documents
+    return embed
+
+
+CLIENTS: dict[str, tuple[str, Callable[[str], Embedder]]] = {
+    "core": ("llm-openai-compat Client.embed", core),
+    "sdk": ("openai SDK embeddings.create", sdk),
+    "langchain-openai": ("OpenAIEmbeddings(check_embedding_ctx_length=False)", langchain_openai),
+}
+
+
+def _throughput(embed: Embedder, texts: list[str], reps: int) -> float:
+    """Texts per second, median of `reps` timed runs after one whole untimed run (which also
+    has the server render its reply for each batch size this client sends, once)."""
+    _check(texts, embed(texts))
+    rates = []
+    for _ in range(reps):
+        gc.collect()
+        started = time.perf_counter()
+        vectors = embed(texts)
+        elapsed = time.perf_counter() - started
+        _check(texts, vectors)
+        del vectors
+        rates.append(len(texts) / elapsed)
+    return statistics.median(rates)
+
+
+def _extra_memory(embed: Embedder, texts: list[str]) -> float:
+    """MB allocated at the peak of the call beyond what its result keeps afterwards."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        vectors = embed(texts)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    _check(texts, vectors)
+    return (peak - kept) / 2**20
+
+
+def run(quick: bool) -> str:
+    reps = 1 if quick else 3
+    workloads = [("10k short texts", _texts("short", 10_000)), ("1k long texts", _texts("long", 1_000))]
+    rows: list[tuple[str, str, float]] = []
+    memory: list[tuple[int, float]] = []
+    with start_server() as port:
+        base_url = f"http://127.0.0.1:{port}/v1"
+        embedders = {key: factory(base_url) for key, (_label, factory) in CLIENTS.items()}
+        for name, texts in workloads:
+            for key, embed in embedders.items():
+                rows.append((name, key, _throughput(embed, texts, reps)))
+        short = _texts("short", 10_000)
+        for count in (2_000, 10_000):
+            memory.append((count, _extra_memory(embedders["core"], short[:count])))
+    return _report(rows, memory, quick)
+
+
+def _report(rows: list[tuple[str, str, float]], memory: list[tuple[int, float]], quick: bool) -> str:
+    lines = [
+        "# Embeddings throughput" + (" (quick: 1 repetition)" if quick else ""),
+        "",
+        f"Local `bench.server`, {DIMENSIONS}-dimension vectors, {os.cpu_count()} CPUs. "
+        "Texts per second (higher is better).",
+        "",
+        "| workload | client | texts/s | vs SDK | vs OpenAIEmbeddings |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    verdicts = []
+    for workload in dict.fromkeys(w for w, _, _ in rows):
+        rates = {key: rate for w, key, rate in rows if w == workload}
+        for key, rate in rates.items():
+            lines.append(
+                f"| {workload} | {CLIENTS[key][0]} | {rate:,.0f} | "
+                f"{rate / rates['sdk']:.2f}x | {rate / rates['langchain-openai']:.2f}x |"
+            )
+        verdicts.append(
+            (f"core >= SDK on {workload}", rates["core"] >= rates["sdk"])
+        )
+        verdicts.append(
+            (f"core >= 2x OpenAIEmbeddings on {workload}",
+             rates["core"] >= 2 * rates["langchain-openai"])
+        )
+    lines += ["", "Core's extra memory at the peak of one call (beyond the vectors it returns):", ""]
+    lines += [f"- {count:,} short texts: {mb:.1f} MB" for count, mb in memory]
+    (_, small), (_, large) = memory
+    verdicts.append(("flat memory per batch (5x the batches, <= 1.5x the extra)", large <= 1.5 * small))
+    lines += ["", "| target | met |", "| --- | --- |"]
+    lines += [f"| {name} | {'yes' if ok else '**no**'} |" for name, ok in verdicts]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.embeddings", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 repetition instead of 3")
+    parser.add_argument("--output", help="also write the report to this file")
+    args = parser.parse_args(argv)
+    report = run(args.quick)
+    print(report)
+    if args.output:
+        Path(args.output).write_text(report, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,326 @@
+"""Embedding many inputs: batching, learned limits, reassembly. Pure; shared by both clients.
+
+`EmbedJob` plans batches by count and by JSON bytes (the profile's limits, lowered by what a
+server's 413 or "too many inputs" taught), builds each request, takes each parsed response
+into its place in input order, and sums the usage. `Client.embed` and `AsyncClient.embed`
+only add the I/O loop: take a batch, send it, hand the body or the error back to the job.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .call import USER_AGENT, Target, _profile_for, auth_headers, learn_from
+from .config.profiles import Profile
+from .errors import ConfigError, OpenAICompatError
+from .events import Usage
+from .http.transport import Endpoint, redact_url
+from .http.urls import embeddings_endpoint
+from .wire.embeddings import EmbeddingBatch, Encoding, build_request, load_body, parse_body
+from .wire.encode import encode_body
+
+__all__ = [
+    "LEARNED_LIMITS",
+    "Batch",
+    "EmbedJob",
+    "EmbedRequest",
+    "EmbeddingResult",
+    "LearnedLimits",
+    "plan_batches",
+]
+
+# The JSON array around the inputs, the model, encoding_format and dimensions.
+_BODY_OVERHEAD = 256
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingResult:
+    """One vector per input, in input order; token counts summed over every request."""
+
+    vectors: list[list[float]]
+    model: str
+    input_tokens: int | None = None
+    total_tokens: int | None = None
+    requests: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Inputs `start` to `stop` (exclusive), `size` JSON bytes of them."""
+
+    start: int
+    stop: int
+    size: int
+
+    @property
+    def count(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedRequest:
+    """One batch ready to send; its fields are those `client._Recorder` logs."""
+
+    batch: Batch
+    endpoint: Endpoint
+    body: Mapping[str, Any] = field(repr=False)
+    body_bytes: bytes = field(repr=False)
+    model: str
+    shape: str = "embeddings"
+    stream: bool = False
+
+
+class LearnedLimits:
+    """Per (provider, model): the most inputs and bytes a server accepted, learned from its
+    refusals. Bounded (least recently used go first); one instance per process by default,
+    and injectable (`Client.embed(learned=...)`) where a test or host wants its own."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self._limits: OrderedDict[tuple[str, str], tuple[int | None, int | None]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._maxsize = maxsize
+
+    def get(self, key: tuple[str, str]) -> tuple[int | None, int | None]:
+        with self._lock:
+            found = self._limits.get(key)
+            if found is None:
+                return None, None
+            self._limits.move_to_end(key)
+            return found
+
+    def lower(self, key: tuple[str, str], *, inputs: int | None = None, size: int | None = None) -> None:
+        with self._lock:
+            old_inputs, old_size = self._limits.get(key, (None, None))
+            if inputs is not None:
+                old_inputs = inputs if old_inputs is None else min(old_inputs, inputs)
+            if size is not None:
+                old_size = size if old_size is None else min(old_size, size)
+            self._limits[key] = (old_inputs, old_size)
+            self._limits.move_to_end(key)
+            while len(self._limits) > self._maxsize:
+                self._limits.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._limits.clear()
+
+
+LEARNED_LIMITS = LearnedLimits()
+
+
+def input_sizes(texts: Sequence[str]) -> list[int]:
+    """Each input's bytes in the JSON body (escapes counted), plus its comma."""
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    return [len(dumps(text).encode("utf-8")) + 1 for text in texts]
+
+
+def plan_batches(
+    sizes: Sequence[int], start: int, stop: int, max_inputs: int, max_bytes: int
+) -> list[Batch]:
+    """Consecutive batches of inputs `start..stop`, each at most `max_inputs` inputs and
+    `max_bytes` bytes; an input larger than `max_bytes` alone goes in a batch of its own (the
+    server decides whether it is too long)."""
+    batches: list[Batch] = []
+    first, total = start, 0
+    for position in range(start, stop):
+        size = sizes[position]
+        if position > first and (position - first >= max_inputs or total + size > max_bytes):
+            batches.append(Batch(first, position, total))
+            first, total = position, 0
+        total += size
+    if stop > first:
+        batches.append(Batch(first, stop, total))
+    return batches
+
+
+def _check_texts(texts: Sequence[str], provider: str) -> None:
+    for position, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ConfigError(
+                f"input {position} is {type(text).__name__}, not text",
+                provider=provider,
+                hint="Pass strings; this server's profile does not embed binary content",
+            )
+
+
+class EmbedJob:
+    """The state of one `embed` call. Not thread-safe: the I/O loop owns it."""
+
+    def __init__(
+        self,
+        target: Target,
+        texts: Sequence[str],
+        *,
+        model: str,
+        dimensions: int | None = None,
+        encoding: Encoding | None = None,
+        batch_size: int | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        learned: LearnedLimits | None = None,
+    ) -> None:
+        if dimensions is not None and dimensions <= 0:
+            raise ConfigError(
+                f"dimensions must be a positive integer, not {dimensions}",
+                provider=target.id, model=model, field="dimensions",
+            )
+        _check_texts(texts, target.id)
+        self.target = target
+        self.model = model
+        self.texts = texts
+        self.dimensions = dimensions  # asked for; sent with every batch when given
+        # The length every vector must have: asked for, else the first batch's.
+        self._expected = dimensions
+        # Not the provider's extraBody: that is written for chat (chat_template_kwargs...).
+        self._extra_body = dict(extra_body or {})
+        self.profile: Profile = _profile_for(target)
+        self.encoding: Encoding = encoding or (
+            "base64" if self.profile.supports_embedding_base64 else "float"
+        )
+        self._explicit_encoding = encoding is not None
+        self._learned = LEARNED_LIMITS if learned is None else learned
+        self._key = (target.id, model)
+        self._batch_size = batch_size
+        self._sizes = input_sizes(texts)
+        self._vectors: list[list[float] | None] = [None] * len(texts)
+        self._left = len(texts)
+        self._input_tokens: int | None = None
+        self._total_tokens: int | None = None
+        self._server_model: str | None = None
+        self._tried: set[str] = set()
+        self.requests = 0
+        self.pending: deque[Batch] = deque(self._plan(0, len(texts)))
+        settings = target.settings
+        self._endpoint = Endpoint(
+            provider=target.id,
+            url=embeddings_endpoint(settings.base_url, settings.url_mode),
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": USER_AGENT,
+                **settings.headers,
+                **auth_headers(target, self.profile),
+            },
+            timeout_ms=settings.timeout_ms,
+            verify_tls=settings.verify_tls,
+            max_attempts=None if settings.max_retries is None else settings.max_retries + 1,
+            model=model,
+        )
+
+    # -- planning ------------------------------------------------------------------------
+
+    def limits(self) -> tuple[int, int]:
+        """(inputs, bytes) per request now: the profile's, the caller's, what was learned."""
+        inputs, size = self.profile.embedding_max_inputs, self.profile.embedding_max_bytes
+        if self._batch_size is not None:
+            inputs = min(inputs, self._batch_size)
+        learned_inputs, learned_size = self._learned.get(self._key)
+        if learned_inputs is not None:
+            inputs = min(inputs, learned_inputs)
+        if learned_size is not None:
+            size = min(size, learned_size)
+        return max(1, inputs), max(1, size - _BODY_OVERHEAD)
+
+    def _plan(self, start: int, stop: int) -> list[Batch]:
+        inputs, size = self.limits()
+        return plan_batches(self._sizes, start, stop, inputs, size)
+
+    @property
+    def done(self) -> bool:
+        return self._left == 0
+
+    def take(self) -> EmbedRequest | None:
+        """The next batch to send, or None when none is waiting."""
+        if not self.pending:
+            return None
+        batch = self.pending.popleft()
+        inputs, size = self.limits()
+        if batch.count > inputs or (batch.count > 1 and batch.size > size):
+            # Planned before a refusal lowered the limits: planned again under them.
+            smaller = plan_batches(self._sizes, batch.start, batch.stop, inputs, size)
+            batch = smaller[0]
+            self.pending.extendleft(reversed(smaller[1:]))
+        body = build_request(
+            self.model,
+            self.texts[batch.start : batch.stop],
+            dimensions=self.dimensions,
+            encoding=self.encoding,
+            extra_body=self._extra_body,
+        )
+        return EmbedRequest(batch, self._endpoint, body, encode_body(body), self.model)
+
+    # -- outcomes ------------------------------------------------------------------------
+
+    def where(self) -> dict[str, Any]:
+        return {"url": redact_url(self._endpoint.url), "provider": self.target.id, "model": self.model}
+
+    def received(self, request: EmbedRequest, raw: bytes) -> Usage:
+        """Take a response body into place; returns its usage (for the request log)."""
+        batch = request.batch
+        failure: OpenAICompatError | None
+        try:
+            parsed: EmbeddingBatch = parse_body(
+                load_body(raw), count=batch.count, dimensions=self._expected
+            )
+        except OpenAICompatError as error:
+            failure = error.at(**self.where())
+        else:
+            failure = None
+        if failure is not None:
+            raise failure
+        self.requests += 1
+        if self._expected is None:
+            self._expected = len(parsed.vectors[0])  # every later batch must match it
+        self._vectors[batch.start : batch.stop] = parsed.vectors
+        self._left -= batch.count
+        if parsed.input_tokens is not None:
+            self._input_tokens = (self._input_tokens or 0) + parsed.input_tokens
+        if parsed.total_tokens is not None:
+            self._total_tokens = (self._total_tokens or 0) + parsed.total_tokens
+        self._server_model = self._server_model or parsed.model
+        return Usage(input_tokens=parsed.input_tokens, total_tokens=parsed.total_tokens)
+
+    def _too_many(self, error: OpenAICompatError) -> bool:
+        if error.status == 413:
+            return True
+        if error.status not in (400, 422):
+            return False
+        text = (error.server_message or "").lower()
+        return any(phrase in text for phrase in self.profile.embedding_too_many)
+
+    def failed(self, request: EmbedRequest, error: OpenAICompatError) -> bool:
+        """After a request failed: True when the batch was planned again (smaller, or as
+        floats) and the loop goes on; False when the caller raises `error`."""
+        batch = request.batch
+        if self._too_many(error) and batch.count > 1:
+            half = batch.count // 2
+            if error.status == 413:
+                self._learned.lower(self._key, inputs=half, size=batch.size // 2 + _BODY_OVERHEAD)
+            else:
+                self._learned.lower(self._key, inputs=half)
+            self.pending.extendleft(reversed(self._plan(batch.start, batch.stop)))
+            return True
+        if (
+            self.encoding == "base64"
+            and not self._explicit_encoding
+            and learn_from(self.target.id, self.profile, error, self._tried) is not None
+        ):
+            self.profile = _profile_for(self.target)
+            if not self.profile.supports_embedding_base64:
+                self.encoding = "float"
+            self.pending.appendleft(batch)
+            return True
+        return False
+
+    def result(self) -> EmbeddingResult:
+        return EmbeddingResult(
+            vectors=self._vectors,  # type: ignore[arg-type]  # done: every slot is filled
+            model=self._server_model or self.model,
+            input_tokens=self._input_tokens,
+            total_tokens=self._total_tokens,
+            requests=self.requests,
+        )

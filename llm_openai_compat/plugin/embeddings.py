@@ -1,0 +1,110 @@
+"""llm embedding models for every (provider, embedding model) in the settings file.
+
+`embed_batch` hands llm's batch (llm's own batch size, 100 by default) to `Client.embed`,
+which splits it again by the profile's limits and sends the parts concurrently. The HTTP
+client is imported inside `embed_batch`: registering costs no network and no heavy imports.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+import click
+import llm
+from llm.models import EmbeddingModel
+
+if TYPE_CHECKING:
+    from .. import ProviderSettings
+
+__all__ = ["EmbeddingError", "OpenAICompatEmbeddingModel", "embedding_models"]
+
+
+class EmbeddingError(click.ClickException, llm.ModelError):
+    """An llm `ModelError` that llm's embed commands print as one `Error:` line (they catch
+    no model errors themselves, so a plain one would end in a traceback)."""
+
+
+class OpenAICompatEmbeddingModel(EmbeddingModel):
+    """`<provider>/<model>` at the provider's `/embeddings`."""
+
+    supports_text = True
+    supports_binary = False
+
+    def __init__(
+        self,
+        provider_id: str,
+        model_name: str,
+        *,
+        dimensions: int | None = None,
+        binary: bool = False,
+        needs_key: str | None = None,
+        key_env_var: str | None = None,
+    ) -> None:
+        self.model_id = f"{provider_id}/{model_name}"
+        self.provider_id = provider_id
+        self.model_name = model_name
+        self.dimensions = dimensions
+        self.supports_binary = binary
+        # Shown by llm; the key itself is resolved by the core per request (apiKeyRef).
+        self.needs_key = needs_key
+        self.key_env_var = key_env_var
+
+    def __str__(self) -> str:
+        return f"OpenAI-compatible embeddings: {self.model_id}"
+
+    def get_key(self, explicit_key: str | None = None) -> str | None:
+        """Only `--key` or `model.key`; otherwise the core reads the provider's apiKeyRef
+        (which never falls back to another provider's key)."""
+        if self.key:
+            return self.key
+        if explicit_key:
+            found = llm.get_key(explicit_key=explicit_key)
+            return found if isinstance(found, str) else None
+        return None
+
+    def embed_batch(
+        self, items: Iterable[str | bytes], *, key: str | None = None
+    ) -> Iterator[list[float]]:
+        from .. import Client, OpenAICompatError
+
+        texts: list[str] = []
+        for item in items:
+            if isinstance(item, bytes):
+                if not self.supports_binary:
+                    raise EmbeddingError(
+                        f"{self.model_id} embeds text only; this server's profile does not "
+                        "take binary content (set embedding_binary_input in a profile if it does)"
+                    )
+                item = base64.b64encode(item).decode("ascii")
+            texts.append(item)
+        try:
+            result = Client(self.provider_id, api_key=key).embed(
+                texts, model=self.model_name, dimensions=self.dimensions
+            )
+        except OpenAICompatError as error:
+            raise EmbeddingError(str(error)) from None
+        yield from result.vectors
+
+
+def embedding_models(
+    provider_id: str, provider: ProviderSettings
+) -> list[OpenAICompatEmbeddingModel]:
+    """The provider's embedding models. The profile is read from the table, without loading
+    extension profiles (those load at request time, never while llm starts)."""
+    from .. import builtin_profile
+
+    profile = builtin_profile(provider.profile, provider.base_url)
+    ref = provider.api_key_ref
+    return [
+        OpenAICompatEmbeddingModel(
+            provider_id,
+            name,
+            dimensions=dimensions,
+            binary=profile.embedding_binary_input,
+            needs_key=ref.name if ref is not None and ref.kind == "llm" else None,
+            key_env_var=ref.name if ref is not None and ref.kind == "env" else None,
+        )
+        for name, dimensions in provider.embedding_dimensions().items()
+    ]

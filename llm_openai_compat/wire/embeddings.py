@@ -1,0 +1,192 @@
+"""The `/embeddings` wire shape: the request body, and one parse of a response body.
+
+Pure: no I/O. Vectors sent as base64 are OpenAI's layout (little-endian float32) and are
+decoded with `array`, not numpy, so the core stays light. Every way a body can be wrong (not
+JSON, nested too deeply, an item without its `index` or with one twice, a vector of the wrong
+length, NaN or infinity) is a typed `StreamError`, never a silently wrong vector: a search
+index built on a misplaced vector returns wrong answers for ever after.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import sys
+from array import array
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import OpenAICompatError, StreamError, error_from_payload
+
+__all__ = ["EmbeddingBatch", "Encoding", "build_request", "load_body", "parse_body"]
+
+Encoding = Literal["float", "base64"]
+
+_BIG_ENDIAN = sys.byteorder == "big"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingBatch:
+    """The vectors of one request, in the order of its inputs, and what the server counted."""
+
+    vectors: list[list[float]]
+    input_tokens: int | None = None
+    total_tokens: int | None = None
+    model: str | None = None
+
+
+def build_request(
+    model: str,
+    texts: Sequence[str],
+    *,
+    dimensions: int | None = None,
+    encoding: Encoding = "float",
+    extra_body: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The body: raw strings (never client-side tokens), `encoding_format` only for base64
+    (the default everywhere, and some servers reject the field), `dimensions` when asked."""
+    body: dict[str, Any] = {**(extra_body or {}), "model": model, "input": list(texts)}
+    if encoding == "base64":
+        body["encoding_format"] = "base64"
+    if dimensions is not None:
+        body["dimensions"] = dimensions
+    return body
+
+
+def load_body(raw: bytes) -> Any:
+    """The one place an embeddings body is decoded from JSON; every failure is a StreamError."""
+    problem = None
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        problem = "is nested too deeply to be an embeddings response"
+    except (ValueError, UnicodeDecodeError):
+        text = raw[:120].decode("utf-8", errors="replace")
+        problem = f"is not valid JSON: {text!r}"
+    # Raised outside the handler: neither the decode error nor the body is chained.
+    raise StreamError(
+        f"The server's embeddings response {problem}",
+        hint="Check that the base URL points at an OpenAI-compatible API",
+    )
+
+
+def _bad(message: str, hint: str | None = None) -> StreamError:
+    return StreamError(
+        f"The server's embeddings response {message}",
+        hint=hint or "The server or a gateway in front of it is broken; no vector was used",
+    )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _strict_b64(text: str) -> bytes:
+    # Strict: a character outside the alphabet is an error, never silently skipped.
+    if sys.version_info >= (3, 11):
+        return binascii.a2b_base64(text, strict_mode=True)
+    return base64.b64decode(text, validate=True)  # pragma: no cover  (3.10)
+
+
+def _decode_base64(text: str, position: int) -> list[float]:
+    try:
+        raw = _strict_b64(text)
+    except (binascii.Error, ValueError):
+        raise _bad(f"has an item {position} whose base64 vector does not decode") from None
+    if len(raw) % 4:
+        raise _bad(f"has an item {position} whose base64 vector is not whole float32 values")
+    if not _BIG_ENDIAN:
+        return memoryview(raw).cast("f").tolist()  # type: ignore[return-value]
+    floats = array("f")
+    floats.frombytes(raw)
+    floats.byteswap()
+    return floats.tolist()
+
+
+def _as_vector(value: Any, position: int) -> list[float]:
+    if isinstance(value, str):
+        return _decode_base64(value, position)
+    if not isinstance(value, list):
+        raise _bad(f"has an item {position} whose embedding is not a list of numbers")
+    try:
+        # Only numbers: a bool or a string is not a coordinate (float() would take both).
+        if all(type(x) is float for x in value):
+            return value
+        if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in value):
+            raise TypeError
+        return [float(x) for x in value]
+    except (TypeError, OverflowError):
+        raise _bad(f"has an item {position} whose embedding is not a list of numbers") from None
+
+
+def _finite(vector: list[float]) -> bool:
+    # One C-speed sum; only when it is not finite, a scan tells NaN/inf from an overflow.
+    return math.isfinite(sum(vector)) or all(math.isfinite(x) for x in vector)
+
+
+def parse_body(obj: Any, *, count: int, dimensions: int | None = None) -> EmbeddingBatch:
+    """The batch of `count` inputs in input order, reordered by each item's `index`.
+
+    `dimensions`: the length every vector must have (asked for, or seen in an earlier batch);
+    without it the first vector's length is the one every other must match."""
+    if not isinstance(obj, dict):
+        raise _bad("is not a JSON object")
+    if obj.get("error") is not None and "data" not in obj:
+        error: OpenAICompatError = _error_in_body(obj["error"])
+        raise error
+    items = obj.get("data")
+    if not isinstance(items, list):
+        raise _bad("has no `data` list")
+    if len(items) != count:
+        raise _bad(f"has {len(items)} vectors for {count} inputs")
+    vectors: list[list[float] | None] = [None] * count
+    expected = dimensions
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _bad(f"has an item {position} that is not an object")
+        index = item.get("index")
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise _bad(f"has an item {position} without an integer `index`")
+        if not 0 <= index < count:
+            raise _bad(f"has an item with index {index}, outside 0..{count - 1}")
+        if vectors[index] is not None:
+            raise _bad(f"has index {index} twice")
+        vector = _as_vector(item.get("embedding"), position)
+        if not vector:
+            raise _bad(f"has an empty vector at index {index}")
+        if expected is None:
+            expected = len(vector)
+        elif len(vector) != expected:
+            raise _bad(
+                f"has a vector of {len(vector)} dimensions at index {index}, expected {expected}",
+                hint="Check the model and the `dimensions` asked for; no vector was used",
+            )
+        if not _finite(vector):
+            raise _bad(f"has NaN or infinity in the vector at index {index}")
+        vectors[index] = vector
+    usage = obj.get("usage")
+    usage = usage if isinstance(usage, dict) else {}
+    model = obj.get("model")
+    return EmbeddingBatch(
+        vectors=vectors,  # type: ignore[arg-type]  # every slot was filled: count items, no twice
+        input_tokens=_count(usage.get("prompt_tokens")),
+        total_tokens=_count(usage.get("total_tokens")),
+        model=model if isinstance(model, str) else None,
+    )
+
+
+def _error_in_body(payload: Any) -> OpenAICompatError:
+    """A 200 whose body is `{"error": ...}` (some gateways): the error it reports."""
+    if isinstance(payload, dict):
+        message = payload.get("message")
+        code = payload.get("code")
+        etype = payload.get("type")
+        return error_from_payload(
+            message if isinstance(message, str) else None,
+            str(code) if isinstance(code, (str, int)) and not isinstance(code, bool) else None,
+            etype if isinstance(etype, str) else None,
+        )
+    return error_from_payload(payload if isinstance(payload, str) else None, None, None)

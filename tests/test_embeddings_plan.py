@@ -1,0 +1,75 @@
+"""Batch planning and learned limits (pure), and where embeddings are sent (urls.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llm_openai_compat import embeddings_endpoint
+from llm_openai_compat.embeddings import LearnedLimits, input_sizes, plan_batches
+
+
+def _spans(batches: list) -> list[tuple[int, int]]:
+    return [(b.start, b.stop) for b in batches]
+
+
+def test_batches_split_on_count() -> None:
+    assert _spans(plan_batches([10] * 10, 0, 10, 4, 10_000)) == [(0, 4), (4, 8), (8, 10)]
+
+
+def test_batches_split_on_bytes() -> None:
+    sizes = [30, 30, 30, 50, 10, 10]
+    batches = plan_batches(sizes, 0, 6, 100, 60)
+    assert _spans(batches) == [(0, 2), (2, 3), (3, 5), (5, 6)]
+    assert [b.size for b in batches] == [60, 30, 60, 10]
+
+
+def test_an_input_larger_than_the_byte_limit_goes_alone() -> None:
+    assert _spans(plan_batches([5, 500, 5], 0, 3, 100, 50)) == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_a_sub_range_is_planned_in_place() -> None:
+    assert _spans(plan_batches([1] * 10, 4, 9, 2, 100)) == [(4, 6), (6, 8), (8, 9)]
+
+
+def test_empty_range_has_no_batch() -> None:
+    assert plan_batches([], 0, 0, 10, 10) == []
+
+
+def test_input_sizes_count_json_escapes_and_utf8() -> None:
+    texts = ['a"b', "é", "\n"]
+    expected = [len(json.dumps(t, ensure_ascii=False).encode()) + 1 for t in texts]
+    assert input_sizes(texts) == expected == [7, 5, 5]
+
+
+def test_learned_limits_only_go_down_and_are_bounded() -> None:
+    learned = LearnedLimits(maxsize=2)
+    learned.lower(("p", "m"), inputs=64)
+    learned.lower(("p", "m"), inputs=128, size=1000)
+    assert learned.get(("p", "m")) == (64, 1000)
+    learned.lower(("q", "m"), inputs=1)
+    learned.lower(("r", "m"), inputs=1)
+    assert learned.get(("p", "m")) == (None, None)  # least recently used went first
+    assert learned.get(("r", "m")) == (1, None)
+    learned.clear()
+    assert learned.get(("r", "m")) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("base", "mode", "expected"),
+    [
+        ("http://localhost:11434", "auto", "http://localhost:11434/v1/embeddings"),
+        ("http://localhost:11434/v1", "auto", "http://localhost:11434/v1/embeddings"),
+        ("http://h/v1/chat/completions", "auto", "http://h/v1/embeddings"),
+        ("http://h/v1/responses", "auto", "http://h/v1/embeddings"),
+        ("http://h/api/v1/embeddings", "auto", "http://h/api/v1/embeddings"),
+        ("http://h/proxy", "verbatim", "http://h/proxy/embeddings"),
+        ("https://generativelanguage.googleapis.com/v1beta/openai/", "auto",
+         "https://generativelanguage.googleapis.com/v1beta/openai/embeddings"),
+        ("https://r.openai.azure.com/openai/deployments/emb?api-version=2024-10-21", "auto",
+         "https://r.openai.azure.com/openai/deployments/emb/embeddings?api-version=2024-10-21"),
+    ],
+)
+def test_embeddings_endpoint(base: str, mode: str, expected: str) -> None:
+    assert embeddings_endpoint(base, mode) == expected  # type: ignore[arg-type]
