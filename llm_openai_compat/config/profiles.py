@@ -43,6 +43,10 @@ class Profile:
     supports_json_schema: bool = True
     supports_tools: bool = True
     supports_parallel_tool_calls: bool = True
+    # Send `tool_choice: "auto"` when tools go out and the caller chose nothing (OpenAI's
+    # default, which some servers only honour when it is explicit). False where the server
+    # rejects "auto" (vLLM without --enable-auto-tool-choice): it is then never sent.
+    supports_auto_tool_choice: bool = True
     # Send earlier reasoning back as `reasoning_content` on assistant messages (DeepSeek's
     # tool-call turns require it; most servers ignore or reject it).
     replay_reasoning_field: str | None = None
@@ -267,5 +271,14 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
         ("max_completion_tokens",),
         {"max_tokens_field": "max_completion_tokens"},
         "the server rejects max_tokens: the limit is sent as max_completion_tokens",
+    ),
+    Adaptation(
+        # vLLM: '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser
+        # to be set' (param null, so the message is what matches).
+        "no-auto-tool-choice",
+        r"^tool_choice$|tool.choice",
+        ("auto",),
+        {"supports_auto_tool_choice": False},
+        'the server rejects tool_choice "auto": requests with tools leave the choice to the server',
     ),
 )

@@ -35,6 +35,7 @@ from .request_common import (
     plain,
     require_tool_support,
     system_role,
+    tool_choice_mode,
 )
 
 __all__ = ["build_request"]
@@ -81,8 +82,9 @@ def build_request(
     body: dict[str, Any] = {"model": options.model, "messages": messages}
     if options.tools:
         body["tools"] = [_tool(spec) for spec in options.tools]
-        if options.tool_choice is not None:
-            body["tool_choice"] = _tool_choice(options.tool_choice)
+        choice = tool_choice_mode(options, profile)
+        if choice is not None:
+            body["tool_choice"] = _tool_choice(choice)
     if response_format is not None:
         body["response_format"] = response_format
     if options.stream:

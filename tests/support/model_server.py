@@ -10,6 +10,10 @@ capabilities off or behaviours on, per request, so one process serves every vari
 
     no-stream-options   400 (OpenAI-style, param "stream_options") when the body has stream_options
     no-tools            400 when tools are sent
+    no-auto-tool-choice 400 like vLLM without --enable-auto-tool-choice (its own error shape,
+                        param null) when tool_choice is "auto"
+    missing-choice-none tools without a tool_choice are never called (llama-cpp-python's
+                        chatml-function-calling reads a missing choice as "none")
     no-responses        404 on /responses
     no-json-schema      400 on a json_schema response format (chat or responses)
     no-developer        400 like OpenAI's "'messages[0].role' does not support 'developer'"
@@ -77,6 +81,7 @@ from tests.support.model_server_responses import (
 )
 
 MODELS = ("sim-model", "sim-model-mini", "sim-reasoner")
+VLLM_NO_AUTO = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
 
 
 # -- HTTP ------------------------------------------------------------------------------------
@@ -185,6 +190,10 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "The request body must be a JSON object")
         if "no-tools" in flags and body.get("tools"):
             raise ApiError(400, "tools is not supported by this server", param="tools")
+        if "no-auto-tool-choice" in flags and body.get("tool_choice") == "auto":
+            raise ApiError(400, VLLM_NO_AUTO, vllm=True)
+        if "missing-choice-none" in flags and body.get("tools") and "tool_choice" not in body:
+            body = {**body, "tool_choice": "none"}
         stream = bool(body.get("stream"))
         digest = hashlib.sha1(f"{number}".encode()).hexdigest()[:24]
         if api == "/chat/completions":

@@ -63,10 +63,16 @@ class Plan:
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, *, etype: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None) -> None:
+                 param: str | None = None, code: str | None = None, vllm: bool = False) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"error": {"message": message, "type": etype, "param": param, "code": code}}
+        self.body: dict[str, Any] = (
+            # vLLM's shape: the error's fields at the top level, `code` the HTTP status.
+            {"object": "error", "message": message, "type": "BadRequestError", "param": param,
+             "code": status}
+            if vllm
+            else {"error": {"message": message, "type": etype, "param": param, "code": code}}
+        )
 
 
 def text_of(content: Any, turn: Turn) -> str:
