@@ -47,6 +47,13 @@ class Profile:
     # default, which some servers only honour when it is explicit). False where the server
     # rejects "auto" (vLLM without --enable-auto-tool-choice): it is then never sent.
     supports_auto_tool_choice: bool = True
+    # False where the server cannot stream a tool call it chose itself (llama-cpp-python's
+    # chatml-function-calling fails such a stream): Chat Completions requests with tools and
+    # choice "auto" are sent unstreamed, and the whole answer is delivered as events at once.
+    stream_auto_tool_calls: bool = True
+    # An assistant turn with only tool calls has `content: null` (OpenAI). False sends "" for
+    # servers whose validation rejects null there (llama-cpp-python answers 500).
+    null_tool_call_content: bool = True
     # Send earlier reasoning back as `reasoning_content` on assistant messages (DeepSeek's
     # tool-call turns require it; most servers ignore or reject it).
     replay_reasoning_field: str | None = None
@@ -184,6 +191,11 @@ PROFILES: dict[str, Profile] = {
         name="llamacpp",  # port 8080 is too common to detect from; chosen by name
         tool_call_key="index",
         tool_call_id_fields=("id", "function.id"),
+    ),
+    "llama-cpp-python": Profile(
+        name="llama-cpp-python",  # the Python server (`python -m llama_cpp.server`); by name
+        stream_auto_tool_calls=False,
+        null_tool_call_content=False,
     ),
     "litellm": Profile(
         name="litellm",  # self-hosted anywhere; chosen by name
