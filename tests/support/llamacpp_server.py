@@ -8,7 +8,8 @@ jobs and everything the server does not load switched off (`CMAKE_ARGS`), and re
 long the build took beside the wheel. It then installs the cached wheel's `[server]` extra
 and `gguf` (to write the test model) into `.e2e-llamacpp-venv/` beside the checkout, also
 once. Both steps run under file locks, so concurrent runs share one build. Nothing here
-raises: a failure is a skip reason the terminal summary prints.
+raises: a failure is a skip reason the terminal summary prints. A compile that failed is
+remembered beside the wheel, so later runs skip at once (`OPENAI_COMPAT_E2E_REBUILD=1` retries).
 
 `LlamaCppServer` writes the server's JSON config (a chat model with the
 `chatml-function-calling` chat format, and an embedding model), starts
@@ -53,6 +54,7 @@ WHEEL_CACHE = Path(
     or Path.home() / ".cache" / "llm-openai-compat" / "wheels"
 )
 BUILD_JOBS = os.environ.get("OPENAI_COMPAT_BUILD_JOBS", "2")
+REBUILD = os.environ.get("OPENAI_COMPAT_E2E_REBUILD", "").lower() in ("1", "true", "yes", "on")
 # A portable CPU build (no -march=native, so a cached wheel runs on any x86-64 runner), no
 # OpenMP, and none of llama.cpp's tests, examples, tools or server, nor the multimodal
 # library (llama_cpp loads it only for vision chat formats).
@@ -79,6 +81,15 @@ class InstallResult:
     built_now: bool = False
     install_seconds: float | None = None
     installed_now: bool = False
+
+
+def _why(output: str) -> str:
+    """The lines of pip's output that say what failed (its errors, else its last lines), in
+    one line of at most 600 characters."""
+    lines = [line for line in output.splitlines() if line.strip() and "is ignored" not in line]
+    errors = [line for line in lines if "error" in line.lower()]
+    text = _tail("\n".join(errors[-6:] or lines), 6)
+    return text if len(text) <= 600 else text[:597] + "..."
 
 
 def _off() -> bool:
@@ -122,6 +133,12 @@ def _wheel(cache: Path) -> tuple[Path | None, float | None, bool, str | None]:
         wheel = cache / str(record.get("wheel", ""))
         if record.get("cmake_args") == CMAKE_ARGS and wheel.is_file():
             return wheel, record.get("build_seconds"), False, None
+        if record.get("cmake_args") == CMAKE_ARGS and record.get("failed") and not REBUILD:
+            # A compile that failed fails again: later runs skip at once instead of paying for it.
+            return None, None, False, (
+                f"{record['failed']} (an earlier run; set OPENAI_COMPAT_E2E_REBUILD=1 or delete "
+                f"{record_path} to try again)"
+            )
     builder = cache / "build-venv"
     shutil.rmtree(builder, ignore_errors=True)
     python3 = shutil.which("python3") or sys.executable
@@ -136,20 +153,24 @@ def _wheel(cache: Path) -> tuple[Path | None, float | None, bool, str | None]:
     started = time.monotonic()
     try:
         built = subprocess.run(
-            [str(_bin(builder, "python")), "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "--no-binary",
-             "llama-cpp-python", "--disable-pip-version-check", "--no-input", "-w", str(out),
-             f"llama-cpp-python=={VERSION}"],
+            [str(_bin(builder, "python")), "-m", "pip", "wheel", "--no-deps", "--no-cache-dir",
+             "--no-binary", "llama-cpp-python", "--disable-pip-version-check", "--no-input",
+             "-w", str(out), f"llama-cpp-python=={VERSION}"],
             capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, env=env,
         )
     except subprocess.TimeoutExpired:
-        return None, None, False, f"building llama-cpp-python {VERSION} took over {BUILD_TIMEOUT_S} s"
+        return None, None, False, _failed(
+            record_path, f"building llama-cpp-python {VERSION} took over {BUILD_TIMEOUT_S} s"
+        )
     finally:
         shutil.rmtree(builder, ignore_errors=True)
     seconds = round(time.monotonic() - started, 1)
     wheels = sorted(out.glob("llama_cpp_python-*.whl"))
     if built.returncode != 0 or not wheels:
-        why = _tail(built.stderr or built.stdout) or "pip made no wheel"
-        return None, None, False, f"could not build llama-cpp-python {VERSION} from source ({seconds} s): {why}"
+        why = _why(built.stderr + built.stdout) or "pip made no wheel"
+        why = f"could not build llama-cpp-python {VERSION} from source ({seconds} s): {why}"
+        # Only a compile is worth remembering; a download that failed may work next time.
+        return None, None, False, _failed(record_path, why) if seconds > 60 else why
     wheel = cache / wheels[0].name
     wheels[0].replace(wheel)
     shutil.rmtree(out, ignore_errors=True)
@@ -158,6 +179,11 @@ def _wheel(cache: Path) -> tuple[Path | None, float | None, bool, str | None]:
          "jobs": BUILD_JOBS}
     ))
     return wheel, seconds, True, None
+
+
+def _failed(record_path: Path, why: str) -> str:
+    record_path.write_text(json.dumps({"failed": why, "cmake_args": CMAKE_ARGS}))
+    return why
 
 
 def _install(venv: Path, wheel: Path) -> InstallResult:
@@ -186,7 +212,7 @@ def _install(venv: Path, wheel: Path) -> InstallResult:
         return InstallResult(None, f"installing {wheel.name}[server] took over {INSTALL_TIMEOUT_S} s")
     if pip.returncode != 0:
         shutil.rmtree(venv, ignore_errors=True)
-        why = _tail(pip.stderr or pip.stdout)
+        why = _why(pip.stderr + pip.stdout)
         return InstallResult(None, f"could not install {wheel.name}[server] and {GGUF_SPEC}: {why}")
     seconds = round(time.monotonic() - started, 1)
     marker.write_text(json.dumps({"spec": spec, "install_seconds": seconds}))
