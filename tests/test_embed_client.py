@@ -26,7 +26,7 @@ from llm_openai_compat.call import forget_learned
 from llm_openai_compat.http import transport
 from llm_openai_compat.http.retry import CircuitBreaker
 from tests.support.model_server import expected_vector
-from tests.support.model_servers import ModelServer
+from tests.support.model_server_fixture import ModelServer
 
 TEXTS = [f"document number {i} about {'cats' if i % 2 else 'dogs'}" for i in range(300)]
 EXPECTED = [expected_vector(t) for t in TEXTS]

@@ -1,6 +1,6 @@
 """Discovery puts embedding models in `embeddingModels`, never in `models`: LM Studio's
 `type`, Ollama's capabilities or encoder-only family, and names with `embed` (OpenAI's
-`/models`). The commands that store them are tested in tests/llm/test_embeddings.py."""
+`/models`). The commands that store them are tested in tests/plugin/test_embeddings.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from llm_openai_compat.discovery import ModelListing, classify_models, list_model_listing
-from tests.profiles.test_discovery import LMSTUDIO_V0, OLLAMA_TAGS, OPENAI_LIST
+from tests.test_discovery import LMSTUDIO_V0, OLLAMA_TAGS, OPENAI_LIST
 
 OLLAMA_WITH_EMBEDDERS = {
     "models": [
