@@ -411,11 +411,11 @@ class AsyncClient(_BaseClient):
 
 
 def _json_of(response: Any) -> Any:
-    import json
+    from .errors import MalformedJSON, loads_json
 
     try:
-        return json.loads(response.content)
-    except ValueError:
+        return loads_json(response.content)
+    except MalformedJSON:
         from .errors import StreamError
 
         raise StreamError(

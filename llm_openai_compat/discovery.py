@@ -10,7 +10,6 @@ servers answer right now. Nothing here runs at import time: only when a command 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .config.profiles import Profile, get_profile
 from .config.settings import ProviderSettings
-from .errors import OpenAICompatError, StreamError
+from .errors import MalformedJSON, OpenAICompatError, StreamError, loads_json
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
 from .http.urls import UrlMode, models_endpoint, validate_base_url
@@ -135,8 +134,8 @@ def _get_json(
         endpoint, None, method="GET", policy=policy, breaker=CircuitBreaker(provider)
     )
     try:
-        return json.loads(response.content)
-    except ValueError:
+        return loads_json(response.content)
+    except MalformedJSON:
         raise StreamError(
             "The server's model list is not JSON",
             url=transport.redact_url(url),

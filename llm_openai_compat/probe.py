@@ -20,7 +20,7 @@ from typing import Any
 from .call import Prepared, Secret, StreamState, Target, body_events, prepare
 from .config.params import merge_params
 from .config.settings import ProviderSettings, resolve_api_key
-from .errors import ConfigError, OpenAICompatError
+from .errors import ConfigError, MalformedJSON, OpenAICompatError, loads_json
 from .events import Event
 from .http import transport
 from .http.retry import RetryPolicy
@@ -214,8 +214,8 @@ def _json_reply(result: Result) -> tuple[bool, str]:
     if text.startswith("```"):
         text = text.strip("`").removeprefix("json").strip()
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = loads_json(text)
+    except MalformedJSON:
         if result.finish is not None and result.finish.reason == "length":
             # A reasoning model can spend the probe's tokens thinking: the format was accepted.
             return True, "accepted (the reply was cut by the probe's token limit)"

@@ -8,12 +8,11 @@ through the same path, so their results agree.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import StreamError
+from ..errors import MalformedJSON, StreamError, loads_json
 from ..events import (
     Event,
     Finish,
@@ -113,9 +112,9 @@ def parse_arguments(raw: str) -> tuple[Mapping[str, Any] | None, str | None]:
     if not raw.strip():
         return {}, None
     try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        return None, f"arguments are not valid JSON: {exc}"
+        value = loads_json(raw)
+    except MalformedJSON as exc:
+        return None, f"arguments are not valid JSON: {exc.message.removeprefix('Not valid JSON: ')}"
     if not isinstance(value, dict):
         return None, f"arguments are JSON but not an object: {type(value).__name__}"
     return value, None
@@ -142,31 +141,46 @@ _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
 
 
-class _ThinkSplitter:
-    """Splits `<think>...</think>` at the start of the text into reasoning, across chunks."""
+# Whitespace before a `<think>` tag is withheld (and dropped if the tag follows); past this much
+# the text is plain text and is delivered, so a whitespace-only stream is not held back.
+_MAX_LEADING_WHITESPACE = 4096
 
-    __slots__ = ("_buffer", "_state")
+
+class _ThinkSplitter:
+    """Splits `<think>...</think>` at the start of the text into reasoning, across chunks.
+
+    Linear in the text: each piece is looked at once (leading whitespace is kept as a list of
+    pieces, not re-joined and re-stripped per chunk); at most `_MAX_LEADING_WHITESPACE`
+    characters, or a partial tag, are held back."""
+
+    __slots__ = ("_buffer", "_head", "_held", "_held_size", "_state")
 
     def __init__(self) -> None:
         self._state: Literal["start", "think", "after", "text"] = "start"
-        self._buffer = ""
+        self._buffer = ""  # "think": a partial `</think>` at the end; "after": always empty
+        self._held: list[str] = []  # "start": every piece seen, in case it is plain text
+        self._held_size = 0
+        self._head = ""  # "start": what follows the leading whitespace (shorter than the tag)
 
     def feed(self, text: str) -> list[TextDelta | ReasoningDelta]:
         if self._state == "text":
             return [TextDelta(text)]
-        self._buffer += text
         out: list[TextDelta | ReasoningDelta] = []
         if self._state == "start":
-            stripped = self._buffer.lstrip()
-            if stripped.startswith(_THINK_OPEN):
+            self._held.append(text)
+            self._held_size += len(text)
+            self._head += text if self._head else text.lstrip()
+            if self._head.startswith(_THINK_OPEN):
                 self._state = "think"
-                self._buffer = stripped[len(_THINK_OPEN) :]
-            elif _THINK_OPEN.startswith(stripped):
+                text = self._head[len(_THINK_OPEN) :]
+                self._held, self._held_size, self._head = [], 0, ""
+            elif self._head and _THINK_OPEN.startswith(self._head):
                 return out  # maybe a tag still arriving
+            elif not self._head and self._held_size <= _MAX_LEADING_WHITESPACE:
+                return out  # only whitespace so far
             else:
-                self._state = "text"
-                buffered, self._buffer = self._buffer, ""
-                return [TextDelta(buffered)]
+                return self._give_up_on_tag()
+        self._buffer += text
         if self._state == "think":
             end = self._buffer.find(_THINK_CLOSE)
             if end >= 0:
@@ -182,14 +196,22 @@ class _ThinkSplitter:
                     out.append(ReasoningDelta(emit))
                 return out
         if self._state == "after":
-            rest = self._buffer.lstrip("\r\n")
+            rest = self._buffer.lstrip("\r\n")  # newlines after the tag are dropped, not kept
+            self._buffer = ""
             if rest:
                 self._state = "text"
-                self._buffer = ""
                 out.append(TextDelta(rest))
         return out
 
+    def _give_up_on_tag(self) -> list[TextDelta | ReasoningDelta]:
+        self._state = "text"
+        held = "".join(self._held)
+        self._held, self._held_size, self._head = [], 0, ""
+        return [TextDelta(held)]
+
     def flush(self) -> list[TextDelta | ReasoningDelta]:
+        if self._state == "start":
+            return self._give_up_on_tag() if self._held_size else []
         buffered, self._buffer = self._buffer, ""
         if not buffered:
             return []

@@ -18,7 +18,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config.profiles import DEFAULT, Profile
-from ..errors import OpenAICompatError, StreamError, error_from_payload, parse_error_body
+from ..errors import (
+    MalformedJSON,
+    OpenAICompatError,
+    StreamError,
+    clip,
+    error_from_payload,
+    loads_json,
+    parse_error_body,
+)
 from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
 from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment
 from .chat_request import build_request
@@ -77,8 +85,8 @@ class ChatStreamParser:
         if data == "[DONE]":
             return [_DONE]
         try:
-            obj = json.loads(data)
-        except ValueError:
+            obj = loads_json(data)
+        except MalformedJSON:
             stripped = data.strip()
             if stripped == "[DONE]":
                 return [_DONE]
@@ -328,14 +336,14 @@ def error_from_chunk(payload: Any, *, in_stream: bool) -> OpenAICompatError:
 
 def _error_frame(data: str) -> OpenAICompatError:
     try:
-        payload: Any = json.loads(data)
-    except ValueError:
+        payload: Any = loads_json(data)
+    except MalformedJSON:
         payload = data
     return error_from_chunk(payload, in_stream=True)
 
 
 def _not_a_chunk(what: str, data: str) -> StreamFailure:
-    shown = data if len(data) <= _ECHO_LIMIT else data[:_ECHO_LIMIT] + f"... ({len(data)} chars)"
+    shown = clip(data, _ECHO_LIMIT) + (f" ({len(data)} chars)" if len(data) > _ECHO_LIMIT else "")
     return StreamFailure(StreamError(f"The server sent {what}", server_message=shown))
 
 

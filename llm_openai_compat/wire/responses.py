@@ -17,12 +17,18 @@ code, so streamed and non-streamed results agree.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
 from ..config.profiles import Profile
-from ..errors import OpenAICompatError, StreamError, error_from_payload
+from ..errors import (
+    MalformedJSON,
+    OpenAICompatError,
+    StreamError,
+    clip,
+    error_from_payload,
+    loads_json,
+)
 from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
 from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment
 from .responses_request import build_request, render_input
@@ -78,11 +84,11 @@ class ResponsesStreamParser:
         if not data.strip():
             return []
         try:
-            obj = json.loads(data)
-        except ValueError:
-            return [
-                StreamFailure(StreamError(f"The server sent a malformed event: {data[:200]!r}"))
-            ]
+            obj = loads_json(data)
+        except MalformedJSON as exc:
+            shown = clip(data, 200)
+            why = exc.message.rstrip(".")
+            return [StreamFailure(StreamError(f"The server sent a malformed event ({why}): {shown!r}"))]
         if not isinstance(obj, dict):
             return []
         return self.parse_event(obj, event)
