@@ -29,7 +29,9 @@ _CREDENTIAL_PATTERNS = re.compile(
     r"|(api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._-]{8,}"
 )
 _SENSITIVE_NAME_PARTS = ("auth", "key", "token", "secret", "cookie", "password", "signature")
-_SECRET_QUERY = re.compile(r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth)[^=&]*)=([^&]*)")
+_SECRET_QUERY = re.compile(
+    r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth|code|credential|session)[^=&]*)=([^&]*)"
+)
 # The lookbehind starts a scheme only at a word start: unanchored, `\w+` is tried at every
 # position of a long word, quadratic on a 1 MB URL (tests/reliability/test_hostile_settings.py).
 _USERINFO = re.compile(r"(?i)(?<!\w)(\w+://)[^/@\s]*@")

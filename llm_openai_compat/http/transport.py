@@ -22,6 +22,7 @@ import httpx2
 
 from .. import errors
 from ..redaction import is_sensitive_header, redact_url, redacted_headers, strip_userinfo
+from . import logfilter
 from .bodies import MAX_BODY_BYTES, BodyReader, aread_body, read_body
 from .retry import (
     DEFAULT_POLICY,
@@ -98,6 +99,7 @@ _Key = tuple[str, bool, int | None, bool]
 
 
 def _client_kwargs(verify_tls: bool, timeout_ms: int | None, tls: bool = True) -> dict[str, Any]:
+    logfilter.install()  # every client is built from these: its URLs never reach a log raw
     total = _DEFAULT_TIMEOUT_S if timeout_ms is None else max(timeout_ms, 1) / 1000
     timeout = httpx2.Timeout(connect=min(10.0, total), read=total, write=total, pool=10.0)
     verify: Any = verify_tls if tls else _plain_http_context()
