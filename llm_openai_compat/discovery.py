@@ -95,7 +95,8 @@ def parse_models(body: Any, *, native: bool = False) -> list[str]:
             value = item.get("id") or item.get("model") or item.get("name")
         else:
             continue
-        if isinstance(value, str) and value.strip():
+        # An id with control characters would act on the terminal `models` prints to.
+        if isinstance(value, str) and value.strip() and value.isprintable() and len(value) <= 512:
             ids.append(value)
     return sorted(dict.fromkeys(ids))
 

@@ -8,11 +8,12 @@ through the same path, so their results agree.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ..errors import MalformedJSON, StreamError, loads_json
+from ..errors import MalformedJSON, StreamError, loads_json, redact
 from ..events import (
     Event,
     Finish,
@@ -104,6 +105,48 @@ def normalize_finish_reason(raw: str | None) -> FinishReason:
     if raw is None:
         return "other"
     return _FINISH_REASONS.get(raw.lower(), "other")
+
+
+# Larger counts are not counts: no response has 2**53 tokens, and llm stores usage in SQLite
+# INTEGER columns (64-bit), which a hostile 1e308 would overflow far from where it came in.
+_MAX_COUNT = 2**53
+
+
+def count_of(value: Any) -> int | None:
+    """A server's token count, or None when it is not one: a bool, a string ("12"), NaN,
+    infinity, a fraction, a negative number or an absurdly large one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():  # also NaN and infinity
+            return None
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= _MAX_COUNT:
+        return value
+    return None
+
+
+def _scrubbed(value: Any) -> Any:
+    """`value` (JSON data from the server) with known secrets and credential-shaped strings
+    redacted: a server may echo the request's key into metadata that adapters store (llm's
+    logs.db `response_json`, LangChain's `response_metadata`). Redacting the JSON text keeps it
+    valid JSON (the replacement holds no quote or backslash)."""
+    if isinstance(value, str):
+        return redact(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return {}
+    scrubbed = redact(text)
+    return value if scrubbed == text else json.loads(scrubbed)
+
+
+def _scrubbed_meta(meta: ResponseMeta) -> ResponseMeta:
+    return ResponseMeta(
+        id=_scrubbed(meta.id) if meta.id else meta.id,
+        model=_scrubbed(meta.model) if meta.model else meta.model,
+        extra=_scrubbed(meta.extra) if meta.extra else meta.extra,
+    )
 
 
 def parse_arguments(raw: str) -> tuple[Mapping[str, Any] | None, str | None]:
@@ -278,7 +321,8 @@ class Assembler:
                 assert isinstance(delta, FinishSignal)
                 if not self._finished:
                     self._finished = True
-                    self._finish_raw = delta.raw_reason
+                    raw = delta.raw_reason
+                    self._finish_raw = raw if raw is None or raw.isalnum() else _scrubbed(raw)
                     self._complete_calls(out)
             elif kind == "done":
                 self._done = True
@@ -301,9 +345,12 @@ class Assembler:
             out.extend(self._think.flush())
         self._complete_calls(out)
         if self._meta_dirty and self._meta is not None:
-            out.append(self._meta)
+            out.append(_scrubbed_meta(self._meta))
         if self._usage is not None:
-            out.append(self._usage)
+            usage = self._usage
+            if usage.raw:
+                usage = replace(usage, raw=_scrubbed(usage.raw))
+            out.append(usage)
         if self._finished:
             reason = normalize_finish_reason(self._finish_raw)
             if reason == "stop" and self._calls:
@@ -327,7 +374,7 @@ class Assembler:
 
     def _merge_meta(self, meta: ResponseMeta, out: list[Event]) -> None:
         if self._meta is None:
-            self._meta = meta
+            self._meta = meta = _scrubbed_meta(meta)
             out.append(meta)
             return
         current = self._meta

@@ -28,7 +28,7 @@ from ..errors import (
     parse_error_body,
 )
 from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
-from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment
+from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment, count_of
 from .chat_request import build_request
 
 __all__ = ["ChatStreamParser", "build_request", "error_from_chunk", "parse_body", "parse_usage"]
@@ -246,8 +246,8 @@ class ChatStreamParser:
                 if arguments is not None and not isinstance(arguments, str):
                     arguments = json.dumps(arguments, ensure_ascii=False)  # an object, not text
             index = position if whole else call.get("index")
-            if not isinstance(index, int) or isinstance(index, bool):
-                index = None
+            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+                index = None  # negative indexes are this parser's own (unkeyed calls)
             call_id = _first_present(call, profile.tool_call_id_fields)
             if not whole:
                 if profile.tool_call_key == "index" and index is not None:
@@ -356,10 +356,7 @@ def _choice_zero(choices: Any) -> Mapping[str, Any] | None:
     return None
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return int(value)
+_int = count_of
 
 
 def _content_parts(parts: Sequence[Any], out: list[Delta]) -> None:

@@ -30,7 +30,7 @@ from ..errors import (
     loads_json,
 )
 from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
-from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment
+from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment, count_of
 from .responses_request import build_request, render_input
 
 __all__ = [
@@ -417,8 +417,7 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_int = count_of
 
 
 def _list(value: Any) -> list[Any]:
