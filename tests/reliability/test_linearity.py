@@ -150,10 +150,15 @@ def test_ten_times_the_input_costs_at_most_twelve_times(adapter, dimension, buil
     runner = RUNNERS[adapter]
     small, large = build(n), build(10 * n)
     _best_time(runner, server, isolated_user_dir, small, 1)  # warm: imports, pools, caches
-    # Noise only ever adds time: the small size, the divisor, gets more tries.
-    t_small = _best_time(runner, server, isolated_user_dir, small, 3)
-    t_large = _best_time(runner, server, isolated_user_dir, large, 2)
-    ratio = t_large / t_small
+    # Noise (other processes on a shared machine) only ever adds time, to either size: the
+    # divisor gets more tries, and a ratio over the bound is measured again, up to three
+    # times. A quadratic path is ~100x at every try; noise does not repeat.
+    for _ in range(3):
+        t_small = _best_time(runner, server, isolated_user_dir, small, 4)
+        t_large = _best_time(runner, server, isolated_user_dir, large, 2)
+        ratio = t_large / t_small
+        if ratio <= RATIO:
+            break
     figures.add("linearity", adapter=adapter, dimension=dimension, n=n, small_s=round(t_small, 4),
                 large_s=round(t_large, 4), ratio=round(ratio, 2), bound=RATIO, held=ratio <= RATIO)
     assert ratio <= RATIO, f"{dimension} via {adapter}: {t_small:.3f} s at n={n}, {t_large:.3f} s at 10n"
