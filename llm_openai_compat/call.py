@@ -423,6 +423,7 @@ class StreamState:
         if obj is _NOT_JSON:  # raised outside the handler: the decode error (and body) not chained
             # Redacted before it is cut (`clip`); 64 KB around the cut is enough for any key.
             text = clip(raw[:65536].decode("utf-8", errors="replace"), 200)
+            del raw  # the body may echo the key: not a local of the traceback
             raise StreamError(
                 f"The server's response is not valid JSON ({why.rstrip('.')}): {text!r}",
                 hint="Check that the base URL points at an OpenAI-compatible API",
@@ -453,6 +454,7 @@ def body_events(
     stream is decoded as one."""
     state = StreamState(prepared, content_type=content_type)
     events = state.feed(content)
+    del content  # the server's bytes may echo the key: no local of a traceback holds them
     if state.error is None:
         events += state.close()
     return events, state.error

@@ -21,7 +21,13 @@ from typing import Any, Literal
 import httpx2
 
 from .. import errors
-from ..redaction import is_sensitive_header, redact_url, redacted_headers, strip_userinfo
+from ..redaction import (
+    is_sensitive_header,
+    redact_url,
+    redacted_headers,
+    strip_userinfo,
+    url_secrets,
+)
 from . import logfilter
 from .bodies import MAX_BODY_BYTES, BodyReader, aread_body, read_body
 from .retry import (
@@ -291,7 +297,7 @@ class _Call:
     body: bytes | None
     method: Method
     read: bool
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # auth: never in a repr (tracebacks with locals)
     run: Attempts
 
 
@@ -300,6 +306,8 @@ def _call(
     policy: RetryPolicy | None, breaker: CircuitBreaker | None, on_attempt: OnAttempt | None,
 ) -> _Call:
     headers = _request_headers(ep.headers)  # first: registers secrets before any message exists
+    for secret in url_secrets(ep.url):  # and the URL's own (a server may echo its path back)
+        errors.register_secret(secret)
     policy = policy or DEFAULT_POLICY
     if ep.max_attempts is not None:
         policy = replace(policy, max_attempts=max(1, ep.max_attempts))
@@ -340,8 +348,12 @@ def _open(call: _Call) -> httpx2.Response:
             run.begin()
             error: errors.OpenAICompatError | None = None
             try:
-                request = client.build_request(call.method, _parsed_url(ep.url), headers=call.headers, content=call.body)
-                response = client.send(request, stream=True)
+                # No local holds the request (its repr has the raw URL) or an error body (which
+                # may echo the key): tracebacks with locals, and Sentry, show every local.
+                response = client.send(
+                    client.build_request(call.method, _parsed_url(ep.url), headers=call.headers, content=call.body),
+                    stream=True,
+                )
                 if response.is_success and call.read:
                     try:
                         error = _unusable(ep, read_body(response, ep.read_timeout_s))
@@ -358,10 +370,11 @@ def _open(call: _Call) -> httpx2.Response:
                         raise
                     return response
                 try:
-                    raw = read_body(response, ep.read_timeout_s, _MAX_ERROR_BODY, quiet=True).content()
+                    error = _classify(
+                        ep, response, read_body(response, ep.read_timeout_s, _MAX_ERROR_BODY, quiet=True).content()
+                    )
                 finally:
                     response.close()
-                error = _classify(ep, response, raw)
             run.policy.sleep(run.failed(error))
     finally:
         run.abandon()
@@ -378,8 +391,10 @@ async def _aopen(call: _Call) -> httpx2.Response:
             run.begin()
             error: errors.OpenAICompatError | None = None
             try:
-                request = client.build_request(call.method, _parsed_url(ep.url), headers=call.headers, content=call.body)
-                response = await client.send(request, stream=True)
+                response = await client.send(
+                    client.build_request(call.method, _parsed_url(ep.url), headers=call.headers, content=call.body),
+                    stream=True,
+                )
                 if response.is_success and call.read:
                     try:
                         error = _unusable(ep, await aread_body(response, ep.read_timeout_s))
@@ -396,11 +411,12 @@ async def _aopen(call: _Call) -> httpx2.Response:
                         raise
                     return response
                 try:
-                    reader = await aread_body(response, ep.read_timeout_s, _MAX_ERROR_BODY, quiet=True)
-                    raw = reader.content()
+                    error = _classify(
+                        ep, response,
+                        (await aread_body(response, ep.read_timeout_s, _MAX_ERROR_BODY, quiet=True)).content(),
+                    )
                 finally:
                     await response.aclose()
-                error = _classify(ep, response, raw)
             await run.policy.asleep(run.failed(error))
     finally:
         run.abandon()
