@@ -20,7 +20,7 @@ from typing import Any
 from .call import Prepared, Secret, StreamState, Target, body_events, prepare
 from .config.params import merge_params
 from .config.settings import ProviderSettings, resolve_api_key
-from .errors import ConfigError, MalformedJSON, OpenAICompatError, loads_json
+from .errors import ConfigError, MalformedJSON, OpenAICompatError, clip, loads_json
 from .events import Event
 from .http import transport
 from .http.retry import RetryPolicy
@@ -198,8 +198,7 @@ class _Prober:
 
 
 def _short(text: str, limit: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)  # redacted, then cut; control characters escaped
 
 
 def _failure(error: OpenAICompatError) -> str:
