@@ -9,6 +9,7 @@ request is sent, never at load time, and never held by a model (so never in a re
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -420,46 +421,33 @@ def _write_lock(path: Path) -> Iterator[None]:
     hold an exclusive lock on a sibling `.NAME.lock` while they re-read, change and replace
     the file: `fcntl.flock` on POSIX (released by the OS if the process dies); elsewhere a
     lock file created with O_EXCL, taken over when older than a minute (a crashed writer)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    release = _acquire(path)
+    try:
+        yield
+    finally:
+        release()
+
+
+def _acquire(path: Path) -> Callable[[], None]:
+    """Take the lock (waiting up to `_LOCK_WAIT_S`); returns what releases it."""
     lock = path.with_name(f".{path.name}.lock")
     deadline = time.monotonic() + _LOCK_WAIT_S
     try:
-        import fcntl
-    except ImportError:  # Windows
-        fcntl = None  # type: ignore[assignment]
-    try:
-        if fcntl is not None:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                while True:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() > deadline:
-                            raise TimeoutError from None
-                        time.sleep(0.005)
-                yield
-            finally:
-                os.close(fd)  # closing releases the lock
-            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            return _acquire_exclusive_file(lock, deadline)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         while True:
             try:
-                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                break
-            except FileExistsError:
-                with contextlib.suppress(OSError):
-                    if time.time() - lock.stat().st_mtime > 60:
-                        lock.unlink()
-                        continue
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return functools.partial(os.close, fd)  # closing releases the lock
+            except BlockingIOError:
                 if time.monotonic() > deadline:
+                    os.close(fd)
                     raise TimeoutError from None
                 time.sleep(0.005)
-        os.close(fd)
-        try:
-            yield
-        finally:
-            lock.unlink(missing_ok=True)
     except TimeoutError:
         hint = f"Another process is writing it; try again, or delete {lock.name} if none is"
         raise ConfigError(
@@ -469,6 +457,22 @@ def _write_lock(path: Path) -> Iterator[None]:
         hint = "Check the directory exists and is writable"
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(f"could not lock the settings file ({reason})", file=str(path), hint=hint) from None
+
+
+def _acquire_exclusive_file(lock: Path, deadline: float) -> Callable[[], None]:
+    """The portable fallback: whoever creates the lock file holds the lock."""
+    while True:
+        try:
+            os.close(os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return functools.partial(lock.unlink, missing_ok=True)
+        except FileExistsError:
+            with contextlib.suppress(OSError):
+                if time.time() - lock.stat().st_mtime > 60:
+                    lock.unlink()
+                    continue
+            if time.monotonic() > deadline:
+                raise TimeoutError from None
+            time.sleep(0.005)
 
 
 def _commit(raw: dict[str, Any], old: Mapping[str, Any], path: Path) -> Settings:

@@ -385,3 +385,19 @@ def test_gzip_keepalives_are_bounded_in_decoded_bytes(runner, server, isolated_u
     outcome = _run(runner, isolated_user_dir, {"baseURL": server.base_url, "timeoutMs": 120_000}, stream=True)
     assert outcome.core_class is E.StreamError
     assert "keep-alives without an event" in str(outcome.core_error)
+
+
+def test_the_portable_lock_fallback_excludes_and_releases(tmp_path):
+    """Where `fcntl` is missing (Windows), a lock file created with O_EXCL is the lock."""
+    import time
+
+    from llm_openai_compat.config.settings import _acquire_exclusive_file
+
+    lock = tmp_path / ".s.json.lock"
+    release = _acquire_exclusive_file(lock, time.monotonic() + 5)
+    assert lock.exists()
+    with pytest.raises(TimeoutError):
+        _acquire_exclusive_file(lock, time.monotonic() + 0.05)
+    release()
+    assert not lock.exists()
+    _acquire_exclusive_file(lock, time.monotonic() + 1)()
