@@ -14,6 +14,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from llm_openai_compat.http.bodies import MAX_IDLE_BYTES, MAX_STREAM_BYTES
+from llm_openai_compat.http.retry import DEFAULT_POLICY
+
 COUNTS_BEGIN = "<!-- reliability-counts"
 COUNTS_END = "-->"
 
@@ -408,7 +411,11 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
         "nothing but whitespace and keep-alive comments for that long fails with `NetworkTimeout`, which is retried. "
         "Servers that think longer than it before the first token need a larger `timeoutMs` (the default is 600 s).")
     add("- A body read whole over 64 MB is refused (`StreamError`, not retried); an event stream is bounded per event "
-        "(16 MB) by the SSE decoder instead, so streams of any length work.")
+        f"(16 MB) by the SSE decoder, at {MAX_STREAM_BYTES // 2**20} MB decoded in all, and at "
+        f"{MAX_IDLE_BYTES // 2**20} MB of keep-alives between two events (decoded bytes: gzip multiplies what a server sends).")
+    add(f"- A timeout (connect, no answer, only keep-alives) is retried at most {DEFAULT_POLICY.max_timeout_retries} time(s): "
+        "a server that accepts connections and never answers holds a caller for about twice `timeoutMs`. A Retry-After "
+        "that is zero, negative, past or NaN is ignored in favour of the normal backoff.")
     add("- With the default per-provider breaker (5 failures) a single request to a dead server makes 5 attempts, not 6: "
         "the breaker opens during the request's own retries and the sixth would only be refused.")
     add("- Invalid UTF-8 inside a stream is replaced (U+FFFD) and the stream goes on; in a whole JSON body it is a "
