@@ -300,6 +300,7 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
 
 
 _NOT_JSON = object()
+_LONG_EVENT = 64 * 1024  # pending bytes from which a stream is receiving one big event
 
 
 class StreamState:
@@ -353,9 +354,13 @@ class StreamState:
                 out = self._stops.apply(out)
             if assembler.failed:
                 return self._take_failure(out)
+            # Keep-alive bytes: comments and events without data. Bytes of one long event still
+            # arriving are not (the decoder bounds an event's size by itself).
+            idle = not progress and self._decoder.pending_bytes < _LONG_EVENT  # type: ignore[union-attr]
         else:
             self._body.append(chunk)
             progress = not only_keepalives(chunk)
+            idle = not progress
             if self.bytes_seen > MAX_BODY_BYTES:
                 self._body = []
                 self.error = StreamError(
@@ -365,7 +370,7 @@ class StreamState:
         if progress:
             self._last_event = self._clock()
             self._idle_bytes = 0
-        else:
+        elif idle:
             self._idle_bytes += len(chunk)
         if self.error is None and (
             self._idle_bytes > MAX_IDLE_BYTES or (self._sse and self.bytes_seen > MAX_STREAM_BYTES)
