@@ -176,7 +176,7 @@ class _BaseClient:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(provider={self.target.id!r}, "
-            f"base_url={self.target.settings.base_url!r})"
+            f"base_url={transport.redact_url(self.target.settings.base_url)!r})"
         )
 
     def _begin(self, conversation: Conversation, options: RequestOptions) -> tuple[Prepared, _Recorder]:
@@ -245,7 +245,9 @@ class Client(_BaseClient):
                         for chunk in transport.iter_body(response, prepared.endpoint):
                             yield from state.feed(chunk)
                             if state.error is not None:
+                                del chunk  # server bytes: not a local of the traceback
                                 raise state.error
+                        chunk = b""  # nor when `close` raises
                         closing = state.close()
                         if state.error is not None:
                             yield from closing
@@ -387,7 +389,9 @@ class AsyncClient(_BaseClient):
                             for event in state.feed(chunk):
                                 yield event
                             if state.error is not None:
+                                del chunk  # server bytes: not a local of the traceback
                                 raise state.error
+                        chunk = b""  # nor when `close` raises
                         closing = state.close()
                         if state.error is not None:
                             for event in closing:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 __all__ = [
     "is_sensitive_header",
@@ -18,6 +19,7 @@ __all__ = [
     "redacted_headers",
     "register_secret",
     "strip_userinfo",
+    "url_secrets",
 ]
 
 # Secret values seen by this process (resolved keys). `redact` scrubs them from every message.
@@ -29,7 +31,9 @@ _CREDENTIAL_PATTERNS = re.compile(
     r"|(api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._-]{8,}"
 )
 _SENSITIVE_NAME_PARTS = ("auth", "key", "token", "secret", "cookie", "password", "signature")
-_SECRET_QUERY = re.compile(r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth)[^=&]*)=([^&]*)")
+_SECRET_QUERY = re.compile(
+    r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth|code|credential|session)[^=&]*)=([^&]*)"
+)
 # The lookbehind starts a scheme only at a word start: unanchored, `\w+` is tried at every
 # position of a long word, quadratic on a 1 MB URL (tests/reliability/test_hostile_settings.py).
 _USERINFO = re.compile(r"(?i)(?<!\w)(\w+://)[^/@\s]*@")
@@ -81,6 +85,23 @@ def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
 # url -> (secrets registered when it was redacted, the redacted url). Every request's retry
 # bookkeeping needs its URL redacted, and regexes plus a secret scan on each would add up.
 _REDACTED_URLS: dict[str, tuple[int, str]] = {}
+
+
+@functools.lru_cache(maxsize=256)  # asked for every request; a process talks to few URLs
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The secrets a URL carries: its userinfo's password (and user), and the values of
+    key/token/secret/sig/code/... query parameters. The transport registers them, so a server
+    that echoes the request's path or URL back cannot put them into a message."""
+    found: list[str] = []
+    _, sep, rest = url.partition("://")
+    authority = rest.split("/", 1)[0].split("?", 1)[0] if sep else ""
+    if "@" in authority:
+        user, _, password = authority.rpartition("@")[0].partition(":")
+        found += [unquote(user), unquote(password), user, password]
+    query = url.partition("?")[2].partition("#")[0]
+    for match in _SECRET_QUERY.finditer(query):
+        found += [match.group(3), unquote(match.group(3))]
+    return tuple(dict.fromkeys(v for v in found if v))
 
 
 def redact_url(url: str) -> str:

@@ -21,7 +21,14 @@ from typing import Any, Literal
 import httpx2
 
 from .. import errors
-from ..redaction import is_sensitive_header, redact_url, redacted_headers, strip_userinfo
+from ..redaction import (
+    is_sensitive_header,
+    redact_url,
+    redacted_headers,
+    strip_userinfo,
+    url_secrets,
+)
+from . import logfilter
 from .bodies import MAX_BODY_BYTES, BodyReader, aread_body, read_body
 from .retry import (
     DEFAULT_POLICY,
@@ -99,6 +106,7 @@ _Key = tuple[str, bool, int | None, bool]
 
 
 def _client_kwargs(verify_tls: bool, timeout_ms: int | None, tls: bool = True) -> dict[str, Any]:
+    logfilter.install()  # every client is built from these: its URLs never reach a log raw
     total = _DEFAULT_TIMEOUT_S if timeout_ms is None else max(timeout_ms, 1) / 1000
     timeout = httpx2.Timeout(connect=min(10.0, total), read=total, write=total, pool=10.0)
     verify: Any = verify_tls if tls else _plain_http_context()
@@ -290,7 +298,7 @@ class _Call:
     body: bytes | None
     method: Method
     read: bool
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # auth: never in a repr (tracebacks with locals)
     run: Attempts
 
 
@@ -299,6 +307,8 @@ def _call(
     policy: RetryPolicy | None, breaker: CircuitBreaker | None, on_attempt: OnAttempt | None,
 ) -> _Call:
     headers = _request_headers(ep.headers)  # first: registers secrets before any message exists
+    for secret in url_secrets(ep.url):  # and the URL's own (a server may echo its path back)
+        errors.register_secret(secret)
     policy = policy or DEFAULT_POLICY
     if ep.max_attempts is not None:
         policy = replace(policy, max_attempts=max(1, ep.max_attempts))
@@ -339,8 +349,12 @@ def _open(call: _Call) -> httpx2.Response:
             run.begin()
             error: errors.OpenAICompatError | None = None
             try:
-                request = client.build_request(call.method, _parsed_url(ep.url), headers=call.headers, content=call.body)
-                response = client.send(request, stream=True)
+                # No local holds the request (its repr has the raw URL) or an error body (which
+                # may echo the key): tracebacks with locals, and Sentry, show every local.
+                response = client.send(
+                    client.build_request(call.method, _parsed_url(ep.url), headers=call.headers, content=call.body),
+                    stream=True,
+                )
                 if response.is_success and call.read:
                     try:
                         error = _unusable(ep, read_body(response, ep.read_timeout_s))
@@ -357,10 +371,11 @@ def _open(call: _Call) -> httpx2.Response:
                         raise
                     return response
                 try:
-                    raw = read_body(response, ep.read_timeout_s, _MAX_ERROR_BODY, quiet=True).content()
+                    error = _classify(
+                        ep, response, read_body(response, ep.read_timeout_s, _MAX_ERROR_BODY, quiet=True).content()
+                    )
                 finally:
                     response.close()
-                error = _classify(ep, response, raw)
             run.policy.sleep(run.failed(error))
     finally:
         run.abandon()
@@ -377,8 +392,10 @@ async def _aopen(call: _Call) -> httpx2.Response:
             run.begin()
             error: errors.OpenAICompatError | None = None
             try:
-                request = client.build_request(call.method, _parsed_url(ep.url), headers=call.headers, content=call.body)
-                response = await client.send(request, stream=True)
+                response = await client.send(
+                    client.build_request(call.method, _parsed_url(ep.url), headers=call.headers, content=call.body),
+                    stream=True,
+                )
                 if response.is_success and call.read:
                     try:
                         error = _unusable(ep, await aread_body(response, ep.read_timeout_s))
@@ -395,11 +412,12 @@ async def _aopen(call: _Call) -> httpx2.Response:
                         raise
                     return response
                 try:
-                    reader = await aread_body(response, ep.read_timeout_s, _MAX_ERROR_BODY, quiet=True)
-                    raw = reader.content()
+                    error = _classify(
+                        ep, response,
+                        (await aread_body(response, ep.read_timeout_s, _MAX_ERROR_BODY, quiet=True)).content(),
+                    )
                 finally:
                     await response.aclose()
-                error = _classify(ep, response, raw)
             await run.policy.asleep(run.failed(error))
     finally:
         run.abandon()
