@@ -105,7 +105,7 @@ def providers() -> None:
 
     with _user_errors():
         settings = _load()
-    if not settings.providers:
+    if not settings.providers and not settings.broken:
         _progress(
             "No providers yet. Add one with `llm openai-compat add ollama` (or lmstudio, "
             "llamacpp, vllm), or `llm openai-compat add ID --base-url URL`."
@@ -129,7 +129,12 @@ def providers() -> None:
                 _key_source(prov),
             ]
         )
+    for pid, problem in settings.broken.items():
+        reason = problem.message + (f" ({problem.field})" if problem.field else "")
+        rows.append([pid, "BROKEN: " + reason, "-", "-", "-", "-"])
     click.echo(_table(["id", "base URL", "endpoint", "shape", "models", "key"], rows))
+    for pid, problem in settings.broken.items():
+        _progress(f"{pid} is skipped until fixed: {problem}")
     if active is not None:
         _progress(f"* active: {active.provider}" + (f"/{active.model}" if active.model else ""))
 
