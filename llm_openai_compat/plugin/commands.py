@@ -152,7 +152,13 @@ def providers() -> None:
     "profile; without --base-url, an ID of that name does the same",
 )
 @click.option("--profile", help="The vendor profile (quirks), e.g. openai, azure, deepseek, ollama")
-@click.option("models", "--model", "-m", multiple=True, help="A model id (repeatable)")
+@click.option(
+    "models", "--model", "-m", multiple=True,
+    help="A model id (repeatable); added to an existing provider's models",
+)
+@click.option(
+    "--replace-models", is_flag=True, help="Make the --model ids the provider's only models"
+)
 @click.option("--key-env", help="Read the key from this environment variable")
 @click.option("--key-keyring", help="Read the key from this OS keyring entry")
 @click.option("--key-llm", help="Use the key stored with `llm keys set NAME`")
@@ -170,6 +176,7 @@ def add(
     server: str | None,
     profile: str | None,
     models: tuple[str, ...],
+    replace_models: bool,
     key_env: str | None,
     key_keyring: str | None,
     key_llm: str | None,
@@ -215,8 +222,9 @@ def add(
             raw["baseURL"] = base_url
         if profile:
             raw["profile"] = profile
-        if models:
-            raw["models"] = list(dict.fromkeys(models))
+        if models:  # added to what the provider has, unless told to replace
+            kept = [] if replace_models else list(raw.get("models", []))
+            raw["models"] = list(dict.fromkeys([*kept, *models]))
         if refs:
             raw["apiKeyRef"] = {"kind": refs[0][0], "name": refs[0][1]}
         if shape:
@@ -228,7 +236,7 @@ def add(
         prov = _validated(provider_id, raw)
         if listing:
             found = _discover(provider_id, prov)
-            raw["models"] = list(dict.fromkeys([*models, *found]))
+            raw["models"] = list(dict.fromkeys([*models, *found]))  # the listing, as it is now
             prov = _validated(provider_id, raw)
         _keep_active_valid(settings, provider_id, prov.models)
         saved = upsert_provider(provider_id, prov)
@@ -247,7 +255,7 @@ def add(
             f"No models yet: add some with --model, or run `llm openai-compat models "
             f"{provider_id} --refresh`."
         )
-    elif known is not None:
+    else:
         _progress(f"Try: llm -m {provider_id}/{prov.models[0]} hi")
 
 
@@ -455,8 +463,9 @@ def _known_server_for(
     provider_id: str, server: str | None, base_url: str | None, existing: ProviderSettings | None
 ) -> tuple[KnownServer | None, bool]:
     """The well-known local server whose address and profile `add` uses, and whether it was
-    named with --server. Without --base-url, an ID like `ollama` names one, unless the ID is
-    an existing provider at another address (whose address is then kept)."""
+    named with --server. An ID like `ollama` names one (with --base-url too: its profile and
+    native model listing at that address), unless the ID is an existing provider at another
+    address, or with another profile, which is then kept as it is."""
     from .. import known_server
 
     if server:
@@ -466,9 +475,11 @@ def _known_server_for(
                 f"--server {server!r} is not a well-known local server (known: {_known_names()})"
             )
         return found, True
-    if base_url:
-        return None, False
     found = known_server(provider_id)
+    if base_url:
+        if found is None or (existing is not None and existing.profile not in (None, found.profile)):
+            return None, False
+        return found, False
     if existing is not None and (found is None or existing.base_url != found.base_url):
         return None, False
     if found is None:

@@ -324,3 +324,32 @@ def test_test_probes_tool_calls_streamed_too(run_llm, write_settings, model_serv
     assert "no text and no tool call" in result.stdout
     caps = _file(settings_file)["providers"]["gw"]["capabilities"]
     assert caps["tools"] is True and caps["toolsStreamed"] is False
+
+
+# -- add on an existing provider adds models; every add ends with a first prompt ---------------
+
+
+def test_add_model_to_an_existing_provider_adds_it_and_keeps_the_active_one(
+    run_llm, write_settings, settings_file
+):
+    write_settings(
+        {"providers": {"p": {"baseURL": "http://a/v1", "models": ["m1", "m2"]}},
+         "active": {"provider": "p", "model": "m2"}}
+    )  # fmt: skip
+    result = run_llm("openai-compat", "add", "p", "-m", "m3")
+    assert result.exit_code == 0, result.output
+    assert "Updated provider 'p' with 3 models" in result.stdout
+    data = _file(settings_file)
+    assert data["providers"]["p"]["models"] == ["m1", "m2", "m3"]
+    assert data["active"] == {"provider": "p", "model": "m2"}
+    assert "no longer listed" not in result.stderr
+    replaced = run_llm("openai-compat", "add", "p", "-m", "m9", "--replace-models")
+    assert replaced.exit_code == 0, replaced.output
+    assert _file(settings_file)["providers"]["p"]["models"] == ["m9"]
+    assert "no longer listed" in replaced.stderr  # the active m2 went: said so
+
+
+def test_add_with_base_url_ends_with_a_first_prompt(run_llm, settings_file):
+    result = run_llm("openai-compat", "add", "work", "--base-url", "http://a/v1", "-m", "big")
+    assert result.exit_code == 0, result.output
+    assert "Try: llm -m work/big hi" in result.stderr
