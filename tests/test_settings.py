@@ -579,20 +579,29 @@ def test_keyring_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "pip install 'llm-openai-compat[keyring]'" in str(info.value)
 
 
-@pytest.mark.parametrize("kind", ["env", "llm"])
-def test_missing_key_names_provider_and_three_ways(
+LEADS_WITH = {
+    "env": "Set the environment variable MY_KEY",
+    "llm": "Store the key with `llm keys set MY_KEY`",
+    "keyring": "Store the key with `keyring set llm-openai-compat MY_KEY`",
+}
+
+
+@pytest.mark.parametrize("kind", ["env", "llm", "keyring"])
+def test_missing_key_hint_is_the_fix_for_its_kind(
     kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MY_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", CANARY)  # must never be used as a fallback
+    empty = types.SimpleNamespace(get_password=lambda service, name: None)
+    monkeypatch.setitem(sys.modules, "keyring", empty)
     with pytest.raises(MissingKey) as info:
         resolve_api_key("myprov", provider_with(kind))
     text = str(info.value)
     assert "\n" not in text
     assert "'myprov'" in text and info.value.provider == "myprov"
-    assert "MY_KEY=" in text  # environment variable
-    assert "llm keys set MY_KEY" in text
-    assert "keyring" in text
+    assert info.value.hint.startswith(LEADS_WITH[kind]), text
+    others = [lead for k, lead in LEADS_WITH.items() if k != kind]
+    assert not any(other in text for other in others), text  # no wrong way first
     assert CANARY not in text
 
 

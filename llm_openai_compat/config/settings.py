@@ -359,6 +359,8 @@ def error_from_validation(
         field = field.removeprefix(f"providers.{provider}.")  # a field of that provider
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more)"
+    if file is None and hint is None:  # values given in code: no file to fix
+        hint = "Correct the value passed for that field"
     return ConfigError(msg, file=file, provider=named, field=field, hint=hint)
 
 

@@ -139,7 +139,25 @@ def providers() -> None:
         _progress(f"* active: {active.provider}" + (f"/{active.model}" if active.model else ""))
 
 
-@openai_compat.command()
+class _AddCommand(click.Command):
+    """`add`, whose unknown key-like options (--api-key, --key, --token) point at the three
+    ways a key is given instead of click's closest spelling (which was --shape)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as error:
+            if any(w in error.option_name.lower() for w in ("key", "token", "secret", "auth")):
+                message = (
+                    f"No such option: {error.option_name}. Keys are never stored in the file; "
+                    "name where it is: --key-env VAR, --key-llm NAME (`llm keys set NAME`) "
+                    "or --key-keyring NAME"
+                )
+                raise click.NoSuchOption(error.option_name, message, ctx=error.ctx) from None
+            raise
+
+
+@openai_compat.command(cls=_AddCommand)
 @click.argument("provider_id")
 @click.option(
     "--base-url",
@@ -233,7 +251,15 @@ def add(
             raw["headers"] = {**raw.get("headers", {}), **_parse_headers(headers)}
         if timeout is not None:
             raw["timeoutMs"] = max(1, round(timeout * 1000))
-        prov = _validated(provider_id, raw)
+        typed = [
+            field
+            for field, given in (
+                ("baseURL", base_url), ("models", models), ("apiKeyRef", refs),
+                ("headers", headers), ("timeoutMs", timeout is not None), ("profile", profile),
+            )
+            if given
+        ]  # fmt: skip
+        prov = _validated(provider_id, raw, typed)
         if listing:
             found = _discover(provider_id, prov)
             raw["models"] = list(dict.fromkeys([*models, *found]))  # the listing, as it is now
@@ -436,11 +462,35 @@ def _parse_headers(values: Sequence[str]) -> dict[str, str]:
     return headers
 
 
-def _validated(provider_id: str, raw: dict[str, Any]) -> ProviderSettings:
-    """The provider as ProviderSettings, or the one-line ConfigError for what is wrong."""
-    from .. import settings_path, validate_provider
+# The `add` flag that sets each field: an error about a value the user just typed names it.
+_FLAG_OF = {
+    "baseURL": ("--base-url", "Pass the server's address, e.g. --base-url http://localhost:11434/v1"),
+    "headers": (
+        "--header",
+        "Keys are not headers: give the key with --key-env VAR, --key-llm NAME or "
+        "--key-keyring NAME",
+    ),
+    "models": ("--model", "Name each model once, e.g. -m llama3.2"),
+    "timeoutMs": ("--timeout", "Pass a number of seconds, e.g. --timeout 120"),
+    "profile": ("--profile", "Pass one of the listed profiles"),
+    "apiKeyRef": ("--key-env/--key-llm/--key-keyring", "Name the key's variable or entry"),
+}
 
-    return validate_provider(provider_id, raw, file=settings_path())
+
+def _validated(provider_id: str, raw: dict[str, Any], typed: Sequence[str] = ()) -> ProviderSettings:
+    """The provider as ProviderSettings, or the one-line error for what is wrong: about the
+    flag, when the wrong value is one given on this command line (`typed`: their fields)."""
+    from .. import ConfigError, settings_path, validate_provider
+
+    try:
+        return validate_provider(provider_id, raw, file=settings_path())
+    except ConfigError as error:
+        field = (error.field or "").split(".")[0].split("[")[0]
+        if field not in typed or field not in _FLAG_OF:
+            raise
+        flag, fix = _FLAG_OF[field]
+        message = f"{flag}: {error.message}"
+    raise click.ClickException(f"{message.rstrip('.')}. {fix}.")
 
 
 def _discover(provider_id: str, prov: ProviderSettings, api_key: str | None = None) -> list[str]:

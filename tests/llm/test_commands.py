@@ -76,8 +76,14 @@ def test_add_again_updates_and_keeps_what_it_was_not_told(run_llm, write_setting
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--base-url", "ftp://x/v1"], "field 'baseURL'"),
-        (["--base-url", "http://x/v1", "--header", "Authorization: Bearer abc"], "secrets"),
+        (["--base-url", "ftp://x/v1"], "--base-url: the base URL must use http"),
+        (["--base-url", "foo"], "e.g. --base-url http://localhost:11434/v1"),
+        (["--base-url", "http://x/v1", "--header", "Authorization: Bearer abc"],
+         "--header: the 'Authorization' header"),
+        (["--base-url", "http://x/v1", "--header", "Authorization: Bearer abc"],
+         "give the key with --key-env VAR, --key-llm NAME or --key-keyring NAME"),
+        (["--base-url", "http://x/v1", "--api-key", "abc"],
+         "No such option: --api-key. Keys are never stored in the file"),
         (["--base-url", "http://x/v1", "--header", "nocolon"], "'Name: value'"),
         (["--base-url", "http://x/v1", "--key-env", "A", "--key-llm", "B"], "at most one"),
     ],
@@ -86,7 +92,8 @@ def test_add_refuses_bad_input_in_one_line(run_llm, settings_file, args, expecte
     result = run_llm("openai-compat", "add", "p", *args)
     assert result.exit_code != 0
     assert expected in result.output and "Traceback" not in result.output
-    assert "abc" not in result.output
+    assert "abc" not in result.output and "Fix the settings file" not in result.output
+    assert "--shape" not in result.output
     assert not settings_file.exists()
 
 
