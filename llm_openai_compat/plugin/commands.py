@@ -215,7 +215,7 @@ def add(
     llm openai-compat add openai --base-url https://api.openai.com/v1 \\
         --key-llm openai -m gpt-4o-mini --shape responses
     """
-    from .. import set_active, settings_path, upsert_provider
+    from .. import ConfigError, set_active, settings_path, upsert_provider
 
     refs = [(k, v) for k, v in (("env", key_env), ("keyring", key_keyring), ("llm", key_llm)) if v]
     if len(refs) > 1:
@@ -224,6 +224,16 @@ def add(
         profile = _checked_profile(profile)
     with _user_errors():
         settings = _load()
+        if provider_id in settings.broken:  # an update would start from a guess: say why
+            raise settings.broken[provider_id]
+        if provider_id in settings.foreign:  # another adapter's entry is never overwritten
+            raise ConfigError(
+                f"provider {provider_id!r} belongs to another adapter "
+                f"(protocol {settings.foreign[provider_id]!r})",
+                file=str(settings_path()),
+                provider=provider_id,
+                hint="Choose another ID for this provider",
+            )
         existing = settings.providers.get(provider_id)
         known, named = _known_server_for(provider_id, server, base_url, existing)
         raw: dict[str, Any] = (

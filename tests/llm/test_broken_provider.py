@@ -93,6 +93,11 @@ def test_commands_rewrite_the_file_keeping_broken_and_foreign_entries(
     refused = run_llm("openai-compat", "use", "typo")
     assert refused.exit_code == 1
     assert "top_k" in refused.stderr and "providers.typo.defaultParams.top_k" in refused.stderr
+    update = run_llm("openai-compat", "add", "typo", "-m", "x")  # not a fresh entry: the reason
+    assert update.exit_code == 1 and "providers.typo.defaultParams.top_k" in update.stderr
+    taken = run_llm("openai-compat", "add", "other", "--base-url", model_server.url())
+    assert taken.exit_code == 1 and "another adapter" in taken.stderr
+    assert json.loads(mixed.read_text())["providers"]["other"] == FOREIGN
     foreign = run_llm("openai-compat", "use", "other")
     assert foreign.exit_code == 1 and "anthropic" in foreign.stderr
 
