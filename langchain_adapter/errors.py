@@ -97,6 +97,9 @@ def as_langchain_error(error: core.OpenAICompatError) -> core.OpenAICompatError:
     elif dual is BadRequest and _CONTEXT.search(f"{error.code} {error.server_message}"):
         dual = ContextOverflow
     rebuild, (_, message, state) = error.__reduce__()
+    if dual is Unauthorized:  # LangChain users fix a key in code, not with a CLI flag
+        state = {**state, "hint": "The key was refused: pass the right one as api_key=..., "
+                 "or fix the provider's apiKeyRef"}
     converted: core.OpenAICompatError = rebuild(dual, message, state)
     return converted
 

@@ -168,6 +168,13 @@ class OpenAICompatError(Exception):
         assert isinstance(copy, OpenAICompatError)
         return copy
 
+    def with_hint(self, hint: str) -> OpenAICompatError:
+        """A copy whose advice is `hint`: an adapter names its own way to fix the problem
+        (a CLI flag, a constructor argument) where the core can only name the setting."""
+        copy = _rebuild(type(self), self.message, {**self._state(), "hint": hint})
+        assert isinstance(copy, OpenAICompatError)
+        return copy
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep errors picklable (they cross thread and process boundaries in hosts).
         return (_rebuild, (type(self), self.message, self._state()))
@@ -228,10 +235,8 @@ class ConfigError(OpenAICompatError):
 
 
 class MissingKey(ConfigError):
-    default_hint = (
-        "Set the environment variable, store the key with `llm keys set NAME`, "
-        "or put it in the OS keyring, as the provider's apiKeyRef says"
-    )
+    # Raised with a hint for the apiKeyRef's kind (`keys.resolve_api_key`); this is the fallback.
+    default_hint = "Store the key where the provider's apiKeyRef points"
 
 
 class ProviderTransient(OpenAICompatError):
@@ -268,7 +273,8 @@ class ProviderError(OpenAICompatError):
 
 
 class Unauthorized(ProviderError):
-    default_hint = "Check the provider's API key (apiKeyRef) and any auth headers"
+    # Neutral: each adapter names its own fix (`llm openai-compat add ID --key-...`, `api_key=`).
+    default_hint = "Check the key the provider's apiKeyRef points at, and any auth headers"
 
 
 class NotFound(ProviderError):
@@ -279,7 +285,8 @@ class NotFound(ProviderError):
 
 
 class BadRequest(ProviderError):
-    default_hint = "The server rejected the request; check the options and parameters named above"
+    # Only true when the server named nothing; `error_from_payload` says more when it did.
+    default_hint = "The server gave no reason; check this request's options and inputs"
 
 
 class QuotaExceeded(ProviderError):
@@ -519,6 +526,8 @@ def error_from_payload(
         hint = None
         if param:
             hint = f"The server objected to the parameter {param!r}; change or remove it"
+        elif message:
+            hint = "Change what the server's message above objects to"
         return BadRequest("The server rejected the request", hint=hint, **kwargs)
     if in_stream:
         return StreamError("The server sent an error inside the stream", **kwargs)

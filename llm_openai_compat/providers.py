@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from .call import Secret, Target
-from .config.settings import ProviderSettings, error_from_validation, load_settings
+from .config.settings import ProviderSettings, error_from_validation, load_settings, usable
 from .config.settings import settings_path as default_settings_path
 from .errors import ConfigError
 
@@ -100,6 +100,7 @@ def resolve_provider(
     loaded = load_settings(path)
     found = loaded.providers.get(name_or_base_url)
     if found is None:
+        usable(loaded, name_or_base_url, str(path or default_settings_path()))
         raise unknown_provider(name_or_base_url, loaded.providers, path or default_settings_path())
     if provider_id not in (None, name_or_base_url):
         raise ConfigError(

@@ -72,13 +72,14 @@ def resolve_api_key(
     if value:
         register_secret(value)
         return value
+    fix = {
+        "env": f"Set the environment variable {ref.name} to the key",
+        "llm": f"Store the key with `llm keys set {ref.name}`",
+        "keyring": f"Store the key with `keyring set {KEYRING_SERVICE} {ref.name}`",
+    }[ref.kind]
     raise MissingKey(
         f"no API key found for the {ref.kind} reference {ref.name!r}",
         provider=provider_id,
         field=f"providers.{provider_id}.apiKeyRef",
-        hint=(
-            f"Supply one: set the environment variable ({ref.name}=...), run `llm keys set "
-            f"{ref.name}`, or store it in the keyring (`keyring set {KEYRING_SERVICE} {ref.name}`), "
-            "and make apiKeyRef's kind match"
-        ),
+        hint=fix,
     )

@@ -19,11 +19,20 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ..errors import ConfigError
@@ -47,6 +56,7 @@ __all__ = [
     "set_active",
     "settings_path",
     "upsert_provider",
+    "usable",
 ]
 
 KEYRING_SERVICE = "llm-openai-compat"
@@ -210,13 +220,30 @@ class Active(BaseModel):
 
 
 class Settings(BaseModel):
-    """The whole file. Unknown top-level keys are kept: the file may be shared with other tools."""
+    """The whole file. Unknown top-level keys are kept: the file may be shared with other tools.
+
+    `providers` holds only the entries that validated: a broken entry is in `broken` (its
+    one-line error), one of another adapter's `protocol` in `foreign`; both stay in the file
+    as they are when it is rewritten, so one typo never disables the other providers.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
 
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     active: Active | None = None
     request_log: str | None = Field(None, alias="requestLog")
+    _broken: dict[str, ConfigError] = PrivateAttr(default_factory=dict)
+    _foreign: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def broken(self) -> Mapping[str, ConfigError]:
+        """Provider id -> why that entry was skipped (names the file, provider and field)."""
+        return dict(self._broken)
+
+    @property
+    def foreign(self) -> Mapping[str, str]:
+        """Provider id -> the `protocol` of an entry another adapter serves (left alone)."""
+        return dict(self._foreign)
 
     @field_validator("providers")
     @classmethod
@@ -232,10 +259,13 @@ class Settings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _check_active(self) -> Settings:
+    def _check_active(self, info: ValidationInfo) -> Settings:
         if self.active is None:
             return self
         pid, model = self.active.provider, self.active.model
+        skipped = (info.context or {}).get("skipped", ())
+        if pid in skipped:  # broken or foreign: resolving it names the reason
+            return self
         provider = self.providers.get(pid)
         if provider is None:
             known = ", ".join(self.providers) or "none"
@@ -368,6 +398,8 @@ def error_from_validation(
         field = field.removeprefix(f"providers.{provider}.")  # a field of that provider
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more)"
+    if file is None and hint is None:  # values given in code: no file to fix
+        hint = "Correct the value passed for that field"
     return ConfigError(msg, file=file, provider=named, field=field, hint=hint)
 
 
@@ -438,16 +470,69 @@ def _parse(data: bytes) -> tuple[dict[str, Any] | None, str | None, str | None]:
     return raw, None, None
 
 
-def _validate(raw: Mapping[str, Any], file: str | None) -> Settings:
+PROTOCOL = "openai-compatible"
+
+
+def _validate_one(provider_id: str, entry: Any, file: str | None) -> ConfigError | None:
+    """Why one `providers` entry is unusable (the error the whole file would give), or None."""
     try:
-        settings = Settings.model_validate(raw)
+        alone = Settings.model_validate({"providers": {provider_id: entry}})
+    except ValidationError as exc:
+        # Returned, not chained: no ValidationError (holding input values) travels on.
+        return error_from_validation(exc, file)
+    try:
+        _check_params(alone, file)
+    except ConfigError as error:
+        return error
+    return None
+
+
+def _validate(raw: Mapping[str, Any], file: str | None) -> Settings:
+    """The settings of a file: each provider validated alone (a broken one is skipped and
+    recorded, another adapter's is set aside quietly); a broken top level fails as a whole."""
+    providers = raw.get("providers")
+    broken: dict[str, ConfigError] = {}
+    foreign: dict[str, str] = {}
+    good: Any = providers
+    if isinstance(providers, dict):
+        good = {}
+        for pid, entry in providers.items():
+            protocol = entry.get("protocol", PROTOCOL) if isinstance(entry, dict) else PROTOCOL
+            if isinstance(protocol, str) and protocol != PROTOCOL and protocol.strip():
+                foreign[pid] = protocol
+                continue
+            problem = _validate_one(pid, entry, file)
+            if problem is None:
+                good[pid] = entry
+            else:
+                broken[pid] = problem
+    try:
+        settings = Settings.model_validate(
+            {**raw, "providers": good}, context={"skipped": {*broken, *foreign}}
+        )
     except ValidationError as exc:
         error = error_from_validation(exc, file)
     else:
-        _check_params(settings, file)
+        settings._broken.update(broken)
+        settings._foreign.update(foreign)
         return settings
     # Raised outside the except block so no ValidationError (holding input values) is chained.
     raise error
+
+
+def usable(settings: Settings, provider_id: str, file: str | None) -> None:
+    """Raise why `provider_id` cannot be used: its own error if broken, another adapter's."""
+    if provider_id in settings.broken:
+        raise settings.broken[provider_id]
+    protocol = settings.foreign.get(provider_id)
+    if protocol is not None:
+        raise ConfigError(
+            f"provider {provider_id!r} has protocol {protocol!r}, not {PROTOCOL!r}",
+            file=file,
+            provider=provider_id,
+            field=f"providers.{provider_id}.protocol",
+            hint="Another adapter serves it; pick a provider of this plugin",
+        )
 
 
 def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
@@ -544,9 +629,11 @@ def _settings_raw(settings: Settings, old: dict[str, Any]) -> dict[str, Any]:
     old_providers = old_providers if isinstance(old_providers, dict) else {}
     raw = {k: v for k, v in old.items() if k not in ("providers", "active", "requestLog")}
     raw.update(settings.model_extra or {})
-    raw["providers"] = {
-        pid: _provider_raw(p, old_providers.get(pid)) for pid, p in settings.providers.items()
-    }
+    kept = {**settings.broken, **settings.foreign}  # left as the user (or adapter) wrote them
+    raw["providers"] = {pid: v for pid, v in old_providers.items() if pid in kept}
+    raw["providers"].update(
+        {pid: _provider_raw(p, old_providers.get(pid)) for pid, p in settings.providers.items()}
+    )
     if settings.active is not None:
         raw["active"] = settings.active.model_dump(exclude_none=True)
     if settings.request_log is not None:
@@ -637,9 +724,15 @@ def _acquire_exclusive_file(lock: Path, deadline: float) -> Callable[[], None]:
             time.sleep(0.005)
 
 
-def _commit(raw: dict[str, Any], old: Mapping[str, Any], path: Path) -> Settings:
-    """Validate the whole new file, then replace the old one; on any failure nothing changes."""
+def _commit(
+    raw: dict[str, Any], old: Mapping[str, Any], path: Path, *, check: Iterable[str] = ()
+) -> Settings:
+    """Validate the whole new file, then replace the old one; on any failure nothing changes.
+    `check`: the providers this change is about, which must be usable; an entry it did not
+    touch may stay broken (or another adapter's), as it was."""
     settings = _validate(raw, str(path))
+    for provider_id in check:
+        usable(settings, provider_id, str(path))
     ordered = {k: raw[k] for k in old if k in raw} | raw  # the file's key order, new keys last
     try:
         _write_atomic(path, json.dumps(ordered, indent=2, ensure_ascii=False) + "\n")
@@ -665,7 +758,11 @@ def save_settings(
         old = _read_raw(where)[0] or {}
         if isinstance(settings_or_raw, Settings):
             return _commit(_settings_raw(settings_or_raw, old), old, where)
-        return _commit(dict(settings_or_raw), old, where)
+        raw = dict(settings_or_raw)
+        before, after = old.get("providers"), raw.get("providers")
+        before = before if isinstance(before, dict) else {}
+        changed = [p for p, v in after.items() if before.get(p) != v] if isinstance(after, dict) else []
+        return _commit(raw, old, where, check=changed)
 
 
 @contextlib.contextmanager
@@ -691,7 +788,7 @@ def upsert_provider(
     """Add or replace one provider; everything else in the file stays as it was."""
     with _edit(path) as (where, old, providers):
         providers[provider_id] = _provider_raw(provider, providers.get(provider_id))
-        return _commit({**old, "providers": providers}, old, where)
+        return _commit({**old, "providers": providers}, old, where, check=[provider_id])
 
 
 def remove_provider(provider_id: str, path: Path | None = None) -> Settings:
@@ -712,7 +809,7 @@ def set_active(provider: str, model: str | None = None, path: Path | None = None
     """Make `provider` (and `model`) the default, checked against the providers listed."""
     with _edit(path) as (where, old, _):
         active = {"provider": provider} if model is None else {"provider": provider, "model": model}
-        return _commit({**old, "active": active}, old, where)
+        return _commit({**old, "active": active}, old, where, check=[provider])
 
 
 def resolve_api_key(

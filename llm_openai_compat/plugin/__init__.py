@@ -51,7 +51,11 @@ def _load() -> Settings | None:
 @llm.hookimpl
 def register_models(register: Any) -> None:
     settings = _load()
-    if settings is None or not settings.providers:
+    if settings is None:
+        return
+    for error in settings.broken.values():  # the others keep working
+        _warn(f"skipping one provider: {error}")
+    if not settings.providers:
         return
     try:
         from .models import model_pair

@@ -105,7 +105,7 @@ def providers() -> None:
 
     with _user_errors():
         settings = _load()
-    if not settings.providers:
+    if not settings.providers and not settings.broken:
         _progress(
             "No providers yet. Add one with `llm openai-compat add ollama` (or lmstudio, "
             "llamacpp, vllm), or `llm openai-compat add ID --base-url URL`."
@@ -129,12 +129,35 @@ def providers() -> None:
                 _key_source(prov),
             ]
         )
+    for pid, problem in settings.broken.items():
+        reason = problem.message + (f" ({problem.field})" if problem.field else "")
+        rows.append([pid, "BROKEN: " + reason, "-", "-", "-", "-"])
     click.echo(_table(["id", "base URL", "endpoint", "shape", "models", "key"], rows))
+    for pid, problem in settings.broken.items():
+        _progress(f"{pid} is skipped until fixed: {problem}")
     if active is not None:
         _progress(f"* active: {active.provider}" + (f"/{active.model}" if active.model else ""))
 
 
-@openai_compat.command()
+class _AddCommand(click.Command):
+    """`add`, whose unknown key-like options (--api-key, --key, --token) point at the three
+    ways a key is given instead of click's closest spelling (which was --shape)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as error:
+            if any(w in error.option_name.lower() for w in ("key", "token", "secret", "auth")):
+                message = (
+                    f"No such option: {error.option_name}. Keys are never stored in the file; "
+                    "name where it is: --key-env VAR, --key-llm NAME (`llm keys set NAME`) "
+                    "or --key-keyring NAME"
+                )
+                raise click.NoSuchOption(error.option_name, message, ctx=error.ctx) from None
+            raise
+
+
+@openai_compat.command(cls=_AddCommand)
 @click.argument("provider_id")
 @click.option(
     "--base-url",
@@ -147,7 +170,13 @@ def providers() -> None:
     "profile; without --base-url, an ID of that name does the same",
 )
 @click.option("--profile", help="The vendor profile (quirks), e.g. openai, azure, deepseek, ollama")
-@click.option("models", "--model", "-m", multiple=True, help="A model id (repeatable)")
+@click.option(
+    "models", "--model", "-m", multiple=True,
+    help="A model id (repeatable); added to an existing provider's models",
+)
+@click.option(
+    "--replace-models", is_flag=True, help="Make the --model ids the provider's only models"
+)
 @click.option("--key-env", help="Read the key from this environment variable")
 @click.option("--key-keyring", help="Read the key from this OS keyring entry")
 @click.option("--key-llm", help="Use the key stored with `llm keys set NAME`")
@@ -165,6 +194,7 @@ def add(
     server: str | None,
     profile: str | None,
     models: tuple[str, ...],
+    replace_models: bool,
     key_env: str | None,
     key_keyring: str | None,
     key_llm: str | None,
@@ -185,7 +215,7 @@ def add(
     llm openai-compat add openai --base-url https://api.openai.com/v1 \\
         --key-llm openai -m gpt-4o-mini --shape responses
     """
-    from .. import set_active, settings_path, upsert_provider
+    from .. import ConfigError, set_active, settings_path, upsert_provider
 
     refs = [(k, v) for k, v in (("env", key_env), ("keyring", key_keyring), ("llm", key_llm)) if v]
     if len(refs) > 1:
@@ -194,6 +224,16 @@ def add(
         profile = _checked_profile(profile)
     with _user_errors():
         settings = _load()
+        if provider_id in settings.broken:  # an update would start from a guess: say why
+            raise settings.broken[provider_id]
+        if provider_id in settings.foreign:  # another adapter's entry is never overwritten
+            raise ConfigError(
+                f"provider {provider_id!r} belongs to another adapter "
+                f"(protocol {settings.foreign[provider_id]!r})",
+                file=str(settings_path()),
+                provider=provider_id,
+                hint="Choose another ID for this provider",
+            )
         existing = settings.providers.get(provider_id)
         known, named = _known_server_for(provider_id, server, base_url, existing)
         raw: dict[str, Any] = (
@@ -210,8 +250,9 @@ def add(
             raw["baseURL"] = base_url
         if profile:
             raw["profile"] = profile
-        if models:
-            raw["models"] = list(dict.fromkeys(models))
+        if models:  # added to what the provider has, unless told to replace
+            kept = [] if replace_models else list(raw.get("models", []))
+            raw["models"] = list(dict.fromkeys([*kept, *models]))
         if refs:
             raw["apiKeyRef"] = {"kind": refs[0][0], "name": refs[0][1]}
         if shape:
@@ -220,10 +261,18 @@ def add(
             raw["headers"] = {**raw.get("headers", {}), **_parse_headers(headers)}
         if timeout is not None:
             raw["timeoutMs"] = max(1, round(timeout * 1000))
-        prov = _validated(provider_id, raw)
+        typed = [
+            field
+            for field, given in (
+                ("baseURL", base_url), ("models", models), ("apiKeyRef", refs),
+                ("headers", headers), ("timeoutMs", timeout is not None), ("profile", profile),
+            )
+            if given
+        ]  # fmt: skip
+        prov = _validated(provider_id, raw, typed)
         if listing:
             found = _discover(provider_id, prov)
-            raw["models"] = list(dict.fromkeys([*models, *found.models]))
+            raw["models"] = list(dict.fromkeys([*models, *found.models]))  # the listing, as it is now
             if found.embedding_models:
                 raw["embeddingModels"] = _merged_embedding_models(
                     raw.get("embeddingModels", []), found.embedding_models
@@ -248,7 +297,7 @@ def add(
             f"No models yet: add some with --model, or run `llm openai-compat models "
             f"{provider_id} --refresh`."
         )
-    elif known is not None:
+    else:
         _progress(f"Try: llm -m {provider_id}/{prov.models[0]} hi")
 
 
@@ -455,11 +504,35 @@ def _parse_headers(values: Sequence[str]) -> dict[str, str]:
     return headers
 
 
-def _validated(provider_id: str, raw: dict[str, Any]) -> ProviderSettings:
-    """The provider as ProviderSettings, or the one-line ConfigError for what is wrong."""
-    from .. import settings_path, validate_provider
+# The `add` flag that sets each field: an error about a value the user just typed names it.
+_FLAG_OF = {
+    "baseURL": ("--base-url", "Pass the server's address, e.g. --base-url http://localhost:11434/v1"),
+    "headers": (
+        "--header",
+        "Keys are not headers: give the key with --key-env VAR, --key-llm NAME or "
+        "--key-keyring NAME",
+    ),
+    "models": ("--model", "Name each model once, e.g. -m llama3.2"),
+    "timeoutMs": ("--timeout", "Pass a number of seconds, e.g. --timeout 120"),
+    "profile": ("--profile", "Pass one of the listed profiles"),
+    "apiKeyRef": ("--key-env/--key-llm/--key-keyring", "Name the key's variable or entry"),
+}
 
-    return validate_provider(provider_id, raw, file=settings_path())
+
+def _validated(provider_id: str, raw: dict[str, Any], typed: Sequence[str] = ()) -> ProviderSettings:
+    """The provider as ProviderSettings, or the one-line error for what is wrong: about the
+    flag, when the wrong value is one given on this command line (`typed`: their fields)."""
+    from .. import ConfigError, settings_path, validate_provider
+
+    try:
+        return validate_provider(provider_id, raw, file=settings_path())
+    except ConfigError as error:
+        field = (error.field or "").split(".")[0].split("[")[0]
+        if field not in typed or field not in _FLAG_OF:
+            raise
+        flag, fix = _FLAG_OF[field]
+        message = f"{flag}: {error.message}"
+    raise click.ClickException(f"{message.rstrip('.')}. {fix}.")
 
 
 def _discover(
@@ -485,8 +558,9 @@ def _known_server_for(
     provider_id: str, server: str | None, base_url: str | None, existing: ProviderSettings | None
 ) -> tuple[KnownServer | None, bool]:
     """The well-known local server whose address and profile `add` uses, and whether it was
-    named with --server. Without --base-url, an ID like `ollama` names one, unless the ID is
-    an existing provider at another address (whose address is then kept)."""
+    named with --server. An ID like `ollama` names one (with --base-url too: its profile and
+    native model listing at that address), unless the ID is an existing provider at another
+    address, or with another profile, which is then kept as it is."""
     from .. import known_server
 
     if server:
@@ -496,9 +570,11 @@ def _known_server_for(
                 f"--server {server!r} is not a well-known local server (known: {_known_names()})"
             )
         return found, True
-    if base_url:
-        return None, False
     found = known_server(provider_id)
+    if base_url:
+        if found is None or (existing is not None and existing.profile not in (None, found.profile)):
+            return None, False
+        return found, False
     if existing is not None and (found is None or existing.base_url != found.base_url):
         return None, False
     if found is None:

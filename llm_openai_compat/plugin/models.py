@@ -128,6 +128,22 @@ def _attachment_types(capabilities: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(types)
 
 
+def _for_llm(error: Any, provider_id: str) -> Any:
+    """The error with the fix an llm user types: the `add` flag that points at another key."""
+    from .. import MissingKey, Unauthorized
+
+    flags = (
+        f"`llm openai-compat add {provider_id} --key-env VAR` "
+        "(or --key-llm NAME, --key-keyring NAME)"
+    )
+    if isinstance(error, Unauthorized) and error.status != 403:
+        return error.with_hint(f"The key was refused: store the right one, or point at another "
+                               f"with {flags}")
+    if isinstance(error, MissingKey) and error.hint:
+        return error.with_hint(f"{error.hint}, or point at another key with {flags}")
+    return error
+
+
 class _Shared:
     """What the sync and async models share: identity, capabilities, key handling."""
 
@@ -218,7 +234,7 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
                 for out in translator.translate(event):
                     yield watch.see(out)
         except OpenAICompatError as error:
-            raise llm.ModelError(str(error)) from None
+            raise llm.ModelError(str(_for_llm(error, self.provider_id))) from None
         yield from translator.finish()
         self._report(watch, prompt, response, stream)
 
@@ -245,7 +261,7 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
                 for out in translator.translate(event):
                     yield watch.see(out)
         except OpenAICompatError as error:
-            raise llm.ModelError(str(error)) from None
+            raise llm.ModelError(str(_for_llm(error, self.provider_id))) from None
         for out in translator.finish():
             yield out
         self._report(watch, prompt, response, stream)

@@ -71,10 +71,21 @@ def write(path: Path, data: Any) -> Path:
     return path
 
 
-def one_line_error(path: Path) -> ConfigError:
-    with pytest.raises(ConfigError) as info:
-        load_settings(path)
-    error = info.value
+def one_line_error(path: Path, *, skipped_ok: bool = False) -> ConfigError:
+    """The file's one-line error: raised for the whole file, or (`skipped_ok`) the error of
+    the one provider entry that was skipped while the rest of the file loaded."""
+    if skipped_ok:
+        try:
+            settings = load_settings(path)
+        except ConfigError as raised:
+            error = raised
+        else:
+            assert len(settings.broken) == 1, settings.broken
+            error = next(iter(settings.broken.values()))
+    else:
+        with pytest.raises(ConfigError) as info:
+            load_settings(path)
+        error = info.value
     text = str(error)
     assert "\n" not in text
     assert str(path) in text
@@ -340,7 +351,8 @@ def test_broken_files_give_one_line_config_error(
     tmp_path: Path, contents: Any, provider: str | None, field: str | None, words: tuple[str, ...]
 ) -> None:
     path = write(tmp_path / "settings.json", contents)
-    error = one_line_error(path)
+    # A problem inside one provider skips that provider; any other fails the whole file.
+    error = one_line_error(path, skipped_ok=field is not None and field.startswith("providers."))
     text = str(error)
     assert error.file == str(path)
     assert error.provider == provider
@@ -485,8 +497,7 @@ def test_set_active_and_remove_provider(tmp_path: Path) -> None:
 
 def test_upsert_can_repair_a_broken_entry(tmp_path: Path) -> None:
     path = write(tmp_path / "s.json", {"providers": {"p": {"baseUrl": "http://h"}}, "keep": True})
-    with pytest.raises(ConfigError):
-        load_settings(path)
+    assert "baseUrl" in str(load_settings(path).broken["p"])
     upsert_provider("p", ProviderSettings.model_validate({"baseURL": "http://h/v1"}), path)
     assert load_settings(path).providers["p"].base_url == "http://h/v1"
     assert json.loads(path.read_text())["keep"] is True
@@ -569,20 +580,29 @@ def test_keyring_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "pip install 'llm-openai-compat[keyring]'" in str(info.value)
 
 
-@pytest.mark.parametrize("kind", ["env", "llm"])
-def test_missing_key_names_provider_and_three_ways(
+LEADS_WITH = {
+    "env": "Set the environment variable MY_KEY",
+    "llm": "Store the key with `llm keys set MY_KEY`",
+    "keyring": "Store the key with `keyring set llm-openai-compat MY_KEY`",
+}
+
+
+@pytest.mark.parametrize("kind", ["env", "llm", "keyring"])
+def test_missing_key_hint_is_the_fix_for_its_kind(
     kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MY_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", CANARY)  # must never be used as a fallback
+    empty = types.SimpleNamespace(get_password=lambda service, name: None)
+    monkeypatch.setitem(sys.modules, "keyring", empty)
     with pytest.raises(MissingKey) as info:
         resolve_api_key("myprov", provider_with(kind))
     text = str(info.value)
     assert "\n" not in text
     assert "'myprov'" in text and info.value.provider == "myprov"
-    assert "MY_KEY=" in text  # environment variable
-    assert "llm keys set MY_KEY" in text
-    assert "keyring" in text
+    assert info.value.hint.startswith(LEADS_WITH[kind]), text
+    others = [lead for k, lead in LEADS_WITH.items() if k != kind]
+    assert not any(other in text for other in others), text  # no wrong way first
     assert CANARY not in text
 
 

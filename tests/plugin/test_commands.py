@@ -76,8 +76,14 @@ def test_add_again_updates_and_keeps_what_it_was_not_told(run_llm, write_setting
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--base-url", "ftp://x/v1"], "field 'baseURL'"),
-        (["--base-url", "http://x/v1", "--header", "Authorization: Bearer abc"], "secrets"),
+        (["--base-url", "ftp://x/v1"], "--base-url: the base URL must use http"),
+        (["--base-url", "foo"], "e.g. --base-url http://localhost:11434/v1"),
+        (["--base-url", "http://x/v1", "--header", "Authorization: Bearer abc"],
+         "--header: the 'Authorization' header"),
+        (["--base-url", "http://x/v1", "--header", "Authorization: Bearer abc"],
+         "give the key with --key-env VAR, --key-llm NAME or --key-keyring NAME"),
+        (["--base-url", "http://x/v1", "--api-key", "abc"],
+         "No such option: --api-key. Keys are never stored in the file"),
         (["--base-url", "http://x/v1", "--header", "nocolon"], "'Name: value'"),
         (["--base-url", "http://x/v1", "--key-env", "A", "--key-llm", "B"], "at most one"),
     ],
@@ -86,7 +92,8 @@ def test_add_refuses_bad_input_in_one_line(run_llm, settings_file, args, expecte
     result = run_llm("openai-compat", "add", "p", *args)
     assert result.exit_code != 0
     assert expected in result.output and "Traceback" not in result.output
-    assert "abc" not in result.output
+    assert "abc" not in result.output and "Fix the settings file" not in result.output
+    assert "--shape" not in result.output
     assert not settings_file.exists()
 
 
@@ -325,3 +332,32 @@ def test_test_probes_tool_calls_streamed_too(run_llm, write_settings, model_serv
     assert "no text and no tool call" in result.stdout
     caps = _file(settings_file)["providers"]["gw"]["capabilities"]
     assert caps["tools"] is True and caps["toolsStreamed"] is False
+
+
+# -- add on an existing provider adds models; every add ends with a first prompt ---------------
+
+
+def test_add_model_to_an_existing_provider_adds_it_and_keeps_the_active_one(
+    run_llm, write_settings, settings_file
+):
+    write_settings(
+        {"providers": {"p": {"baseURL": "http://a/v1", "models": ["m1", "m2"]}},
+         "active": {"provider": "p", "model": "m2"}}
+    )  # fmt: skip
+    result = run_llm("openai-compat", "add", "p", "-m", "m3")
+    assert result.exit_code == 0, result.output
+    assert "Updated provider 'p' with 3 models" in result.stdout
+    data = _file(settings_file)
+    assert data["providers"]["p"]["models"] == ["m1", "m2", "m3"]
+    assert data["active"] == {"provider": "p", "model": "m2"}
+    assert "no longer listed" not in result.stderr
+    replaced = run_llm("openai-compat", "add", "p", "-m", "m9", "--replace-models")
+    assert replaced.exit_code == 0, replaced.output
+    assert _file(settings_file)["providers"]["p"]["models"] == ["m9"]
+    assert "no longer listed" in replaced.stderr  # the active m2 went: said so
+
+
+def test_add_with_base_url_ends_with_a_first_prompt(run_llm, settings_file):
+    result = run_llm("openai-compat", "add", "work", "--base-url", "http://a/v1", "-m", "big")
+    assert result.exit_code == 0, result.output
+    assert "Try: llm -m work/big hi" in result.stderr

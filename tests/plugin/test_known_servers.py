@@ -287,3 +287,35 @@ def test_test_also_says_what_the_process_learned(run_llm, write_settings, model_
     )
     result = run_llm("openai-compat", "test", "fs", "--no-store")
     assert f"Adapted: {DESCRIPTION['max-completion-tokens']}" in result.stdout
+
+
+# -- add NAME --base-url URL, where NAME is a well-known server's (issue 15 item 6) -----------
+
+
+def test_add_a_known_servers_name_with_base_url_is_that_server_at_that_address(
+    run_llm, fault_server, settings_file
+):
+    """`add ollama --base-url URL` is `--server ollama` at URL: its profile and native listing."""
+    url = fault_server.base_url + "/v1"
+    fault_server.enqueue({"status": 200, "json": OLLAMA_TAGS})
+    result = run_llm("openai-compat", "add", "ollama", "--base-url", url)
+    assert result.exit_code == 0, result.output
+    assert f"at {url} (profile ollama)" in result.stderr
+    assert _paths(fault_server) == [("GET", "/api/tags")]
+    assert _file(settings_file)["providers"]["ollama"] == {
+        "baseURL": url,
+        "profile": "ollama",
+        "models": ["llama3.2:latest", "qwen3:8b"],
+    }
+    assert "Try: llm -m ollama/llama3.2:latest hi" in result.stderr
+
+
+def test_add_llamacpp_with_base_url_sets_its_profile_and_lists_models(
+    run_llm, model_server, settings_file
+):
+    result = run_llm("openai-compat", "add", "llamacpp", "--base-url", model_server.url())
+    assert result.exit_code == 0, result.output
+    entry = _file(settings_file)["providers"]["llamacpp"]
+    assert entry["profile"] == "llamacpp" and entry["baseURL"] == model_server.url()
+    assert entry["models"], "the server's models were listed and stored"
+    assert f"Try: llm -m llamacpp/{entry['models'][0]} hi" in result.stderr

@@ -211,7 +211,38 @@ def test_missing_key_names_the_provider_and_the_ways_to_supply_one(
     assert result.exit_code == 1 and result.output.count("\n") == 1
     text = result.output
     assert "'locked'" in text and "SIM_TEST_KEY" in text
-    assert "environment variable" in text and "llm keys set" in text and "keyring" in text
+    assert "Set the environment variable SIM_TEST_KEY" in text
+    assert "llm keys set" not in text and "keyring set" not in text  # not the ways of other kinds
+    assert "llm openai-compat add locked --key-env" in text
+
+
+def test_missing_llm_key_hint_leads_with_llm_keys_set(model_server, write_settings, run_llm):
+    write_settings(locked=sim(model_server.url(), apiKeyRef={"kind": "llm", "name": "lockkey"}))
+    result = run_llm("-m", "locked/sim-model", "hi")
+    assert result.exit_code == 1, result.output
+    hint = result.output.split("no API key found for the llm reference 'lockkey'. ", 1)[1]
+    assert hint.startswith("Store the key with `llm keys set lockkey`"), result.output
+    assert "environment variable" not in result.output
+
+
+def test_refused_key_names_the_add_flags_and_langchain_the_api_key_argument(
+    model_server, write_settings, run_llm, monkeypatch
+):
+    url = model_server.url("key=sekrit-0123456789")
+    write_settings(locked=sim(url, apiKeyRef={"kind": "env", "name": "SIM_TEST_KEY"}))
+    monkeypatch.setenv("SIM_TEST_KEY", "wrong-key-0000000")
+    result = run_llm("-m", "locked/sim-model", "hi")
+    assert result.exit_code == 1 and "401" in result.output, result.output
+    assert "llm openai-compat add locked --key-env VAR" in result.output
+    assert "--key-llm" in result.output and "--key-keyring" in result.output
+    assert "wrong-key-0000000" not in result.output
+
+    from langchain_adapter import ChatOpenAICompat
+    from llm_openai_compat import Unauthorized
+
+    with pytest.raises(Unauthorized) as info:
+        ChatOpenAICompat(provider="locked").invoke("hi")
+    assert "api_key=" in str(info.value) and "--key-env" not in str(info.value)
 
 
 def test_key_from_env_llm_keys_and_explicit_key(model_server, write_settings, run_llm, monkeypatch):
@@ -426,3 +457,23 @@ def test_tools_answered_with_nothing_say_so(model_server, write_settings, run_ll
     assert result.exit_code == 0, result.output
     assert "answered with no text and no tool call" in result.stderr
     assert "try --no-stream" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "hint"),
+    [
+        ({"error": {"message": "bad top_p", "param": "top_p"}},
+         "The server objected to the parameter 'top_p'; change or remove it"),
+        ({"error": {"message": "prompt is too odd"}},
+         "Change what the server's message above objects to"),
+        ({}, "The server gave no reason; check this request's options and inputs"),
+    ],
+    ids=["param", "message", "nothing"],
+)
+def test_a_400_hint_says_only_what_the_server_named(body, hint, fault_server, write_settings, run_llm):
+    write_settings(fs=sim(fault_server.base_url + "/v1"))
+    fault_server.enqueue({"status": 400, "json": body})
+    result = run_llm("-m", "fs/sim-model", "--no-stream", "hi")
+    assert result.exit_code == 1, result.output
+    assert hint in result.output
+    assert "named above" not in result.output
