@@ -271,7 +271,7 @@ def _build(
     )
 
 
-def no_tool_calling(target: Target, model: str, tools: int) -> MissingToolCalling:
+def no_tool_calling(target: Target, profile: Profile, model: str, tools: int) -> MissingToolCalling:
     """The error for tools sent to a provider known not to call them, saying how it is known
     and how to check again."""
     provider = target.id
@@ -285,8 +285,7 @@ def no_tool_calling(target: Target, model: str, tools: int) -> MissingToolCallin
         why = "`llm openai-compat test` found that the server cannot call tools (capabilities.tools)"
         again = f"once tool calling is on, re-test with `llm openai-compat test {provider}`"
     else:
-        profile_name = target.settings.profile or "detected"
-        why = f"the {profile_name!r} profile says this server cannot call tools"
+        why = f"the {profile.name!r} profile says this server cannot call tools"
         again = "use another profile or model"
     return MissingToolCalling(
         f"{tools} tool(s) were given, but {why}",
@@ -315,7 +314,7 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
             prompt_cache_key=cache_key,
         )
     if options.tools and not profile.supports_tools:
-        raise no_tool_calling(target, options.model, len(options.tools))
+        raise no_tool_calling(target, profile, options.model, len(options.tools))
     body, body_bytes = _build(target, shape, conversation, options, profile)
     headers = {
         "Content-Type": "application/json",
