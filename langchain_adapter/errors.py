@@ -30,11 +30,13 @@ __all__ = ["as_langchain_error", "translated_errors"]
 
 
 class Unauthorized(core.Unauthorized, ModelAuthenticationError):
-    pass
+    # core.Unauthorized is also a core.ProviderTransient (seed 003's name for a 401); stated
+    # here so no later base can make LangChain's retries treat a refused key as transient.
+    is_retryable = False
 
 
 class PermissionDenied(core.Unauthorized, ModelPermissionDeniedError):
-    pass
+    is_retryable = False
 
 
 class NotFound(core.NotFound, ModelNotFoundError):
@@ -47,6 +49,10 @@ class BadRequest(core.BadRequest, ModelInvalidRequestError):
 
 class ContextOverflow(core.BadRequest, ContextOverflowError):
     pass
+
+
+class MissingToolCalling(core.MissingToolCalling, ModelInvalidRequestError):
+    """The server's own 400 saying it has no tools (raised before sending, it stays core's)."""
 
 
 class RateLimited(core.RateLimited, ModelRateLimitError):
@@ -77,6 +83,7 @@ _DUALS: dict[type[core.OpenAICompatError], type[core.OpenAICompatError]] = {
     core.Unauthorized: Unauthorized,
     core.NotFound: NotFound,
     core.BadRequest: BadRequest,
+    core.MissingToolCalling: MissingToolCalling,
     core.RateLimited: RateLimited,
     core.QuotaExceeded: QuotaExceeded,
     core.Provider5xx: Provider5xx,
@@ -90,7 +97,7 @@ _CONTEXT = re.compile(r"context[_ ]length|context window|maximum context|too man
 def as_langchain_error(error: core.OpenAICompatError) -> core.OpenAICompatError:
     """The same error (message, status, attributes) as its dual class, when one exists."""
     dual = _DUALS.get(type(error))
-    if dual is None:
+    if dual is None or (dual is MissingToolCalling and error.status is None):
         return error
     if dual is Unauthorized and error.status == 403:
         dual = PermissionDenied

@@ -21,6 +21,7 @@ from .config.settings import ProviderSettings, resolve_api_key
 from .errors import (
     ConfigError,
     MalformedJSON,
+    MissingToolCalling,
     OpenAICompatError,
     StreamError,
     clip,
@@ -128,20 +129,24 @@ def forget_learned() -> None:
 def learn_from(
     provider_id: str, profile: Profile, error: OpenAICompatError, tried: set[str]
 ) -> Adaptation | None:
-    """If a 400 says the server rejects something we can do without, remember the fix."""
-    if error.status not in (400, 422):
-        return None
+    """If a server's error says it rejects something we can do without, remember the fix.
+    The caller retries only when the adaptation says so (`Adaptation.retry`)."""
+    classes = {cls.__name__ for cls in type(error).__mro__}
     for adaptation in ADAPTATIONS:
-        if adaptation.name in tried:
+        if adaptation.name in tried or error.status not in adaptation.statuses:
             continue
-        if adaptation.matches(error.param, error.server_message):
-            if all(getattr(profile, k) == v for k, v in adaptation.changes.items()):
-                continue  # already applied; the error is about something else
-            with _LEARNED_LOCK:
-                _LEARNED.setdefault(provider_id, {}).update(adaptation.changes)
-                _LEARNED_FROM.setdefault(provider_id, []).append(adaptation)
-            tried.add(adaptation.name)
-            return adaptation
+        if adaptation.error is not None:
+            if adaptation.error not in classes:
+                continue
+        elif not adaptation.matches(error.param, error.server_message):
+            continue
+        if all(getattr(profile, k) == v for k, v in adaptation.changes.items()):
+            continue  # already applied; the error is about something else
+        with _LEARNED_LOCK:
+            _LEARNED.setdefault(provider_id, {}).update(adaptation.changes)
+            _LEARNED_FROM.setdefault(provider_id, []).append(adaptation)
+        tried.add(adaptation.name)
+        return adaptation
     return None
 
 
@@ -266,6 +271,28 @@ def _build(
     )
 
 
+def no_tool_calling(target: Target, profile: Profile, model: str, tools: int) -> MissingToolCalling:
+    """The error for tools sent to a provider known not to call them, saying how it is known
+    and how to check again."""
+    provider = target.id
+    if learned_changes(provider).get("supports_tools") is False:
+        why = "the server answered earlier in this process that it cannot call tools"
+        again = (
+            "restart the process once tool calling is on (llama.cpp: --jinja), or check with "
+            f"`llm openai-compat test {provider}`"
+        )
+    elif target.settings.capabilities.get("tools") is False:
+        why = "`llm openai-compat test` found that the server cannot call tools (capabilities.tools)"
+        again = f"once tool calling is on, re-test with `llm openai-compat test {provider}`"
+    else:
+        why = f"the {profile.name!r} profile says this server cannot call tools"
+        again = "use another profile or model"
+    return MissingToolCalling(
+        f"{tools} tool(s) were given, but {why}",
+        provider=provider, model=model, hint=f"Run without tools, or {again}",
+    )
+
+
 def prepare(target: Target, conversation: Conversation, options: RequestOptions) -> Prepared:
     settings = target.settings
     shape: Shape = settings.api_shape
@@ -286,6 +313,8 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
             system_message_mode=system_mode,
             prompt_cache_key=cache_key,
         )
+    if options.tools and not profile.supports_tools:
+        raise no_tool_calling(target, profile, options.model, len(options.tools))
     body, body_bytes = _build(target, shape, conversation, options, profile)
     headers = {
         "Content-Type": "application/json",
@@ -301,6 +330,7 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
         timeout_ms=settings.timeout_ms,
         verify_tls=settings.verify_tls,
         max_attempts=None if settings.max_retries is None else settings.max_retries + 1,
+        model=options.model,
     )
     return Prepared(
         endpoint=endpoint,

@@ -188,8 +188,10 @@ class _BaseClient:
     ) -> bool:
         """After a failed attempt: True to try again adapted to what the error taught us, which
         only happens when nothing was received yet, so no output is ever repeated."""
-        if recorder.status is None and learn_from(self.target.id, prepared.profile, error, tried):
-            return True
+        if recorder.status is None:
+            adaptation = learn_from(self.target.id, prepared.profile, error, tried)
+            if adaptation is not None and adaptation.retry:
+                return True
         recorder.finish(None, error)
         return False
 

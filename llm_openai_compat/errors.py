@@ -11,15 +11,33 @@ OpenAICompatError
  │    ├── ConnectError           refused, reset, DNS, TLS
  │    └── CircuitOpen            too many consecutive failures; failing fast for a while
  ├── ProviderError               not worth retrying
- │    ├── Unauthorized           401 / 403
+ │    ├── Unauthorized           401 / 403 (also a ProviderTransient: seed 003, see below)
  │    ├── NotFound               404 (with the URL and model tried)
  │    ├── BadRequest             400 / 422 and other 4xx (with the server's message)
  │    └── QuotaExceeded          429 insufficient_quota
  ├── ProviderCapability          the server cannot do what was asked
- │    ├── MissingToolCalling
+ │    ├── MissingToolCalling     also a server's 400 saying it has no tools (then learned)
  │    └── MissingStructuredOutput
  └── StreamError                 the stream broke, was malformed, or ended without a finish
 ```
+
+Seed 003's "Error translation" table, and what answers to each of its names here:
+
+| seed 003 wire condition  | seed 003 class + code                  | raised here    | also an instance of  |
+| ------------------------ | -------------------------------------- | -------------- | -------------------- |
+| 429 / rate limit         | ProviderTransient / RateLimited        | RateLimited    | ProviderTransient    |
+| 5xx                      | ProviderTransient / Provider5xx        | Provider5xx    | ProviderTransient    |
+| 401                      | ProviderTransient / Unauthorized       | Unauthorized   | ProviderTransient, ProviderError |
+| network timeout          | ProviderTransient / NetworkTimeout     | NetworkTimeout | ProviderTransient    |
+| tool capability mismatch | ProviderCapability / MissingToolCalling | MissingToolCalling: before sending (profile, `capabilities.tools: false`, or learned), or from a server's 400 saying it has no tools | ProviderCapability |
+
+Beyond the seed: 403 is `Unauthorized` too; a 429 `insufficient_quota` is `QuotaExceeded` (a
+`ProviderError`: waiting does not refill a quota); 404 is `NotFound`, naming the URL and model.
+
+A 401 is not transient in fact: retrying a refused key only repeats the refusal. So
+`Unauthorized` inherits `ProviderTransient` only to be *caught* by code written against the
+seed; every decision about retrying, the circuit breaker and LangChain's error classes asks
+`is_transient` (a `ProviderError` never is) instead of `isinstance(..., ProviderTransient)`.
 
 Messages are one line: what happened, where (URL, provider, file, field) and what to do next.
 `classify_response` is the one place that turns an HTTP status, headers and body into an error;
@@ -60,6 +78,7 @@ __all__ = [
     "classify_response",
     "clip",
     "error_from_payload",
+    "is_transient",
     "loads_json",
     "redact",
     "register_secret",
@@ -272,9 +291,18 @@ class ProviderError(OpenAICompatError):
     """The server refused the request; retrying the same request will not help."""
 
 
-class Unauthorized(ProviderError):
+class Unauthorized(ProviderError, ProviderTransient):
+    """401 / 403. Also a `ProviderTransient` so code written against seed 003 (which files a
+    401 there) catches it, but never retried: see `is_transient`."""
+
     # Neutral: each adapter names its own fix (`llm openai-compat add ID --key-...`, `api_key=`).
     default_hint = "Check the key the provider's apiKeyRef points at, and any auth headers"
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether waiting and trying again may help: a `ProviderTransient` that is not also a
+    `ProviderError` (`Unauthorized` is both, for seed 003's names, and is not transient)."""
+    return isinstance(error, ProviderTransient) and not isinstance(error, ProviderError)
 
 
 class NotFound(ProviderError):
@@ -299,6 +327,29 @@ class ProviderCapability(OpenAICompatError):
 
 class MissingToolCalling(ProviderCapability):
     default_hint = "Use a model that supports tool calling, or run without tools"
+
+
+# A server saying it cannot call tools: OpenAI ("'tools' is not supported with this model"),
+# Ollama ("... does not support tools"), llama.cpp's server without --jinja ("tools param
+# requires --jinja flag"), LiteLLM ("does not support parameters: ['tools']"), and the
+# "function calling is not supported/enabled" of hosted gateways. Messages about the tool
+# *choice* (vLLM's '"auto" tool choice requires --enable-auto-tool-choice') are not this:
+# they are learned as their own adaptation (config/profiles.py).
+_TOOLS = r"(?:\btools?\b|function[ _-]?call(?:ing|s)?|tool[ _-]?(?:call(?:ing|s)?|use))"
+_NO_TOOLS = re.compile(
+    _TOOLS + r"[^.;\n]{0,40}?(?:not (?:be )?supported|unsupported|requires? --jinja|not enabled|"
+    r"not available)"
+    r"|(?:does not|doesn't|do not|cannot|can't) support (?:the )?(?:parameters?:?\W*)?" + _TOOLS,
+    re.IGNORECASE,
+)
+_TOOL_CHOICE = re.compile(r"tool[ _-]?choice", re.IGNORECASE)
+
+
+def says_tools_unsupported(message: str | None) -> bool:
+    """Whether a server's error message says it cannot call tools at all."""
+    if not message or _TOOL_CHOICE.search(message):
+        return False
+    return _NO_TOOLS.search(message) is not None
 
 
 class MissingStructuredOutput(ProviderCapability):
@@ -518,6 +569,15 @@ def error_from_payload(
         return RateLimited("Rate limited by the server", **kwargs)
     if status == 404 or keys & {"model_not_found", "not_found_error", "not_found"}:
         return NotFound("Not found", **kwargs)
+    if status in (400, 422, 500) and says_tools_unsupported(message):
+        # A 500 too: llama.cpp's server answered "requires --jinja" with one for a while.
+        return MissingToolCalling(
+            "The server says it cannot call tools",
+            hint="Use a model or server setup with tool calling (llama.cpp: --jinja), or run "
+            "without tools; until this process restarts, later calls with tools fail before "
+            f"sending (check the server with `llm openai-compat test {provider or 'PROVIDER'}`)",
+            **kwargs,
+        )
     if status is not None and (status >= 500 or status in (408, 409)):
         return Provider5xx(f"The server failed with HTTP {status}", **kwargs)
     if keys & {"server_error", "internal_error", "api_error", "overloaded_error", "service_unavailable"}:

@@ -273,8 +273,12 @@ def get_profile(name: str | None, base_url: str) -> Profile:
 class Adaptation:
     """A quirk learned from a server's 400: when the error names `param` (a regular expression
     matched against the error's param, else its message) and its message contains every one of
-    `needles`, retry once with `changes` applied to the profile, and keep them for the process.
-    `description` says what changed, for `llm openai-compat test` and logs.
+    `needles`, at least one of `any_of` (when given) and none of `unless`, retry once with
+    `changes` applied to the profile, and keep them for the process. `statuses` are the HTTP
+    statuses it is learned from. `error` names the error class instead of `param` and the
+    phrases (the class already read the message). `retry` False learns without retrying: the
+    next call fails before sending. `description` says what changed, for `llm openai-compat
+    test` and logs.
     """
 
     name: str
@@ -282,10 +286,23 @@ class Adaptation:
     needles: tuple[str, ...]
     changes: dict[str, Any]
     description: str = ""
+    any_of: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    statuses: tuple[int, ...] = (400, 422)
+    error: str | None = None
+    retry: bool = True
 
     def matches(self, param: str | None, message: str | None) -> bool:
+        """Whether a 400's param and message call for this adaptation (never, for one that
+        is recognised by its error class)."""
+        if self.error is not None:
+            return False
         text = (message or "").lower()
         if not re.search(self.param, param or text):
+            return False
+        if self.any_of and not any(phrase in text for phrase in self.any_of):
+            return False
+        if any(phrase in text for phrase in self.unless):
             return False
         return all(needle in text for needle in self.needles)
 
@@ -327,5 +344,40 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
         ("auto",),
         {"supports_auto_tool_choice": False},
         'the server rejects tool_choice "auto": requests with tools leave the choice to the server',
+    ),
+    Adaptation(
+        # The fallback `capabilities.jsonSchema: false` selects (json_object plus the schema in
+        # the instructions), learned from the first refusal instead of from a probe. Phrasings:
+        # vLLM before json_schema (pydantic: "Input should be 'text' or 'json_object'", input
+        # 'json_schema'), llama.cpp's server before it ('response_format type must be one of
+        # "text" or "json_object", but got: json_schema', a 500 in some builds), OpenAI-style
+        # gateways ("invalid value: `json_schema`, supported values are: `json_object` and
+        # `text`"), LiteLLM ("does not support parameters: {'response_format': {'type':
+        # 'json_schema'..."), and the Responses shape's `text.format` equivalents. Not LM
+        # Studio's "'response_format.type' must be 'json_schema'": that refuses json_object.
+        "no-json-schema",
+        r"response_format|text\.format|json_schema",
+        ("json_schema",),
+        {"supports_json_schema": False},
+        "the server rejects json_schema: schemas are sent as json_object, with the schema in "
+        "the instructions",
+        any_of=(
+            "not supported", "unsupported", "not support", "must be one of", "should be",
+            "supported values", "invalid value", "not implemented", "unknown", "not allowed",
+        ),
+        unless=("must be 'json_schema'", 'must be "json_schema"'),
+        statuses=(400, 422, 500),
+    ),
+    Adaptation(
+        # errors.classify_response made the 400 a MissingToolCalling; retrying cannot help,
+        # but the next call with tools fails before sending, naming the provider and model.
+        "no-tools",
+        r"",
+        (),
+        {"supports_tools": False},
+        "the server says it cannot call tools: requests with tools fail before sending",
+        statuses=(400, 422, 500),
+        error="MissingToolCalling",
+        retry=False,
     ),
 )

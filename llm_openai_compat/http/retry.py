@@ -116,8 +116,9 @@ class RetryPolicy:
         return base * (1 - self.jitter + 2 * self.jitter * self.random())
 
     def is_retryable(self, error: errors.OpenAICompatError) -> bool:
-        """Transient errors, except a breaker that is failing fast, with a retryable status."""
-        if not isinstance(error, errors.ProviderTransient) or isinstance(error, errors.CircuitOpen):
+        """Transient errors, except a breaker that is failing fast, with a retryable status.
+        `is_transient`, not `isinstance`: a 401 is also a ProviderTransient (seed 003)."""
+        if not errors.is_transient(error) or isinstance(error, errors.CircuitOpen):
             return False
         return error.status is None or error.status in self.retry_statuses
 
@@ -335,7 +336,7 @@ class Attempts:
     def failed(self, error: errors.OpenAICompatError) -> float:
         """After a failed attempt: the delay before the next one, or raise the final error
         (with `attempts` set)."""
-        self._record("failure" if isinstance(error, errors.ProviderTransient) else "neutral")
+        self._record("failure" if errors.is_transient(error) else "neutral")
         if isinstance(error, errors.NetworkTimeout):
             self.timeouts += 1
         decision = self.policy.decide(error, self.attempt, timeouts=self.timeouts)

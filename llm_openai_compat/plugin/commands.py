@@ -407,7 +407,12 @@ def _mark(ok: bool | None) -> str:
 
 
 # Probes whose NO the provider's requests work around, and the adaptation that says how.
-_ADAPTED_BY = {"stream_options": "no-stream-options", "developer_role": "no-developer-role"}
+_ADAPTED_BY = {
+    "stream_options": "no-stream-options",
+    "developer_role": "no-developer-role",
+    "json_schema": "no-json-schema",
+    "tools": "no-tools",
+}
 
 
 def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
