@@ -6,15 +6,20 @@ a non-streamed call of the same response produce the same `Result`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from dataclasses import dataclass, field
 
 from .events import (
+    Annotation,
     Event,
     Finish,
+    Logprobs,
     ReasoningDelta,
     ReasoningItem,
+    RefusalDelta,
     ResponseMeta,
+    ServerToolItem,
     TextDelta,
     ToolCall,
     Usage,
@@ -33,6 +38,11 @@ class Result:
     usage: Usage | None
     finish: Finish | None
     meta: ResponseMeta | None
+    refusal: str = ""
+    logprobs: tuple[Mapping[str, Any], ...] = ()
+    refusal_logprobs: tuple[Mapping[str, Any], ...] = ()
+    annotations: tuple[Annotation, ...] = ()
+    server_tools: tuple[ServerToolItem, ...] = ()
     events: tuple[Event, ...] = field(default=(), repr=False)
 
     @property
@@ -44,11 +54,16 @@ class ResultBuilder:
     """Accumulates events; text pieces are joined once at the end (no quadratic building)."""
 
     __slots__ = (
+        "_annotations",
         "_events",
         "_finish",
         "_items",
         "_keep_events",
+        "_logprobs",
         "_meta",
+        "_refusal",
+        "_refusal_logprobs",
+        "_server_tools",
         "_reasoning",
         "_summary",
         "_text",
@@ -67,6 +82,11 @@ class ResultBuilder:
         self._usage: Usage | None = None
         self._finish: Finish | None = None
         self._meta: ResponseMeta | None = None
+        self._refusal: list[str] = []
+        self._logprobs: list[Mapping[str, Any]] = []
+        self._refusal_logprobs: list[Mapping[str, Any]] = []
+        self._annotations: list[Annotation] = []
+        self._server_tools: list[ServerToolItem] = []
 
     def add(self, event: Event) -> None:
         if self._keep_events:
@@ -85,8 +105,17 @@ class ResultBuilder:
             self._usage = event
         elif isinstance(event, Finish):
             self._finish = event
+        elif isinstance(event, Logprobs):
+            target = self._logprobs if event.of == "content" else self._refusal_logprobs
+            target.extend(event.entries)
         elif isinstance(event, ResponseMeta):
             self._meta = event
+        elif isinstance(event, RefusalDelta):
+            self._refusal.append(event.text)
+        elif isinstance(event, Annotation):
+            self._annotations.append(event)
+        elif isinstance(event, ServerToolItem):
+            self._server_tools.append(event)
 
     def build(self) -> Result:
         return Result(
@@ -98,6 +127,11 @@ class ResultBuilder:
             usage=self._usage,
             finish=self._finish,
             meta=self._meta,
+            refusal="".join(self._refusal),
+            logprobs=tuple(self._logprobs),
+            refusal_logprobs=tuple(self._refusal_logprobs),
+            annotations=tuple(self._annotations),
+            server_tools=tuple(self._server_tools),
             events=tuple(self._events),
         )
 

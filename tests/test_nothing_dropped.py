@@ -1,0 +1,53 @@
+"""Issue 17: nothing the server said is dropped by the core. Each recorded body with logprobs,
+a refusal, citations, cost or a service tier is served over HTTP by the fault server (streamed
+bodies byte for byte), and the `Result` keeps every one of those fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_openai_compat import Client, Conversation, Message, RequestOptions, RetryPolicy
+from tests.support.recorded_more import CASES, is_stream, response_spec, shape_of
+
+HI = Conversation((Message.text("user", "hi"),))
+
+
+def check_result(result, expect) -> None:
+    """The assertions every adapter's test repeats on its own output."""
+    if "refusal" in expect:
+        assert result.refusal == expect["refusal"]
+        assert result.text == ""  # a refusal is not an (empty) answer
+    else:
+        assert result.refusal == ""
+        assert result.text
+    if expect.get("logprobs"):
+        assert len(result.logprobs) >= 2
+        assert all("token" in e and "logprob" in e for e in result.logprobs)
+        assert "".join(e["token"] for e in result.logprobs) == result.text
+    if expect.get("top"):
+        assert all(len(e["top_logprobs"]) == 3 for e in result.logprobs)
+    if expect.get("refusal_logprobs"):
+        assert "".join(e["token"] for e in result.refusal_logprobs) == result.refusal
+    if expect.get("citations"):
+        assert result.annotations
+        assert all(a.kind == "url_citation" and a.url.startswith("http") for a in result.annotations)
+    if expect.get("cost"):
+        assert result.usage.raw["cost"] > 0
+        assert "cost_details" in result.usage.raw
+    if expect.get("system_fingerprint"):
+        assert result.meta.extra["system_fingerprint"].startswith("fp_")
+    if "service_tier" in expect:
+        assert result.meta.extra["service_tier"] == expect["service_tier"]
+    if expect.get("server_tools"):
+        assert {t.kind for t in result.server_tools} == {"web_search_call"}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_core_keeps_everything(fault_server, name):
+    fault_server.enqueue(response_spec(name))
+    client = Client.inline(
+        fault_server.base_url + "/v1", provider_id="recorded", api_shape=shape_of(name),
+        policy=RetryPolicy(max_attempts=1),
+    )
+    result = client.complete(HI, RequestOptions(model="m", stream=is_stream(name)))
+    check_result(result, CASES[name])
