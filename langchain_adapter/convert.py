@@ -27,19 +27,23 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from llm_openai_compat import (
+    Annotation,
     Conversation,
     Event,
     FilePart,
     Finish,
     ImagePart,
+    Logprobs,
     Message,
     Part,
     ReasoningDelta,
     ReasoningItem,
     ReasoningPart,
+    RefusalDelta,
     ResponseFormat,
     ResponseMeta,
     Role,
+    ServerToolItem,
     TextDelta,
     TextPart,
     ToolCall,
@@ -290,6 +294,9 @@ class ChunkBuilder:
         self._block = -1  # v1 block index: a new block whenever the kind or the call changes
         self._block_key: object = None
         self._call_blocks: dict[int, int] = {}
+        self._logprobs: dict[str, list[Any]] = {}
+        self._annotations: list[Annotation] = []
+        self._text_block: int | None = None
 
     def feed(self, event: Event) -> ChatGenerationChunk | None:
         match event:
@@ -306,6 +313,18 @@ class ChunkBuilder:
                 return self._call(index, args=delta)
             case ToolCall():
                 return self._complete_call(event)
+            case RefusalDelta(text=text):
+                block = {"type": "refusal", "refusal": text, "index": self._index("refusal")}
+                return self._emit(block, additional_kwargs={"refusal": text})
+            case Logprobs(entries=entries, of=of):
+                self._logprobs.setdefault(of, []).extend(dict(e) for e in entries)
+            case Annotation():
+                self._annotations.append(event)
+            case ServerToolItem(kind=kind, id=item_id, raw=raw):
+                block = {"type": "server_tool_call", "id": item_id,
+                         "name": kind.removesuffix("_call"), "args": dict(raw.get("action") or {}),
+                         "index": self._index(("server", item_id))}
+                return self._emit(block, additional_kwargs={"server_tool_calls": [dict(raw)]})
             case ReasoningItem():
                 item: dict[str, Any] = {"id": event.id, "summary": list(event.summary)}
                 if event.encrypted_content:
@@ -340,20 +359,38 @@ class ChunkBuilder:
             **{k: v for k, v in self._extra.items() if isinstance(k, str)},
             "finish_reason": reason,
             "model_name": self._model,
+            # The wire dialect, as ChatOpenAI says it: LangChain picks the translator of
+            # `content_blocks` (refusal, citations) by this name.
+            "model_provider": "openai",
         }
         if raw_reason and raw_reason != reason:
             metadata["raw_finish_reason"] = raw_reason
         if self._id:
             metadata["id"] = self._id
+        if self._usage is not None and self._usage.raw:
+            metadata["token_usage"] = dict(self._usage.raw)  # the server's own, with `cost`
+        if self._logprobs:
+            metadata["logprobs"] = {"content": self._logprobs.get("content"),
+                                    "refusal": self._logprobs.get("refusal")}
+        fields: dict[str, Any] = {}
+        block = None
+        if self._annotations:
+            fields["additional_kwargs"] = {"annotations": [dict(a.raw) for a in self._annotations]}
+            if self._v1:
+                index = self._text_block if self._text_block is not None else self._index("text")
+                block = {"type": "text", "text": "", "index": index,
+                         "annotations": [_citation(a) for a in self._annotations]}
         return self._emit(
-            None,
+            block,
             usage_metadata=to_usage_metadata(self._usage) if self._usage else None,
             response_metadata=metadata,
             chunk_position="last",
+            **fields,
         )
 
     def _text(self, text: str) -> ChatGenerationChunk:
-        return self._emit({"type": "text", "text": text, "index": self._index("text")}, text=text)
+        self._text_block = index = self._index("text")
+        return self._emit({"type": "text", "text": text, "index": index}, text=text)
 
     def _call(self, index: int, *, args: str, name: str | None = None,
               id: str | None = None) -> ChatGenerationChunk:
@@ -382,3 +419,17 @@ class ChunkBuilder:
             fields["response_metadata"] = {**fields.get("response_metadata", {}),
                                            "output_version": "v1"}
         return ChatGenerationChunk(message=AIMessageChunk(content=content, id=self._id, **fields))
+
+
+def _citation(annotation: Annotation) -> dict[str, Any]:
+    """A v1 `citation` block for a url_citation, else a `non_standard_annotation`."""
+    if annotation.kind != "url_citation" or not annotation.url:
+        return {"type": "non_standard_annotation", "value": dict(annotation.raw)}
+    out: dict[str, Any] = {"type": "citation", "url": annotation.url}
+    if annotation.title is not None:
+        out["title"] = annotation.title
+    if annotation.start_index is not None:
+        out["start_index"] = annotation.start_index
+    if annotation.end_index is not None:
+        out["end_index"] = annotation.end_index
+    return out

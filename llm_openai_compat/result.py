@@ -7,8 +7,8 @@ a non-streamed call of the same response produce the same `Result`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from .events import (
     Annotation,
@@ -61,10 +61,10 @@ class ResultBuilder:
         "_keep_events",
         "_logprobs",
         "_meta",
+        "_reasoning",
         "_refusal",
         "_refusal_logprobs",
         "_server_tools",
-        "_reasoning",
         "_summary",
         "_text",
         "_tool_calls",
