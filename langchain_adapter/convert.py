@@ -35,6 +35,7 @@ from llm_openai_compat import (
     ImagePart,
     Logprobs,
     Message,
+    OtherChoice,
     Part,
     ReasoningDelta,
     ReasoningItem,
@@ -297,6 +298,15 @@ class ChunkBuilder:
         self._logprobs: dict[str, list[Any]] = {}
         self._annotations: list[Annotation] = []
         self._text_block: int | None = None
+        self.other_choices: list[OtherChoice] = []
+
+    def for_other_choice(self) -> ChunkBuilder:
+        """A builder for another of the call's `n` choices: the same id, model, response
+        extras and usage (the server reports usage once, for all choices; ChatOpenAI puts it
+        on every generation too)."""
+        other = ChunkBuilder(self._model, v1=self._v1)
+        other._id, other._extra, other._usage = self._id, dict(self._extra), self._usage
+        return other
 
     def feed(self, event: Event) -> ChatGenerationChunk | None:
         match event:
@@ -320,6 +330,8 @@ class ChunkBuilder:
                 self._logprobs.setdefault(of, []).extend(dict(e) for e in entries)
             case Annotation():
                 self._annotations.append(event)
+            case OtherChoice():
+                self.other_choices.append(event)
             case ServerToolItem(kind=kind, id=item_id, raw=raw):
                 block = {"type": "server_tool_call", "id": item_id,
                          "name": kind.removesuffix("_call"), "args": dict(raw.get("action") or {}),
@@ -369,9 +381,9 @@ class ChunkBuilder:
             metadata["id"] = self._id
         if self._usage is not None and self._usage.raw:
             metadata["token_usage"] = dict(self._usage.raw)  # the server's own, with `cost`
-        if self._logprobs:
-            metadata["logprobs"] = {"content": self._logprobs.get("content"),
-                                    "refusal": self._logprobs.get("refusal")}
+        # ChatOpenAI's key, None when no logprobs came.
+        metadata["logprobs"] = {"content": self._logprobs.get("content"),
+                                "refusal": self._logprobs.get("refusal")} if self._logprobs else None
         fields: dict[str, Any] = {}
         block = None
         if self._annotations:

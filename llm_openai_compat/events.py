@@ -25,6 +25,7 @@ __all__ = [
     "Finish",
     "FinishReason",
     "Logprobs",
+    "OtherChoice",
     "ReasoningDelta",
     "ReasoningItem",
     "ReasoningKind",
@@ -103,6 +104,16 @@ class ServerToolItem:
     id: str | None
     raw: Mapping[str, Any] = field(default_factory=dict)
     type: Literal["server_tool"] = "server_tool"
+
+
+@dataclass(frozen=True, slots=True)
+class OtherChoice:
+    """Choice `index` (1, 2, ...) of a non-streamed response asked for `n` choices: its events,
+    assembled like choice 0's (which are the call's own events)."""
+
+    index: int
+    events: tuple[Event, ...]
+    type: Literal["choice"] = "choice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +213,7 @@ Event = (
     | Logprobs
     | Annotation
     | ServerToolItem
+    | OtherChoice
     | ReasoningDelta
     | ReasoningItem
     | ToolCallStart

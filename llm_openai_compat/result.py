@@ -15,6 +15,7 @@ from .events import (
     Event,
     Finish,
     Logprobs,
+    OtherChoice,
     ReasoningDelta,
     ReasoningItem,
     RefusalDelta,
@@ -43,6 +44,8 @@ class Result:
     refusal_logprobs: tuple[Mapping[str, Any], ...] = ()
     annotations: tuple[Annotation, ...] = ()
     server_tools: tuple[ServerToolItem, ...] = ()
+    # Choices 1.. of a call that asked for `n` (this Result is choice 0).
+    other_choices: tuple[OtherChoice, ...] = ()
     events: tuple[Event, ...] = field(default=(), repr=False)
 
     @property
@@ -61,6 +64,7 @@ class ResultBuilder:
         "_keep_events",
         "_logprobs",
         "_meta",
+        "_others",
         "_reasoning",
         "_refusal",
         "_refusal_logprobs",
@@ -87,6 +91,7 @@ class ResultBuilder:
         self._refusal_logprobs: list[Mapping[str, Any]] = []
         self._annotations: list[Annotation] = []
         self._server_tools: list[ServerToolItem] = []
+        self._others: list[OtherChoice] = []
 
     def add(self, event: Event) -> None:
         if self._keep_events:
@@ -116,6 +121,8 @@ class ResultBuilder:
             self._annotations.append(event)
         elif isinstance(event, ServerToolItem):
             self._server_tools.append(event)
+        elif isinstance(event, OtherChoice):
+            self._others.append(event)
 
     def build(self) -> Result:
         return Result(
@@ -132,6 +139,7 @@ class ResultBuilder:
             refusal_logprobs=tuple(self._refusal_logprobs),
             annotations=tuple(self._annotations),
             server_tools=tuple(self._server_tools),
+            other_choices=tuple(self._others),
             events=tuple(self._events),
         )
 

@@ -20,6 +20,7 @@ from ..events import (
     Finish,
     FinishReason,
     Logprobs,
+    OtherChoice,
     ReasoningDelta,
     ReasoningItem,
     RefusalDelta,
@@ -81,6 +82,7 @@ Delta = (
     | Logprobs
     | Annotation
     | ServerToolItem
+    | OtherChoice
     | ReasoningDelta
     | ReasoningItem
     | ToolCallFragment
@@ -340,7 +342,15 @@ class Assembler:
                 self._tool_fragment(delta, out)
             elif isinstance(
                 delta,
-                (ReasoningDelta, ReasoningItem, Logprobs, RefusalDelta, Annotation, ServerToolItem),
+                (
+                    ReasoningDelta,
+                    ReasoningItem,
+                    Logprobs,
+                    RefusalDelta,
+                    Annotation,
+                    ServerToolItem,
+                    OtherChoice,
+                ),
             ):
                 out.append(delta)
             elif isinstance(delta, Usage):

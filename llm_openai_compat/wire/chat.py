@@ -28,6 +28,7 @@ from ..errors import (
     parse_error_body,
 )
 from ..events import (
+    OtherChoice,
     ReasoningDelta,
     ReasoningItem,
     RefusalDelta,
@@ -37,6 +38,7 @@ from ..events import (
     Usage,
 )
 from .assemble import (
+    Assembler,
     Delta,
     DoneSignal,
     FinishSignal,
@@ -204,10 +206,25 @@ class ChatStreamParser:
             usage = self._nested_usage(obj)
         if usage and isinstance(usage, _MAPPING):
             out.append(parse_usage(usage, self._profile))
+        choices = obj.get("choices")
+        if isinstance(choices, list) and len(choices) > 1:
+            self._other_choices(choices, out)
         if finish:
             out.append(FinishSignal(str(finish)))
         out.append(_DONE)
         return out
+
+    def _other_choices(self, choices: list[Any], out: list[Delta]) -> None:
+        """Choices 1.. of a body asked for `n`: each parsed and assembled on its own."""
+        for choice in choices:
+            index = choice.get("index") if isinstance(choice, _MAPPING) else None
+            if not isinstance(index, int) or isinstance(index, bool) or index <= 0:
+                continue
+            deltas = ChatStreamParser(self._profile).feed_body({"choices": [{**choice, "index": 0}]})
+            assembler = Assembler(think_tags=self._profile.think_tags)
+            events = assembler.feed(d for d in deltas if not isinstance(d, ResponseMeta))
+            events += assembler.close()
+            out.append(OtherChoice(index, tuple(events)))
 
     # -- internals -------------------------------------------------------------------------
 
