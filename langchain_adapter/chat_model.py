@@ -242,7 +242,7 @@ class ChatOpenAICompat(BaseChatModel):
             raise ConfigError("give either provider or base_url, not both", field="base_url")
         active = None
         if self.base_url:
-            name = self.base_url
+            name = _with_query(self.base_url, self.default_query or {})
         else:
             settings = load_settings(Path(self.settings_path) if self.settings_path else None)
             active = settings.active
@@ -287,7 +287,7 @@ class ChatOpenAICompat(BaseChatModel):
                 out[field] = getattr(self, field)
         if self.model_params:
             out["model_params"] = {**base.model_params, **self.model_params}
-        if self.default_query:
+        if self.default_query and not self.base_url:
             out["base_url"] = _with_query(base.base_url, self.default_query)
         if self.api_key_ref is not None:
             out["api_key_ref"] = self.api_key_ref
@@ -413,6 +413,8 @@ class ChatOpenAICompat(BaseChatModel):
             if explicit.get("reasoningEffort") is None:
                 explicit["reasoningEffort"] = reasoning.get("effort")
             explicit["reasoningSummary"] = reasoning.get("summary")
+        if explicit.get("logitBias"):  # ChatOpenAI's int token ids; JSON keys are strings
+            explicit["logitBias"] = {str(k): v for k, v in explicit["logitBias"].items()}
         if stop:
             explicit["stop"] = stop
         given = {k: v for k, v in explicit.items() if v is not None and v != []}
@@ -594,6 +596,8 @@ def _with_other_choices(result: ChatResult, builders: list[ChunkBuilder]) -> Cha
 def _with_query(base_url: str, query: Mapping[str, str]) -> str:
     """`base_url` with `query` added (the core keeps a base URL's query on every request)."""
     parts = urlsplit(base_url)
+    if not query:
+        return base_url
     extra = urlencode(dict(query))
     return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
 

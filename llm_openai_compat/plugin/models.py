@@ -71,6 +71,10 @@ class OpenAICompatOptions(llm.Options):
         default=None,
         description="How hard a reasoning model thinks: none, minimal, low, medium, high, xhigh.",
     )
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = Field(
+        default=None,
+        description="How long the server keeps this prompt's cache: in_memory or 24h.",
+    )
     json_object: bool | None = Field(
         default=None, description="Ask for any JSON object as output (response_format json_object)."
     )

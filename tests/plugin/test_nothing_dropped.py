@@ -45,3 +45,19 @@ def test_llm_keeps_everything(fault_server, write_settings, run_llm, name):
         assert data["extra"]["service_tier"] == expect["service_tier"]
     if expect.get("server_tools"):
         assert {i["type"] for i in data["server_tool_calls"]} == {"web_search_call"}
+
+
+@pytest.mark.parametrize("shape", ["chat-completions", "responses"])
+def test_prompt_cache_retention_option(model_server, write_settings, run_llm, shape):
+    """Issue 14 item 7: `-o prompt_cache_retention` reaches the body on both shapes."""
+    from tests.support.openapi import assert_valid
+
+    write_settings(ret=sim(model_server.url(), apiShape=shape))
+    result = run_llm("-m", "ret/sim-model", "-o", "prompt_cache_retention", "24h", "hi")
+    assert result.exit_code == 0, result.output
+    body = model_server.last_body()
+    assert body["prompt_cache_retention"] == "24h"
+    assert_valid(body, "CreateChatCompletionRequest" if shape == "chat-completions"
+                 else "CreateResponse")
+    bad = run_llm("-m", "ret/sim-model", "-o", "prompt_cache_retention", "1h", "hi")
+    assert bad.exit_code != 0 and "in_memory" in bad.output
