@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from langchain_adapter import ChatOpenAICompat
-from llm_openai_compat import ConfigError
+from llm_openai_compat import ConfigError, Provider5xx
 from tests.support.openapi import assert_valid
 
 
@@ -129,11 +129,11 @@ def test_settings_fields_inline(model_server):
 def test_max_retries_per_call(model_server):
     model = ChatOpenAICompat(base_url=model_server.url("fail=503"), model="m", max_retries=0)
     model_server.reset()
-    with pytest.raises(Exception):
+    with pytest.raises(Provider5xx):
         model.invoke("hi")
     assert len(model_server.requests()) == 1
     model_server.reset()
-    with pytest.raises(Exception):
+    with pytest.raises(Provider5xx):
         model.invoke("hi", max_retries=1)
     assert len(model_server.requests()) == 2
 
