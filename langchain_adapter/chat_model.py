@@ -47,7 +47,13 @@ from llm_openai_compat import (
 )
 from llm_openai_compat import settings_path as default_settings_path
 
-from .convert import ChunkBuilder, to_conversation, to_response_format, to_tool_specs
+from .convert import (
+    ChunkBuilder,
+    is_server_tool,
+    to_conversation,
+    to_response_format,
+    to_tool_specs,
+)
 from .errors import translated_errors
 from .structured import (
     Method,
@@ -433,6 +439,7 @@ class ChatOpenAICompat(BaseChatModel):
             raise ValueError("ChatOpenAICompat streams only with n=1 (as ChatOpenAI); "
                              "use invoke/generate for n choices")
         tools = to_tool_specs(call.get("tools") or ())
+        server_tools = tuple(dict(t) for t in call.get("tools") or () if is_server_tool(t))
         _, kwargs_body = _split_model_kwargs(
             {**(self.model_kwargs or {}), **(call.get("model_kwargs") or {})}
         )
@@ -447,6 +454,7 @@ class ChatOpenAICompat(BaseChatModel):
             include_usage=call.get("stream_usage", self.stream_usage),
             system_message_mode=call.get("system_message_mode"),
             prompt_cache_key=call.get("prompt_cache_key"),
+            server_tools=server_tools,
         )
 
     def _conversation(self, messages: list[BaseMessage], call: Mapping[str, Any],

@@ -58,6 +58,7 @@ from llm_openai_compat import (
 
 __all__ = [
     "ChunkBuilder",
+    "is_server_tool",
     "to_conversation",
     "to_response_format",
     "to_tool_specs",
@@ -215,9 +216,18 @@ def _tool_output(message: ToolMessage) -> str:
 # -- tools and formats (OpenAI dict forms, as bound by bind_tools / with_structured_output) --------
 
 
+def is_server_tool(tool: Mapping[str, Any]) -> bool:
+    """A built-in tool dict (`{"type": "web_search"}`, `{"type": "file_search", ...}`): one
+    with a type other than "function" and no function to call here."""
+    return tool.get("type") not in (None, "function") and "function" not in tool
+
+
 def to_tool_specs(tools: Iterable[Mapping[str, Any]]) -> tuple[ToolSpec, ...]:
+    """Function tools (built-in ones are left to `is_server_tool` and sent as given)."""
     specs = []
     for tool in tools:
+        if is_server_tool(tool):
+            continue
         function = tool.get("function", tool)
         specs.append(
             ToolSpec(

@@ -175,6 +175,10 @@ def build_options(model_name: str, prompt: Any, stream: bool) -> RequestOptions:
     elif getattr(opts, "json_object", None):
         response_format = ResponseFormat(kind="json_object")
     tools = tuple(_tool_spec(t) for t in prompt.tools if isinstance(t, llm.Tool))
+    # `-T 'ServerSideTool(spec={"type": "web_search"})'`: built-in tools, sent as given.
+    server_tools = tuple(
+        dict(t.spec) for t in prompt.tools if isinstance(t, llm.ServerSideTool) and t.spec
+    )
     return RequestOptions(
         model=model_name,
         stream=stream,
@@ -182,6 +186,7 @@ def build_options(model_name: str, prompt: Any, stream: bool) -> RequestOptions:
         response_format=response_format,
         params=params,
         extra_body=dict(getattr(opts, "extra_body", None) or {}),
+        server_tools=server_tools,
     )
 
 

@@ -168,6 +168,12 @@ class _Shared:
     def __str__(self) -> str:
         return f"OpenAI-compatible: {self.model_id}"
 
+    @property
+    def supported_server_side_tools(self) -> tuple[type[llm.ServerSideTool], ...]:
+        """Raw built-in tool specs (`ServerSideTool({"type": "web_search"})`) are sent as
+        given, unless the provider's capabilities say it has no tools at all."""
+        return (llm.ServerSideTool,) if self.supports_tools else ()
+
     def get_key(self, explicit_key: str | None = None) -> str | None:
         """Only `--key` (a key or the name of one stored with `llm keys set`) or `model.key` is
         resolved here; otherwise None, and the core reads the provider's apiKeyRef, which
