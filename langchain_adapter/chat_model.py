@@ -18,7 +18,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import (
@@ -103,6 +105,13 @@ _NOT_APPLICABLE = {
     "root_client": "pass http_client=httpx2.Client(...) instead",
     "root_async_client": "pass http_async_client=httpx2.AsyncClient(...) instead",
     "azure_endpoint": "give the Azure URL as base_url with vendor_profile='azure'",
+    # Applicable, but not built yet: refused rather than silently ignored.
+    "http_client": "not supported yet (the core owns its connection pools); "
+                   "use timeout=, verify_tls= and headers=",
+    "http_async_client": "not supported yet (the core owns its connection pools); "
+                         "use timeout=, verify_tls= and headers=",
+    "include_response_headers": "not supported yet; response ids and metadata are in "
+                                "response_metadata",
 }
 
 
@@ -279,6 +288,8 @@ class ChatOpenAICompat(BaseChatModel):
             self._ls_provider = _inline_ls_provider(self.base_url, profile.name)
         validate_params(self._params({}, None), target.settings.api_shape, where="ChatOpenAICompat")
         self._resolved = target
+        if self.profile is None:
+            self.profile = _model_profile(target.settings.capabilities)
         return self
 
     def _overrides(self, base: ProviderSettings) -> dict[str, Any]:
@@ -546,6 +557,22 @@ class ChatOpenAICompat(BaseChatModel):
             async for chunk in chunks:
                 yield chunk
 
+    # -- token counting --------------------------------------------------------------------------
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """An estimate from LangChain's approximate counter (about four characters a token,
+        plus per-message overhead and tool schemas), so no `transformers` download is needed
+        and `trim_messages(token_counter=model)` works. Not the server's tokenizer: leave
+        headroom when trimming close to the context window."""
+        return count_tokens_approximately(messages, tools=list(tools) if tools else None)
+
+    def get_num_tokens(self, text: str) -> int:
+        """An estimate of `text`'s tokens: four characters a token, rounded up, as LangChain's
+        approximate counter reckons message text."""
+        return -(-len(text) // 4)
+
     # -- tools and structured output -----------------------------------------------------------
 
     def bind_tools(
@@ -585,6 +612,37 @@ class ChatOpenAICompat(BaseChatModel):
             raise TypeError(f"with_structured_output got unexpected options {sorted(kwargs)}")
         return with_structured_output(self, schema, method=method, include_raw=include_raw,
                                       strict=strict)
+
+
+# The provider's capability flags (what `llm openai-compat test` found, or the user wrote) ->
+# LangChain's ModelProfile keys. A flag never probed stays out of the profile: unknown.
+_PROFILE_FLAGS = {
+    "tools": "tool_calling",
+    "toolsStreamed": "tool_call_streaming",
+    "jsonSchema": "structured_output",
+    "images": "image_inputs",
+    "audio": "audio_inputs",
+    "pdf": "pdf_inputs",
+    "reasoning": "reasoning_output",
+}
+_PROFILE_LIMITS = {
+    "contextWindow": "max_input_tokens",
+    "maxInputTokens": "max_input_tokens",
+    "maxOutputTokens": "max_output_tokens",
+}
+
+
+def _model_profile(capabilities: Mapping[str, Any]) -> ModelProfile | None:
+    """LangChain's `profile` from what is known about the provider (None when nothing is)."""
+    profile: dict[str, Any] = {}
+    for flag, key in _PROFILE_FLAGS.items():
+        if isinstance(capabilities.get(flag), bool):
+            profile[key] = capabilities[flag]
+    for flag, key in _PROFILE_LIMITS.items():
+        value = capabilities.get(flag)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            profile[key] = value
+    return ModelProfile(**profile) if profile else None  # type: ignore[typeddict-item]
 
 
 def _with_other_choices(result: ChatResult, builders: list[ChunkBuilder]) -> ChatResult:
