@@ -51,3 +51,18 @@ def test_core_keeps_everything(fault_server, name):
     )
     result = client.complete(HI, RequestOptions(model="m", stream=is_stream(name)))
     check_result(result, CASES[name])
+
+
+def test_n_choices_are_all_kept_and_never_streamed(model_server):
+    """Issue 17: `n` choices of a non-streamed call are all in the Result; a streamed call with
+    n > 1 is refused before sending, since a stream follows choice 0 only."""
+    from llm_openai_compat import ConfigError
+
+    client = Client.inline(model_server.url(), provider_id="n-sim")
+    result = client.complete(HI, RequestOptions(model="m", stream=False, params={"n": 3}))
+    assert [c.index for c in result.other_choices] == [1, 2]
+    for choice in result.other_choices:
+        assert "".join(e.text for e in choice.events if e.type == "text") == result.text
+        assert choice.events[-1].type == "finish"
+    with pytest.raises(ConfigError, match="n > 1 cannot be streamed"):
+        client.complete(HI, RequestOptions(model="m", stream=True, params={"n": 2}))
