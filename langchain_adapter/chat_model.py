@@ -209,6 +209,7 @@ class ChatOpenAICompat(BaseChatModel):
     _client: Client | None = PrivateAttr(default=None)
     _async_client: AsyncClient | None = PrivateAttr(default=None)
     _ls_provider: str = PrivateAttr()
+    _server_counts: bool = PrivateAttr(default=True)
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -562,11 +563,21 @@ class ChatOpenAICompat(BaseChatModel):
     def get_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
     ) -> int:
-        """An estimate from LangChain's approximate counter (about four characters a token,
-        plus per-message overhead and tool schemas), so no `transformers` download is needed
-        and `trim_messages(token_counter=model)` works. Not the server's tokenizer: leave
-        headroom when trimming close to the context window."""
-        return count_tokens_approximately(messages, tools=list(tools) if tools else None)
+        """The server's tokenizer where it has one (vLLM's and llama.cpp's `/tokenize`, the
+        Responses `input_tokens` endpoint), else LangChain's approximate counter (about four
+        characters a token, plus per-message overhead): no `transformers` download, and
+        `trim_messages(token_counter=model)` works. A server without a tokenizer is asked
+        once per model object. Tool schemas are always estimated."""
+        extra = count_tokens_approximately([], tools=list(tools)) if tools else 0
+        if self._server_counts:
+            with translated_errors():
+                counted = self._sync().count_tokens(
+                    self._conversation(messages, {}, None), self.model or ""
+                )
+            if counted is not None:
+                return counted.tokens + extra
+            self._server_counts = False
+        return count_tokens_approximately(messages) + extra
 
     def get_num_tokens(self, text: str) -> int:
         """An estimate of `text`'s tokens: four characters a token, rounded up, as LangChain's

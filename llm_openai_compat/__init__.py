@@ -102,6 +102,7 @@ if TYPE_CHECKING:
     # What the adapters (the llm plugin, LangChain) need beyond the client API.
     from .providers import Secret, Target, resolve_provider, validate_provider
     from .result import Result
+    from .token_count import TokenCount
 
 __all__ = [
     "ADAPTATIONS",
@@ -163,6 +164,7 @@ __all__ = [
     "Target",
     "TextDelta",
     "TextPart",
+    "TokenCount",
     "ToolCall",
     "ToolCallArgumentsDelta",
     "ToolCallPart",
@@ -283,6 +285,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_provider": "providers",
     "validate_provider": "providers",
     "Result": "result",
+    "TokenCount": "token_count",
 }
 
 __version__ = "0.1.0"

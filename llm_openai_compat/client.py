@@ -24,6 +24,7 @@ from .http.retry import CircuitBreaker, RetryPolicy
 from .messages import Conversation, RequestOptions
 from .providers import inline_provider_id, resolve_provider
 from .result import Result, ResultBuilder, collect
+from .token_count import TokenCount, parse_token_count, token_count_request
 
 if TYPE_CHECKING:
     from typing import Self  # Python 3.11; only ever an annotation here
@@ -357,6 +358,18 @@ class Client(_BaseClient):
         )
         recorder.opened(response.status_code)
         return response.content
+
+    def count_tokens(self, conversation: Conversation, model: str) -> TokenCount | None:
+        """The server's own count of the conversation's input tokens (`token_count`), or None
+        when it has no tokenizer endpoint or the count failed: the caller estimates then.
+        One attempt, no retries: a count is never worth a wait."""
+        prepared = prepare(self.target, conversation, RequestOptions(model=model, stream=False))
+        endpoint, body, source = token_count_request(prepared)
+        try:
+            response = transport.send(endpoint, body, policy=RetryPolicy(max_attempts=1))
+        except OpenAICompatError:
+            return None
+        return parse_token_count(response.content, source)
 
     def list_models(self) -> list[str]:
         """The model ids the server lists: its profile's native listing (Ollama, LM Studio;

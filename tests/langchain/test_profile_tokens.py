@@ -12,8 +12,22 @@ from langchain_adapter import ChatOpenAICompat
 from llm_openai_compat import ConfigError
 
 
+@pytest.mark.parametrize("flags", [(), ("llamacpp-tokenize",)])
+@pytest.mark.parametrize("shape", ["chat-completions", "responses"])
+def test_the_servers_tokenizer_counts(model_server, flags, shape):
+    model = ChatOpenAICompat(base_url=model_server.url(*flags), model="m", api_shape=shape)
+    model_server.reset()
+    assert model.get_num_tokens_from_messages([HumanMessage("one two, three")]) == 4
+    request = model_server.requests()[-1]
+    expected = "/responses/input_tokens" if shape == "responses" else "/tokenize"
+    assert request["path"].endswith(expected)
+    if shape == "chat-completions":
+        assert not request["path"].endswith("/v1/tokenize")  # at the server's root
+
+
 def test_token_counting_and_trim(model_server):
-    model = ChatOpenAICompat(base_url=model_server.url(), model="m")
+    model = ChatOpenAICompat(base_url=model_server.url("no-tokenize"), model="m")
+    model_server.reset()
     short = [HumanMessage("hi")]
     long = [HumanMessage("word " * 400)]
     assert 0 < model.get_num_tokens_from_messages(short) < model.get_num_tokens_from_messages(long)
@@ -25,6 +39,8 @@ def test_token_counting_and_trim(model_server):
                             include_system=True, start_on="human")
     assert trimmed[0] == history[0] and len(trimmed) < len(history)
     assert model.get_num_tokens_from_messages(trimmed) <= 200
+    # The server has no tokenizer: asked once, then estimated without asking again.
+    assert len(model_server.requests()) == 1
 
 
 def test_profile_from_probed_capabilities(tmp_path, model_server):

@@ -26,6 +26,9 @@ capabilities off or behaviours on, per request, so one process serves every vari
                         a reasoning item with summary events
     reasoning-field     like `reasoning`, in the chat `reasoning` field instead
     usage-every-chunk   every streamed chat chunk carries the running usage (stream_options or not)
+    no-tokenize         404 on `/tokenize` and `/v1/responses/input_tokens`
+    llamacpp-tokenize   `/tokenize` answers as llama.cpp's server (`content` -> `tokens`), not
+                        as vLLM's (`messages` -> `count`)
     refusal             chat answers are refusals (`refusal` with `content: null`, streamed as
                         `delta.refusal`), as OpenAI's structured outputs refuse
     key=<KEY>           require `Authorization: Bearer <KEY>`, else 401 invalid_api_key
@@ -193,6 +196,23 @@ def tool_choice_of(value: Any) -> str | None:
 
 def count_tokens(text: str) -> int:
     return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def tokenize(api: str, body: Any, flags: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """`/tokenize` as vLLM (`messages` -> `count`) or llama.cpp (`content` -> `tokens`) answer
+    it, and the Responses `input_tokens` endpoint; 404 with the `no-tokenize` flag."""
+    if "no-tokenize" in flags or not isinstance(body, dict):
+        return 404, ApiError(404, f"Unknown endpoint POST {api}", code="not_found").body
+    if api == "/responses/input_tokens":
+        ask = read_responses(body, flags)
+        texts = [ask.system, *(t.text for t in ask.turns)]
+        return 200, {"object": "response.input_tokens",
+                     "input_tokens": sum(count_tokens(t) for t in texts)}
+    if "llamacpp-tokenize" in flags:
+        return 200, {"tokens": list(range(count_tokens(str(body.get("content") or ""))))}
+    ask = read_chat(body, flags)
+    count = sum(count_tokens(t) for t in [ask.system, *(t.text for t in ask.turns)])
+    return 200, {"count": count, "max_model_len": 4096, "tokens": list(range(count))}
 
 
 def pieces(text: str) -> list[str]:
@@ -926,6 +946,9 @@ class Handler(BaseHTTPRequestHandler):
             record["outcome"] = "complete"
             return self._send_json(200, {"object": "list", "data": [
                 {"id": m, "object": "model", "created": CREATED, "owned_by": "sim"} for m in MODELS]})
+        if method == "POST" and api in ("/tokenize", "/responses/input_tokens"):
+            record["outcome"] = "complete"
+            return self._send_json(*tokenize(api, body, flags))
         if method != "POST" or api not in ("/chat/completions", "/responses"):
             raise ApiError(404, f"Unknown endpoint {method} {self.path}", code="not_found")
         if api == "/responses" and "no-responses" in flags:
