@@ -79,7 +79,8 @@ _PARAMS = {
 _CALL_OPTIONS = frozenset(
     {*_PARAMS, "model", "tools", "tool_choice", "parallel_tool_calls", "response_format",
      "extra_body", "stream_usage", "logprobs", "top_logprobs", "reasoning", "model_kwargs",
-     "conversation_id", "system_message_mode", "max_retries", "prompt_cache_key"}
+     "conversation_id", "system_message_mode", "max_retries", "prompt_cache_key",
+     "include_response_headers"}
 )
 _IGNORED = frozenset({"stream", "ls_structured_output_format"})  # consumed by LangChain itself
 
@@ -110,8 +111,6 @@ _NOT_APPLICABLE = {
                    "use timeout=, verify_tls= and headers=",
     "http_async_client": "not supported yet (the core owns its connection pools); "
                          "use timeout=, verify_tls= and headers=",
-    "include_response_headers": "not supported yet; response ids and metadata are in "
-                                "response_metadata",
 }
 
 
@@ -181,6 +180,9 @@ class ChatOpenAICompat(BaseChatModel):
     truncation: str | None = None
     include: list[str] | None = None
     safety_identifier: str | None = None
+    include_response_headers: bool = False
+    """Put the response's HTTP headers (without cookies or credentials) in
+    `response_metadata["headers"]`."""
     use_responses_api: bool | None = None
     """True sends to `/responses` (api_shape="responses"), False to `/chat/completions`."""
     model_kwargs: dict[str, Any] | None = None
@@ -467,6 +469,7 @@ class ChatOpenAICompat(BaseChatModel):
             system_message_mode=call.get("system_message_mode"),
             prompt_cache_key=call.get("prompt_cache_key"),
             server_tools=server_tools,
+            include_headers=call.get("include_response_headers", self.include_response_headers),
         )
 
     def _conversation(self, messages: list[BaseMessage], call: Mapping[str, Any],

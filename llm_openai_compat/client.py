@@ -17,7 +17,7 @@ from .call import Prepared, Secret, StreamState, Target, body_events, learn_from
 from .config.settings import ProviderSettings
 from .discovery import aprovider_models, provider_models
 from .errors import ConfigError, OpenAICompatError
-from .events import Event, Finish, Usage
+from .events import Event, Finish, ResponseMeta, Usage
 from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
@@ -222,6 +222,15 @@ class _BaseClient:
 
 
 
+def headers_meta(headers: Mapping[str, str]) -> ResponseMeta:
+    """The response's headers (without cookies or credentials), asked for with
+    `RequestOptions.include_headers`, as ChatOpenAI's `include_response_headers` gives them."""
+    return ResponseMeta(None, None, {"headers": {
+        name.lower(): value for name, value in headers.items()
+        if not transport.is_sensitive_header(name) and name.lower() != "set-cookie"
+    }})
+
+
 class Client(_BaseClient):
     """Synchronous client. Connections are pooled per provider and reused across calls."""
 
@@ -243,6 +252,8 @@ class Client(_BaseClient):
                     ) as response:
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
+                        if options.include_headers:
+                            yield headers_meta(response.headers)
                         for chunk in transport.iter_body(response, prepared.endpoint):
                             yield from state.feed(chunk)
                             if state.error is not None:
@@ -254,7 +265,7 @@ class Client(_BaseClient):
                             yield from closing
                             raise state.error
                 else:
-                    closing, failure = self._fetch(prepared, recorder)
+                    closing, failure = self._fetch(prepared, recorder, options.include_headers)
                     if failure is not None:
                         yield from closing
                         raise failure
@@ -274,7 +285,7 @@ class Client(_BaseClient):
         while True:
             prepared, recorder = self._begin(conversation, options)
             try:
-                events, failure = self._fetch(prepared, recorder)
+                events, failure = self._fetch(prepared, recorder, options.include_headers)
                 if failure is not None:
                     raise failure
             except OpenAICompatError as error:
@@ -285,7 +296,7 @@ class Client(_BaseClient):
             return collect(events)
 
     def _fetch(
-        self, prepared: Prepared, recorder: _Recorder
+        self, prepared: Prepared, recorder: _Recorder, headers: bool = False
     ) -> tuple[list[Event], OpenAICompatError | None]:
         response = transport.send(
             prepared.endpoint,
@@ -295,7 +306,12 @@ class Client(_BaseClient):
             on_attempt=recorder.on_attempt,
         )
         recorder.opened(response.status_code)
-        return body_events(prepared, response.headers.get("content-type"), response.content)
+        events, failure = body_events(
+            prepared, response.headers.get("content-type"), response.content
+        )
+        if headers:
+            events = [headers_meta(response.headers), *events]
+        return events, failure
 
     def embed(
         self,
@@ -398,6 +414,8 @@ class AsyncClient(_BaseClient):
                     ) as response:
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
+                        if options.include_headers:
+                            yield headers_meta(response.headers)
                         async for chunk in transport.aiter_body(response, prepared.endpoint):
                             for event in state.feed(chunk):
                                 yield event
@@ -411,7 +429,7 @@ class AsyncClient(_BaseClient):
                                 yield event
                             raise state.error
                 else:
-                    closing, failure = await self._fetch(prepared, recorder)
+                    closing, failure = await self._fetch(prepared, recorder, options.include_headers)
                     if failure is not None:
                         for event in closing:
                             yield event
@@ -436,7 +454,7 @@ class AsyncClient(_BaseClient):
         while True:
             prepared, recorder = self._begin(conversation, options)
             try:
-                events, failure = await self._fetch(prepared, recorder)
+                events, failure = await self._fetch(prepared, recorder, options.include_headers)
                 if failure is not None:
                     raise failure
             except OpenAICompatError as error:
@@ -447,7 +465,7 @@ class AsyncClient(_BaseClient):
             return collect(events)
 
     async def _fetch(
-        self, prepared: Prepared, recorder: _Recorder
+        self, prepared: Prepared, recorder: _Recorder, headers: bool = False
     ) -> tuple[list[Event], OpenAICompatError | None]:
         response = await transport.asend(
             prepared.endpoint,
@@ -457,7 +475,12 @@ class AsyncClient(_BaseClient):
             on_attempt=recorder.on_attempt,
         )
         recorder.opened(response.status_code)
-        return body_events(prepared, response.headers.get("content-type"), response.content)
+        events, failure = body_events(
+            prepared, response.headers.get("content-type"), response.content
+        )
+        if headers:
+            events = [headers_meta(response.headers), *events]
+        return events, failure
 
     async def embed(
         self,

@@ -170,3 +170,5 @@ class RequestOptions:
     # Built-in tools the server runs itself (`{"type": "web_search"}`, ...), sent as given after
     # the function tools; their output arrives as `ServerToolItem` events.
     server_tools: tuple[Mapping[str, Any], ...] = ()
+    # Deliver the response's HTTP headers as a first `ResponseMeta` (extra["headers"]).
+    include_headers: bool = False

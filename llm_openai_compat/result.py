@@ -114,7 +114,10 @@ class ResultBuilder:
             target = self._logprobs if event.of == "content" else self._refusal_logprobs
             target.extend(event.entries)
         elif isinstance(event, ResponseMeta):
-            self._meta = event
+            meta = self._meta  # a headers-only meta may come first: merged, not replaced
+            self._meta = event if meta is None else ResponseMeta(
+                event.id or meta.id, event.model or meta.model, {**meta.extra, **event.extra}
+            )
         elif isinstance(event, RefusalDelta):
             self._refusal.append(event.text)
         elif isinstance(event, Annotation):

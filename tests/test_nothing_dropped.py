@@ -66,3 +66,21 @@ def test_n_choices_are_all_kept_and_never_streamed(model_server):
         assert choice.events[-1].type == "finish"
     with pytest.raises(ConfigError, match="n > 1 cannot be streamed"):
         client.complete(HI, RequestOptions(model="m", stream=True, params={"n": 2}))
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_response_headers_when_asked_without_cookies(fault_server, stream):
+    name = "openai__chat__stream_refusal_with_logprobs.txt" if stream else (
+        "openai__chat__nonstream_refusal.txt")
+    spec = response_spec(name)
+    spec["headers"] = {**spec["headers"], "x-request-id": "req-7", "set-cookie": "session=secret"}
+    client = Client.inline(fault_server.base_url + "/v1", provider_id="headers",
+                           policy=RetryPolicy(max_attempts=1))
+    fault_server.enqueue(spec)
+    result = client.complete(HI, RequestOptions(model="m", stream=stream, include_headers=True))
+    headers = result.meta.extra["headers"]
+    assert headers["x-request-id"] == "req-7" and "set-cookie" not in headers
+    assert result.meta.id.startswith("chatcmpl-")  # merged with the body's meta, not replaced
+    fault_server.enqueue(response_spec(name))
+    plain = client.complete(HI, RequestOptions(model="m", stream=stream))
+    assert "headers" not in plain.meta.extra

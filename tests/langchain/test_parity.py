@@ -143,3 +143,16 @@ def test_default_query(model_server):
                              default_query={"api-version": "2025-01-01"})
     model.invoke("hi")
     assert model_server.requests()[-1]["path"].endswith("/chat/completions?api-version=2025-01-01")
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+async def test_include_response_headers(model_server, streaming):
+    model = ChatOpenAICompat(base_url=model_server.url(), model="m", max_retries=0,
+                             include_response_headers=True, streaming=streaming)
+    for message in (model.invoke("hi"), await model.ainvoke("hi")):
+        headers = message.response_metadata["headers"]
+        assert headers["content-type"].startswith(
+            "text/event-stream" if streaming else "application/json")
+    plain = ChatOpenAICompat(base_url=model_server.url(), model="m", max_retries=0)
+    assert "headers" not in plain.invoke("hi").response_metadata
+    assert "headers" in plain.invoke("hi", include_response_headers=True).response_metadata
