@@ -25,6 +25,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .server import start_server
 
@@ -83,9 +84,10 @@ def sdk(base_url: str) -> Embedder:
 def langchain_openai(base_url: str) -> Embedder:
     from langchain_openai import OpenAIEmbeddings
 
+    # By their aliases, which mypy does not see in the constructor's signature.
+    fields: dict[str, Any] = {"base_url": base_url, "api_key": "bench"}
     embeddings = OpenAIEmbeddings(
-        model="bench-embed", base_url=base_url, api_key="bench",
-        check_embedding_ctx_length=False, max_retries=0,
+        model="bench-embed", check_embedding_ctx_length=False, max_retries=0, **fields
     )
     embed: Embedder = embeddings.embed_documents
     return embed

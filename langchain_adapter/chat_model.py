@@ -13,12 +13,14 @@ from contextlib import aclosing, closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import generate_from_stream
+from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import (
@@ -34,6 +36,7 @@ from llm_openai_compat import (
     AsyncClient,
     Client,
     ConfigError,
+    Conversation,
     ProviderSettings,
     RequestOptions,
     Secret,
@@ -46,7 +49,13 @@ from llm_openai_compat import (
 )
 from llm_openai_compat import settings_path as default_settings_path
 
-from .convert import ChunkBuilder, to_conversation, to_response_format, to_tool_specs
+from .convert import (
+    ChunkBuilder,
+    is_server_tool,
+    to_conversation,
+    to_response_format,
+    to_tool_specs,
+)
 from .errors import translated_errors
 from .structured import (
     Method,
@@ -59,15 +68,50 @@ from .structured import (
 
 __all__ = ["ChatOpenAICompat"]
 
-# Field -> the core's camelCase param name (the core's one table; `stop` is LangChain's own
-# argument). Each may also be given per call.
-_PARAMS = {field: camel for field, camel in OPTION_PARAMS.items() if field != "stop"}
+# Field -> the core's camelCase param name (the core's one table, ChatOpenAI's names). `stop`
+# is LangChain's own argument, `metadata` is LangChain's run metadata, and `logprobs` is read
+# with `top_logprobs`. Each may also be given per call.
+_PARAMS = {
+    field: camel for field, camel in OPTION_PARAMS.items()
+    if field not in ("stop", "metadata", "user", "logprobs")
+}
 # Everything a call (invoke, stream, bind) may pass besides `stop`.
 _CALL_OPTIONS = frozenset(
     {*_PARAMS, "model", "tools", "tool_choice", "parallel_tool_calls", "response_format",
-     "extra_body", "stream_usage"}
+     "extra_body", "stream_usage", "logprobs", "top_logprobs", "reasoning", "model_kwargs",
+     "conversation_id", "system_message_mode", "max_retries", "prompt_cache_key",
+     "include_response_headers"}
 )
 _IGNORED = frozenset({"stream", "ls_structured_output_format"})  # consumed by LangChain itself
+
+# ChatOpenAI's other names for fields of this class.
+_ALIASES = {
+    "model_name": "model",
+    "openai_api_base": "base_url",
+    "openai_api_key": "api_key",
+    "max_completion_tokens": "max_tokens",
+    "stop_sequences": "stop",
+    "request_timeout": "timeout",
+    "default_headers": "headers",
+}
+# ChatOpenAI fields that mean nothing here: why, and what to use instead (one line each).
+_NOT_APPLICABLE = {
+    "openai_organization": "an OpenAI account header; send it with headers={'OpenAI-Organization': ...}",
+    "organization": "an OpenAI account header; send it with headers={'OpenAI-Organization': ...}",
+    "openai_proxy": "proxies belong to the HTTP client; pass http_client=httpx2.Client(proxy=...)",
+    "tiktoken_model_name": "token counts come from the server's tokenizer or LangChain's approximation",
+    "disabled_params": "the core learns what a server rejects; drop the param instead",
+    "async_client": "pass http_async_client=httpx2.AsyncClient(...) instead",
+    "client": "pass http_client=httpx2.Client(...) instead",
+    "root_client": "pass http_client=httpx2.Client(...) instead",
+    "root_async_client": "pass http_async_client=httpx2.AsyncClient(...) instead",
+    "azure_endpoint": "give the Azure URL as base_url with vendor_profile='azure'",
+    # Applicable, but not built yet: refused rather than silently ignored.
+    "http_client": "not supported yet (the core owns its connection pools); "
+                   "use timeout=, verify_tls= and headers=",
+    "http_async_client": "not supported yet (the core owns its connection pools); "
+                         "use timeout=, verify_tls= and headers=",
+}
 
 
 class ChatOpenAICompat(BaseChatModel):
@@ -79,7 +123,7 @@ class ChatOpenAICompat(BaseChatModel):
     Connection fields given with a provider override the file's values for this model only.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     model: str | None = None
     """Model id; defaults to the settings file's active model, else the provider's first."""
@@ -120,6 +164,39 @@ class ChatOpenAICompat(BaseChatModel):
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     reasoning_effort: str | None = None
+    reasoning: dict[str, Any] | None = None
+    """ChatOpenAI's reasoning dict: `{"effort": ..., "summary": ...}`."""
+    logit_bias: dict[int, int] | None = None
+    logprobs: bool | None = None
+    """Return token log probabilities in `response_metadata["logprobs"]`."""
+    top_logprobs: int | None = None
+    n: int | None = None
+    """Choices per call: several generations in one `ChatResult` (not when streaming)."""
+    service_tier: str | None = None
+    verbosity: str | None = None
+    prompt_cache_retention: str | None = None
+    """`in_memory` or `24h`, sent as the server's `prompt_cache_retention`."""
+    store: bool | None = None
+    truncation: str | None = None
+    include: list[str] | None = None
+    safety_identifier: str | None = None
+    include_response_headers: bool = False
+    """Put the response's HTTP headers (without cookies or credentials) in
+    `response_metadata["headers"]`."""
+    use_responses_api: bool | None = None
+    """True sends to `/responses` (api_shape="responses"), False to `/chat/completions`."""
+    model_kwargs: dict[str, Any] | None = None
+    """Request params by ChatOpenAI's names; unknown names are sent as body fields."""
+    default_query: dict[str, str] | None = None
+    """Query parameters added to every request URL (Azure's `api-version`, ...)."""
+    system_message_mode: Literal["system", "developer", "remove"] | None = None
+    url_mode: Literal["auto", "verbatim"] | None = None
+    verify_tls: bool | None = None
+    model_params: dict[str, dict[str, Any]] | None = None
+    """Per-model params by camelCase name, as in the settings file."""
+    conversation_id: str | None = None
+    """Sent (hashed) as `prompt_cache_key`; per run, the config's metadata `thread_id` or
+    `session_id` is used when this is not given."""
     default_params: dict[str, Any] | None = None
     """More request params by their camelCase names (see the README), under the fields above."""
     extra_body: dict[str, Any] | None = None
@@ -134,8 +211,33 @@ class ChatOpenAICompat(BaseChatModel):
     _client: Client | None = PrivateAttr(default=None)
     _async_client: AsyncClient | None = PrivateAttr(default=None)
     _ls_provider: str = PrivateAttr()
+    _server_counts: bool = PrivateAttr(default=True)
 
     # -- configuration ---------------------------------------------------------------------
+
+    @model_validator(mode="before")
+    @classmethod
+    def _chat_openai_names(cls, data: Any) -> Any:
+        """ChatOpenAI's other field names, and a one-line refusal for what does not apply."""
+        if not isinstance(data, dict):
+            return data
+        for name, why in _NOT_APPLICABLE.items():
+            if data.get(name) is not None:
+                raise ConfigError(f"ChatOpenAICompat does not take {name}: {why}", field=name)
+        if any(alias in data for alias in _ALIASES):
+            data = dict(data)
+            for alias, name in _ALIASES.items():
+                if alias in data:
+                    value = data.pop(alias)
+                    if data.get(name) not in (None, value):
+                        raise ConfigError(f"give either {alias} or {name}, not both", field=name)
+                    data[name] = value
+        if data.get("output_version") == "responses/v1":
+            raise ConfigError(
+                "output_version='responses/v1' is not supported: use 'v1' (standard content "
+                "blocks) or 'v0'", field="output_version",
+            )
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -158,7 +260,7 @@ class ChatOpenAICompat(BaseChatModel):
             raise ConfigError("give either provider or base_url, not both", field="base_url")
         active = None
         if self.base_url:
-            name = self.base_url
+            name = _with_query(self.base_url, self.default_query or {})
         else:
             settings = load_settings(Path(self.settings_path) if self.settings_path else None)
             active = settings.active
@@ -189,6 +291,8 @@ class ChatOpenAICompat(BaseChatModel):
             self._ls_provider = _inline_ls_provider(self.base_url, profile.name)
         validate_params(self._params({}, None), target.settings.api_shape, where="ChatOpenAICompat")
         self._resolved = target
+        if self.profile is None:
+            self.profile = _model_profile(target.settings.capabilities)
         return self
 
     def _overrides(self, base: ProviderSettings) -> dict[str, Any]:
@@ -196,6 +300,15 @@ class ChatOpenAICompat(BaseChatModel):
         out: dict[str, Any] = {}
         if self.api_shape is not None:
             out["api_shape"] = self.api_shape
+        elif self.use_responses_api is not None:
+            out["api_shape"] = "responses" if self.use_responses_api else "chat-completions"
+        for field in ("system_message_mode", "url_mode", "verify_tls"):
+            if getattr(self, field) is not None:
+                out[field] = getattr(self, field)
+        if self.model_params:
+            out["model_params"] = {**base.model_params, **self.model_params}
+        if self.default_query and not self.base_url:
+            out["base_url"] = _with_query(base.base_url, self.default_query)
         if self.api_key_ref is not None:
             out["api_key_ref"] = self.api_key_ref
         if self.vendor_profile is not None:
@@ -300,10 +413,28 @@ class ChatOpenAICompat(BaseChatModel):
 
     def _params(self, call: Mapping[str, Any], stop: list[str] | None) -> dict[str, Any]:
         """camelCase params for the core (which applies `stop` itself where the wire shape
-        has no such field)."""
+        has no such field), from this model's fields, `model_kwargs` and the call's options."""
         explicit = {
             camel: call.get(field, getattr(self, field)) for field, camel in _PARAMS.items()
         }
+        kwargs_params, _ = _split_model_kwargs(
+            {**(self.model_kwargs or {}), **(call.get("model_kwargs") or {})}
+        )
+        for camel, value in kwargs_params.items():
+            if explicit.get(camel) is None:
+                explicit[camel] = value
+        logprobs = call.get("logprobs", self.logprobs)
+        top = call.get("top_logprobs", self.top_logprobs)
+        if logprobs is not None:
+            # The core's one `logprobs` param: true, false, or how many top logprobs.
+            explicit["logprobs"] = top if logprobs and top else bool(logprobs)
+        reasoning = call.get("reasoning", self.reasoning)
+        if reasoning:
+            if explicit.get("reasoningEffort") is None:
+                explicit["reasoningEffort"] = reasoning.get("effort")
+            explicit["reasoningSummary"] = reasoning.get("summary")
+        if explicit.get("logitBias"):  # ChatOpenAI's int token ids; JSON keys are strings
+            explicit["logitBias"] = {str(k): v for k, v in explicit["logitBias"].items()}
         if stop:
             explicit["stop"] = stop
         given = {k: v for k, v in explicit.items() if v is not None and v != []}
@@ -316,9 +447,16 @@ class ChatOpenAICompat(BaseChatModel):
         if unknown:
             raise TypeError(
                 f"ChatOpenAICompat got unexpected call options {sorted(unknown)}; vendor fields "
-                "go in extra_body={...}, request params in default_params={...}"
+                "go in extra_body={...} or model_kwargs={...}"
             )
+        if stream and (call.get("n") or self.n or 1) > 1:
+            raise ValueError("ChatOpenAICompat streams only with n=1 (as ChatOpenAI); "
+                             "use invoke/generate for n choices")
         tools = to_tool_specs(call.get("tools") or ())
+        server_tools = tuple(dict(t) for t in call.get("tools") or () if is_server_tool(t))
+        _, kwargs_body = _split_model_kwargs(
+            {**(self.model_kwargs or {}), **(call.get("model_kwargs") or {})}
+        )
         return RequestOptions(
             model=call.get("model") or self.model or "",
             stream=stream,
@@ -326,18 +464,47 @@ class ChatOpenAICompat(BaseChatModel):
             tool_choice=tool_choice_for(call.get("tool_choice"), [t.name for t in tools]),
             response_format=to_response_format(call.get("response_format")),
             params=self._params(call, stop if stop is not None else self.stop),
-            extra_body=call.get("extra_body") or {},
+            extra_body={**kwargs_body, **(call.get("extra_body") or {})},
             include_usage=call.get("stream_usage", self.stream_usage),
+            system_message_mode=call.get("system_message_mode"),
+            prompt_cache_key=call.get("prompt_cache_key"),
+            server_tools=server_tools,
+            include_headers=call.get("include_response_headers", self.include_response_headers),
         )
+
+    def _conversation(self, messages: list[BaseMessage], call: Mapping[str, Any],
+                      run_manager: Any) -> Conversation:
+        """The messages, with the id the prompt cache key is derived from: the call's or the
+        model's `conversation_id`, else the run's `thread_id` / `session_id` metadata."""
+        conversation = to_conversation(messages)
+        metadata = getattr(run_manager, "metadata", None) or {}
+        key = call.get("conversation_id") or self.conversation_id or next(
+            (str(metadata[k]) for k in ("thread_id", "session_id") if metadata.get(k)), None
+        )
+        return replace(conversation, id=key) if key else conversation
+
+    def _client_for(self, call: Mapping[str, Any], *, sync: bool) -> Client | AsyncClient:
+        """The shared client, or a one-off one when the call sets its own `max_retries`."""
+        retries = call.get("max_retries")
+        if retries is None:
+            return self._sync() if sync else self._async()
+        target = self._target()
+        settings = target.settings.model_copy(update={"max_retries": retries})
+        return (Client if sync else AsyncClient)(replace(target, settings=settings))
 
     def _builder(self, options: RequestOptions) -> ChunkBuilder:
         return ChunkBuilder(options.model, v1=self.output_version == "v1")
 
     def _run(self, messages: list[BaseMessage], stop: list[str] | None, call: Mapping[str, Any],
-             *, stream: bool) -> Iterator[ChatGenerationChunk]:
+             *, stream: bool, run_manager: Any = None,
+             builders: list[ChunkBuilder] | None = None) -> Iterator[ChatGenerationChunk]:
         options = self._options(stop, call, stream=stream)
         builder = self._builder(options)
-        events = self._sync().stream(to_conversation(messages), options)
+        if builders is not None:
+            builders.append(builder)
+        client = self._client_for(call, sync=True)
+        assert isinstance(client, Client)
+        events = client.stream(self._conversation(messages, call, run_manager), options)
         with closing(events), translated_errors():
             for event in events:
                 chunk = builder.feed(event)
@@ -345,10 +512,16 @@ class ChatOpenAICompat(BaseChatModel):
                     yield chunk
 
     async def _arun(self, messages: list[BaseMessage], stop: list[str] | None,
-                    call: Mapping[str, Any], *, stream: bool) -> AsyncGenerator[ChatGenerationChunk, None]:
+                    call: Mapping[str, Any], *, stream: bool, run_manager: Any = None,
+                    builders: list[ChunkBuilder] | None = None,
+                    ) -> AsyncGenerator[ChatGenerationChunk, None]:
         options = self._options(stop, call, stream=stream)
         builder = self._builder(options)
-        events = self._async().stream(to_conversation(messages), options)
+        if builders is not None:
+            builders.append(builder)
+        client = self._client_for(call, sync=False)
+        assert isinstance(client, AsyncClient)
+        events = client.stream(self._conversation(messages, call, run_manager), options)
         # aclosing: an abandoned or cancelled stream closes the HTTP response at once.
         async with aclosing(events):
             with translated_errors():
@@ -359,25 +532,60 @@ class ChatOpenAICompat(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        return generate_from_stream(self._run(messages, stop, kwargs, stream=False))
+        builders: list[ChunkBuilder] = []
+        result = generate_from_stream(
+            self._run(messages, stop, kwargs, stream=False, run_manager=run_manager,
+                      builders=builders)
+        )
+        return _with_other_choices(result, builders)
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None,
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        yield from self._run(messages, stop, kwargs, stream=True)
+        yield from self._run(messages, stop, kwargs, stream=True, run_manager=run_manager)
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None,
                          **kwargs: Any) -> ChatResult:
-        chunks = [c async for c in self._arun(messages, stop, kwargs, stream=False)]
-        return generate_from_stream(iter(chunks))  # merging is cheap: no executor hop
+        builders: list[ChunkBuilder] = []
+        chunks = [c async for c in self._arun(messages, stop, kwargs, stream=False,
+                                              run_manager=run_manager, builders=builders)]
+        # merging is cheap: no executor hop
+        return _with_other_choices(generate_from_stream(iter(chunks)), builders)
 
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                        run_manager: AsyncCallbackManagerForLLMRun | None = None,
                        **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
-        async with aclosing(self._arun(messages, stop, kwargs, stream=True)) as chunks:
+        async with aclosing(self._arun(messages, stop, kwargs, stream=True,
+                                       run_manager=run_manager)) as chunks:
             async for chunk in chunks:
                 yield chunk
+
+    # -- token counting --------------------------------------------------------------------------
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """The server's tokenizer where it has one (vLLM's and llama.cpp's `/tokenize`, the
+        Responses `input_tokens` endpoint), else LangChain's approximate counter (about four
+        characters a token, plus per-message overhead): no `transformers` download, and
+        `trim_messages(token_counter=model)` works. A server without a tokenizer is asked
+        once per model object. Tool schemas are always estimated."""
+        extra = count_tokens_approximately([], tools=list(tools)) if tools else 0
+        if self._server_counts:
+            with translated_errors():
+                counted = self._sync().count_tokens(
+                    self._conversation(messages, {}, None), self.model or ""
+                )
+            if counted is not None:
+                return counted.tokens + extra
+            self._server_counts = False
+        return count_tokens_approximately(messages) + extra
+
+    def get_num_tokens(self, text: str) -> int:
+        """An estimate of `text`'s tokens: four characters a token, rounded up, as LangChain's
+        approximate counter reckons message text."""
+        return -(-len(text) // 4)
 
     # -- tools and structured output -----------------------------------------------------------
 
@@ -418,6 +626,73 @@ class ChatOpenAICompat(BaseChatModel):
             raise TypeError(f"with_structured_output got unexpected options {sorted(kwargs)}")
         return with_structured_output(self, schema, method=method, include_raw=include_raw,
                                       strict=strict)
+
+
+# The provider's capability flags (what `llm openai-compat test` found, or the user wrote) ->
+# LangChain's ModelProfile keys. A flag never probed stays out of the profile: unknown.
+_PROFILE_FLAGS = {
+    "tools": "tool_calling",
+    "toolsStreamed": "tool_call_streaming",
+    "jsonSchema": "structured_output",
+    "images": "image_inputs",
+    "audio": "audio_inputs",
+    "pdf": "pdf_inputs",
+    "reasoning": "reasoning_output",
+}
+_PROFILE_LIMITS = {
+    "contextWindow": "max_input_tokens",
+    "maxInputTokens": "max_input_tokens",
+    "maxOutputTokens": "max_output_tokens",
+}
+
+
+def _model_profile(capabilities: Mapping[str, Any]) -> ModelProfile | None:
+    """LangChain's `profile` from what is known about the provider (None when nothing is)."""
+    profile: dict[str, Any] = {}
+    for flag, key in _PROFILE_FLAGS.items():
+        if isinstance(capabilities.get(flag), bool):
+            profile[key] = capabilities[flag]
+    for flag, key in _PROFILE_LIMITS.items():
+        value = capabilities.get(flag)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            profile[key] = value
+    return ModelProfile(**profile) if profile else None  # type: ignore[typeddict-item]
+
+
+def _with_other_choices(result: ChatResult, builders: list[ChunkBuilder]) -> ChatResult:
+    """Choices 1.. of an `n` call, each built into a message the way choice 0 was."""
+    others = builders[0].other_choices if builders else []
+    if not others:
+        return result
+    generations = list(result.generations)
+    for choice in sorted(others, key=lambda c: c.index):
+        builder = builders[0].for_other_choice()
+        chunks = [c for c in map(builder.feed, choice.events) if c is not None]
+        if chunks:
+            generations.extend(generate_from_stream(iter(chunks)).generations)
+    return ChatResult(generations=generations, llm_output=result.llm_output)
+
+
+def _with_query(base_url: str, query: Mapping[str, str]) -> str:
+    """`base_url` with `query` added (the core keeps a base URL's query on every request)."""
+    parts = urlsplit(base_url)
+    if not query:
+        return base_url
+    extra = urlencode(dict(query))
+    return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
+
+
+def _split_model_kwargs(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """ChatOpenAI's `model_kwargs`: names in the core's option table become params (so they
+    are validated and mapped per shape); anything else is a body field sent as given."""
+    params: dict[str, Any] = {}
+    body: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        if name in OPTION_PARAMS and name not in ("stop", "metadata"):
+            params[OPTION_PARAMS[name]] = value
+        else:
+            body[name] = value
+    return params, body
 
 
 def _shown_fields(base_url: str | None, headers: Mapping[str, str] | None) -> dict[str, Any]:

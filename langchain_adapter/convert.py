@@ -27,19 +27,24 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from llm_openai_compat import (
+    Annotation,
     Conversation,
     Event,
     FilePart,
     Finish,
     ImagePart,
+    Logprobs,
     Message,
+    OtherChoice,
     Part,
     ReasoningDelta,
     ReasoningItem,
     ReasoningPart,
+    RefusalDelta,
     ResponseFormat,
     ResponseMeta,
     Role,
+    ServerToolItem,
     TextDelta,
     TextPart,
     ToolCall,
@@ -53,6 +58,7 @@ from llm_openai_compat import (
 
 __all__ = [
     "ChunkBuilder",
+    "is_server_tool",
     "to_conversation",
     "to_response_format",
     "to_tool_specs",
@@ -210,9 +216,18 @@ def _tool_output(message: ToolMessage) -> str:
 # -- tools and formats (OpenAI dict forms, as bound by bind_tools / with_structured_output) --------
 
 
+def is_server_tool(tool: Mapping[str, Any]) -> bool:
+    """A built-in tool dict (`{"type": "web_search"}`, `{"type": "file_search", ...}`): one
+    with a type other than "function" and no function to call here."""
+    return tool.get("type") not in (None, "function") and "function" not in tool
+
+
 def to_tool_specs(tools: Iterable[Mapping[str, Any]]) -> tuple[ToolSpec, ...]:
+    """Function tools (built-in ones are left to `is_server_tool` and sent as given)."""
     specs = []
     for tool in tools:
+        if is_server_tool(tool):
+            continue
         function = tool.get("function", tool)
         specs.append(
             ToolSpec(
@@ -290,6 +305,18 @@ class ChunkBuilder:
         self._block = -1  # v1 block index: a new block whenever the kind or the call changes
         self._block_key: object = None
         self._call_blocks: dict[int, int] = {}
+        self._logprobs: dict[str, list[Any]] = {}
+        self._annotations: list[Annotation] = []
+        self._text_block: int | None = None
+        self.other_choices: list[OtherChoice] = []
+
+    def for_other_choice(self) -> ChunkBuilder:
+        """A builder for another of the call's `n` choices: the same id, model, response
+        extras and usage (the server reports usage once, for all choices; ChatOpenAI puts it
+        on every generation too)."""
+        other = ChunkBuilder(self._model, v1=self._v1)
+        other._id, other._extra, other._usage = self._id, dict(self._extra), self._usage
+        return other
 
     def feed(self, event: Event) -> ChatGenerationChunk | None:
         match event:
@@ -306,6 +333,20 @@ class ChunkBuilder:
                 return self._call(index, args=delta)
             case ToolCall():
                 return self._complete_call(event)
+            case RefusalDelta(text=text):
+                block = {"type": "refusal", "refusal": text, "index": self._index("refusal")}
+                return self._emit(block, additional_kwargs={"refusal": text})
+            case Logprobs(entries=entries, of=of):
+                self._logprobs.setdefault(of, []).extend(dict(e) for e in entries)
+            case Annotation():
+                self._annotations.append(event)
+            case OtherChoice():
+                self.other_choices.append(event)
+            case ServerToolItem(kind=kind, id=item_id, raw=raw):
+                block = {"type": "server_tool_call", "id": item_id,
+                         "name": kind.removesuffix("_call"), "args": dict(raw.get("action") or {}),
+                         "index": self._index(("server", item_id))}
+                return self._emit(block, additional_kwargs={"server_tool_calls": [dict(raw)]})
             case ReasoningItem():
                 item: dict[str, Any] = {"id": event.id, "summary": list(event.summary)}
                 if event.encrypted_content:
@@ -340,20 +381,38 @@ class ChunkBuilder:
             **{k: v for k, v in self._extra.items() if isinstance(k, str)},
             "finish_reason": reason,
             "model_name": self._model,
+            # The wire dialect, as ChatOpenAI says it: LangChain picks the translator of
+            # `content_blocks` (refusal, citations) by this name.
+            "model_provider": "openai",
         }
         if raw_reason and raw_reason != reason:
             metadata["raw_finish_reason"] = raw_reason
         if self._id:
             metadata["id"] = self._id
+        if self._usage is not None and self._usage.raw:
+            metadata["token_usage"] = dict(self._usage.raw)  # the server's own, with `cost`
+        # ChatOpenAI's key, None when no logprobs came.
+        metadata["logprobs"] = {"content": self._logprobs.get("content"),
+                                "refusal": self._logprobs.get("refusal")} if self._logprobs else None
+        fields: dict[str, Any] = {}
+        block = None
+        if self._annotations:
+            fields["additional_kwargs"] = {"annotations": [dict(a.raw) for a in self._annotations]}
+            if self._v1:
+                index = self._text_block if self._text_block is not None else self._index("text")
+                block = {"type": "text", "text": "", "index": index,
+                         "annotations": [_citation(a) for a in self._annotations]}
         return self._emit(
-            None,
+            block,
             usage_metadata=to_usage_metadata(self._usage) if self._usage else None,
             response_metadata=metadata,
             chunk_position="last",
+            **fields,
         )
 
     def _text(self, text: str) -> ChatGenerationChunk:
-        return self._emit({"type": "text", "text": text, "index": self._index("text")}, text=text)
+        self._text_block = index = self._index("text")
+        return self._emit({"type": "text", "text": text, "index": index}, text=text)
 
     def _call(self, index: int, *, args: str, name: str | None = None,
               id: str | None = None) -> ChatGenerationChunk:
@@ -382,3 +441,17 @@ class ChunkBuilder:
             fields["response_metadata"] = {**fields.get("response_metadata", {}),
                                            "output_version": "v1"}
         return ChatGenerationChunk(message=AIMessageChunk(content=content, id=self._id, **fields))
+
+
+def _citation(annotation: Annotation) -> dict[str, Any]:
+    """A v1 `citation` block for a url_citation, else a `non_standard_annotation`."""
+    if annotation.kind != "url_citation" or not annotation.url:
+        return {"type": "non_standard_annotation", "value": dict(annotation.raw)}
+    out: dict[str, Any] = {"type": "citation", "url": annotation.url}
+    if annotation.title is not None:
+        out["title"] = annotation.title
+    if annotation.start_index is not None:
+        out["start_index"] = annotation.start_index
+    if annotation.end_index is not None:
+        out["end_index"] = annotation.end_index
+    return out

@@ -62,7 +62,8 @@ def bind_tools(
     bound: Mapping[str, Any],
 ) -> Runnable[LanguageModelInput, AIMessage]:
     formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
-    names = [tool["function"]["name"] for tool in formatted]
+    # Built-in tools (`{"type": "web_search"}`) have no function name; they are sent as given.
+    names = [tool["function"]["name"] for tool in formatted if "function" in tool]
     options: dict[str, Any] = {"tools": formatted, **bound}
     choice = tool_choice_for(tool_choice, names)
     if choice is not None:

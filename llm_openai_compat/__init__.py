@@ -63,11 +63,16 @@ if TYPE_CHECKING:
         Unauthorized,
     )
     from .events import (
+        Annotation,
         Event,
         Finish,
+        Logprobs,
+        OtherChoice,
         ReasoningDelta,
         ReasoningItem,
+        RefusalDelta,
         ResponseMeta,
+        ServerToolItem,
         StreamFailure,
         TextDelta,
         ToolCall,
@@ -97,12 +102,14 @@ if TYPE_CHECKING:
     # What the adapters (the llm plugin, LangChain) need beyond the client API.
     from .providers import Secret, Target, resolve_provider, validate_provider
     from .result import Result
+    from .token_count import TokenCount
 
 __all__ = [
     "ADAPTATIONS",
     "KNOWN_SERVERS",
     "OPTION_PARAMS",
     "Adaptation",
+    "Annotation",
     "AsyncClient",
     "BadRequest",
     "CircuitBreaker",
@@ -119,6 +126,7 @@ __all__ = [
     "ImagePart",
     "KnownServer",
     "LearnedLimits",
+    "Logprobs",
     "Message",
     "MissingKey",
     "MissingStructuredOutput",
@@ -127,6 +135,7 @@ __all__ = [
     "NetworkTimeout",
     "NotFound",
     "OpenAICompatError",
+    "OtherChoice",
     "Part",
     "ProbeReport",
     "Profile",
@@ -140,6 +149,7 @@ __all__ = [
     "ReasoningDelta",
     "ReasoningItem",
     "ReasoningPart",
+    "RefusalDelta",
     "RequestOptions",
     "ResponseFormat",
     "ResponseMeta",
@@ -147,12 +157,14 @@ __all__ = [
     "RetryPolicy",
     "Role",
     "Secret",
+    "ServerToolItem",
     "Settings",
     "StreamError",
     "StreamFailure",
     "Target",
     "TextDelta",
     "TextPart",
+    "TokenCount",
     "ToolCall",
     "ToolCallArgumentsDelta",
     "ToolCallPart",
@@ -231,11 +243,16 @@ _EXPORTS: dict[str, str] = {
     "RateLimited": "errors",
     "StreamError": "errors",
     "Unauthorized": "errors",
+    "Annotation": "events",
     "Event": "events",
     "Finish": "events",
+    "Logprobs": "events",
+    "OtherChoice": "events",
     "ReasoningDelta": "events",
     "ReasoningItem": "events",
+    "RefusalDelta": "events",
     "ResponseMeta": "events",
+    "ServerToolItem": "events",
     "StreamFailure": "events",
     "TextDelta": "events",
     "ToolCall": "events",
@@ -268,6 +285,7 @@ _EXPORTS: dict[str, str] = {
     "resolve_provider": "providers",
     "validate_provider": "providers",
     "Result": "result",
+    "TokenCount": "token_count",
 }
 
 __version__ = "0.1.0"

@@ -301,6 +301,12 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
         settings.default_params, settings.model_params.get(options.model), options.params
     )
     extra_body = {**settings.extra_body, **options.extra_body}
+    if options.stream and (params.get("n") or 1) > 1:
+        # A stream follows choice 0 only: the other choices would be dropped without a word.
+        raise ConfigError(
+            "n > 1 cannot be streamed", provider=target.id, field="n",
+            hint="Send n choices without streaming, or n=1 when streaming",
+        )
     system_mode = options.system_message_mode or settings.system_message_mode
     cache_key = options.prompt_cache_key or cache_key_for(conversation.id)
     if (params, extra_body, system_mode, cache_key) != (

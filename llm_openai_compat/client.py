@@ -17,13 +17,14 @@ from .call import Prepared, Secret, StreamState, Target, body_events, learn_from
 from .config.settings import ProviderSettings
 from .discovery import aprovider_models, provider_models
 from .errors import ConfigError, OpenAICompatError
-from .events import Event, Finish, Usage
+from .events import Event, Finish, ResponseMeta, Usage
 from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
 from .messages import Conversation, RequestOptions
 from .providers import inline_provider_id, resolve_provider
 from .result import Result, ResultBuilder, collect
+from .token_count import TokenCount, parse_token_count, token_count_request
 
 if TYPE_CHECKING:
     from typing import Self  # Python 3.11; only ever an annotation here
@@ -223,6 +224,15 @@ class _BaseClient:
 
 
 
+def headers_meta(headers: Mapping[str, str]) -> ResponseMeta:
+    """The response's headers (without cookies or credentials), asked for with
+    `RequestOptions.include_headers`, as ChatOpenAI's `include_response_headers` gives them."""
+    return ResponseMeta(None, None, {"headers": {
+        name.lower(): value for name, value in headers.items()
+        if not transport.is_sensitive_header(name) and name.lower() != "set-cookie"
+    }})
+
+
 class Client(_BaseClient):
     """Synchronous client. Connections are pooled per provider and reused across calls."""
 
@@ -244,6 +254,8 @@ class Client(_BaseClient):
                     ) as response:
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
+                        if options.include_headers:
+                            yield headers_meta(response.headers)
                         for chunk in transport.iter_body(response, prepared.endpoint):
                             yield from state.feed(chunk)
                             if state.error is not None:
@@ -255,7 +267,7 @@ class Client(_BaseClient):
                             yield from closing
                             raise state.error
                 else:
-                    closing, failure = self._fetch(prepared, recorder)
+                    closing, failure = self._fetch(prepared, recorder, options.include_headers)
                     if failure is not None:
                         yield from closing
                         raise failure
@@ -275,7 +287,7 @@ class Client(_BaseClient):
         while True:
             prepared, recorder = self._begin(conversation, options)
             try:
-                events, failure = self._fetch(prepared, recorder)
+                events, failure = self._fetch(prepared, recorder, options.include_headers)
                 if failure is not None:
                     raise failure
             except OpenAICompatError as error:
@@ -286,7 +298,7 @@ class Client(_BaseClient):
             return collect(events)
 
     def _fetch(
-        self, prepared: Prepared, recorder: _Recorder
+        self, prepared: Prepared, recorder: _Recorder, headers: bool = False
     ) -> tuple[list[Event], OpenAICompatError | None]:
         response = transport.send(
             prepared.endpoint,
@@ -296,7 +308,12 @@ class Client(_BaseClient):
             on_attempt=recorder.on_attempt,
         )
         recorder.opened(response.status_code)
-        return body_events(prepared, response.headers.get("content-type"), response.content)
+        events, failure = body_events(
+            prepared, response.headers.get("content-type"), response.content
+        )
+        if headers:
+            events = [headers_meta(response.headers), *events]
+        return events, failure
 
     def embed(
         self,
@@ -360,6 +377,18 @@ class Client(_BaseClient):
         recorder.opened(response.status_code)
         return response.content
 
+    def count_tokens(self, conversation: Conversation, model: str) -> TokenCount | None:
+        """The server's own count of the conversation's input tokens (`token_count`), or None
+        when it has no tokenizer endpoint or the count failed: the caller estimates then.
+        One attempt, no retries: a count is never worth a wait."""
+        prepared = prepare(self.target, conversation, RequestOptions(model=model, stream=False))
+        endpoint, body, source = token_count_request(prepared)
+        try:
+            response = transport.send(endpoint, body, policy=RetryPolicy(max_attempts=1))
+        except OpenAICompatError:
+            return None
+        return parse_token_count(response.content, source)
+
     def list_models(self) -> list[str]:
         """The model ids the server lists: its profile's native listing (Ollama, LM Studio;
         without embedding models) else `/models` (`discovery.provider_models`)."""
@@ -387,6 +416,8 @@ class AsyncClient(_BaseClient):
                     ) as response:
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
+                        if options.include_headers:
+                            yield headers_meta(response.headers)
                         async for chunk in transport.aiter_body(response, prepared.endpoint):
                             for event in state.feed(chunk):
                                 yield event
@@ -400,7 +431,7 @@ class AsyncClient(_BaseClient):
                                 yield event
                             raise state.error
                 else:
-                    closing, failure = await self._fetch(prepared, recorder)
+                    closing, failure = await self._fetch(prepared, recorder, options.include_headers)
                     if failure is not None:
                         for event in closing:
                             yield event
@@ -425,7 +456,7 @@ class AsyncClient(_BaseClient):
         while True:
             prepared, recorder = self._begin(conversation, options)
             try:
-                events, failure = await self._fetch(prepared, recorder)
+                events, failure = await self._fetch(prepared, recorder, options.include_headers)
                 if failure is not None:
                     raise failure
             except OpenAICompatError as error:
@@ -436,7 +467,7 @@ class AsyncClient(_BaseClient):
             return collect(events)
 
     async def _fetch(
-        self, prepared: Prepared, recorder: _Recorder
+        self, prepared: Prepared, recorder: _Recorder, headers: bool = False
     ) -> tuple[list[Event], OpenAICompatError | None]:
         response = await transport.asend(
             prepared.endpoint,
@@ -446,7 +477,12 @@ class AsyncClient(_BaseClient):
             on_attempt=recorder.on_attempt,
         )
         recorder.opened(response.status_code)
-        return body_events(prepared, response.headers.get("content-type"), response.content)
+        events, failure = body_events(
+            prepared, response.headers.get("content-type"), response.content
+        )
+        if headers:
+            events = [headers_meta(response.headers), *events]
+        return events, failure
 
     async def embed(
         self,

@@ -2,8 +2,11 @@
 
 Small frozen dataclasses with a literal `type` tag, so adapters can `match` on them and never
 care which wire shape (Chat Completions or Responses) produced them. The order a consumer sees:
-`ResponseMeta` (once, when known), then any interleaving of text, reasoning and tool-call
-events, then complete `ToolCall`s, one `Usage` (if the server reported any), one `Finish`.
+`ResponseMeta` (once, when known), then any interleaving of text, refusal, logprobs,
+annotation, reasoning, server-side tool and tool-call events, then complete `ToolCall`s, one
+`Usage` (if the server reported any), one `Finish`. Nothing the server said about the answer is
+dropped: a refusal is its own event (never an empty text), logprobs and citations ride beside
+the text they describe.
 `StreamFailure` replaces `Finish` when the server reported an error inside the stream.
 """
 
@@ -17,13 +20,18 @@ if TYPE_CHECKING:
     from .errors import OpenAICompatError
 
 __all__ = [
+    "Annotation",
     "Event",
     "Finish",
     "FinishReason",
+    "Logprobs",
+    "OtherChoice",
     "ReasoningDelta",
     "ReasoningItem",
     "ReasoningKind",
+    "RefusalDelta",
     "ResponseMeta",
+    "ServerToolItem",
     "StreamFailure",
     "TextDelta",
     "ToolCall",
@@ -51,6 +59,61 @@ class ResponseMeta:
 class TextDelta:
     text: str
     type: Literal["text"] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalDelta:
+    """The model declined (chat `refusal`, a Responses `refusal` part). Its own event, so a
+    refusal is never mistaken for an empty answer."""
+
+    text: str
+    type: Literal["refusal"] = "refusal"
+
+
+@dataclass(frozen=True, slots=True)
+class Logprobs:
+    """Token log probabilities as the server sent them (OpenAI's `{token, logprob, bytes,
+    top_logprobs}` entries), for the text (`of="content"`) or the refusal."""
+
+    entries: tuple[Mapping[str, Any], ...]
+    of: Literal["content", "refusal"] = "content"
+    type: Literal["logprobs"] = "logprobs"
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """A citation (or other annotation) on the answer text. `kind` is the server's type
+    (`url_citation`, `file_citation`, ...); url/title/indexes are read from the nested (chat) or
+    flat (Responses) form; `raw` is the server's object."""
+
+    kind: str
+    url: str | None = None
+    title: str | None = None
+    start_index: int | None = None
+    end_index: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    type: Literal["annotation"] = "annotation"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerToolItem:
+    """A built-in tool the server ran itself (Responses `web_search_call`, `file_search_call`,
+    `code_interpreter_call`, ...): kept as the server sent it, never executed here."""
+
+    kind: str
+    id: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    type: Literal["server_tool"] = "server_tool"
+
+
+@dataclass(frozen=True, slots=True)
+class OtherChoice:
+    """Choice `index` (1, 2, ...) of a non-streamed response asked for `n` choices: its events,
+    assembled like choice 0's (which are the call's own events)."""
+
+    index: int
+    events: tuple[Event, ...]
+    type: Literal["choice"] = "choice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +209,11 @@ class StreamFailure:
 Event = (
     ResponseMeta
     | TextDelta
+    | RefusalDelta
+    | Logprobs
+    | Annotation
+    | ServerToolItem
+    | OtherChoice
     | ReasoningDelta
     | ReasoningItem
     | ToolCallStart

@@ -167,3 +167,8 @@ class RequestOptions:
     system_message_mode: Literal["system", "developer", "remove"] | None = None
     # Sent as `prompt_cache_key` where the profile allows it (derived from Conversation.id).
     prompt_cache_key: str | None = None
+    # Built-in tools the server runs itself (`{"type": "web_search"}`, ...), sent as given after
+    # the function tools; their output arrives as `ServerToolItem` events.
+    server_tools: tuple[Mapping[str, Any], ...] = ()
+    # Deliver the response's HTTP headers as a first `ResponseMeta` (extra["headers"]).
+    include_headers: bool = False

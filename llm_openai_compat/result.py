@@ -6,15 +6,21 @@ a non-streamed call of the same response produce the same `Result`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .events import (
+    Annotation,
     Event,
     Finish,
+    Logprobs,
+    OtherChoice,
     ReasoningDelta,
     ReasoningItem,
+    RefusalDelta,
     ResponseMeta,
+    ServerToolItem,
     TextDelta,
     ToolCall,
     Usage,
@@ -33,6 +39,13 @@ class Result:
     usage: Usage | None
     finish: Finish | None
     meta: ResponseMeta | None
+    refusal: str = ""
+    logprobs: tuple[Mapping[str, Any], ...] = ()
+    refusal_logprobs: tuple[Mapping[str, Any], ...] = ()
+    annotations: tuple[Annotation, ...] = ()
+    server_tools: tuple[ServerToolItem, ...] = ()
+    # Choices 1.. of a call that asked for `n` (this Result is choice 0).
+    other_choices: tuple[OtherChoice, ...] = ()
     events: tuple[Event, ...] = field(default=(), repr=False)
 
     @property
@@ -44,12 +57,18 @@ class ResultBuilder:
     """Accumulates events; text pieces are joined once at the end (no quadratic building)."""
 
     __slots__ = (
+        "_annotations",
         "_events",
         "_finish",
         "_items",
         "_keep_events",
+        "_logprobs",
         "_meta",
+        "_others",
         "_reasoning",
+        "_refusal",
+        "_refusal_logprobs",
+        "_server_tools",
         "_summary",
         "_text",
         "_tool_calls",
@@ -67,6 +86,12 @@ class ResultBuilder:
         self._usage: Usage | None = None
         self._finish: Finish | None = None
         self._meta: ResponseMeta | None = None
+        self._refusal: list[str] = []
+        self._logprobs: list[Mapping[str, Any]] = []
+        self._refusal_logprobs: list[Mapping[str, Any]] = []
+        self._annotations: list[Annotation] = []
+        self._server_tools: list[ServerToolItem] = []
+        self._others: list[OtherChoice] = []
 
     def add(self, event: Event) -> None:
         if self._keep_events:
@@ -85,8 +110,22 @@ class ResultBuilder:
             self._usage = event
         elif isinstance(event, Finish):
             self._finish = event
+        elif isinstance(event, Logprobs):
+            target = self._logprobs if event.of == "content" else self._refusal_logprobs
+            target.extend(event.entries)
         elif isinstance(event, ResponseMeta):
-            self._meta = event
+            meta = self._meta  # a headers-only meta may come first: merged, not replaced
+            self._meta = event if meta is None else ResponseMeta(
+                event.id or meta.id, event.model or meta.model, {**meta.extra, **event.extra}
+            )
+        elif isinstance(event, RefusalDelta):
+            self._refusal.append(event.text)
+        elif isinstance(event, Annotation):
+            self._annotations.append(event)
+        elif isinstance(event, ServerToolItem):
+            self._server_tools.append(event)
+        elif isinstance(event, OtherChoice):
+            self._others.append(event)
 
     def build(self) -> Result:
         return Result(
@@ -98,6 +137,12 @@ class ResultBuilder:
             usage=self._usage,
             finish=self._finish,
             meta=self._meta,
+            refusal="".join(self._refusal),
+            logprobs=tuple(self._logprobs),
+            refusal_logprobs=tuple(self._refusal_logprobs),
+            annotations=tuple(self._annotations),
+            server_tools=tuple(self._server_tools),
+            other_choices=tuple(self._others),
             events=tuple(self._events),
         )
 

@@ -69,13 +69,16 @@ PARAMS: dict[str, tuple[str | None, str | None]] = {
     "include": (None, "$include"),
     "conversation": (None, "conversation"),
     "previousResponseId": (None, "previous_response_id"),
+    "promptCacheRetention": ("prompt_cache_retention", "prompt_cache_retention"),
+    "n": ("n", None),
     # Read by the request builders, never sent as such.
     "strictJsonSchema": ("$none", "$none"),
     "forceReasoning": ("$none", "$none"),
 }
 
 # The snake_case option names the adapters take (llm's `-o top_p 0.9`, LangChain's fields and
-# call options) -> the camelCase params above: one table, so no adapter spells one differently.
+# call options, which are ChatOpenAI's names) -> the camelCase params above: one table, so no
+# adapter spells one differently. An adapter offers the subset it has options for.
 OPTION_PARAMS: dict[str, str] = {
     "temperature": "temperature",
     "top_p": "topP",
@@ -85,6 +88,18 @@ OPTION_PARAMS: dict[str, str] = {
     "frequency_penalty": "frequencyPenalty",
     "presence_penalty": "presencePenalty",
     "reasoning_effort": "reasoningEffort",
+    "logit_bias": "logitBias",
+    "service_tier": "serviceTier",
+    "verbosity": "textVerbosity",
+    "logprobs": "logprobs",
+    "prompt_cache_retention": "promptCacheRetention",
+    "store": "store",
+    "truncation": "truncation",
+    "include": "include",
+    "safety_identifier": "safetyIdentifier",
+    "user": "user",
+    "metadata": "metadata",
+    "n": "n",
 }
 
 # Names the adapter manages itself; the reason is part of the error a user sees.
@@ -92,9 +107,6 @@ RESERVED: dict[str, str] = {
     "promptCacheKey": (
         "cache identity is managed by the adapter (prompt_cache_key is derived from the "
         "conversation id so the server's prefix cache keeps hitting)"
-    ),
-    "promptCacheRetention": (
-        "cache identity and retention are managed by the adapter; it is not configurable yet"
     ),
     "instructions": (
         "it would be a second system-prompt surface that bypasses the assembled system text "
@@ -116,6 +128,7 @@ ALLOWED_VALUES: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ..
     "textVerbosity": ("low", "medium", "high"),
     "serviceTier": ("auto", "flex", "priority", "default"),
     "truncation": ("auto", "disabled"),
+    "promptCacheRetention": ("in_memory", "24h"),
 }
 
 # -- merge ----------------------------------------------------------------------------------
@@ -307,6 +320,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "metadata": _metadata,
     "include": _str_list,
     "logprobs": _logprobs_value,
+    "n": _positive_int,
 }
 
 

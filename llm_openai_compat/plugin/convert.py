@@ -25,19 +25,23 @@ from llm.parts import (
 
 from .. import (
     OPTION_PARAMS,
+    Annotation,
     Conversation,
     Event,
     FilePart,
     Finish,
     ImagePart,
+    Logprobs,
     Message,
     Part,
     ReasoningDelta,
     ReasoningItem,
+    RefusalDelta,
     RequestOptions,
     ResponseFormat,
     ResponseMeta,
     Role,
+    ServerToolItem,
     TextDelta,
     ToolCall,
     ToolCallArgumentsDelta,
@@ -171,6 +175,10 @@ def build_options(model_name: str, prompt: Any, stream: bool) -> RequestOptions:
     elif getattr(opts, "json_object", None):
         response_format = ResponseFormat(kind="json_object")
     tools = tuple(_tool_spec(t) for t in prompt.tools if isinstance(t, llm.Tool))
+    # `-T 'ServerSideTool(spec={"type": "web_search"})'`: built-in tools, sent as given.
+    server_tools = tuple(
+        dict(t.spec) for t in prompt.tools if isinstance(t, llm.ServerSideTool) and t.spec
+    )
     return RequestOptions(
         model=model_name,
         stream=stream,
@@ -178,6 +186,7 @@ def build_options(model_name: str, prompt: Any, stream: bool) -> RequestOptions:
         response_format=response_format,
         params=params,
         extra_body=dict(getattr(opts, "extra_body", None) or {}),
+        server_tools=server_tools,
     )
 
 
@@ -198,6 +207,10 @@ class EventTranslator:
         self._usage: Usage | None = None
         self._finish: Finish | None = None
         self._meta: ResponseMeta | None = None
+        self._refusal: list[str] = []
+        self._logprobs: dict[str, list[Any]] = {}
+        self._annotations: list[Any] = []
+        self._server_tools: list[Any] = []
 
     def translate(self, event: Event) -> Iterator[StreamEvent]:
         if isinstance(event, TextDelta):
@@ -207,6 +220,16 @@ class EventTranslator:
             if event.text:
                 self._saw_reasoning = True
                 yield StreamEvent(type="reasoning", chunk=event.text)
+        elif isinstance(event, Logprobs):
+            self._logprobs.setdefault(event.of, []).extend(event.entries)
+        elif isinstance(event, RefusalDelta):
+            # The refusal is the answer llm shows; response_json marks it as one.
+            self._refusal.append(event.text)
+            yield StreamEvent(type="text", chunk=event.text)
+        elif isinstance(event, Annotation):
+            self._annotations.append(event.raw)
+        elif isinstance(event, ServerToolItem):
+            self._server_tools.append(event.raw)
         elif isinstance(event, ReasoningItem):
             yield from self._reasoning_item(event)
         elif isinstance(event, ToolCallStart):
@@ -299,6 +322,14 @@ class EventTranslator:
                 data["raw_finish_reason"] = self._finish.raw_reason
         if self._usage is not None and self._usage.raw:
             data["usage"] = _jsonable(self._usage.raw)
+        if self._refusal:
+            data["refusal"] = "".join(self._refusal)
+        if self._logprobs:
+            data["logprobs"] = _jsonable(self._logprobs)
+        if self._annotations:
+            data["annotations"] = _jsonable(self._annotations)
+        if self._server_tools:
+            data["server_tool_calls"] = _jsonable(self._server_tools)
         return data
 
 

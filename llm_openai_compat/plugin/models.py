@@ -71,6 +71,10 @@ class OpenAICompatOptions(llm.Options):
         default=None,
         description="How hard a reasoning model thinks: none, minimal, low, medium, high, xhigh.",
     )
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = Field(
+        default=None,
+        description="How long the server keeps this prompt's cache: in_memory or 24h.",
+    )
     json_object: bool | None = Field(
         default=None, description="Ask for any JSON object as output (response_format json_object)."
     )
@@ -179,6 +183,12 @@ class _Shared:
 
     def __str__(self) -> str:
         return f"OpenAI-compatible: {self.model_id}"
+
+    @property
+    def supported_server_side_tools(self) -> tuple[type[llm.ServerSideTool], ...]:
+        """Raw built-in tool specs (`ServerSideTool({"type": "web_search"})`) are sent as
+        given, unless the provider's capabilities say it has no tools at all."""
+        return (llm.ServerSideTool,) if self.supports_tools else ()
 
     def get_key(self, explicit_key: str | None = None) -> str | None:
         """Only `--key` (a key or the name of one stored with `llm keys set`) or `model.key` is

@@ -15,12 +15,17 @@ from typing import Any, Literal
 
 from ..errors import MalformedJSON, StreamError, loads_json, redact
 from ..events import (
+    Annotation,
     Event,
     Finish,
     FinishReason,
+    Logprobs,
+    OtherChoice,
     ReasoningDelta,
     ReasoningItem,
+    RefusalDelta,
     ResponseMeta,
+    ServerToolItem,
     StreamFailure,
     TextDelta,
     ToolCall,
@@ -35,6 +40,8 @@ __all__ = [
     "DoneSignal",
     "FinishSignal",
     "ToolCallFragment",
+    "annotation_of",
+    "logprobs_of",
     "normalize_finish_reason",
     "parse_arguments",
 ]
@@ -71,6 +78,11 @@ class DoneSignal:
 
 Delta = (
     TextDelta
+    | RefusalDelta
+    | Logprobs
+    | Annotation
+    | ServerToolItem
+    | OtherChoice
     | ReasoningDelta
     | ReasoningItem
     | ToolCallFragment
@@ -99,6 +111,32 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "error": "error",
     "failed": "error",
 }
+
+
+def annotation_of(raw: Mapping[str, Any]) -> Annotation | None:
+    """An annotation in either form: chat nests the fields under the type's name
+    (`{"type": "url_citation", "url_citation": {...}}`), Responses puts them beside `type`."""
+    kind = raw.get("type")
+    if not isinstance(kind, str) or not kind:
+        return None
+    inner = raw.get(kind)
+    fields: Mapping[str, Any] = inner if isinstance(inner, Mapping) else raw
+    url, title = fields.get("url"), fields.get("title")
+    return Annotation(
+        kind=kind,
+        url=url if isinstance(url, str) else None,
+        title=title if isinstance(title, str) else None,
+        start_index=count_of(fields.get("start_index")),
+        end_index=count_of(fields.get("end_index")),
+        raw=_scrubbed(raw),
+    )
+
+
+def logprobs_of(entries: Any, of: Literal["content", "refusal"] = "content") -> Logprobs | None:
+    """A `Logprobs` event for a list of logprob entries (None when there are none)."""
+    if not entries or not isinstance(entries, list):
+        return None
+    return Logprobs(tuple(e for e in entries if isinstance(e, Mapping)), of)
 
 
 def normalize_finish_reason(raw: str | None) -> FinishReason:
@@ -302,7 +340,18 @@ class Assembler:
                     out.extend(self._think.feed(delta.text))
             elif isinstance(delta, ToolCallFragment):
                 self._tool_fragment(delta, out)
-            elif isinstance(delta, (ReasoningDelta, ReasoningItem)):
+            elif isinstance(
+                delta,
+                (
+                    ReasoningDelta,
+                    ReasoningItem,
+                    Logprobs,
+                    RefusalDelta,
+                    Annotation,
+                    ServerToolItem,
+                    OtherChoice,
+                ),
+            ):
                 out.append(delta)
             elif isinstance(delta, Usage):
                 self._usage = delta

@@ -27,8 +27,26 @@ from ..errors import (
     loads_json,
     parse_error_body,
 )
-from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
-from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment, count_of
+from ..events import (
+    OtherChoice,
+    ReasoningDelta,
+    ReasoningItem,
+    RefusalDelta,
+    ResponseMeta,
+    StreamFailure,
+    TextDelta,
+    Usage,
+)
+from .assemble import (
+    Assembler,
+    Delta,
+    DoneSignal,
+    FinishSignal,
+    ToolCallFragment,
+    annotation_of,
+    count_of,
+    logprobs_of,
+)
 from .chat_request import build_request
 
 __all__ = ["ChatStreamParser", "build_request", "error_from_chunk", "parse_body", "parse_usage"]
@@ -42,6 +60,9 @@ _TOOL_CALL_KEYS = frozenset({"id", "index", "type", "function"})
 # thought signature (`extra_content`) beside the calls, and wants it back on the call.
 _MESSAGE_CALL_EXTRAS = ("extra_content",)
 _ECHO_LIMIT = 200
+# Top-level fields every profile keeps in `ResponseMeta.extra` (OpenAI's own), besides the
+# profile's `response_meta_fields`.
+_ALWAYS_META = ("system_fingerprint", "service_tier")
 
 
 class ChatStreamParser:
@@ -67,7 +88,9 @@ class ChatStreamParser:
     def __init__(self, profile: Profile) -> None:
         self._profile = profile
         self._fields = profile.reasoning_fields
-        self._meta_fields = profile.response_meta_fields
+        self._meta_fields = _ALWAYS_META + tuple(
+            f for f in profile.response_meta_fields if f not in _ALWAYS_META
+        )
         self._usage_fields = profile.nested_usage_fields
         self._id: Any = None
         self._model: Any = None
@@ -111,7 +134,7 @@ class ChatStreamParser:
         for key in self._meta_fields:
             if key in obj:
                 value = obj[key]
-                if value is not None and self._extra.get(key) != value:
+                if value is not None and value != "" and self._extra.get(key) != value:
                     self._extra[key], changed = value, True
         if changed:
             out.append(self._meta())
@@ -131,6 +154,9 @@ class ChatStreamParser:
                             out.append(TextDelta(content))
                     else:
                         self._message(delta, out, whole=False)
+                logprobs = choice.get("logprobs")
+                if logprobs:
+                    _logprobs(logprobs, out)
                 finish = choice.get("finish_reason")
 
         usage = get("usage")
@@ -162,7 +188,7 @@ class ChatStreamParser:
         self._model = value or None
         for key in self._meta_fields:
             value = obj.get(key)
-            if value is not None:
+            if value is not None and value != "":
                 self._extra[key] = value
         out.append(self._meta())
         finish = None
@@ -171,16 +197,34 @@ class ChatStreamParser:
             message = choice.get("message")
             if isinstance(message, _MAPPING):
                 self._message(message, out, whole=True)
+            logprobs = choice.get("logprobs")
+            if logprobs:
+                _logprobs(logprobs, out)
             finish = choice.get("finish_reason")
         usage = obj.get("usage")
         if usage is None:
             usage = self._nested_usage(obj)
         if usage and isinstance(usage, _MAPPING):
             out.append(parse_usage(usage, self._profile))
+        choices = obj.get("choices")
+        if isinstance(choices, list) and len(choices) > 1:
+            self._other_choices(choices, out)
         if finish:
             out.append(FinishSignal(str(finish)))
         out.append(_DONE)
         return out
+
+    def _other_choices(self, choices: list[Any], out: list[Delta]) -> None:
+        """Choices 1.. of a body asked for `n`: each parsed and assembled on its own."""
+        for choice in choices:
+            index = choice.get("index") if isinstance(choice, _MAPPING) else None
+            if not isinstance(index, int) or isinstance(index, bool) or index <= 0:
+                continue
+            deltas = ChatStreamParser(self._profile).feed_body({"choices": [{**choice, "index": 0}]})
+            assembler = Assembler(think_tags=self._profile.think_tags)
+            events = assembler.feed(d for d in deltas if not isinstance(d, ResponseMeta))
+            events += assembler.close()
+            out.append(OtherChoice(index, tuple(events)))
 
     # -- internals -------------------------------------------------------------------------
 
@@ -218,6 +262,15 @@ class ChatStreamParser:
                 out.append(TextDelta(content))
             elif isinstance(content, list):
                 _content_parts(content, out)
+        refusal = message.get("refusal")
+        if refusal and isinstance(refusal, str):
+            out.append(RefusalDelta(refusal))
+        annotations = message.get("annotations")
+        if annotations and isinstance(annotations, list):
+            for raw in annotations:
+                annotation = annotation_of(raw) if isinstance(raw, _MAPPING) else None
+                if annotation is not None:
+                    out.append(annotation)
         calls = message.get("tool_calls")
         if calls and isinstance(calls, list):
             self._tool_calls(calls, message, out, whole=whole)
@@ -357,6 +410,16 @@ def _choice_zero(choices: Any) -> Mapping[str, Any] | None:
 
 
 _int = count_of
+
+
+def _logprobs(value: Any, out: list[Delta]) -> None:
+    """A choice's `logprobs`: `content` entries score the text, `refusal` entries the refusal."""
+    if not isinstance(value, _MAPPING):
+        return
+    for of in ("content", "refusal"):
+        event = logprobs_of(value.get(of), of)
+        if event is not None:
+            out.append(event)
 
 
 def _content_parts(parts: Sequence[Any], out: list[Delta]) -> None:

@@ -81,8 +81,11 @@ def build_request(
 
     body: dict[str, Any] = {"model": options.model, "messages": messages}
     stream = options.stream
-    if options.tools:
-        body["tools"] = [_tool(spec) for spec in options.tools]
+    if options.tools or options.server_tools:
+        body["tools"] = [
+            *(_tool(spec) for spec in options.tools),
+            *(dict(tool) for tool in options.server_tools),
+        ]
         choice = tool_choice_mode(options, profile)
         if choice is not None:
             body["tool_choice"] = _tool_choice(choice)

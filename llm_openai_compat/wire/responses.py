@@ -29,8 +29,25 @@ from ..errors import (
     error_from_payload,
     loads_json,
 )
-from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
-from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment, count_of
+from ..events import (
+    ReasoningDelta,
+    ReasoningItem,
+    RefusalDelta,
+    ResponseMeta,
+    ServerToolItem,
+    StreamFailure,
+    TextDelta,
+    Usage,
+)
+from .assemble import (
+    Delta,
+    DoneSignal,
+    FinishSignal,
+    ToolCallFragment,
+    annotation_of,
+    count_of,
+    logprobs_of,
+)
 from .responses_request import build_request, render_input
 
 __all__ = [
@@ -116,16 +133,35 @@ class ResponsesStreamParser:
         if isinstance(delta, str) and delta:
             self._streamed.add("text")
             out.append(TextDelta(delta))
+            logprobs = logprobs_of(obj.get("logprobs"))
+            if logprobs is not None:
+                out.append(logprobs)
 
     def _text_done(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
         text = obj.get("text")
         if self._fill(text, "text", obj, "content_index"):
             out.append(TextDelta(text))
+            logprobs = logprobs_of(obj.get("logprobs"))
+            if logprobs is not None:
+                out.append(logprobs)
+
+    def _refusal_delta(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
+        delta = obj.get("delta")
+        if isinstance(delta, str) and delta:
+            self._streamed.add("refusal")
+            out.append(RefusalDelta(delta))
 
     def _refusal_done(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
         text = obj.get("refusal")
-        if self._fill(text, "text", obj, "content_index"):
-            out.append(TextDelta(text))
+        if self._fill(text, "refusal", obj, "content_index"):
+            out.append(RefusalDelta(text))
+
+    def _annotation_added(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
+        raw = obj.get("annotation")
+        annotation = annotation_of(raw) if isinstance(raw, _MAPPING) else None
+        if annotation is not None:
+            self._streamed.add("annotation")
+            out.append(annotation)
 
     def _raw_delta(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
         delta = obj.get("delta")
@@ -230,14 +266,23 @@ class ResponsesStreamParser:
             )
         elif kind == "message":
             for position, part in enumerate(_list(item.get("content"))):
-                if isinstance(part, _MAPPING):
-                    field = "refusal" if part.get("type") == "refusal" else "text"
-                    done = {
-                        "output_index": index,
-                        "content_index": position,
-                        "text": part.get(field),
-                    }
-                    self._text_done(done, out)
+                if not isinstance(part, _MAPPING):
+                    continue
+                where = {"output_index": index, "content_index": position}
+                if part.get("type") == "refusal":
+                    self._refusal_done({**where, "refusal": part.get("refusal")}, out)
+                    continue
+                self._text_done(
+                    {**where, "text": part.get("text"), "logprobs": part.get("logprobs")}, out
+                )
+                annotations = _list(part.get("annotations"))
+                key = ("annotation", index, position)
+                if annotations and "annotation" not in self._streamed and key not in self._filled:
+                    self._filled.add(key)
+                    for raw in annotations:
+                        annotation = annotation_of(raw) if isinstance(raw, _MAPPING) else None
+                        if annotation is not None:
+                            out.append(annotation)
         elif kind == "reasoning":
             for position, part in enumerate(_list(item.get("content"))):
                 if isinstance(part, _MAPPING):
@@ -265,6 +310,9 @@ class ResponsesStreamParser:
                     raw=dict(item),
                 )
             )
+        elif isinstance(kind, str) and kind.endswith("_call"):
+            # A built-in tool the server ran (web_search_call, file_search_call, ...).
+            out.append(ServerToolItem(kind, _str(item.get("id")), dict(item)))
 
     def _completed(self, obj: Mapping[str, Any], out: list[Delta]) -> None:
         response = obj.get("response")
@@ -334,7 +382,8 @@ _HANDLERS: dict[str, _Handler] = {
     "response.queued": ResponsesStreamParser._meta,
     "response.output_text.delta": ResponsesStreamParser._text_delta,
     "response.output_text.done": ResponsesStreamParser._text_done,
-    "response.refusal.delta": ResponsesStreamParser._text_delta,
+    "response.refusal.delta": ResponsesStreamParser._refusal_delta,
+    "response.output_text.annotation.added": ResponsesStreamParser._annotation_added,
     "response.refusal.done": ResponsesStreamParser._refusal_done,
     "response.reasoning_text.delta": ResponsesStreamParser._raw_delta,
     "response.reasoning_text.done": ResponsesStreamParser._raw_done,
@@ -386,7 +435,12 @@ def parse_usage(usage: Mapping[str, Any]) -> Usage:
 
 
 def _meta_of(response: Mapping[str, Any]) -> ResponseMeta:
-    return ResponseMeta(id=_str(response.get("id")), model=_str(response.get("model")))
+    tier = response.get("service_tier")
+    return ResponseMeta(
+        id=_str(response.get("id")),
+        model=_str(response.get("model")),
+        extra={"service_tier": tier} if isinstance(tier, str) and tier else {},
+    )
 
 
 def _error_of(error: Mapping[str, Any]) -> OpenAICompatError:

@@ -81,8 +81,11 @@ def build_request(
     if instructions is not None:
         body["instructions"] = instructions
     body["input"] = render_input(messages, store=store, system_role=role or "system")
-    if options.tools:
-        body["tools"] = [render_tool(spec) for spec in options.tools]
+    if options.tools or options.server_tools:
+        body["tools"] = [
+            *(render_tool(spec) for spec in options.tools),
+            *(dict(tool) for tool in options.server_tools),
+        ]
         choice = tool_choice_mode(options, profile)
         if choice is not None:
             body["tool_choice"] = render_tool_choice(choice)

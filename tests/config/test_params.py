@@ -126,7 +126,6 @@ def test_provider_fields_are_not_params() -> None:
     ("name", "reason"),
     [
         ("promptCacheKey", "cache identity is managed by the adapter"),
-        ("promptCacheRetention", "managed by the adapter"),
         ("instructions", "second system-prompt surface"),
         ("prediction", "reserved"),
         ("prompt_cache_key", "cache identity is managed by the adapter"),

@@ -26,6 +26,11 @@ capabilities off or behaviours on, per request, so one process serves every vari
                         a reasoning item with summary events
     reasoning-field     like `reasoning`, in the chat `reasoning` field instead
     usage-every-chunk   every streamed chat chunk carries the running usage (stream_options or not)
+    no-tokenize         404 on `/tokenize` and `/v1/responses/input_tokens`
+    llamacpp-tokenize   `/tokenize` answers as llama.cpp's server (`content` -> `tokens`), not
+                        as vLLM's (`messages` -> `count`)
+    refusal             chat answers are refusals (`refusal` with `content: null`, streamed as
+                        `delta.refusal`), as OpenAI's structured outputs refuse
     key=<KEY>           require `Authorization: Bearer <KEY>`, else 401 invalid_api_key
     fail=<STATUS>       answer every API request with that status and an OpenAI-style error
     delay=<MS>          sleep between streamed events
@@ -58,6 +63,9 @@ Answers depend only on the request:
 - otherwise "Hello! You said: <last user message>." (mentioning an image or a document when one
   was attached), streamed one word per event;
 - max_tokens / max_completion_tokens / max_output_tokens cut the answer (finish_reason length);
+- chat: `n` gives that many identical choices (not streamed); `logprobs` gives one entry per
+  streamed piece (`top_logprobs` alternatives each); every body carries `system_fingerprint`
+  and `service_tier`;
   stop sequences cut it before the first match; usage counts words and punctuation.
 
 One module, standard library only, in four parts: the request normalised across both shapes
@@ -120,6 +128,8 @@ class Ask:
     stop: list[str]
     reasoning: bool
     call_names: dict[str, str] = field(default_factory=dict)  # call id -> tool name
+    logprobs: int | None = None  # None: not asked; else how many top logprobs per token
+    n: int = 1
 
 
 @dataclass
@@ -186,6 +196,23 @@ def tool_choice_of(value: Any) -> str | None:
 
 def count_tokens(text: str) -> int:
     return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def tokenize(api: str, body: Any, flags: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """`/tokenize` as vLLM (`messages` -> `count`) or llama.cpp (`content` -> `tokens`) answer
+    it, and the Responses `input_tokens` endpoint; 404 with the `no-tokenize` flag."""
+    if "no-tokenize" in flags or not isinstance(body, dict):
+        return 404, ApiError(404, f"Unknown endpoint POST {api}", code="not_found").body
+    if api == "/responses/input_tokens":
+        ask = read_responses(body, flags)
+        texts = [ask.system, *(t.text for t in ask.turns)]
+        return 200, {"object": "response.input_tokens",
+                     "input_tokens": sum(count_tokens(t) for t in texts)}
+    if "llamacpp-tokenize" in flags:
+        return 200, {"tokens": list(range(count_tokens(str(body.get("content") or ""))))}
+    ask = read_chat(body, flags)
+    count = sum(count_tokens(t) for t in [ask.system, *(t.text for t in ask.turns)])
+    return 200, {"count": count, "max_model_len": 4096, "tokens": list(range(count))}
 
 
 def pieces(text: str) -> list[str]:
@@ -452,6 +479,8 @@ def read_chat(body: dict[str, Any], flags: dict[str, Any]) -> Ask:
         stop=stop_list(body.get("stop")),
         reasoning="reasoning" in flags or "reasoning-field" in flags,
         call_names=names,
+        logprobs=int(body.get("top_logprobs") or 0) if body.get("logprobs") else None,
+        n=int(body.get("n") or 1),
     )
 
 
@@ -469,8 +498,28 @@ def _chat_usage(p: Plan, output_tokens: int | None = None) -> dict[str, Any]:
     }
 
 
+def logprob_entries(text: str, top: int) -> list[dict[str, Any]]:
+    """Deterministic logprobs: one entry per streamed piece, `top` alternatives each."""
+    def entry(token: str, rank: int) -> dict[str, Any]:
+        return {"token": token, "logprob": -0.25 * (rank + len(token) % 3),
+                "bytes": list(token.encode("utf-8"))}
+    return [{**entry(piece, 0), "top_logprobs": [entry(piece, r) for r in range(top)]}
+            for piece in pieces(text)]
+
+
+_REFUSAL = "I'm sorry, I can't help with that."
+_FINGERPRINT = {"system_fingerprint": "fp_sim0001", "service_tier": "default"}
+
+
 def chat_body(ask: Ask, p: Plan, rid: str, flags: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": p.text if p.text or not p.calls else None}
+    logprobs: dict[str, Any] | None = None
+    if "refusal" in flags:
+        message.update(content=None, refusal=_REFUSAL)
+        if ask.logprobs is not None:
+            logprobs = {"content": None, "refusal": logprob_entries(_REFUSAL, ask.logprobs)}
+    elif ask.logprobs is not None:
+        logprobs = {"content": logprob_entries(p.text, ask.logprobs), "refusal": None}
     if p.reasoning:
         message["reasoning" if "reasoning-field" in flags else "reasoning_content"] = p.reasoning
     if p.calls:
@@ -480,8 +529,9 @@ def chat_body(ask: Ask, p: Plan, rid: str, flags: dict[str, Any]) -> dict[str, A
         ]
     return {
         "id": rid, "object": "chat.completion", "created": CREATED, "model": ask.model,
-        "choices": [{"index": 0, "message": message, "finish_reason": p.finish, "logprobs": None}],
-        "usage": _chat_usage(p),
+        "choices": [{"index": i, "message": message, "finish_reason": p.finish,
+                     "logprobs": logprobs} for i in range(max(1, ask.n))],
+        "usage": _chat_usage(p), **_FINGERPRINT,
     }
 
 
@@ -492,9 +542,17 @@ def chat_events(ask: Ask, p: Plan, rid: str, flags: dict[str, Any], usage: bool)
     def chunk(delta: dict[str, Any], finish: str | None = None, tokens: int = 0) -> dict[str, Any]:
         nonlocal emitted
         emitted += tokens
+        text = delta.get("content") or delta.get("refusal")
+        logprobs = None
+        if ask.logprobs is not None and text:
+            of = "refusal" if "refusal" in delta else "content"
+            logprobs = {"content": None, "refusal": None}
+            logprobs[of] = logprob_entries(text, ask.logprobs)
         obj: dict[str, Any] = {
             "id": rid, "object": "chat.completion.chunk", "created": CREATED, "model": ask.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
+                         "logprobs": logprobs}],
+            **_FINGERPRINT,
         }
         if every:
             obj["usage"] = _chat_usage(p, emitted)
@@ -503,7 +561,10 @@ def chat_events(ask: Ask, p: Plan, rid: str, flags: dict[str, Any], usage: bool)
     field_name = "reasoning" if "reasoning-field" in flags else "reasoning_content"
     out: list[Any] = [chunk({"role": "assistant", "content": ""})]
     out += [chunk({field_name: piece}, tokens=1) for piece in pieces(p.reasoning)]
-    out += [chunk({"content": piece}, tokens=1) for piece in pieces(p.text)]
+    if "refusal" in flags:
+        out += [chunk({"refusal": piece}, tokens=1) for piece in pieces(_REFUSAL)]
+    else:
+        out += [chunk({"content": piece}, tokens=1) for piece in pieces(p.text)]
     for index, (cid, name, args) in enumerate(p.calls):
         head: dict[str, Any] = {"index": index, "id": cid, "type": "function",
                                 "function": {"name": name, "arguments": ""}}
@@ -517,7 +578,7 @@ def chat_events(ask: Ask, p: Plan, rid: str, flags: dict[str, Any], usage: bool)
     out.append(chunk({}, p.finish, tokens=p.output_tokens - emitted))
     if usage and not every:
         out.append({"id": rid, "object": "chat.completion.chunk", "created": CREATED,
-                    "model": ask.model, "choices": [], "usage": _chat_usage(p)})
+                    "model": ask.model, "choices": [], "usage": _chat_usage(p), **_FINGERPRINT})
     out.append("[DONE]")
     return out
 
@@ -885,6 +946,9 @@ class Handler(BaseHTTPRequestHandler):
             record["outcome"] = "complete"
             return self._send_json(200, {"object": "list", "data": [
                 {"id": m, "object": "model", "created": CREATED, "owned_by": "sim"} for m in MODELS]})
+        if method == "POST" and api in ("/tokenize", "/responses/input_tokens"):
+            record["outcome"] = "complete"
+            return self._send_json(*tokenize(api, body, flags))
         if method != "POST" or api not in ("/chat/completions", "/responses"):
             raise ApiError(404, f"Unknown endpoint {method} {self.path}", code="not_found")
         if api == "/responses" and "no-responses" in flags:

@@ -123,7 +123,9 @@ def _(s: Summary, events: list[Event]) -> None:
     assert usage_numbers(s) == (46, 14, 60, 0, None)
     assert finish_triple(s) == ("stop", "stop", False)  # stop_reason: null beside it is ignored
     assert s.meta == ResponseMeta(
-        "chatcmpl-bcfbe349402eb3d2", "meta-llama/Llama-3.3-70B-Instruct", {}
+        "chatcmpl-bcfbe349402eb3d2",
+        "meta-llama/Llama-3.3-70B-Instruct",
+        {"system_fingerprint": "vllm-0.24.0-tp4-6d31f84d"},  # kept since issue 17
     )
     assert isinstance(events[-2], Usage) and isinstance(events[-1], Finish)
 
@@ -274,7 +276,9 @@ def _(s: Summary, events: list[Event]) -> None:
     assert s.usage.raw["completion_tokens_details"]["accepted_prediction_tokens"] == 0
     assert finish_triple(s) == ("stop", "stop", False)
     assert s.meta == ResponseMeta(
-        "chatcmpl-D8Z5oo6uDh67AD85p73ksdT1KxhE0", "gpt-4.1-nano-2025-04-14", {}
+        "chatcmpl-D8Z5oo6uDh67AD85p73ksdT1KxhE0",
+        "gpt-4.1-nano-2025-04-14",
+        {"system_fingerprint": "fp_de604bd877", "service_tier": "default"},
     )
 
 

@@ -25,7 +25,7 @@ from llm_openai_compat.errors import (
     StreamError,
     Unauthorized,
 )
-from llm_openai_compat.events import Finish, ReasoningDelta, StreamFailure, TextDelta
+from llm_openai_compat.events import Finish, ReasoningDelta, RefusalDelta, StreamFailure, TextDelta
 from llm_openai_compat.wire.assemble import ToolCallFragment
 from llm_openai_compat.wire.responses import ResponsesStreamParser
 from tests.support.wire_bytes import sse
@@ -370,7 +370,7 @@ def test_event_line_is_only_a_fallback_for_the_type() -> None:
     deltas = parser.feed_event(
         "response.output_text.delta", json.dumps({"type": "response.refusal.delta", "delta": "no"})
     )
-    assert deltas == [TextDelta("no")]
+    assert deltas == [RefusalDelta("no")]  # a refusal is never plain text (issue 17)
 
 
 def test_added_fragment_shape() -> None:
