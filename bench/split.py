@@ -47,7 +47,9 @@ async def _rate(kind: str, base: str, total: int = 500) -> float:
 
     async def parts_call() -> None:
         prepared = prepared_once if kind == "transport" else prepare(client.target, conversation, options)
-        response = await transport.asend(prepared.endpoint, prepared.body_bytes)
+        response = await transport.asend(
+            prepared.endpoint, prepared.body_bytes, pools=client.runtime.pools
+        )
         if kind in ("transport", "prepare"):
             json.loads(response.content)
             return

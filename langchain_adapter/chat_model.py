@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -20,7 +19,7 @@ from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import ConfigDict, PrivateAttr, SecretStr, ValidationError, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
 from llm_openai_compat import (
     AsyncClient,
@@ -28,12 +27,12 @@ from llm_openai_compat import (
     ConfigError,
     ProviderSettings,
     RequestOptions,
-    load_settings,
+    Runtime,
+    default_runtime,
 )
 from llm_openai_compat import settings_path as default_settings_path
 from llm_openai_compat.call import Secret, Target
 from llm_openai_compat.config.params import merge_params, validate_params
-from llm_openai_compat.config.profiles import get_profile
 
 from .convert import ChunkBuilder, to_conversation, to_response_format, to_tool_specs
 from .errors import translated_errors
@@ -121,6 +120,9 @@ class ChatOpenAICompat(BaseChatModel):
     stream_usage: bool = True
     """Ask for usage when streaming (`stream_options`); servers that reject it are retried
     once without it, and remembered."""
+    runtime: Runtime | None = Field(default=None, exclude=True, repr=False)
+    """The `Runtime` that owns connection pools, breakers and learned quirks (the process's
+    default one when None); never serialized."""
 
     _provider: ProviderSettings = PrivateAttr()
     _provider_id: str = PrivateAttr()
@@ -155,7 +157,7 @@ class ChatOpenAICompat(BaseChatModel):
             fields: dict[str, Any] = {"base_url": self.base_url}
             provider_id = _inline_id(self.base_url)
         else:
-            settings = load_settings(Path(self.settings_path) if self.settings_path else None)
+            settings = self._runtime().load_settings(self.settings_path)
             active = settings.active
             provider_id = self.provider or (active.provider if active else "")
             found = settings.providers.get(provider_id)
@@ -185,7 +187,7 @@ class ChatOpenAICompat(BaseChatModel):
             where = ".".join(str(p) for p in first["loc"])
             raise ConfigError(first["msg"], provider=provider_id, field=where) from None
         try:  # an unknown profile fails now, naming the known ones
-            profile = get_profile(settings_for.profile, settings_for.base_url)
+            profile = self._runtime().get_profile(settings_for.profile, settings_for.base_url)
         except ConfigError as error:
             raise error.at(provider=provider_id) from None
         if self.base_url:
@@ -224,14 +226,17 @@ class ChatOpenAICompat(BaseChatModel):
         return Target(self._provider_id, self._provider, api_key=secret,
                       request_log=self._request_log)
 
+    def _runtime(self) -> Runtime:
+        return self.runtime or default_runtime()
+
     def _sync(self) -> Client:
         if self._client is None:
-            self._client = Client(self._target())
+            self._client = Client(self._target(), runtime=self._runtime())
         return self._client
 
     def _async(self) -> AsyncClient:
         if self._async_client is None:
-            self._async_client = AsyncClient(self._target())
+            self._async_client = AsyncClient(self._target(), runtime=self._runtime())
         return self._async_client
 
     # -- LangChain metadata ----------------------------------------------------------------

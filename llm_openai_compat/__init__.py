@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         ToolSpec,
     )
     from .result import Result
+    from .runtime import Runtime, default_runtime
 
 __all__ = [
     "AsyncClient",
@@ -99,6 +100,7 @@ __all__ = [
     "ResponseMeta",
     "Result",
     "RetryPolicy",
+    "Runtime",
     "Settings",
     "StreamError",
     "StreamFailure",
@@ -112,6 +114,7 @@ __all__ = [
     "ToolSpec",
     "Unauthorized",
     "Usage",
+    "default_runtime",
     "load_settings",
     "models_endpoint",
     "resolve_endpoint",
@@ -163,6 +166,8 @@ _EXPORTS: dict[str, str] = {
     "ToolSpec": "messages",
     "Profile": "config.profiles",
     "Result": "result",
+    "Runtime": "runtime",
+    "default_runtime": "runtime",
     "CircuitBreaker": "http.retry",
     "RetryPolicy": "http.retry",
     "ProviderSettings": "config.settings",

@@ -7,22 +7,32 @@ loop lives in `call.py` and is shared; the async client duplicates only that loo
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import AsyncGenerator, Generator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .call import Prepared, Secret, StreamState, Target, body_events, learn_from, prepare
-from .config.settings import ProviderSettings, load_settings
+from .call import (
+    Prepared,
+    Secret,
+    StreamState,
+    Target,
+    auth_headers,
+    body_events,
+    learn_from,
+    prepare,
+    profile_for,
+)
+from .config.settings import ProviderSettings
 from .errors import ConfigError, OpenAICompatError
 from .events import Event
-from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
+from .hooks import AttemptRecord, Exchange
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
 from .http.urls import models_endpoint
 from .messages import Conversation, RequestOptions
 from .result import Result, ResultBuilder, collect
+from .runtime import Runtime, default_runtime
 
 __all__ = ["AsyncClient", "Client", "inline_provider_id", "parse_model_list"]
 
@@ -33,6 +43,7 @@ def _target(
     provider_id: str | None,
     api_key: str | Secret | None,
     settings_path: str | Path | None,
+    runtime: Runtime,
 ) -> Target:
     secret: Secret | None = Secret(api_key) if isinstance(api_key, str) and api_key else None
     if isinstance(api_key, Secret):
@@ -42,7 +53,7 @@ def _target(
     if isinstance(provider, ProviderSettings):
         return Target(provider_id or "inline", provider, api_key=secret)
     path = Path(settings_path) if settings_path else None
-    settings = load_settings(path)
+    settings = runtime.load_settings(path)
     found = settings.providers.get(provider)
     if found is None:
         from .config.settings import settings_path as default_path
@@ -57,21 +68,14 @@ def _target(
     return Target(provider, found, api_key=secret, request_log=settings.request_log)
 
 
-def _observed(target: Target) -> bool:
-    """Whether anyone sees an exchange: a request log, or an installed observer plugin (the
-    same test `notify_exchange` makes, made first so no `Exchange` is built for nobody)."""
-    if target.request_log or os.environ.get("OPENAI_COMPAT_REQUEST_LOG"):
-        return True
-    return bool(plugin_manager().get_plugins())
-
-
 class _Recorder:
     """Collects what the exchange hook reports; cheap when nobody listens."""
 
-    def __init__(self, target: Target, prepared: Prepared) -> None:
+    def __init__(self, runtime: Runtime, target: Target, prepared: Prepared) -> None:
+        self.runtime = runtime
         self.target = target
         self.prepared = prepared
-        self.observed = _observed(target)
+        self.observed = runtime.observed(target.request_log)
         # Attempt reports only for someone to see (each one builds two records).
         self.on_attempt = self._on_attempt if self.observed else None
         self.started = time.time()
@@ -112,7 +116,7 @@ class _Recorder:
             elif event.type == "finish":
                 finish_reason = event.reason
         endpoint = self.prepared.endpoint
-        notify_exchange(
+        self.runtime.notify_exchange(
             Exchange(
                 provider=self.target.id,
                 model=self.prepared.model,
@@ -170,9 +174,14 @@ class _BaseClient:
         settings_path: str | Path | None = None,
         policy: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
+        """`runtime` owns the pools, breakers and learned quirks used (see runtime.py); the
+        default runtime when None."""
+        self.runtime = runtime or default_runtime()
         self.target = _target(
-            provider, provider_id=provider_id, api_key=api_key, settings_path=settings_path
+            provider, provider_id=provider_id, api_key=api_key, settings_path=settings_path,
+            runtime=self.runtime,
         )
         self.policy = policy
         self.breaker = breaker
@@ -186,6 +195,7 @@ class _BaseClient:
         provider_id: str | None = None,
         policy: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
+        runtime: Runtime | None = None,
         **fields: Any,
     ) -> Any:
         """A client for a provider given in code rather than in the settings file. `fields`
@@ -203,7 +213,10 @@ class _BaseClient:
             raise ConfigError(first["msg"], provider=provider_id, field=where) from None
         if provider_id is None:
             provider_id = inline_provider_id(settings.base_url)
-        return cls(settings, provider_id=provider_id, api_key=api_key, policy=policy, breaker=breaker)
+        return cls(
+            settings, provider_id=provider_id, api_key=api_key, policy=policy, breaker=breaker,
+            runtime=runtime,
+        )
 
     @property
     def provider_id(self) -> str:
@@ -216,24 +229,26 @@ class _BaseClient:
         )
 
     def _begin(self, conversation: Conversation, options: RequestOptions) -> tuple[Prepared, _Recorder]:
-        prepared = prepare(self.target, conversation, options)
-        return prepared, _Recorder(self.target, prepared)
+        prepared = prepare(self.target, conversation, options, self.runtime)
+        # The backstop for what is rendered after this call (see redaction.py).
+        self.runtime.secrets.add(*prepared.endpoint.secrets)
+        return prepared, _Recorder(self.runtime, self.target, prepared)
 
     def _adapt(
         self, prepared: Prepared, recorder: _Recorder, error: OpenAICompatError, tried: set[str]
     ) -> bool:
         """After a failed attempt: True to try again adapted to what the error taught us, which
-        only happens when nothing was received yet, so no output is ever repeated."""
-        if recorder.status is None and learn_from(self.target.id, prepared.profile, error, tried):
+        only happens when nothing was received yet, so no output is ever repeated. The choke
+        point of the call's errors: scrubbed here of the call's secrets, whatever raised them."""
+        self.runtime.scrub(error, prepared.endpoint.secrets)
+        if recorder.status is None and learn_from(self.runtime, self.target.id, prepared.profile, error, tried):
             return True
         recorder.finish(None, error)
         return False
 
     def _models_endpoint(self) -> transport.Endpoint:
-        from .call import _profile_for, auth_headers
-
         settings = self.target.settings
-        profile = _profile_for(self.target)
+        profile = profile_for(self.target, self.runtime)
         return transport.Endpoint(
             provider=self.target.id,
             url=models_endpoint(settings.base_url, settings.url_mode),
@@ -259,6 +274,7 @@ class Client(_BaseClient):
                     with transport.send_stream(
                         prepared.endpoint,
                         prepared.body_bytes,
+                        pools=self.runtime.pools,
                         policy=self.policy,
                         breaker=self.breaker,
                         on_attempt=recorder.on_attempt,
@@ -310,6 +326,7 @@ class Client(_BaseClient):
         response = transport.send(
             prepared.endpoint,
             prepared.body_bytes,
+            pools=self.runtime.pools,
             policy=self.policy,
             breaker=self.breaker,
             on_attempt=recorder.on_attempt,
@@ -319,7 +336,9 @@ class Client(_BaseClient):
 
     def list_models(self) -> list[str]:
         """The model ids the server lists at its `/models` endpoint."""
-        response = transport.send(self._models_endpoint(), None, method="GET", policy=self.policy)
+        response = transport.send(
+            self._models_endpoint(), None, pools=self.runtime.pools, method="GET", policy=self.policy
+        )
         return parse_model_list(_json_of(response))
 
 
@@ -338,6 +357,7 @@ class AsyncClient(_BaseClient):
                     async with transport.asend_stream(
                         prepared.endpoint,
                         prepared.body_bytes,
+                        pools=self.runtime.pools,
                         policy=self.policy,
                         breaker=self.breaker,
                         on_attempt=recorder.on_attempt,
@@ -396,6 +416,7 @@ class AsyncClient(_BaseClient):
         response = await transport.asend(
             prepared.endpoint,
             prepared.body_bytes,
+            pools=self.runtime.pools,
             policy=self.policy,
             breaker=self.breaker,
             on_attempt=recorder.on_attempt,
@@ -405,7 +426,7 @@ class AsyncClient(_BaseClient):
 
     async def list_models(self) -> list[str]:
         response = await transport.asend(
-            self._models_endpoint(), None, method="GET", policy=self.policy
+            self._models_endpoint(), None, pools=self.runtime.pools, method="GET", policy=self.policy
         )
         return parse_model_list(_json_of(response))
 
@@ -420,6 +441,6 @@ def _json_of(response: Any) -> Any:
 
         raise StreamError(
             "The server's model list is not JSON",
-            url=str(response.request.url) if response.request else None,
+            url=transport.redact_url(str(response.request.url)) if response.request else None,
             hint="Check that the base URL points at an OpenAI-compatible API",
         ) from None

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .config.profiles import Profile, get_profile
+from .config.profiles import Profile
 from .config.settings import ProviderSettings
 from .errors import OpenAICompatError, StreamError
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
 from .http.urls import UrlMode, models_endpoint, validate_base_url
+from .runtime import Runtime, default_runtime
 
 __all__ = [
     "KNOWN_SERVERS",
@@ -120,7 +121,7 @@ def native_models_url(base_url: str, profile: Profile) -> str | None:
 
 def _get_json(
     url: str, headers: Mapping[str, str], *, provider: str, verify_tls: bool,
-    timeout_ms: int | None, policy: RetryPolicy,
+    timeout_ms: int | None, policy: RetryPolicy, runtime: Runtime,
 ) -> Any:
     endpoint = transport.Endpoint(
         provider=provider,
@@ -132,7 +133,8 @@ def _get_json(
     )
     # A breaker of its own: a listing that fails must not open the provider's breaker.
     response = transport.send(
-        endpoint, None, method="GET", policy=policy, breaker=CircuitBreaker(provider)
+        endpoint, None, pools=runtime.pools, method="GET", policy=policy,
+        breaker=CircuitBreaker(provider),
     )
     try:
         return json.loads(response.content)
@@ -156,12 +158,14 @@ def list_models(
     timeout_ms: int | None = None,
     provider: str = "discovery",
     policy: RetryPolicy | None = None,
+    runtime: Runtime | None = None,
 ) -> list[str]:
     """The model ids the server at `base_url` offers. `profile` is a profile name (detected
     from the URL when None). Where the profile has a native listing it is tried first and
     `/models` second (or the other way round when the first fails); the first error is raised
     when both fail. `api_key` is sent as the profile says (Bearer, or Azure's `api-key`)."""
-    chosen = get_profile(profile, base_url)
+    runtime = runtime or default_runtime()
+    chosen = runtime.get_profile(profile, base_url)
     sent = dict(headers or {})
     if api_key:
         if chosen.auth_header == "api-key":
@@ -178,7 +182,7 @@ def list_models(
         try:
             body = _get_json(
                 url, sent, provider=provider, verify_tls=verify_tls, timeout_ms=timeout_ms,
-                policy=policy or _POLICY,
+                policy=policy or _POLICY, runtime=runtime,
             )
         except OpenAICompatError as error:
             first = first or error
@@ -189,7 +193,8 @@ def list_models(
 
 
 def discover_models(
-    provider_id: str, settings: ProviderSettings, *, api_key: str | None = None
+    provider_id: str, settings: ProviderSettings, *, api_key: str | None = None,
+    runtime: Runtime | None = None,
 ) -> list[str]:
     """`list_models` for a configured provider: its key reference (resolved now), headers,
     profile, URL mode, TLS setting and timeout. `api_key` overrides the key reference."""
@@ -205,11 +210,13 @@ def discover_models(
         verify_tls=settings.verify_tls,
         timeout_ms=settings.timeout_ms,
         provider=provider_id,
+        runtime=runtime,
     )
 
 
 def running_servers(
-    servers: Sequence[KnownServer] | None = None, *, timeout_ms: int = 1500
+    servers: Sequence[KnownServer] | None = None, *, timeout_ms: int = 1500,
+    runtime: Runtime | None = None,
 ) -> list[tuple[KnownServer, list[str]]]:
     """The known local servers that answer now, each with its model ids (one quick attempt
     each; a server that is not running is skipped, never an error)."""
@@ -218,7 +225,7 @@ def running_servers(
         try:
             models = list_models(
                 server.base_url, profile=server.profile, timeout_ms=timeout_ms,
-                provider=f"discovery:{server.id}", policy=_ONCE,
+                provider=f"discovery:{server.id}", policy=_ONCE, runtime=runtime,
             )
         except OpenAICompatError:
             continue

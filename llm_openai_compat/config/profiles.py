@@ -14,6 +14,7 @@ generous reading would be wrong for that vendor (tests/profiles/ shows each diff
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -25,7 +26,6 @@ __all__ = [
     "Profile",
     "detect_profile",
     "get_profile",
-    "register_profile",
 ]
 
 
@@ -190,39 +190,28 @@ PROFILES: dict[str, Profile] = {
 }
 
 
-def register_profile(profile: Profile) -> None:
-    PROFILES[profile.name] = profile
-
-
-def _load_extensions() -> None:
-    """Profiles from installed extensions (the pluggy hook), loaded once, on first lookup."""
-    from ..hooks import plugin_manager
-
-    plugin_manager()
-
-
-def detect_profile(base_url: str) -> Profile:
-    for profile in PROFILES.values():
+def detect_profile(base_url: str, profiles: Mapping[str, Profile] = PROFILES) -> Profile:
+    for profile in profiles.values():
         if any(re.search(pattern, base_url) for pattern in profile.url_patterns):
             return profile
     return DEFAULT
 
 
-def get_profile(name: str | None, base_url: str) -> Profile:
-    """The profile named by the provider's settings, else the one its URL suggests."""
-    _load_extensions()
+def get_profile(name: str | None, base_url: str, profiles: Mapping[str, Profile] = PROFILES) -> Profile:
+    """The profile named by the provider's settings, else the one its URL suggests, among
+    `profiles` (a runtime's registry, with the profiles extensions add: `Runtime.get_profile`)."""
     if name:
         try:
-            return PROFILES[name]
+            return profiles[name]
         except KeyError:
             from ..errors import ConfigError
 
             raise ConfigError(
-                f"unknown profile {name!r}; known: {', '.join(sorted(PROFILES))}",
+                f"unknown profile {name!r}; known: {', '.join(sorted(profiles))}",
                 field="profile",
                 hint="Remove the field to detect the profile from the base URL",
             ) from None
-    return detect_profile(base_url)
+    return detect_profile(base_url, profiles)
 
 
 @dataclass(frozen=True, slots=True)

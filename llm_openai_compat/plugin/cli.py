@@ -42,9 +42,9 @@ def _progress(message: str) -> None:
 
 
 def _load() -> Settings:
-    from ..config.settings import load_settings
+    from ..runtime import default_runtime
 
-    return load_settings()
+    return default_runtime().load_settings()
 
 
 def _provider(settings: Settings, provider_id: str) -> ProviderSettings:
@@ -338,8 +338,8 @@ _ADAPTED_BY = {"stream_options": "no-stream-options", "developer_role": "no-deve
 def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
     """What requests to this provider do differently: for the probes that said NO, and for
     what this process learned from the server's 400s (each once, in that order)."""
-    from ..call import learned_adaptations
     from ..config.profiles import ADAPTATIONS
+    from ..runtime import default_runtime
 
     by_name = {a.name: a for a in ADAPTATIONS}
     found: dict[str, Adaptation] = {}
@@ -347,7 +347,7 @@ def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
         name = _ADAPTED_BY.get(check.name)
         if check.ok is False and name in by_name:
             found[name] = by_name[name]
-    for adaptation in learned_adaptations(provider_id):
+    for adaptation in default_runtime().learned_adaptations(provider_id):
         found.setdefault(adaptation.name, adaptation)
     return [a for a in found.values() if a.description]
 

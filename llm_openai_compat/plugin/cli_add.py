@@ -57,14 +57,17 @@ def validated(provider_id: str, raw: dict[str, Any]) -> ProviderSettings:
 def discover(provider_id: str, prov: ProviderSettings, api_key: str | None = None) -> list[str]:
     """The models the server lists: its native listing where the profile names one (Ollama's
     /api/tags, LM Studio's), else OpenAI's /models; progress on stderr."""
-    from ..config.profiles import get_profile
     from ..discovery import discover_models, native_models_url
+    from ..errors import redact
     from ..http.transport import redact_url
     from ..http.urls import models_endpoint
+    from ..runtime import default_runtime
 
     models_url = redact_url(models_endpoint(prov.base_url, prov.url_mode))
-    native = native_models_url(prov.base_url, get_profile(prov.profile, prov.base_url))
+    native = native_models_url(prov.base_url, default_runtime().get_profile(prov.profile, prov.base_url))
     where = f"{redact_url(native)} (else {models_url})" if native else models_url
+    if api_key:  # the key may sit in the URL's path, where no pattern finds it
+        where = redact(where, (api_key,))
     _progress(f"Listing models at {where} ...")
     return discover_models(provider_id, prov, api_key=api_key)
 
@@ -105,13 +108,14 @@ def known_server_for(
 
 def checked_profile(name: str) -> str:
     """`name` if it is a known vendor profile; else a one-line error listing them."""
-    from ..config.profiles import PROFILES, get_profile
     from ..errors import ConfigError
+    from ..runtime import default_runtime
 
+    runtime = default_runtime()
     try:
-        get_profile(name or "?", "")  # loads the profiles extensions register, then looks up
+        runtime.get_profile(name or "?", "")  # with the profiles extensions register
     except ConfigError:
         raise click.ClickException(
-            f"unknown profile {name!r} (known: {', '.join(sorted(PROFILES))})"
+            f"unknown profile {name!r} (known: {', '.join(sorted(runtime.profiles()))})"
         ) from None
     return name
