@@ -131,15 +131,18 @@ class Pools:
     # -- counts (tests, diagnostics) ---------------------------------------------------------
 
     def sync_keys(self) -> list[PoolKey]:
+        self._check_fork()
         with self._lock:
             return list(self._sync)
 
     def async_keys(self, loop: asyncio.AbstractEventLoop | None = None) -> list[PoolKey]:
+        self._check_fork()
         with self._lock:
             pools = self._loops.get(loop or asyncio.get_running_loop())
             return list(pools.clients) if pools is not None else []
 
     def breaker_count(self) -> int:
+        self._check_fork()
         return len(self._breakers)
 
     # -- breakers ----------------------------------------------------------------------------
