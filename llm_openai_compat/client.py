@@ -185,6 +185,7 @@ class _BaseClient:
         )
         self.policy = policy
         self.breaker = breaker
+        self._backstopped: str | bool | None = False  # the auth header last put in the backstop
 
     @classmethod
     def inline(
@@ -230,8 +231,11 @@ class _BaseClient:
 
     def _begin(self, conversation: Conversation, options: RequestOptions) -> tuple[Prepared, _Recorder]:
         prepared = prepare(self.target, conversation, options, self.runtime)
-        # The backstop for what is rendered after this call (see redaction.py).
-        self.runtime.secrets.add(*prepared.endpoint.secrets)
+        headers = prepared.endpoint.headers
+        auth = headers.get("Authorization") or headers.get("api-key")
+        if auth != self._backstopped:  # a new key (or the first call): into the backstop
+            self.runtime.secrets.add(*prepared.endpoint.secrets)
+            self._backstopped = auth
         return prepared, _Recorder(self.runtime, self.target, prepared)
 
     def _adapt(

@@ -32,6 +32,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .forks import generation
+
 if TYPE_CHECKING:
     import pluggy
 
@@ -60,29 +62,32 @@ class Runtime:
         max_secrets: int = 1024,
         max_learned: int = 1024,
     ) -> None:
-        from .config.settings import SettingsCache
-        from .redaction import Secrets
-
         # The pools import httpx2: made on first use, so that registering the llm plugin
         # (which reads the settings through the default runtime) imports no HTTP client.
         self._pool_limits = {"max_origins": max_origins, "idle_s": idle_s, "max_breakers": max_breakers}
         self._pools: Pools | None = None
-        self.secrets: Secrets = Secrets(max_secrets)
-        self.settings: SettingsCache = SettingsCache()
+        self.max_secrets = max(1, max_secrets)
         self.max_learned = max(1, max_learned)
-        self._lock = threading.Lock()
         self._registered: dict[str, Profile] = {}
         self._profiles: dict[str, Profile] | None = None
         self._profile_cache: dict[tuple[str | None, str], Profile] = {}
         self._manager: pluggy.PluginManager | None = None
-        self._loggers: OrderedDict[str, RequestLogger] = OrderedDict()
         self.notices: set[str] = set()  # one-time warnings already shown (the llm plugin)
-        self._fresh_learned()
+        self._fresh()
 
-    def _fresh_learned(self) -> None:
-        self._pid = os.getpid()
+    def _fresh(self) -> None:
+        """The state a process starts with: at creation, and in a forked child (whose copies
+        of the parent's locks may be held by threads that do not exist in it)."""
+        from .config.settings import SettingsCache
+        from .redaction import Secrets
+
+        self._generation = generation()
+        self._lock = threading.Lock()
         self._learned: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._learned_from: dict[str, list[Adaptation]] = {}
+        self._loggers: OrderedDict[str, RequestLogger] = OrderedDict()
+        self.secrets: Secrets = Secrets(self.max_secrets)
+        self.settings: SettingsCache = SettingsCache()
 
     def __repr__(self) -> str:
         pools = "no pools yet" if self._pools is None else repr(self._pools)
@@ -120,7 +125,8 @@ class Runtime:
         if self._pools is not None:
             self._pools.close()
         with self._lock:
-            self._fresh_learned()
+            self._learned = OrderedDict()
+            self._learned_from = {}
 
     async def aclose(self) -> None:
         """Close the running loop's async clients now, then everything `close` does."""
@@ -131,13 +137,12 @@ class Runtime:
     # -- quirks learned from 400s ------------------------------------------------------------
 
     def _check_fork(self) -> None:
-        if os.getpid() != self._pid:
-            self._lock = threading.Lock()
-            self._fresh_learned()
+        if generation() != self._generation:
+            self._fresh()
 
     def learned_changes(self, provider_id: str) -> Mapping[str, Any]:
         """Profile changes learned for this provider (per call: one dict lookup)."""
-        if os.getpid() != self._pid:
+        if generation() != self._generation:
             self._check_fork()
         return self._learned.get(provider_id, _EMPTY)
 
@@ -223,6 +228,7 @@ class Runtime:
 
     def request_logger(self, path: str) -> RequestLogger:
         """The logger of one request-log file (one per path, so lines never interleave)."""
+        self._check_fork()
         with self._lock:
             logger = self._loggers.get(path)
             if logger is None:

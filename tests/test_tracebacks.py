@@ -17,7 +17,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import sentry_sdk
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.timeout(120)
 class _Events(Transport):
     """Sentry's transport, in memory: the events it would have sent."""
 
-    seen: list[dict[str, Any]] = []
+    seen: ClassVar[list[dict[str, Any]]] = []
 
     def capture_envelope(self, envelope: Envelope) -> None:
         for item in envelope.items:

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx2
 
+from ..forks import generation
 from .retry import CircuitBreaker
 
 __all__ = ["Lease", "PoolKey", "Pools", "pool_key"]
@@ -44,6 +45,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return (parsed.scheme, parsed.host, parsed.port)
 
 
+@functools.lru_cache(maxsize=512)  # pure; asked for by every request
 def pool_key(url: str, verify_tls: bool) -> PoolKey:
     """The pool a request to `url` uses: its origin and TLS settings."""
     return (*_origin(url), verify_tls)
@@ -111,7 +113,7 @@ class Pools:
 
     def _fresh(self) -> None:
         self._lock = threading.Lock()
-        self._pid = os.getpid()
+        self._generation = generation()
         self._sync: OrderedDict[PoolKey, Lease[httpx2.Client]] = OrderedDict()
         self._last_sweep = 0.0
         self._loops: dict[asyncio.AbstractEventLoop, _LoopPools] = {}
@@ -119,7 +121,7 @@ class Pools:
 
     def _check_fork(self) -> None:
         """After a fork the sockets belong to the parent: forget them without closing."""
-        if os.getpid() != self._pid:
+        if generation() != self._generation:
             self._fresh()
 
     def __repr__(self) -> str:
@@ -151,14 +153,18 @@ class Pools:
         """The circuit breaker of a provider id, created on first use; the least recently
         used is forgotten past `max_breakers`."""
         self._check_fork()
+        breakers = self._breakers
+        breaker = breakers.get(provider)
+        if breaker is not None:  # the common case, without the lock (each step is atomic)
+            with contextlib.suppress(KeyError):  # evicted meanwhile: still a working breaker
+                breakers.move_to_end(provider)
+            return breaker
         with self._lock:
-            breaker = self._breakers.get(provider)
+            breaker = breakers.get(provider)
             if breaker is None:
-                breaker = self._breakers[provider] = CircuitBreaker(provider)
-                if len(self._breakers) > self.max_breakers:
-                    self._breakers.popitem(last=False)
-            else:
-                self._breakers.move_to_end(provider)
+                breaker = breakers[provider] = CircuitBreaker(provider)
+                if len(breakers) > self.max_breakers:
+                    breakers.popitem(last=False)
             return breaker
 
     # -- sync clients ------------------------------------------------------------------------
@@ -177,6 +183,8 @@ class Pools:
                 self._sync.move_to_end(key)
             lease.users += 1
             lease.last_used = now
+            if len(self._sync) <= self.max_origins and now - self._last_sweep < 1.0:
+                return lease  # the common case: nothing to evict, no sweep due
             doomed, swept = self._evict(self._sync, now, self._last_sweep)
             if swept:
                 self._last_sweep = now
