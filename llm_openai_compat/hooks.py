@@ -8,8 +8,8 @@ A package declares an entry point in the group `openai_compat` pointing at a mod
   timing, retries and outcome. It must not raise; errors in observers are swallowed.
 
 A runtime creates its plugin manager on first use, never at import time, so importing this
-package stays cheap (`Runtime.plugin_manager`). `RequestLogger` is the built-in observer behind the opt-in request log
-(`requestLog` in the settings file, or `OPENAI_COMPAT_REQUEST_LOG`).
+package stays cheap (`Runtime.plugin_manager`). `RequestLogger` is the built-in observer behind
+the opt-in request log (`requestLog` in the settings file, or `OPENAI_COMPAT_REQUEST_LOG`).
 """
 
 from __future__ import annotations

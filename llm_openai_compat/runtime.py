@@ -4,23 +4,26 @@ Everything a process learns or keeps between calls belongs to one `Runtime`; no 
 registry of its own. A runtime holds:
 
 - the connection pools: sync httpx2 clients, and async ones per event loop, keyed by origin and
-  TLS settings (scheme, host, port, verify_tls), at most `max_origins` of each (least recently
-  used evicted and closed), closed when idle for `idle_s`; timeouts are set per request;
+  TLS settings (scheme, host, port, verify_tls), never by provider or timeout (the timeout is
+  set per request); at most `max_origins` of each, the least recently used evicted and closed,
+  and closed after `idle_s` unused; an async client is closed on its own loop;
 - the circuit breakers, one per provider id, at most `max_breakers`;
 - the quirks learned from servers' 400s, per provider id, and what taught them;
-- the profile registry (built-in profiles plus those extensions and `register_profile` add)
-  and the cache of profile lookups;
-- the plugin manager (pluggy) and the request loggers, one per file;
-- the parsed settings files, keyed by path and (mtime, size, inode);
-- a bounded set of recent secrets (`max_secrets`), a backstop for what is rendered after a call
-  ended (request log lines). Each call redacts what it produces with its own secrets; pattern
-  scrubbing needs no state at all.
+- the profile registry (the built-in profiles, then those extensions and `register_profile`
+  add) and the cache of profile lookups;
+- the plugin manager (pluggy), the request loggers (one per file), the parsed settings files
+  (valid while their mtime, size and inode hold);
+- a bounded set (`max_secrets`) of recent secrets: a backstop for what is rendered after a
+  call (request-log lines, an error naming another provider's key). Each call redacts what it
+  produces with its own secrets (`redaction.call_secrets`); pattern scrubbing keeps no state.
 
-`default_runtime()` is created on first use and serves the llm models and every client not
-given another; `Client(..., runtime=...)`, `AsyncClient` and `ChatOpenAICompat(runtime=...)`
-take their own, and tests use a fresh one each. After `os.fork()` the child starts with empty
-pools, breakers and learned quirks and never touches the parent's sockets. Caches of pure
-functions with a fixed bound (URL parsing and redaction) are module-level `lru_cache`s.
+`default_runtime()` is created on first use, and cheaply (the pools, which import httpx2, on
+first request); it serves the llm models and every client given no other.
+`Client(..., runtime=...)`, `AsyncClient` and `ChatOpenAICompat(runtime=...)` take their own,
+and tests use a fresh one each (`set_default_runtime` swaps the default). After `os.fork()` the
+child starts with empty pools, breakers, learned quirks and caches, and new locks; it never
+uses nor closes the parent's sockets. Caches of pure functions with a fixed bound (URL parsing
+and redaction) stay module-level `lru_cache`s.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Literal
 
 __all__ = [
@@ -108,7 +109,8 @@ DEFAULT = Profile(name="default")
 
 _LOOPBACK = r"^https?://(localhost|127\.0\.0\.1|\[::1\])"
 
-PROFILES: dict[str, Profile] = {
+# Read-only: a runtime adds the profiles extensions bring to its own registry.
+PROFILES: Mapping[str, Profile] = MappingProxyType({
     "default": DEFAULT,
     "openai": Profile(
         name="openai",
@@ -187,7 +189,7 @@ PROFILES: dict[str, Profile] = {
         # rewrites the upstream's empty `choices`), so usage must be read from any chunk.
         usage_chunks="any",
     ),
-}
+})
 
 
 def detect_profile(base_url: str, profiles: Mapping[str, Profile] = PROFILES) -> Profile:
