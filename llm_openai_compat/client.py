@@ -226,7 +226,7 @@ class _BaseClient:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(provider={self.target.id!r}, "
-            f"base_url={self.target.settings.base_url!r})"
+            f"base_url={transport.redact_url(self.target.settings.base_url)!r})"
         )
 
     def _begin(self, conversation: Conversation, options: RequestOptions) -> tuple[Prepared, _Recorder]:

@@ -131,6 +131,22 @@ def test_idle_pools_are_closed():
         runtime.close()
 
 
+def test_the_cap_is_settable_on_a_runtime():
+    runtime = Runtime()
+    runtime.max_origins = 1
+    with counting_server(ports=3) as server:
+        for i in range(9):
+            ask(Client.inline(server.url(i % 3), runtime=runtime, policy=ONCE))
+            assert len(runtime.pools.sync_keys()) == 1
+        assert server.wait_open_at_most(1) <= 1
+        runtime.close()
+
+
+def test_client_reprs_show_no_url_credentials(runtime: Runtime):
+    client = Client.inline("http://user:pw-0123456789@127.0.0.1:1/v1?key=q-0123456789", runtime=runtime)
+    assert "0123456789" not in repr(client) and "0123456789" not in repr(client.target)
+
+
 def test_breakers_are_bounded():
     runtime = Runtime(max_breakers=4)
     for i in range(50):
@@ -203,6 +219,16 @@ def test_clients_use_the_runtime_they_are_given_and_the_default_otherwise(runtim
         ask(Client.inline(server.url(), policy=ONCE))
         assert runtime.pools.sync_keys()
         other.close()
+
+
+def test_llm_models_use_the_default_runtime(runtime: Runtime, isolated_user_dir):
+    import llm
+
+    with counting_server() as server:
+        settings = {"providers": {"p": {"baseURL": server.url(), "models": ["m"], "maxRetries": 0}}}
+        (isolated_user_dir / "openai-compat.json").write_text(json.dumps(settings))
+        assert llm.get_model("p/m").prompt("hi", stream=False).text() == "m /v1/chat/completions"
+        assert runtime.pools.sync_keys() == [("http", "127.0.0.1", server.ports[0], True)]
 
 
 def test_learned_quirks_belong_to_their_runtime(runtime: Runtime):
