@@ -10,22 +10,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from .config.params import has_wire_field, merge_params
-from .config.profiles import ADAPTATIONS, PROFILES, Adaptation, Profile, get_profile
+from .config.profiles import ADAPTATIONS, Adaptation, Profile
 from .config.settings import ProviderSettings, resolve_api_key
-from .errors import ConfigError, OpenAICompatError, StreamError, register_secret
+from .errors import ConfigError, OpenAICompatError, StreamError
 from .events import Event, StreamFailure
 from .http.bodies import MAX_BODY_BYTES, only_keepalives
 from .http.retry import fmt_seconds
 from .http.transport import Endpoint, redact_url
 from .http.urls import resolve_endpoint
 from .messages import Conversation, RequestOptions
+from .runtime import Runtime, default_runtime
 from .wire.assemble import Assembler, Delta
 from .wire.encode import encode_body
 from .wire.sse import SSEDecoder
@@ -40,8 +40,8 @@ __all__ = [
     "body_events",
     "key_headers",
     "learn_from",
-    "learned_adaptations",
     "prepare",
+    "profile_for",
 ]
 
 Shape = Literal["chat-completions", "responses"]
@@ -54,7 +54,6 @@ class Secret:
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
-        register_secret(value)
         self._value = value
 
     def get_secret_value(self) -> str:
@@ -81,6 +80,9 @@ class Target:
     api_key: Secret | None = None
     request_log: str | None = None
 
+    def __repr__(self) -> str:  # the settings may hold secret headers or URL credentials
+        return f"Target(id={self.id!r}, base_url={redact_url(self.settings.base_url)!r})"
+
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
@@ -95,33 +97,11 @@ class Prepared:
     stops: tuple[str, ...] = ()
 
 
-# Quirks learned from servers' 400s, per provider, for the life of the process.
-_LEARNED: dict[str, dict[str, Any]] = {}
-_LEARNED_FROM: dict[str, list[Adaptation]] = {}
-_LEARNED_LOCK = threading.Lock()
-
-
-def learned_changes(provider_id: str) -> Mapping[str, Any]:
-    return _LEARNED.get(provider_id, {})
-
-
-def learned_adaptations(provider_id: str) -> list[Adaptation]:
-    """What this process learned about the provider's server from its 400s, oldest first;
-    each `Adaptation.description` is one line for `llm openai-compat test` to print."""
-    with _LEARNED_LOCK:
-        return list(_LEARNED_FROM.get(provider_id, ()))
-
-
-def forget_learned() -> None:
-    with _LEARNED_LOCK:
-        _LEARNED.clear()
-        _LEARNED_FROM.clear()
-
-
 def learn_from(
-    provider_id: str, profile: Profile, error: OpenAICompatError, tried: set[str]
+    runtime: Runtime, provider_id: str, profile: Profile, error: OpenAICompatError, tried: set[str]
 ) -> Adaptation | None:
-    """If a 400 says the server rejects something we can do without, remember the fix."""
+    """If a 400 says the server rejects something we can do without, remember the fix in the
+    runtime (per provider id) and return it."""
     if error.status not in (400, 422):
         return None
     for adaptation in ADAPTATIONS:
@@ -130,9 +110,7 @@ def learn_from(
         if adaptation.matches(error.param, error.server_message):
             if all(getattr(profile, k) == v for k, v in adaptation.changes.items()):
                 continue  # already applied; the error is about something else
-            with _LEARNED_LOCK:
-                _LEARNED.setdefault(provider_id, {}).update(adaptation.changes)
-                _LEARNED_FROM.setdefault(provider_id, []).append(adaptation)
+            runtime.learn(provider_id, adaptation)
             tried.add(adaptation.name)
             return adaptation
     return None
@@ -185,36 +163,18 @@ CAPABILITY_FIELDS: dict[str, dict[str, Any]] = {
 }
 
 
-# (profile name, base URL) -> (the registry when it was looked up, the profile). Detection
-# runs every profile's URL regexes, which cost more than the rest of `prepare` together.
-_PROFILE_CACHE: dict[tuple[str | None, str], tuple[tuple[Profile, ...], Profile]] = {}
-
-
-def _base_profile(name: str | None, base_url: str) -> Profile:
-    """`get_profile`, remembered while the registry holds the same profiles."""
-    key = (name, base_url)
-    hit = _PROFILE_CACHE.get(key)
-    if hit is not None and hit[0] == tuple(PROFILES.values()):
-        return hit[1]
-    profile = get_profile(name, base_url)  # raises for an unknown name: never cached
-    if len(_PROFILE_CACHE) >= 256:
-        _PROFILE_CACHE.clear()
-    _PROFILE_CACHE[key] = (tuple(PROFILES.values()), profile)
-    return profile
-
-
 # A pure function of three strings (urls.py); it validates the base URL every time otherwise.
 _endpoint_url = functools.lru_cache(maxsize=256)(resolve_endpoint)
 
 
-def _profile_for(target: Target) -> Profile:
+def profile_for(target: Target, runtime: Runtime) -> Profile:
     """The vendor profile, narrowed by probed capabilities and by what 400s taught us."""
-    profile = _base_profile(target.settings.profile, target.settings.base_url)
+    profile = runtime.get_profile(target.settings.profile, target.settings.base_url)
     changes: dict[str, Any] = {}
     for name, off in CAPABILITY_FIELDS.items():
         if target.settings.capabilities.get(name) is False:
             changes.update(off)
-    changes.update(learned_changes(target.id))
+    changes.update(runtime.learned_changes(target.id))
     return profile.with_(**changes) if changes else profile
 
 
@@ -259,10 +219,12 @@ def _build(
     )
 
 
-def prepare(target: Target, conversation: Conversation, options: RequestOptions) -> Prepared:
+def prepare(
+    target: Target, conversation: Conversation, options: RequestOptions, runtime: Runtime | None = None
+) -> Prepared:
     settings = target.settings
     shape: Shape = settings.api_shape
-    profile = _profile_for(target)
+    profile = profile_for(target, runtime or default_runtime())
     params = merge_params(
         settings.default_params, settings.model_params.get(options.model), options.params
     )

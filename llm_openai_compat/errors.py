@@ -24,17 +24,19 @@ OpenAICompatError
 Messages are one line: what happened, where (URL, provider, file, field) and what to do next.
 `classify_response` is the one place that turns an HTTP status, headers and body into an error;
 the transport is the one place that turns httpx exceptions into errors. Neither ever puts a
-header value into a message, and every message passes through `redact` on the way out.
+header value into a message, and every message passes through `redact` on the way out. This
+module knows no key: the transport and the clients scrub an escaping error with the secrets of
+the call it came from (`scrub`), see `redaction.py`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .redaction import redact, register_secret
+from .redaction import redact
 
 __all__ = [
     "BadRequest",
@@ -58,7 +60,6 @@ __all__ = [
     "classify_response",
     "error_from_payload",
     "redact",
-    "register_secret",
 ]
 
 _MAX_SERVER_MESSAGE = 300
@@ -148,6 +149,19 @@ class OpenAICompatError(Exception):
         copy = _rebuild(type(self), self.message, state)
         assert isinstance(copy, OpenAICompatError)
         return copy
+
+    def scrub(self, secrets: Sequence[str]) -> OpenAICompatError:
+        """Mask these secret values (a call's) in every text field; in place, since the error
+        may already be on its way up. Returns the error."""
+        if not secrets:
+            return self
+        secrets = sorted(set(secrets), key=len, reverse=True)  # a longer one may hold a shorter
+        self.message = redact(self.message, secrets)
+        for name, value in self._state().items():
+            if isinstance(value, str):
+                setattr(self, name, redact(value, secrets))
+        self.args = (self._render(),)
+        return self
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep errors picklable (they cross thread and process boundaries in hosts).

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from llm_openai_compat.discovery import ModelListing, classify_models, list_model_listing
-from tests.profiles.test_discovery import LMSTUDIO_V0, OLLAMA_TAGS, OPENAI_LIST
+from tests.test_discovery import LMSTUDIO_V0, OLLAMA_TAGS, OPENAI_LIST
 
 OLLAMA_WITH_EMBEDDERS = {
     "models": [

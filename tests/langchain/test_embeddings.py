@@ -13,7 +13,7 @@ from langchain_core.exceptions import LangChainException
 from langchain_adapter import OpenAICompatEmbeddings
 from llm_openai_compat import ConfigError, NotFound, StreamError
 from tests.support.model_server import expected_vector
-from tests.support.model_servers import ModelServer
+from tests.support.model_server_fixture import ModelServer
 
 
 def _settings(path: Path, base_url: str, **provider: Any) -> str:

@@ -16,7 +16,7 @@ from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from langchain_adapter import OpenAICompatEmbeddings
 from tests.support.model_server import expected_vector
-from tests.support.model_servers import ModelServer
+from tests.support.model_server_fixture import ModelServer
 
 
 @cache
