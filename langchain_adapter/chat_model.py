@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Se
 from contextlib import aclosing, closing
 from dataclasses import replace
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -20,7 +20,14 @@ from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_serializer,
+    model_validator,
+)
 
 from llm_openai_compat import (
     OPTION_PARAMS,
@@ -278,6 +285,25 @@ class ChatOpenAICompat(BaseChatModel):
     def lc_secrets(self) -> dict[str, str]:
         return {"api_key": "OPENAI_COMPAT_API_KEY"}
 
+    # -- what is shown, serialized or traced -------------------------------------------------
+    # `repr`, `str`, `model_dump`, `dumpd`/`dumps`/`to_json` and the `serialized` argument of
+    # `on_chat_model_start` (what LangSmith records) show the base URL without credentials or
+    # query values and the headers without values: both may carry a key the project never
+    # sees as one (`http://user:KEY@h/v1?key=KEY`, `X-Api-Key: KEY`). `api_key` is a secret.
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        return _shown_fields(self.base_url, self.headers)
+
+    def __repr_args__(self) -> Any:
+        shown = _shown_fields(self.base_url, self.headers)
+        for name, value in super().__repr_args__():
+            yield name, shown.get(name, value) if name else value
+
+    @field_serializer("base_url", "headers")
+    def _serialize_masked(self, value: Any, info: Any) -> Any:
+        return _shown_fields(self.base_url, self.headers).get(info.field_name, value)
+
     # -- one call ----------------------------------------------------------------------------
 
     def _params(self, call: Mapping[str, Any], stop: list[str] | None) -> dict[str, Any]:
@@ -400,6 +426,32 @@ class ChatOpenAICompat(BaseChatModel):
             raise TypeError(f"with_structured_output got unexpected options {sorted(kwargs)}")
         return with_structured_output(self, schema, method=method, include_raw=include_raw,
                                       strict=strict)
+
+
+def _shown_fields(base_url: str | None, headers: Mapping[str, str] | None) -> dict[str, Any]:
+    """`base_url` and `headers` as they may be shown (see "what is shown" above)."""
+    out: dict[str, Any] = {}
+    if base_url is not None:
+        out["base_url"] = _shown_url(base_url)
+    if headers is not None:
+        out["headers"] = {name: "**********" for name in headers}
+    return out
+
+
+def _shown_url(url: str) -> str:
+    """The URL without `user:password@` and with every query value masked."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc.rpartition("@")[2]
+        if "@" in parts.netloc:
+            netloc = "**********@" + netloc
+        query = "&".join(
+            f"{item.partition('=')[0]}=**********" if "=" in item else item
+            for item in parts.query.split("&")
+        ) if parts.query else ""
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    except ValueError:  # not a URL at all: nothing of it is shown
+        return "**********"
 
 
 def _inline_ls_provider(base_url: str, profile: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -18,9 +17,17 @@ from typing import Any, Literal, Protocol
 from .config.params import has_wire_field, merge_params
 from .config.profiles import ADAPTATIONS, Adaptation, Profile
 from .config.settings import ProviderSettings, resolve_api_key
-from .errors import ConfigError, OpenAICompatError, StreamError
+from .errors import (
+    ConfigError,
+    MalformedJSON,
+    OpenAICompatError,
+    StreamError,
+    clip,
+    loads_json,
+    redact,
+)
 from .events import Event, StreamFailure
-from .http.bodies import MAX_BODY_BYTES, only_keepalives
+from .http.bodies import MAX_BODY_BYTES, MAX_IDLE_BYTES, MAX_STREAM_BYTES, only_keepalives
 from .http.retry import fmt_seconds
 from .http.transport import Endpoint, redact_url
 from .http.urls import resolve_endpoint
@@ -270,6 +277,7 @@ def prepare(
 
 
 _NOT_JSON = object()
+_LONG_EVENT = 64 * 1024  # pending bytes from which a stream is receiving one big event
 
 
 class StreamState:
@@ -296,10 +304,13 @@ class StreamState:
         # A JSON body is parsed whole (`_parse_body`): no stream parser or decoder for it.
         self._parser = self._wire.stream_parser(prepared.profile) if self._sse else None
         self._decoder = SSEDecoder() if self._sse else None
-        self._assembler = Assembler(think_tags=prepared.profile.think_tags)
+        self._assembler = Assembler(
+            think_tags=prepared.profile.think_tags, secrets=prepared.endpoint.secrets
+        )
         self._stops = StopEmulation(prepared.stops) if prepared.stops else None
         self._body: list[bytes] = []
         self.bytes_seen = 0
+        self._idle_bytes = 0  # decoded bytes since the last event (keep-alives)
         # Set when the server reported an error in the stream; raise it after the events.
         self.error: OpenAICompatError | None = None
         self._clock = clock
@@ -323,9 +334,13 @@ class StreamState:
                 out = self._stops.apply(out)
             if assembler.failed:
                 return self._take_failure(out)
+            # Keep-alive bytes: comments and events without data. Bytes of one long event still
+            # arriving are not (the decoder bounds an event's size by itself).
+            idle = not progress and self._decoder.pending_bytes < _LONG_EVENT  # type: ignore[union-attr]
         else:
             self._body.append(chunk)
             progress = not only_keepalives(chunk)
+            idle = not progress
             if self.bytes_seen > MAX_BODY_BYTES:
                 self._body = []
                 self.error = StreamError(
@@ -334,7 +349,24 @@ class StreamState:
                 return out
         if progress:
             self._last_event = self._clock()
-        elif self._clock() - self._last_event > self._idle_limit:
+            self._idle_bytes = 0
+        elif idle:
+            self._idle_bytes += len(chunk)
+        if self.error is None and (
+            self._idle_bytes > MAX_IDLE_BYTES or (self._sse and self.bytes_seen > MAX_STREAM_BYTES)
+        ):
+            if self._stops is not None:
+                out.extend(self._stops.release())
+            what = (
+                f"{self._idle_bytes} bytes of keep-alives without an event"
+                if self._idle_bytes > MAX_IDLE_BYTES
+                else f"more than {MAX_STREAM_BYTES // 2**20} MB"
+            )
+            self.error = StreamError(
+                f"The server sent {what}; the response was abandoned",
+                hint="The output above may be incomplete; check the server or the proxy in front of it",
+            ).at(**self._where(), model=self._prepared.model)
+        elif not progress and self._clock() - self._last_event > self._idle_limit:
             if self._stops is not None:
                 out.extend(self._stops.release())
             self.error = StreamError(
@@ -371,13 +403,17 @@ class StreamState:
 
     def _parse_body(self, raw: bytes) -> list[Delta]:
         try:
-            obj = json.loads(raw)
-        except ValueError:
-            obj = _NOT_JSON
+            obj = loads_json(raw)
+        except MalformedJSON as exc:
+            obj, why = _NOT_JSON, exc.message
         if obj is _NOT_JSON:  # raised outside the handler: the decode error (and body) not chained
-            text = raw[:200].decode("utf-8", errors="replace")
+            # Redacted (of this call's secrets too) before it is cut (`clip`); 64 KB around the
+            # cut is enough for any key.
+            text = raw[:65536].decode("utf-8", errors="replace")
+            text = clip(redact(text, self._prepared.endpoint.secrets), 200)
+            del raw  # the body may echo the key: not a local of the traceback
             raise StreamError(
-                f"The server's response is not valid JSON: {text!r}",
+                f"The server's response is not valid JSON ({why.rstrip('.')}): {text!r}",
                 hint="Check that the base URL points at an OpenAI-compatible API",
             ).at(**self._where())
         if not isinstance(obj, dict):
@@ -406,6 +442,7 @@ def body_events(
     stream is decoded as one."""
     state = StreamState(prepared, content_type=content_type)
     events = state.feed(content)
+    del content  # the server's bytes may echo the key: no local of a traceback holds them
     if state.error is None:
         events += state.close()
     return events, state.error

@@ -266,7 +266,9 @@ class Client(_BaseClient):
                         for chunk in transport.iter_body(response, prepared.endpoint):
                             yield from state.feed(chunk)
                             if state.error is not None:
+                                del chunk  # server bytes: not a local of the traceback
                                 raise state.error
+                        chunk = b""  # nor when `close` raises
                         closing = state.close()
                         if state.error is not None:
                             yield from closing
@@ -414,7 +416,9 @@ class AsyncClient(_BaseClient):
                             for event in state.feed(chunk):
                                 yield event
                             if state.error is not None:
+                                del chunk  # server bytes: not a local of the traceback
                                 raise state.error
+                        chunk = b""  # nor when `close` raises
                         closing = state.close()
                         if state.error is not None:
                             for event in closing:

@@ -11,17 +11,16 @@ chat models (`classify_models`), so they go to a provider's `embeddingModels`, n
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
 from .call import Secret, Target, auth_headers, key_headers
 from .config.profiles import Profile
 from .config.settings import ProviderSettings
-from .errors import OpenAICompatError, StreamError
+from .errors import MalformedJSON, OpenAICompatError, StreamError, loads_json
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
 from .http.urls import UrlMode, models_endpoint, validate_base_url
@@ -124,6 +123,10 @@ def _is_embedding(item: Mapping[str, Any], model_id: str) -> bool:
     return bool(_EMBEDDING_NAME.search(model_id))
 
 
+def _usable_id(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value.strip()) and value.isprintable() and len(value) <= 512
+
+
 def classify_models(body: Any) -> ModelListing:
     """Model ids from a listing: OpenAI's `{"data": [{"id"}]}`, Ollama's `{"models":
     [{"name"|"model"}]}`, a bare list; embedding models apart from the others. LM Studio's
@@ -135,13 +138,14 @@ def classify_models(body: Any) -> ModelListing:
     embed: list[str] = []
     for item in items if isinstance(items, list) else []:
         if isinstance(item, str):
-            if item.strip():
+            if _usable_id(item):
                 (embed if _EMBEDDING_NAME.search(item) else chat).append(item)
             continue
         if not isinstance(item, Mapping):
             continue
         value = item.get("id") or item.get("model") or item.get("name")
-        if not isinstance(value, str) or not value.strip():
+        # An id with control characters would act on the terminal `models` prints to.
+        if not _usable_id(value):
             continue
         kind = item.get("type")
         if isinstance(kind, str) and kind not in _CHAT_TYPES and kind.lower() not in _EMBEDDING_TYPES:
@@ -224,8 +228,8 @@ def _target_plan(
 
 def _models_in(content: bytes, endpoint: transport.Endpoint, native: bool) -> ModelListing:
     try:
-        body = json.loads(content)
-    except ValueError:
+        body = loads_json(content)
+    except MalformedJSON:
         raise StreamError(
             "The server's model list is not JSON",
             url=transport.redact_url(endpoint.url),

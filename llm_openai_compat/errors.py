@@ -32,17 +32,19 @@ the call it came from (`scrub`), see `redaction.py`.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .redaction import redact
+from .redaction import redact, redact_url
 
 __all__ = [
     "BadRequest",
     "CircuitOpen",
     "ConfigError",
     "ConnectError",
+    "MalformedJSON",
     "MissingKey",
     "MissingStructuredOutput",
     "MissingToolCalling",
@@ -58,17 +60,34 @@ __all__ = [
     "StreamError",
     "Unauthorized",
     "classify_response",
+    "clip",
     "error_from_payload",
+    "loads_json",
     "redact",
 ]
 
 _MAX_SERVER_MESSAGE = 300
 
-def _one_line(text: str, limit: int = _MAX_SERVER_MESSAGE) -> str:
-    text = " ".join(text.split())
+# C0/C1 control characters (ESC starts the terminal's escape sequences) and the bidi overrides
+# that reorder what a terminal shows: a server's text must not act on the user's terminal.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters shown as escapes (`\\x1b`) instead of acting on a terminal."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def clip(text: str, limit: int = _MAX_SERVER_MESSAGE) -> str:
+    """One line of at most `limit` characters, redacted *before* it is cut (a secret that
+    straddles the cut would otherwise leave its first characters behind)."""
+    text = redact(" ".join(printable(text).split()))
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+_one_line = clip
 
 
 class OpenAICompatError(Exception):
@@ -95,7 +114,7 @@ class OpenAICompatError(Exception):
         attempts: int | None = None,
     ) -> None:
         # Every string a server or a caller handed us is scrubbed: attributes get logged too.
-        self.url = redact(url) if url else url
+        self.url = redact_url(url) if url else url
         self.provider = provider
         self.status = status
         self.model = model
@@ -129,7 +148,7 @@ class OpenAICompatError(Exception):
             line += f" [after {self.attempts} attempts]"
         if self.hint:
             line += f". {self.hint}"
-        return redact(line.rstrip(".") + ".")
+        return redact(printable(line.rstrip(".") + "."))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
@@ -216,7 +235,7 @@ class ConfigError(OpenAICompatError):
             line = f"{', '.join(where)}: {line}"
         if self.hint:
             line += f". {self.hint}"
-        return redact(line.rstrip(".") + ".")
+        return redact(printable(line.rstrip(".") + "."))
 
     def _state(self) -> dict[str, Any]:
         return {**super()._state(), "file": self.file, "field": self.field}
@@ -299,6 +318,56 @@ class StreamError(OpenAICompatError):
     default_hint = "The output above may be incomplete; try again"
 
 
+class MalformedJSON(StreamError, ValueError):
+    """Server (or file) text that is not JSON, or is nested too deeply to be handled safely.
+
+    Also a `ValueError`, so code that treats "not JSON" as data (an error body shown as text,
+    tool arguments reported back to the model) keeps working; anything that lets it escape
+    still raises an error from the tree."""
+
+    default_hint = "Check that the base URL points at an OpenAI-compatible API"
+
+
+# Deeper JSON is refused: nothing a server legitimately sends nests this far, and a value that
+# nests near the interpreter's recursion limit breaks later code (json.dumps, pydantic, llm's
+# logs) far from where it came in.
+MAX_JSON_DEPTH = 200
+
+
+def loads_json(data: str | bytes | bytearray) -> Any:
+    """`json.loads` for text that came from outside: every failure is a `MalformedJSON`.
+
+    json raises ValueError for bad text, UnicodeDecodeError for bad bytes, RecursionError for
+    deep nesting (`"[" * 100000`) and TypeError for input that is not text; all of them
+    become one error from the tree. Nesting deeper than `MAX_JSON_DEPTH` is refused
+    too; the depth walk runs only when the text holds that many brackets (cheap `count`s)."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise MalformedJSON(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except (ValueError, TypeError) as exc:
+        raise MalformedJSON(f"Not valid JSON: {exc}") from None
+    if isinstance(value, (dict, list)):
+        opens = data.count("[") + data.count("{") if isinstance(data, str) else (
+            data.count(b"[") + data.count(b"{")
+        )
+        if opens > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
+            raise MalformedJSON(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether `value` nests containers more than `limit` deep (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 # -- classification -------------------------------------------------------------------------
 
 
@@ -345,8 +414,8 @@ def parse_error_body(body: bytes | str | Any) -> tuple[str | None, str | None, s
         if not stripped:
             return None, None, None, None
         try:
-            data = json.loads(stripped)
-        except ValueError:
+            data = loads_json(stripped)
+        except MalformedJSON:
             if stripped.startswith("<"):
                 found = re.search(r"(?is)<title>(.*?)</title>", stripped) or re.search(
                     r"(?is)<h1[^>]*>(.*?)</h1>", stripped
@@ -369,7 +438,7 @@ def parse_error_body(body: bytes | str | Any) -> tuple[str | None, str | None, s
     if message is None and "error" in err:
         message = _text_of(err["error"])
     if message is None and err:
-        message = json.dumps(err, sort_keys=True)[:_MAX_SERVER_MESSAGE]
+        message = clip(json.dumps(err, sort_keys=True))
     # OpenRouter nests the upstream error in metadata.raw; it is usually more useful.
     metadata = err.get("metadata")
     if isinstance(metadata, Mapping) and isinstance(metadata.get("raw"), str):
@@ -381,6 +450,16 @@ def parse_error_body(body: bytes | str | Any) -> tuple[str | None, str | None, s
 
 
 def _retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds the server asked to wait, or None when it did not say anything usable: a value
+    that is not a number, NaN, zero or negative, or a date already past. (Infinity stays: it
+    is longer than any client waits, and the retry policy gives up saying so.)"""
+    seconds = _retry_after_header(headers)
+    if seconds is None or math.isnan(seconds) or seconds <= 0:
+        return None
+    return seconds
+
+
+def _retry_after_header(headers: Mapping[str, str] | None) -> float | None:
     if not headers:
         return None
     lower = {k.lower(): v for k, v in headers.items()}
@@ -468,8 +547,14 @@ def classify_response(
     url: str | None = None,
     provider: str | None = None,
     model: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> OpenAICompatError:
-    """The one place an HTTP error response becomes an error from the tree."""
+    """The one place an HTTP error response becomes an error from the tree. The body is
+    redacted of the call's `secrets` first: its message is clipped, and a key cut in two by
+    the clip could no longer be found."""
+    if secrets and body:
+        text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+        body = redact(text, secrets)
     message, code, etype, param = parse_error_body(body)
     if message is None:
         message = "(empty body)" if not body else None

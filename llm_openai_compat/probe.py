@@ -20,7 +20,7 @@ from typing import Any
 from .call import Prepared, Secret, StreamState, Target, body_events, prepare, wire_module
 from .config.params import merge_params
 from .config.settings import ProviderSettings, resolve_api_key
-from .errors import ConfigError, OpenAICompatError, redact
+from .errors import ConfigError, MalformedJSON, OpenAICompatError, clip, loads_json, redact
 from .events import Event
 from .http import transport
 from .http.retry import RetryPolicy
@@ -224,8 +224,7 @@ class _Prober:
 
 
 def _short(text: str, limit: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)  # redacted, then cut; control characters escaped
 
 
 def _failure(error: OpenAICompatError) -> str:
@@ -240,8 +239,8 @@ def _json_reply(result: Result) -> tuple[bool, str]:
     if text.startswith("```"):
         text = text.strip("`").removeprefix("json").strip()
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = loads_json(text)
+    except MalformedJSON:
         if result.finish is not None and result.finish.reason == "length":
             # A reasoning model can spend the probe's tokens thinking: the format was accepted.
             return True, "accepted (the reply was cut by the probe's token limit)"

@@ -46,7 +46,9 @@ _CREDENTIAL_PATTERNS = re.compile(
     r"|(api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._-]{8,}"
 )
 _SENSITIVE_NAME_PARTS = ("auth", "key", "token", "secret", "cookie", "password", "signature")
-_SECRET_QUERY = re.compile(r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth)[^=&]*)=([^&]*)")
+_SECRET_QUERY = re.compile(
+    r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth|code|credential|session)[^=&]*)=([^&]*)"
+)
 # The lookbehind starts a scheme only at a word start: unanchored, `\w+` is tried at every
 # position of a long word, quadratic on a 1 MB URL (tests/reliability/test_hostile_settings.py).
 _USERINFO = re.compile(r"(?i)(?<!\w)(\w+://)([^/@\s]*)@")
@@ -98,12 +100,13 @@ def redact_url(url: str) -> str:
 
 @functools.lru_cache(maxsize=512)
 def url_secrets(url: str) -> tuple[str, ...]:
-    """The secret values a URL carries: its userinfo (whole, and the password) and the values
-    of its secret query parameters, raw and percent-decoded."""
+    """The secret values a URL carries: its userinfo (whole, the user and the password) and
+    the values of its secret (key/token/secret/sig/code/credential/session...) query
+    parameters, raw and percent-decoded."""
     found: list[str] = []
     for match in _USERINFO.finditer(url):
-        userinfo = match.group(2)
-        found += [userinfo, userinfo.partition(":")[2]]
+        user, _, password = match.group(2).partition(":")
+        found += [match.group(2), user, password]
     _, sep, query = url.partition("?")
     if sep:
         found += [m.group(3) for m in _SECRET_QUERY.finditer(query.partition("#")[0])]

@@ -111,7 +111,7 @@ class Runtime:
 
             with self._lock:
                 if self._pools is None:
-                    self._pools = Pools(**self._pool_limits)  # type: ignore[arg-type]
+                    self._pools = Pools(**self._pool_limits, secrets=self.secrets)  # type: ignore[arg-type]
                 pools = self._pools
         return pools
 

@@ -2,8 +2,9 @@
 
 Every number in the report comes from the figures file the tests wrote during this run:
 nothing is restated from DESIGN.md except the policy column it is compared with. The counts
-are also written as a JSON block at the end, which tests/reliability/test_report.py checks
-against what the current suite would run, so a stale report fails the suite.
+are also written as a JSON block at the end. No test reads the committed report: each figure
+is asserted by the test that produces it (a wrong figure fails that test), and
+tests/reliability/test_report.py checks that `render` shows the figures it is given.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
+
+from llm_openai_compat.http.bodies import MAX_IDLE_BYTES, MAX_STREAM_BYTES
+from llm_openai_compat.http.retry import DEFAULT_POLICY
 
 COUNTS_BEGIN = "<!-- reliability-counts"
 COUNTS_END = "-->"
@@ -65,6 +69,56 @@ FIXES = [
      "`llm openai-compat providers` printed a traceback.",
      "`settings.py`: caught, the file is then reported as unreadable in one line."),
 ]
+
+
+# The attack classes of issue 13: what was tried, and the tests (node id fragments) whose
+# outcomes say whether it held. Each test asserts its own figure (hits == 0, ratio <= 12, ...).
+ATTACK_CLASSES = [
+    ("Every field a server sends is hostile",
+     "values drawn by hypothesis inside otherwise valid streams and bodies (terminal escapes, bidi overrides, NUL, "
+     "lone surrogates, 5,000-character words; token counts as NaN, Infinity, 1e308, -1, \"12\", lists; negative and "
+     "huge choice and tool-call indexes; missing, repeated and colliding tool-call ids; JSON nested up to 100,000 "
+     "levels in events, bodies, error bodies, tool arguments and model lists; model ids with control characters), "
+     "through the core client, the llm plugin and ChatOpenAICompat",
+     ["test_outsider_attack.py::test_hostile_values", "test_outsider_attack.py::test_token_counts",
+      "test_hardening.py::test_deep_json", "test_hardening.py::test_deep_model_list",
+      "test_hardening.py::test_terminal_control"]),
+    ("Every place that shows, logs, serializes or stores a URL or header",
+     "canaries in the API key, the base URL's userinfo, `key=`/`sig=`/`code=` query values and a header the project "
+     "does not send itself (`X-Upstream-Key`); the hostile server echoes them into ids, model, system_fingerprint, "
+     "usage, finish_reason, error bodies (JSON, text, HTML, in-stream), redirects and at every cut point (200, 300). "
+     "Searched: messages, reprs, attributes, tracebacks with locals, a real sentry_sdk event, logging at DEBUG "
+     "(httpx2, httpcore2), llm's logs.db rows and bytes, `llm` CLI output and the providers table, LangChain "
+     "repr/str/dumps/dumpd/to_json/model_dump and callback payloads",
+     ["test_outsider_attack.py::test_echoed", "test_outsider_attack.py::test_llm_cli",
+      "test_outsider_attack.py::test_langchain", "test_hardening.py::test_langchain_serialization",
+      "test_hardening.py::test_httpx_info_log", "test_hardening.py::test_a_key_echoed",
+      "test_hardening.py::test_clip"]),
+    ("Every input dimension stays linear",
+     "bytes, chunks, tool calls per response, argument pieces per call and whitespace-only deltas at n and 10n, "
+     "through the core, llm and the LangChain adapter (best of several runs; bound 12x)",
+     ["test_linearity.py"]),
+    ("Shared files written by several processes",
+     "10 real `llm openai-compat add` processes at once; 40 writers in 8 threads",
+     ["test_hardening.py::test_ten_concurrent", "test_hardening.py::test_concurrent_writers"]),
+    ("Timing and size bounds a server controls",
+     "Retry-After in the past, negative, NaN, 0 and retry-after-ms -1; a server that never answers; a body of "
+     "exactly the size limit; a gzip body decoding past 64 MB; a gzip stream of keep-alive lines",
+     ["test_hardening.py::test_unusable_retry_after", "test_hardening.py::test_a_server_that_never",
+      "test_hardening.py::test_retry_policy", "test_hardening.py::test_a_body_of_exactly",
+      "test_hardening.py::test_a_gzip", "test_hardening.py::test_gzip_keepalives"]),
+]
+
+
+def attack_rows(figures: dict[str, Any]) -> list[list[Any]]:
+    """One row per attack class: what was tried, the tests run and how many passed."""
+    rows = []
+    for name, tried, tests in ATTACK_CLASSES:
+        runs = [o for o in figures["outcomes"] if any(t in o["nodeid"] for t in tests)]
+        passed = sum(1 for o in runs if o["outcome"] == "passed")
+        held = "held" if runs and passed == len(runs) else ("not run" if not runs else "**FAILED**")
+        rows.append([name, tried, f"{passed} / {len(runs)}", held])
+    return rows
 
 
 def load_figures(path: Path) -> dict[str, Any]:
@@ -167,7 +221,11 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
         ["tests/reliability/test_secrets.py, test_tls_and_files.py", "the canary search; TLS verification; file modes"],
         ["tests/reliability/hostile_settings.py + test_hostile_settings.py", "the broken settings corpus, in-process and through `llm`"],
         ["tests/reliability/test_load.py", "concurrent requests and long streams; memory and connections"],
-        ["tests/reliability/test_report.py", "fails when this report no longer matches what the suite runs"],
+        ["tests/support/hostile_server.py + tests/reliability/test_outsider_attack.py", "an outsider's attack: its own "
+         "`http.server`, hypothesis-drawn hostile values, canaries searched everywhere (see Attack classes)"],
+        ["tests/reliability/test_hardening.py", "one regression test per finding of issue 13, through every entry point"],
+        ["tests/reliability/test_linearity.py", "10x input, at most 12x time, per dimension and adapter"],
+        ["tests/reliability/test_report.py", "checks that the report shows the figures it is given"],
     ]))
     add("")
     add("## The figures")
@@ -201,6 +259,34 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
         ["Tests", ", ".join(f"{k} {v}" for k, v in sorted(tests.items())) + (" **(FAILURES)**" if failed else "")],
     ]
     add(_table(["What", "Figure"], rows))
+    add("")
+
+    add("## Attack classes (issue 13)")
+    add("")
+    add("An independent attack found defects the suite above did not imagine; these classes are now attacked by tests "
+        "written from the outside (tests/reliability/test_outsider_attack.py, its own server), one regression test per "
+        "finding (test_hardening.py) and the linearity checks (test_linearity.py). Held = every test of the class passed "
+        "in this run; each asserts its own figure.")
+    add("")
+    add(_table(["Class", "What was tried", "Tests passed", "Result"], attack_rows(figures)))
+    add("")
+    outsider = records.get("outsider", [])
+    places = sum(r.get("places", 0) for r in outsider if r.get("test") == "canaries")
+    hits = sum(r.get("hits", 0) for r in outsider if r.get("test") == "canaries")
+    drawn = [r for r in outsider if r.get("test") != "canaries"]
+    add(f"Outsider canaries: **{hits}** hits in {places:,} places searched. Hostile values: "
+        + "; ".join(f"{r['test']}: {r['inputs']} inputs ({r['ok']} answered, the rest failed with an error from the tree)" for r in drawn)
+        + ".")
+    add("")
+    linear = records.get("linearity", [])
+    if linear:
+        add(_table(["Dimension", "Adapter", "n", "time at n (s)", "time at 10n (s)", "ratio (bound 12)"], [
+            [r["dimension"], r["adapter"], f"{r['n']:,}", r["small_s"], r["large_s"], r["ratio"]] for r in linear
+        ]))
+        add("")
+    add("Through LangChain's public `stream()`, langchain_core merges tool-call chunks with `merge_lists`, which scans "
+        "the merged list for each new chunk's index: quadratic in tool calls per response, upstream. The LangChain row "
+        "above times the adapter's own `_stream` generator.")
     add("")
 
     add("## Retries and the circuit breaker: measured against DESIGN.md")
@@ -280,9 +366,8 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
         f"`_get_ls_params`, invocation params and callback payloads. Hits: **{secrets.get('canary_hits')}**. Each test "
         "first checks the server did receive `Authorization: Bearer <canary>`, so the search is meaningful.")
     add("")
-    add("Not searched, by design: httpcore's own DEBUG trace of response headers (it prints what the server sent, so a "
-        "server echoing the key in a header shows there) and llm's `Response._key` (where llm keeps a key its caller "
-        "passed, to send it).")
+    add("Not searched, by design: llm's `Response._key` (where llm keeps a key its caller passed, to send it). httpx2's "
+        "and httpcore2's own log records pass through a filter that redacts URLs and known secrets (see Attack classes).")
     add("")
 
     add("## Hostile settings files")
@@ -326,7 +411,11 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
         "nothing but whitespace and keep-alive comments for that long fails with `NetworkTimeout`, which is retried. "
         "Servers that think longer than it before the first token need a larger `timeoutMs` (the default is 600 s).")
     add("- A body read whole over 64 MB is refused (`StreamError`, not retried); an event stream is bounded per event "
-        "(16 MB) by the SSE decoder instead, so streams of any length work.")
+        f"(16 MB) by the SSE decoder, at {MAX_STREAM_BYTES // 2**20} MB decoded in all, and at "
+        f"{MAX_IDLE_BYTES // 2**20} MB of keep-alives between two events (decoded bytes: gzip multiplies what a server sends).")
+    add(f"- A timeout (connect, no answer, only keep-alives) is retried at most {DEFAULT_POLICY.max_timeout_retries} time(s): "
+        "a server that accepts connections and never answers holds a caller for about twice `timeoutMs`. A Retry-After "
+        "that is zero, negative, past or NaN is ignored in favour of the normal backoff.")
     add("- With the default per-provider breaker (5 failures) a single request to a dead server makes 5 attempts, not 6: "
         "the breaker opens during the request's own retries and the sixth would only be refused.")
     add("- Invalid UTF-8 inside a stream is replaced (U+FFFD) and the stream goes on; in a whole JSON body it is a "

@@ -1,6 +1,6 @@
 """Discovery puts embedding models in `embeddingModels`, never in `models`: LM Studio's
 `type`, Ollama's capabilities or encoder-only family, and names with `embed` (OpenAI's
-`/models`). The commands that store them are tested in tests/llm/test_embeddings.py."""
+`/models`). The commands that store them are tested in tests/plugin/test_embeddings.py."""
 
 from __future__ import annotations
 

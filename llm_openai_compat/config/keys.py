@@ -8,11 +8,10 @@ auth header, whose value the call's errors are scrubbed of (`redaction.call_secr
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 
-from ..errors import ConfigError, MissingKey
+from ..errors import ConfigError, MissingKey, loads_json
 from .settings import KEYRING_SERVICE, ProviderSettings, llm_user_dir
 
 __all__ = ["resolve_api_key"]
@@ -22,10 +21,10 @@ def _llm_key(name: str) -> str | None:
     """A key stored with `llm keys set NAME`, read from llm's keys.json (llm is not imported)."""
     path = llm_user_dir() / "keys.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # MalformedJSON is a ValueError
         data = None
     if not isinstance(data, dict):
         hint = f"Check it, or store the key again with `llm keys set {name}`"

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from ..errors import ConfigError
+from ..errors import ConfigError, clip
 
 __all__ = [
     "ALLOWED_VALUES",
@@ -406,7 +406,7 @@ def _validate_one(name: str, value: Any, shape: Shape, where: str) -> None:
     check = _CHECKS.get(name)
     problem = check(value) if check else None
     if problem:
-        raise _fail(where, name, f"{name} {problem}, got {value!r}"[:300], "Fix the value")
+        raise _fail(where, name, clip(f"{name} {problem}, got {value!r}", 300), "Fix the value")
 
 
 def _unknown(name: str, where: str) -> ConfigError:

@@ -46,6 +46,17 @@ class Profile:
     supports_json_schema: bool = True
     supports_tools: bool = True
     supports_parallel_tool_calls: bool = True
+    # Send `tool_choice: "auto"` when tools go out and the caller chose nothing (OpenAI's
+    # default, which some servers only honour when it is explicit). False where the server
+    # rejects "auto" (vLLM without --enable-auto-tool-choice): it is then never sent.
+    supports_auto_tool_choice: bool = True
+    # False where the server cannot stream a tool call it chose itself (llama-cpp-python's
+    # chatml-function-calling fails such a stream): Chat Completions requests with tools and
+    # choice "auto" are sent unstreamed, and the whole answer is delivered as events at once.
+    stream_auto_tool_calls: bool = True
+    # An assistant turn with only tool calls has `content: null` (OpenAI). False sends "" for
+    # servers whose validation rejects null there (llama-cpp-python answers 500).
+    null_tool_call_content: bool = True
     # Send earlier reasoning back as `reasoning_content` on assistant messages (DeepSeek's
     # tool-call turns require it; most servers ignore or reject it).
     replay_reasoning_field: str | None = None
@@ -205,6 +216,11 @@ PROFILES: Mapping[str, Profile] = MappingProxyType({
         tool_call_key="index",
         tool_call_id_fields=("id", "function.id"),
     ),
+    "llama-cpp-python": Profile(
+        name="llama-cpp-python",  # the Python server (`python -m llama_cpp.server`); by name
+        stream_auto_tool_calls=False,
+        null_tool_call_content=False,
+    ),
     "litellm": Profile(
         name="litellm",  # self-hosted anywhere; chosen by name
         # The proxy's usage chunk keeps a `choices: [{"index": 0, "delta": {}}]` entry (it
@@ -293,5 +309,14 @@ ADAPTATIONS: tuple[Adaptation, ...] = (
         (),
         {"supports_embedding_base64": False},
         "the server rejects encoding_format: embeddings are asked for as floats",
+    ),
+    Adaptation(
+        # vLLM: '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser
+        # to be set' (param null, so the message is what matches).
+        "no-auto-tool-choice",
+        r"^tool_choice$|tool.choice",
+        ("auto",),
+        {"supports_auto_tool_choice": False},
+        'the server rejects tool_choice "auto": requests with tools leave the choice to the server',
     ),
 )

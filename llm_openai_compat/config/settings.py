@@ -8,7 +8,9 @@ request is sent, never at load time, and never held by a model (so never in a re
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import functools
 import json
 import os
 import re
@@ -16,7 +18,8 @@ import stat
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -584,6 +587,73 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+# How long a writer waits for another process's write to finish (a write takes milliseconds).
+_LOCK_WAIT_S = 15.0
+
+
+@contextlib.contextmanager
+def _write_lock(path: Path) -> Iterator[None]:
+    """Serialize every read-modify-write of `path` across threads and processes.
+
+    `os.replace` keeps the file whole, but two writers that both read the old file lose one
+    update (ten concurrent `llm openai-compat add` left seven providers). Writers therefore
+    hold an exclusive lock on a sibling `.NAME.lock` while they re-read, change and replace
+    the file: `fcntl.flock` on POSIX (released by the OS if the process dies); elsewhere a
+    lock file created with O_EXCL, taken over when older than a minute (a crashed writer)."""
+    release = _acquire(path)
+    try:
+        yield
+    finally:
+        release()
+
+
+def _acquire(path: Path) -> Callable[[], None]:
+    """Take the lock (waiting up to `_LOCK_WAIT_S`); returns what releases it."""
+    lock = path.with_name(f".{path.name}.lock")
+    deadline = time.monotonic() + _LOCK_WAIT_S
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            return _acquire_exclusive_file(lock, deadline)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return functools.partial(os.close, fd)  # closing releases the lock
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise TimeoutError from None
+                time.sleep(0.005)
+    except TimeoutError:
+        hint = f"Another process is writing it; try again, or delete {lock.name} if none is"
+        raise ConfigError(
+            f"the settings file is locked for over {_LOCK_WAIT_S:.0f} s", file=str(path), hint=hint
+        ) from None
+    except OSError as exc:
+        hint = "Check the directory exists and is writable"
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"could not lock the settings file ({reason})", file=str(path), hint=hint) from None
+
+
+def _acquire_exclusive_file(lock: Path, deadline: float) -> Callable[[], None]:
+    """The portable fallback: whoever creates the lock file holds the lock."""
+    while True:
+        try:
+            os.close(os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return functools.partial(lock.unlink, missing_ok=True)
+        except FileExistsError:
+            with contextlib.suppress(OSError):
+                if time.time() - lock.stat().st_mtime > 60:
+                    lock.unlink()
+                    continue
+            if time.monotonic() > deadline:
+                raise TimeoutError from None
+            time.sleep(0.005)
+
+
 def _commit(raw: dict[str, Any], old: Mapping[str, Any], path: Path) -> Settings:
     """Validate the whole new file, then replace the old one; on any failure nothing changes."""
     settings = _validate(raw, str(path))
@@ -607,15 +677,23 @@ def save_settings(
     are left out unless the user spelt them out, so the file stays as small as they wrote it.
     """
     where = _where(path)
-    old = _read_raw(where)[0] or {}
-    if isinstance(settings_or_raw, Settings):
-        return _commit(_settings_raw(settings_or_raw, old), old, where)
-    return _commit(dict(settings_or_raw), old, where)
+    with _write_lock(where):
+        old = _read_raw(where)[0] or {}
+        if isinstance(settings_or_raw, Settings):
+            return _commit(_settings_raw(settings_or_raw, old), old, where)
+        return _commit(dict(settings_or_raw), old, where)
 
 
-def _edit(path: Path | None) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    """(file, its raw object, a copy of its providers) for a read-modify-write."""
+@contextlib.contextmanager
+def _edit(path: Path | None) -> Iterator[tuple[Path, dict[str, Any], dict[str, Any]]]:
+    """(file, its raw object, a copy of its providers) for a read-modify-write, read and
+    written back under the file's write lock (so concurrent edits all survive)."""
     where = _where(path)
+    with _write_lock(where):
+        yield _edit_read(where)
+
+
+def _edit_read(where: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     old = _read_raw(where)[0] or {}
     providers = old.get("providers", {})
     if not isinstance(providers, dict):
@@ -627,30 +705,30 @@ def upsert_provider(
     provider_id: str, provider: ProviderSettings, path: Path | None = None
 ) -> Settings:
     """Add or replace one provider; everything else in the file stays as it was."""
-    where, old, providers = _edit(path)
-    providers[provider_id] = _provider_raw(provider, providers.get(provider_id))
-    return _commit({**old, "providers": providers}, old, where)
+    with _edit(path) as (where, old, providers):
+        providers[provider_id] = _provider_raw(provider, providers.get(provider_id))
+        return _commit({**old, "providers": providers}, old, where)
 
 
 def remove_provider(provider_id: str, path: Path | None = None) -> Settings:
     """Remove one provider; `active` goes too if it pointed there."""
-    where, old, providers = _edit(path)
-    if provider_id not in providers:
-        hint = f"Known providers: {', '.join(providers) or 'none'}"
-        message = f"there is no provider {provider_id!r} to remove"
-        raise ConfigError(message, file=str(where), provider=provider_id, hint=hint)
-    del providers[provider_id]
-    raw = {**old, "providers": providers}
-    if isinstance(raw.get("active"), dict) and raw["active"].get("provider") == provider_id:
-        del raw["active"]
-    return _commit(raw, old, where)
+    with _edit(path) as (where, old, providers):
+        if provider_id not in providers:
+            hint = f"Known providers: {', '.join(providers) or 'none'}"
+            message = f"there is no provider {provider_id!r} to remove"
+            raise ConfigError(message, file=str(where), provider=provider_id, hint=hint)
+        del providers[provider_id]
+        raw = {**old, "providers": providers}
+        if isinstance(raw.get("active"), dict) and raw["active"].get("provider") == provider_id:
+            del raw["active"]
+        return _commit(raw, old, where)
 
 
 def set_active(provider: str, model: str | None = None, path: Path | None = None) -> Settings:
     """Make `provider` (and `model`) the default, checked against the providers listed."""
-    where, old, _ = _edit(path)
-    active = {"provider": provider} if model is None else {"provider": provider, "model": model}
-    return _commit({**old, "active": active}, old, where)
+    with _edit(path) as (where, old, _):
+        active = {"provider": provider} if model is None else {"provider": provider, "model": model}
+        return _commit({**old, "active": active}, old, where)
 
 
 def resolve_api_key(

@@ -15,11 +15,24 @@ from collections.abc import Callable
 
 import httpx2
 
-__all__ = ["MAX_BODY_BYTES", "BodyReader", "aread_body", "only_keepalives", "read_body"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_IDLE_BYTES",
+    "MAX_STREAM_BYTES",
+    "BodyReader",
+    "aread_body",
+    "only_keepalives",
+    "read_body",
+]
 
 # A whole body larger than this is refused: no answer is this big, and a hostile server must
 # not grow memory without bound (an event stream is bounded per event by the SSE decoder).
 MAX_BODY_BYTES = 64 * 1024 * 1024
+# The limits count *decoded* bytes: gzip turns 1 MB on the wire into 1 GB of keep-alive lines.
+# An event stream may run long (a long answer is many small events), but not without bound,
+# and keep-alives between two events say nothing: a megabyte of them is an attack, not a pause.
+MAX_STREAM_BYTES = 256 * 1024 * 1024
+MAX_IDLE_BYTES = 1024 * 1024
 
 _QUIET_ERRORS = (httpx2.HTTPError, httpx2.InvalidURL, UnicodeError)
 
@@ -57,8 +70,10 @@ class BodyReader:
         elif now - self._last > self.idle_s:
             self.stalled = True
             return False
-        if self.limit is not None and self.size >= self.limit:
-            self.overflowed = self.size > self.limit
+        if self.limit is not None and self.size > self.limit:
+            # Strictly over: a body of exactly `limit` bytes may be whole, so one more chunk
+            # (or the end) decides. Decoders hand out pieces of exact powers of two.
+            self.overflowed = True
             return False
         return True
 

@@ -24,6 +24,8 @@ from typing import Any, Generic, TypeVar
 import httpx2
 
 from ..forks import generation
+from ..redaction import Secrets
+from . import logfilter
 from .retry import CircuitBreaker
 
 __all__ = ["Lease", "PoolKey", "Pools", "pool_key"]
@@ -62,6 +64,7 @@ def _plain_http_context() -> Any:
 
 
 def client_kwargs(key: PoolKey) -> dict[str, Any]:
+    logfilter.install()  # every client is built from these: its URLs never reach a log raw
     scheme, _, _, verify_tls = key
     verify: Any = _plain_http_context() if scheme == "http" else verify_tls
     return {"limits": _LIMITS, "verify": verify, "http2": False}
@@ -104,8 +107,14 @@ class Pools:
         idle_s: float = 300.0,
         max_breakers: int = 1024,
         clock: Callable[[], float] = time.monotonic,
+        secrets: Secrets | None = None,
     ) -> None:
         self.max_origins = max(1, max_origins)
+        # The runtime's recent secrets: fed with each request's, read by the log filter.
+        self.secrets = secrets
+        self._remembered: tuple[str, ...] = ()
+        if secrets is not None:
+            logfilter.watch(secrets)
         self.idle_s = idle_s
         self.max_breakers = max(1, max_breakers)
         self._clock = clock
@@ -129,6 +138,13 @@ class Pools:
             f"Pools({len(self._sync)} sync, {sum(len(p.clients) for p in self._loops.values())} "
             f"async of at most {self.max_origins} per loop, {len(self._breakers)} breakers)"
         )
+
+    def remember(self, secrets: tuple[str, ...]) -> None:
+        """A request's secrets into the runtime's recent ones (httpx2's and httpcore2's logs
+        echo URLs and headers: `logfilter`); cheap when they are the last request's."""
+        if self.secrets is not None and secrets and secrets != self._remembered:
+            self.secrets.add(*secrets)
+            self._remembered = secrets
 
     # -- counts (tests, diagnostics) ---------------------------------------------------------
 

@@ -47,6 +47,8 @@ def fmt_seconds(seconds: float) -> str:
     """`2` for 2.0, `1.5` for 1.5: seconds as people write them in a message."""
     if not math.isfinite(seconds):
         return str(seconds)
+    if seconds >= 1e6:  # a hostile Retry-After of 1e308 must not print 309 digits
+        return f"{seconds:.3g}"
     if seconds >= 10 or float(seconds).is_integer():
         return str(math.ceil(seconds))
     return f"{seconds:.2f}".rstrip("0").rstrip(".")
@@ -76,9 +78,20 @@ class RetryPolicy:
     Only transient errors are retried, and only before any byte reached the caller: a retry
     after that would duplicate output. `sleep`, `asleep` and `random` are injectable so tests
     run fast and can assert the delays asked for.
+
+    Timing rules against a hostile or broken server:
+
+    - A `Retry-After` / `retry-after-ms` that is zero, negative, in the past or NaN says
+      nothing usable: the normal backoff applies (never a zero-delay retry loop). One longer
+      than `retry_after_cap` (infinity included) is not waited for.
+    - A timeout (connect, read before the first byte, or only keep-alives) is retried at most
+      `max_timeout_retries` times (1): each costs up to the provider's `timeoutMs`, so a server
+      that accepts connections and never answers holds the caller for about 2 x `timeoutMs`,
+      not `max_attempts` x `timeoutMs`.
     """
 
     max_attempts: int = 6
+    max_timeout_retries: int = 1
     steps: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
     jitter: float = 0.25
     retry_after_cap: float = 30.0
@@ -109,18 +122,26 @@ class RetryPolicy:
         return error.status is None or error.status in self.retry_statuses
 
     def decide(
-        self, error: errors.OpenAICompatError, attempt: int, *, delivered: bool = False
+        self,
+        error: errors.OpenAICompatError,
+        attempt: int,
+        *,
+        delivered: bool = False,
+        timeouts: int = 0,
     ) -> RetryDecision:
         """After attempt number `attempt` failed with `error`: retry (after how long) or give up.
 
         `delivered` says bytes already reached the caller; such a request is never retried.
         A server asking to wait longer than `retry_after_cap` is not waited for: the error is
-        raised at once, saying how long the server asked for.
+        raised at once, saying how long the server asked for. `timeouts` counts the attempts
+        of this request that timed out, this one included.
         """
         if delivered or attempt >= self.max_attempts or not self.is_retryable(error):
             return RetryDecision(False, 0.0, error)
+        if isinstance(error, errors.NetworkTimeout) and timeouts > self.max_timeout_retries:
+            return RetryDecision(False, 0.0, error)
         wait = error.retry_after
-        if wait is None:
+        if wait is None or math.isnan(wait) or wait <= 0:
             return RetryDecision(True, self.backoff(attempt), error)
         if wait > self.retry_after_cap:
             message = (
@@ -278,6 +299,7 @@ class Attempts:
         self.policy, self.breaker, self.url = policy, breaker, url
         self.on_attempt, self._clock = on_attempt, clock
         self.attempt = 0
+        self.timeouts = 0
         self.last_error: errors.OpenAICompatError | None = None
         self._probe: bool | None = None  # not None while an attempt holds the breaker
         self._started = 0.0
@@ -314,7 +336,9 @@ class Attempts:
         """After a failed attempt: the delay before the next one, or raise the final error
         (with `attempts` set)."""
         self._record("failure" if isinstance(error, errors.ProviderTransient) else "neutral")
-        decision = self.policy.decide(error, self.attempt)
+        if isinstance(error, errors.NetworkTimeout):
+            self.timeouts += 1
+        decision = self.policy.decide(error, self.attempt, timeouts=self.timeouts)
         retry = decision.retry and self.breaker.allows_after(decision.delay)
         delay = decision.delay if retry else 0.0
         self._report(error.status, type(error).__name__, retry, delay)

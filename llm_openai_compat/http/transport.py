@@ -178,7 +178,7 @@ class _Call:
     body: bytes | None
     method: Method
     read: bool
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # auth: never in a repr (tracebacks with locals)
     run: Attempts
     pools: Pools
     timeout: httpx2.Timeout
@@ -195,6 +195,7 @@ def _call(
     if ep.max_attempts is not None:
         policy = replace(policy, max_attempts=max(1, ep.max_attempts))
     breaker = breaker or pools.breaker(ep.provider)
+    pools.remember(ep.secrets)
     run = Attempts(policy, breaker, url=redact_url(ep.url), on_attempt=on_attempt)
     return _Call(
         ep, body, method, read, _request_headers(ep.headers), run, pools, timeout_for(ep.timeout_ms)
@@ -208,7 +209,9 @@ def _classify(endpoint: Endpoint, response: httpx2.Response, body: bytes) -> err
         to = f" to {redact_url(location)}" if location else ""
         message = f"The server redirected{to} (HTTP {status}); set baseURL to the final address"
         return errors.ConfigError(message, provider=endpoint.provider, field="baseURL")
-    return errors.classify_response(status, response.headers, body, **_where(endpoint))
+    return errors.classify_response(
+        status, response.headers, body, secrets=endpoint.secrets, **_where(endpoint)
+    )
 
 
 def _unusable(endpoint: Endpoint, body: BodyReader) -> errors.OpenAICompatError | None:
@@ -231,7 +234,8 @@ def _open(call: _Call, client: httpx2.Client) -> httpx2.Response:
             run.begin()
             error: errors.OpenAICompatError | None = None
             try:
-                # No local holds the request (its repr shows the URL's query) or its headers.
+                # No local holds the request (its repr has the raw URL) or an error body (which
+                # may echo the key): tracebacks with locals, and Sentry, show every local.
                 response = client.send(
                     client.build_request(
                         call.method, _parsed_url(ep.url), headers=call.headers,

@@ -13,7 +13,7 @@ from typing import Literal
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from ..errors import ConfigError
-from ..redaction import strip_userinfo
+from ..redaction import redact_url
 
 __all__ = [
     "ApiShape",
@@ -162,5 +162,6 @@ def embeddings_endpoint(base_url: str, mode: UrlMode = "auto") -> str:
 
 
 def display_url(url: str) -> str:
-    """A URL as it may be shown (tables, reprs): any `user:password@` is masked."""
-    return strip_userinfo(url)
+    """A URL as it may be shown (tables, reprs): any `user:password@` and secret query
+    values (`key=`, `sig=`, `code=`, ...) are masked."""
+    return redact_url(url)

@@ -107,6 +107,8 @@ class OpenAICompatOptions(llm.Options):
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"extra_body must be a JSON object ({exc.msg})") from None
+            except RecursionError:
+                raise ValueError("extra_body is nested too deeply to be a JSON object") from None
         if value is not None and not isinstance(value, dict):
             raise ValueError("extra_body must be a JSON object, e.g. '{\"top_k\": 20}'")
         owned = [k for k in _OWNED_BODY_KEYS if value and k in value]

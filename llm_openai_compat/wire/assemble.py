@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from ..errors import StreamError
+from ..errors import MalformedJSON, StreamError, loads_json, redact
 from ..events import (
     Event,
     Finish,
@@ -107,15 +107,57 @@ def normalize_finish_reason(raw: str | None) -> FinishReason:
     return _FINISH_REASONS.get(raw.lower(), "other")
 
 
+# Larger counts are not counts: no response has 2**53 tokens, and llm stores usage in SQLite
+# INTEGER columns (64-bit), which a hostile 1e308 would overflow far from where it came in.
+_MAX_COUNT = 2**53
+
+
+def count_of(value: Any) -> int | None:
+    """A server's token count, or None when it is not one: a bool, a string ("12"), NaN,
+    infinity, a fraction, a negative number or an absurdly large one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():  # also NaN and infinity
+            return None
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= _MAX_COUNT:
+        return value
+    return None
+
+
+def _scrubbed(value: Any, secrets: tuple[str, ...] = ()) -> Any:
+    """`value` (JSON data from the server) with known secrets and credential-shaped strings
+    redacted: a server may echo the request's key into metadata that adapters store (llm's
+    logs.db `response_json`, LangChain's `response_metadata`). Redacting the JSON text keeps it
+    valid JSON (the replacement holds no quote or backslash). `secrets`: the call's own."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return {}
+    scrubbed = redact(text, secrets)
+    return value if scrubbed == text else json.loads(scrubbed)
+
+
+def _scrubbed_meta(meta: ResponseMeta, secrets: tuple[str, ...] = ()) -> ResponseMeta:
+    return ResponseMeta(
+        id=_scrubbed(meta.id, secrets) if meta.id else meta.id,
+        model=_scrubbed(meta.model, secrets) if meta.model else meta.model,
+        extra=_scrubbed(meta.extra, secrets) if meta.extra else meta.extra,
+    )
+
+
 def parse_arguments(raw: str) -> tuple[Mapping[str, Any] | None, str | None]:
     """Parse tool-call arguments. Empty means `{}`; anything but a JSON object is an error
     that is reported, not raised, so the caller can show it or send it back to the model."""
     if not raw.strip():
         return {}, None
     try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        return None, f"arguments are not valid JSON: {exc}"
+        value = loads_json(raw)
+    except MalformedJSON as exc:
+        return None, f"arguments are not valid JSON: {exc.message.removeprefix('Not valid JSON: ')}"
     if not isinstance(value, dict):
         return None, f"arguments are JSON but not an object: {type(value).__name__}"
     return value, None
@@ -141,31 +183,46 @@ _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
 
 
-class _ThinkSplitter:
-    """Splits `<think>...</think>` at the start of the text into reasoning, across chunks."""
+# Whitespace before a `<think>` tag is withheld (and dropped if the tag follows); past this much
+# the text is plain text and is delivered, so a whitespace-only stream is not held back.
+_MAX_LEADING_WHITESPACE = 4096
 
-    __slots__ = ("_buffer", "_state")
+
+class _ThinkSplitter:
+    """Splits `<think>...</think>` at the start of the text into reasoning, across chunks.
+
+    Linear in the text: each piece is looked at once (leading whitespace is kept as a list of
+    pieces, not re-joined and re-stripped per chunk); at most `_MAX_LEADING_WHITESPACE`
+    characters, or a partial tag, are held back."""
+
+    __slots__ = ("_buffer", "_head", "_held", "_held_size", "_state")
 
     def __init__(self) -> None:
         self._state: Literal["start", "think", "after", "text"] = "start"
-        self._buffer = ""
+        self._buffer = ""  # "think": a partial `</think>` at the end; "after": always empty
+        self._held: list[str] = []  # "start": every piece seen, in case it is plain text
+        self._held_size = 0
+        self._head = ""  # "start": what follows the leading whitespace (shorter than the tag)
 
     def feed(self, text: str) -> list[TextDelta | ReasoningDelta]:
         if self._state == "text":
             return [TextDelta(text)]
-        self._buffer += text
         out: list[TextDelta | ReasoningDelta] = []
         if self._state == "start":
-            stripped = self._buffer.lstrip()
-            if stripped.startswith(_THINK_OPEN):
+            self._held.append(text)
+            self._held_size += len(text)
+            self._head += text if self._head else text.lstrip()
+            if self._head.startswith(_THINK_OPEN):
                 self._state = "think"
-                self._buffer = stripped[len(_THINK_OPEN) :]
-            elif _THINK_OPEN.startswith(stripped):
+                text = self._head[len(_THINK_OPEN) :]
+                self._held, self._held_size, self._head = [], 0, ""
+            elif self._head and _THINK_OPEN.startswith(self._head):
                 return out  # maybe a tag still arriving
+            elif not self._head and self._held_size <= _MAX_LEADING_WHITESPACE:
+                return out  # only whitespace so far
             else:
-                self._state = "text"
-                buffered, self._buffer = self._buffer, ""
-                return [TextDelta(buffered)]
+                return self._give_up_on_tag()
+        self._buffer += text
         if self._state == "think":
             end = self._buffer.find(_THINK_CLOSE)
             if end >= 0:
@@ -181,14 +238,22 @@ class _ThinkSplitter:
                     out.append(ReasoningDelta(emit))
                 return out
         if self._state == "after":
-            rest = self._buffer.lstrip("\r\n")
+            rest = self._buffer.lstrip("\r\n")  # newlines after the tag are dropped, not kept
+            self._buffer = ""
             if rest:
                 self._state = "text"
-                self._buffer = ""
                 out.append(TextDelta(rest))
         return out
 
+    def _give_up_on_tag(self) -> list[TextDelta | ReasoningDelta]:
+        self._state = "text"
+        held = "".join(self._held)
+        self._held, self._held_size, self._head = [], 0, ""
+        return [TextDelta(held)]
+
     def flush(self) -> list[TextDelta | ReasoningDelta]:
+        if self._state == "start":
+            return self._give_up_on_tag() if self._held_size else []
         buffered, self._buffer = self._buffer, ""
         if not buffered:
             return []
@@ -206,7 +271,8 @@ def _partial_suffix(text: str, tag: str) -> int:
 class Assembler:
     """Feed deltas, get events. Call `close()` once at the end of the body or stream."""
 
-    def __init__(self, *, think_tags: bool = True) -> None:
+    def __init__(self, *, think_tags: bool = True, secrets: tuple[str, ...] = ()) -> None:
+        self._secrets = secrets  # the call's, masked in what the server echoes into metadata
         self._think = _ThinkSplitter() if think_tags else None
         self._calls: list[_OpenCall] = []
         self._by_id: dict[str, _OpenCall] = {}
@@ -246,7 +312,8 @@ class Assembler:
             elif isinstance(delta, FinishSignal):
                 if not self._finished:
                     self._finished = True
-                    self._finish_raw = delta.raw_reason
+                    raw = delta.raw_reason
+                    self._finish_raw = raw if raw is None or raw.isalnum() else _scrubbed(raw, self._secrets)
                     self._complete_calls(out)
             elif isinstance(delta, DoneSignal):
                 self._done = True
@@ -267,9 +334,12 @@ class Assembler:
             out.extend(self._think.flush())
         self._complete_calls(out)
         if self._meta_dirty and self._meta is not None:
-            out.append(self._meta)
+            out.append(_scrubbed_meta(self._meta, self._secrets))
         if self._usage is not None:
-            out.append(self._usage)
+            usage = self._usage
+            if usage.raw:
+                usage = replace(usage, raw=_scrubbed(usage.raw, self._secrets))
+            out.append(usage)
         if self._finished:
             reason = normalize_finish_reason(self._finish_raw)
             if reason == "stop" and self._calls:
@@ -293,7 +363,7 @@ class Assembler:
 
     def _merge_meta(self, meta: ResponseMeta, out: list[Event]) -> None:
         if self._meta is None:
-            self._meta = meta
+            self._meta = meta = _scrubbed_meta(meta, self._secrets)
             out.append(meta)
             return
         current = self._meta

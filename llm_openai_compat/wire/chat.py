@@ -18,9 +18,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config.profiles import DEFAULT, Profile
-from ..errors import OpenAICompatError, StreamError, error_from_payload, parse_error_body
+from ..errors import (
+    MalformedJSON,
+    OpenAICompatError,
+    StreamError,
+    clip,
+    error_from_payload,
+    loads_json,
+    parse_error_body,
+)
 from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
-from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment
+from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment, count_of
 from .chat_request import build_request
 
 __all__ = ["ChatStreamParser", "build_request", "error_from_chunk", "parse_body", "parse_usage"]
@@ -77,8 +85,8 @@ class ChatStreamParser:
         if data == "[DONE]":
             return [_DONE]
         try:
-            obj = json.loads(data)
-        except ValueError:
+            obj = loads_json(data)
+        except MalformedJSON:
             stripped = data.strip()
             if stripped == "[DONE]":
                 return [_DONE]
@@ -238,8 +246,8 @@ class ChatStreamParser:
                 if arguments is not None and not isinstance(arguments, str):
                     arguments = json.dumps(arguments, ensure_ascii=False)  # an object, not text
             index = position if whole else call.get("index")
-            if not isinstance(index, int) or isinstance(index, bool):
-                index = None
+            if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+                index = None  # negative indexes are this parser's own (unkeyed calls)
             call_id = _first_present(call, profile.tool_call_id_fields)
             if not whole:
                 if profile.tool_call_key == "index" and index is not None:
@@ -328,14 +336,14 @@ def error_from_chunk(payload: Any, *, in_stream: bool) -> OpenAICompatError:
 
 def _error_frame(data: str) -> OpenAICompatError:
     try:
-        payload: Any = json.loads(data)
-    except ValueError:
+        payload: Any = loads_json(data)
+    except MalformedJSON:
         payload = data
     return error_from_chunk(payload, in_stream=True)
 
 
 def _not_a_chunk(what: str, data: str) -> StreamFailure:
-    shown = data if len(data) <= _ECHO_LIMIT else data[:_ECHO_LIMIT] + f"... ({len(data)} chars)"
+    shown = clip(data, _ECHO_LIMIT) + (f" ({len(data)} chars)" if len(data) > _ECHO_LIMIT else "")
     return StreamFailure(StreamError(f"The server sent {what}", server_message=shown))
 
 
@@ -348,10 +356,7 @@ def _choice_zero(choices: Any) -> Mapping[str, Any] | None:
     return None
 
 
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return int(value)
+_int = count_of
 
 
 def _content_parts(parts: Sequence[Any], out: list[Delta]) -> None:

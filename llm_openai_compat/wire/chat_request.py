@@ -35,6 +35,7 @@ from .request_common import (
     plain,
     require_tool_support,
     system_role,
+    tool_choice_mode,
 )
 
 __all__ = ["build_request"]
@@ -79,13 +80,17 @@ def build_request(
         _render_message(message, role or "system", profile, messages)
 
     body: dict[str, Any] = {"model": options.model, "messages": messages}
+    stream = options.stream
     if options.tools:
         body["tools"] = [_tool(spec) for spec in options.tools]
-        if options.tool_choice is not None:
-            body["tool_choice"] = _tool_choice(options.tool_choice)
+        choice = tool_choice_mode(options, profile)
+        if choice is not None:
+            body["tool_choice"] = _tool_choice(choice)
+        if choice in ("auto", None) and not profile.stream_auto_tool_calls:
+            stream = False  # the answer is read whole (the client parses a JSON body as such)
     if response_format is not None:
         body["response_format"] = response_format
-    if options.stream:
+    if stream:
         body["stream"] = True
         if options.include_usage and profile.supports_stream_options:
             body["stream_options"] = {"include_usage": True}
@@ -156,7 +161,8 @@ def _render_assistant(parts: tuple[Part, ...], profile: Profile, out: list[dict[
     texts = [p.text for p in parts if isinstance(p, TextPart)]
     calls = [p for p in parts if isinstance(p, ToolCallPart)]
     text = "".join(texts)
-    message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
+    empty = None if calls and profile.null_tool_call_content else ""
+    message: dict[str, Any] = {"role": "assistant", "content": text or empty}
     if calls:
         message["tool_calls"] = [_tool_call(call, profile) for call in calls]
     field = profile.replay_reasoning_field

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from ..config.profiles import Profile
 from ..errors import MissingToolCalling
-from ..messages import RequestOptions
+from ..messages import RequestOptions, ToolChoice
 
 __all__ = [
     "JSON_SCHEMA_INSTRUCTION",
@@ -17,6 +17,7 @@ __all__ = [
     "plain",
     "require_tool_support",
     "system_role",
+    "tool_choice_mode",
 ]
 
 JSON_SCHEMA_INSTRUCTION = "Respond with a JSON object that matches this JSON schema: "
@@ -31,6 +32,17 @@ def require_tool_support(options: RequestOptions, profile: Profile) -> None:
             f"but {len(options.tools)} tool(s) were given",
             model=options.model,
         )
+
+
+def tool_choice_mode(options: RequestOptions, profile: Profile) -> ToolChoice | None:
+    """The tool choice to send with tools: the caller's, else an explicit "auto". OpenAI's
+    default with tools is "auto", but llama-cpp-python's `chatml-function-calling` reads a
+    missing choice as "none". A server that rejects "auto" (vLLM without
+    `--enable-auto-tool-choice`) gets none: its own default is the nearest it offers."""
+    choice = options.tool_choice or "auto"
+    if choice == "auto" and not profile.supports_auto_tool_choice:
+        return None
+    return choice
 
 
 def system_role(options: RequestOptions, profile: Profile) -> SystemRole | None:

@@ -17,14 +17,20 @@ code, so streamed and non-streamed results agree.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
 from ..config.profiles import Profile
-from ..errors import OpenAICompatError, StreamError, error_from_payload
+from ..errors import (
+    MalformedJSON,
+    OpenAICompatError,
+    StreamError,
+    clip,
+    error_from_payload,
+    loads_json,
+)
 from ..events import ReasoningDelta, ReasoningItem, ResponseMeta, StreamFailure, TextDelta, Usage
-from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment
+from .assemble import Delta, DoneSignal, FinishSignal, ToolCallFragment, count_of
 from .responses_request import build_request, render_input
 
 __all__ = [
@@ -78,11 +84,11 @@ class ResponsesStreamParser:
         if not data.strip():
             return []
         try:
-            obj = json.loads(data)
-        except ValueError:
-            return [
-                StreamFailure(StreamError(f"The server sent a malformed event: {data[:200]!r}"))
-            ]
+            obj = loads_json(data)
+        except MalformedJSON as exc:
+            shown = clip(data, 200)
+            why = exc.message.rstrip(".")
+            return [StreamFailure(StreamError(f"The server sent a malformed event ({why}): {shown!r}"))]
         if not isinstance(obj, dict):
             return []
         return self.parse_event(obj, event)
@@ -411,8 +417,7 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+_int = count_of
 
 
 def _list(value: Any) -> list[Any]:

@@ -38,6 +38,7 @@ from .request_common import (
     plain,
     require_tool_support,
     system_role,
+    tool_choice_mode,
 )
 
 __all__ = [
@@ -82,8 +83,9 @@ def build_request(
     body["input"] = render_input(messages, store=store, system_role=role or "system")
     if options.tools:
         body["tools"] = [render_tool(spec) for spec in options.tools]
-        if options.tool_choice:
-            body["tool_choice"] = render_tool_choice(options.tool_choice)
+        choice = tool_choice_mode(options, profile)
+        if choice is not None:
+            body["tool_choice"] = render_tool_choice(choice)
     if text_format is not None:
         body["text"] = {"format": text_format}
 

@@ -69,6 +69,11 @@ class SSEDecoder:
         self._event_type = b""
         self._retry: int | None = None
 
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes held for an event not complete yet (an unterminated line, data lines)."""
+        return self._tail_bytes + self._data_bytes
+
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one chunk; return the events it completed (often none, sometimes several)."""
         if not self._started:

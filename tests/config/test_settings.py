@@ -467,7 +467,7 @@ def test_write_failure_leaves_file_untouched(
     with pytest.raises(ConfigError, match="No space left"):
         set_active("ollama", "qwen3", path)
     assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["s.json"]
+    assert [p.name for p in tmp_path.iterdir() if p.is_file() and p.suffix != ".lock"] == ["s.json"]
 
 
 def test_set_active_and_remove_provider(tmp_path: Path) -> None:

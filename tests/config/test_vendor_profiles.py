@@ -22,6 +22,7 @@ from llm_openai_compat.messages import (
     Message,
     RequestOptions,
     ToolCallPart,
+    ToolSpec,
 )
 from llm_openai_compat.wire.chat import ChatStreamParser, build_request
 from llm_openai_compat.wire.sse import SSEDecoder
@@ -313,11 +314,36 @@ def test_litellm_usage_chunk_with_a_choices_entry_is_read():
     assert summarize(replay_sse([data], strict)).usage is None
 
 
+# -- llama-cpp-python ---------------------------------------------------------------------------
+
+
+def test_llama_cpp_python_reads_a_call_it_chooses_whole():
+    # Its chatml-function-calling raises "Automatic streaming tool choice is not supported"
+    # inside a streamed answer (an empty event stream; tests/e2e/test_llamacpp_core.py): with
+    # tools and choice "auto" the request goes unstreamed; a forced call and plain text stream.
+    weather = ToolSpec("get_weather", parameters={"type": "object"})
+    lcpp = PROFILES["llama-cpp-python"]
+    auto = build(lcpp, tools=(weather,), stream=True)
+    assert auto["tool_choice"] == "auto" and "stream" not in auto and "stream_options" not in auto
+    assert build(DEFAULT, tools=(weather,), stream=True)["stream"] is True
+    assert build(lcpp, tools=(weather,), tool_choice="get_weather", stream=True)["stream"] is True
+    assert build(lcpp, stream=True)["stream"] is True
+
+
+def test_llama_cpp_python_takes_no_null_content():
+    # Its request validation rejects `content: null` on an assistant turn with only tool calls
+    # (a 500 listing 7 validation errors; tests/e2e/test_llamacpp_core.py): it gets "".
+    call = Message("assistant", (ToolCallPart("call_1", "get_weather", '{"city":"Oslo"}'),))
+    convo = Conversation((Message.text("user", "Weather?"), call))
+    assert build(PROFILES["llama-cpp-python"], convo)["messages"][-1]["content"] == ""
+    assert build(DEFAULT, convo)["messages"][-1]["content"] is None
+
+
 # -- every profile is covered above -----------------------------------------------------------
 
 COVERED = {
     "default", "openai", "azure", "deepseek", "mistral", "gemini", "groq", "openrouter", "xai",
-    "perplexity", "ollama", "lmstudio", "llamacpp", "litellm",
+    "perplexity", "ollama", "lmstudio", "llamacpp", "litellm", "llama-cpp-python",
 }
 
 

@@ -1,51 +1,52 @@
-"""docs/reliability.md must match what a fresh run of `python -m reliability` would count.
+"""The report shows the figures it is given.
 
-The counts the report embeds (as JSON at its end) are compared with what this version of the
-suite runs at full size: the scenario table, the hostile corpus, the fuzz budgets and the load
-sizes. A change to any of them without regenerating the report fails here.
+No test reads the committed docs/reliability.md: a figure is asserted by the test that
+produces it (canary hits by test_secrets.py and test_outsider_attack.py, ratios by
+test_linearity.py, ...). What is checked here is the other half: `render` puts those figures,
+and the outcomes of the tests behind each attack class, into the report unchanged.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
-import pytest
-
-from reliability.report import read_counts
-
-from . import test_fuzz, test_load
-from .harness import RUNNERS
-from .hostile_settings import CORPUS
-from .scenarios import SCENARIOS
-
-REPORT = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
+from reliability.report import ATTACK_CLASSES, attack_rows, render
 
 
-@pytest.fixture(scope="module")
-def counts():
-    if not REPORT.exists():
-        pytest.fail("docs/reliability.md is missing: run `python -m reliability`")
-    found = read_counts(REPORT.read_text(encoding="utf-8"))
-    assert found is not None, "docs/reliability.md has no counts block: regenerate it"
-    return found
+def _figures(outcome: str) -> dict[str, Any]:
+    nodes = [f"tests/reliability/{t}[x]" for _, _, tests in ATTACK_CLASSES for t in tests]
+    return {
+        "records": {
+            "outsider": [{"test": "canaries", "places": 1234, "hits": 0},
+                         {"test": "hostile stream values via core", "inputs": 25, "ok": 7}],
+            "linearity": [{"adapter": "llm", "dimension": "chunks", "n": 1000, "small_s": 0.1, "large_s": 0.9,
+                           "ratio": 9.0, "bound": 12.0, "held": True}],
+        },
+        "values": {"secrets": {"canary_hits": 0, "places_searched": 99}},
+        "outcomes": [{"nodeid": n, "outcome": outcome, "duration": 0.0, "reason": None} for n in nodes],
+    }
 
 
-def test_the_report_run_passed(counts):
-    assert counts["tests"].get("failed", 0) == 0
-    assert counts["scenario_runs_passed"] == counts["scenario_runs"]
-    assert counts["canary_hits"] == 0
-    assert counts["load_requests_ok"] == counts["load_requests"]
-    assert counts["load_chunks_delivered"] == counts["load_chunks"]
+CONTEXT = {"command": "python -m reliability", "summary": "1 passed", "seconds": 1.0, "python": "3",
+           "platform": "test", "full": False}
 
 
-def test_the_report_counts_what_the_suite_runs(counts):
-    runs = sum(len(s.modes) for s in SCENARIOS) * len(RUNNERS)
-    assert counts["scenario_runs"] == runs, "the scenario table changed: regenerate the report"
-    assert counts["scenario_rows"] == len(SCENARIOS)
-    assert counts["faults_survived"] == sum(len(s.modes) for s in SCENARIOS if s.fault != "none") * len(RUNNERS)
-    assert counts["hostile_files"] == len(CORPUS)
-    assert counts["hypothesis_inputs"] == test_fuzz.EXAMPLES * 6
-    assert counts["atheris_inputs"] in (0, test_fuzz.ATHERIS_RUNS)
-    assert counts["load_requests"] == 2000 * len(test_load.ADAPTERS)
-    assert counts["load_chunks"] == 100_000 * len(test_load.STREAMERS) * 2  # sync and async
-    assert test_load.CONCURRENCY == 100
+def test_every_attack_class_is_reported_with_its_tests():
+    rows = attack_rows(_figures("passed"))
+    assert [r[0] for r in rows] == [c[0] for c in ATTACK_CLASSES]
+    assert all(r[3] == "held" for r in rows)
+    assert [r[2] for r in rows] == [f"{len(c[2])} / {len(c[2])}" for c in ATTACK_CLASSES]
+
+
+def test_a_failed_test_marks_its_class_failed_and_no_tests_is_not_held():
+    assert all(r[3] == "**FAILED**" for r in attack_rows(_figures("failed")))
+    empty = {**_figures("passed"), "outcomes": []}
+    assert all(r[3] == "not run" for r in attack_rows(empty))
+
+
+def test_the_rendered_report_carries_the_figures_unchanged():
+    text = render(_figures("passed"), CONTEXT)
+    assert "**0** hits in 1,234 places searched" in text
+    assert "hostile stream values via core: 25 inputs (7 answered" in text
+    assert "| chunks | llm | 1,000 | 0.1 | 0.9 | 9.0 |" in text
+    assert "## Attack classes (issue 13)" in text

@@ -10,6 +10,10 @@ capabilities off or behaviours on, per request, so one process serves every vari
 
     no-stream-options   400 (OpenAI-style, param "stream_options") when the body has stream_options
     no-tools            400 when tools are sent
+    no-auto-tool-choice 400 like vLLM without --enable-auto-tool-choice (its own error shape,
+                        param null) when tool_choice is "auto"
+    missing-choice-none tools without a tool_choice are never called (llama-cpp-python's
+                        chatml-function-calling reads a missing choice as "none")
     no-responses        404 on /responses
     no-json-schema      400 on a json_schema response format (chat or responses)
     no-developer        400 like OpenAI's "'messages[0].role' does not support 'developer'"
@@ -132,10 +136,16 @@ class Plan:
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, *, etype: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None) -> None:
+                 param: str | None = None, code: str | None = None, vllm: bool = False) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"error": {"message": message, "type": etype, "param": param, "code": code}}
+        self.body: dict[str, Any] = (
+            # vLLM's shape: the error's fields at the top level, `code` the HTTP status.
+            {"object": "error", "message": message, "type": "BadRequestError", "param": param,
+             "code": status}
+            if vllm
+            else {"error": {"message": message, "type": etype, "param": param, "code": code}}
+        )
 
 
 def text_of(content: Any, turn: Turn) -> str:
@@ -754,6 +764,7 @@ def embeddings_response(body: Any, flags: dict[str, Any], raw_size: int) -> byte
 
 
 MODELS = ("sim-model", "sim-model-mini", "sim-reasoner", "sim-embed")
+VLLM_NO_AUTO = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
 
 
 # -- HTTP ------------------------------------------------------------------------------------
@@ -882,6 +893,10 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "The request body must be a JSON object")
         if "no-tools" in flags and body.get("tools"):
             raise ApiError(400, "tools is not supported by this server", param="tools")
+        if "no-auto-tool-choice" in flags and body.get("tool_choice") == "auto":
+            raise ApiError(400, VLLM_NO_AUTO, vllm=True)
+        if "missing-choice-none" in flags and body.get("tools") and "tool_choice" not in body:
+            body = {**body, "tool_choice": "none"}
         stream = bool(body.get("stream"))
         digest = hashlib.sha1(f"{number}".encode()).hexdigest()[:24]
         if api == "/chat/completions":

@@ -244,7 +244,15 @@ def test_tools_are_function_tools() -> None:
             "function": {"name": "lookup", "parameters": {"type": "object"}, "strict": True},
         },
     ]
-    assert "tool_choice" not in body
+    # OpenAI's default, sent explicitly: llama-cpp-python reads a missing choice as "none".
+    assert body["tool_choice"] == "auto"
+
+
+def test_auto_tool_choice_is_omitted_where_the_server_rejects_it() -> None:
+    no_auto = DEFAULT.with_(supports_auto_tool_choice=False)
+    assert "tool_choice" not in build(profile=no_auto, tools=(WEATHER,))
+    assert "tool_choice" not in build(profile=no_auto, tools=(WEATHER,), tool_choice="auto")
+    assert build(profile=no_auto, tools=(WEATHER,), tool_choice="required")["tool_choice"] == "required"
 
 
 @pytest.mark.parametrize(

@@ -218,7 +218,10 @@ def test_tools_and_tool_choice() -> None:
         assert build([user("x")], tools=(WEATHER,), tool_choice=choice)["tool_choice"] == choice
     named = build([user("x")], tools=(WEATHER,), tool_choice="get_weather")
     assert named["tool_choice"] == {"type": "function", "name": "get_weather"}
-    assert "tool_choice" not in build([user("x")], tools=(WEATHER,))
+    assert build([user("x")], tools=(WEATHER,))["tool_choice"] == "auto"  # explicit default
+    no_auto = DEFAULT.with_(supports_auto_tool_choice=False)
+    assert "tool_choice" not in build([user("x")], tools=(WEATHER,), profile=no_auto)
+    assert "tool_choice" not in build([user("x")], tool_choice="auto")
 
 
 def test_tools_on_a_profile_without_tool_calling() -> None:
