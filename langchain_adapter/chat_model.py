@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, closing
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -25,6 +24,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import (
     ConfigDict,
+    Field,
     PrivateAttr,
     SecretStr,
     field_serializer,
@@ -39,10 +39,10 @@ from llm_openai_compat import (
     Conversation,
     ProviderSettings,
     RequestOptions,
+    Runtime,
     Secret,
     Target,
-    get_profile,
-    load_settings,
+    default_runtime,
     merge_params,
     resolve_provider,
     validate_params,
@@ -206,6 +206,9 @@ class ChatOpenAICompat(BaseChatModel):
     stream_usage: bool = True
     """Ask for usage when streaming (`stream_options`); servers that reject it are retried
     once without it, and remembered."""
+    runtime: Runtime | None = Field(default=None, exclude=True, repr=False)
+    """The `Runtime` that owns connection pools, breakers and learned quirks (the process's
+    default one when None); never serialized."""
 
     _resolved: Target = PrivateAttr()
     _client: Client | None = PrivateAttr(default=None)
@@ -262,7 +265,7 @@ class ChatOpenAICompat(BaseChatModel):
         if self.base_url:
             name = _with_query(self.base_url, self.default_query or {})
         else:
-            settings = load_settings(Path(self.settings_path) if self.settings_path else None)
+            settings = self._runtime().load_settings(self.settings_path)
             active = settings.active
             name = self.provider or (active.provider if active else "")
             if not name:
@@ -271,7 +274,7 @@ class ChatOpenAICompat(BaseChatModel):
                     file=self.settings_path or str(default_settings_path()),
                     hint="Pass base_url=..., or add the provider with `llm openai-compat add`",
                 )
-        target = resolve_provider(name, settings_path=self.settings_path)
+        target = resolve_provider(name, settings_path=self.settings_path, runtime=self._runtime())
         if not self.base_url:
             self._ls_provider = target.id
             if self.model is None:
@@ -282,9 +285,11 @@ class ChatOpenAICompat(BaseChatModel):
                               hint="Pass model=... (or list models for the provider)")
         overrides = self._overrides(target.settings)
         if overrides:
-            target = resolve_provider(name, settings_path=self.settings_path, **overrides)
+            target = resolve_provider(
+                name, settings_path=self.settings_path, runtime=self._runtime(), **overrides
+            )
         try:  # an unknown profile fails now, naming the known ones
-            profile = get_profile(target.settings.profile, target.settings.base_url)
+            profile = self._runtime().get_profile(target.settings.profile, target.settings.base_url)
         except ConfigError as error:
             raise error.at(provider=target.id) from None
         if self.base_url:
@@ -334,14 +339,17 @@ class ChatOpenAICompat(BaseChatModel):
             return self._resolved
         return replace(self._resolved, api_key=Secret(self.api_key.get_secret_value()))
 
+    def _runtime(self) -> Runtime:
+        return self.runtime or default_runtime()
+
     def _sync(self) -> Client:
         if self._client is None:
-            self._client = Client(self._target())
+            self._client = Client(self._target(), runtime=self._runtime())
         return self._client
 
     def _async(self) -> AsyncClient:
         if self._async_client is None:
-            self._async_client = AsyncClient(self._target())
+            self._async_client = AsyncClient(self._target(), runtime=self._runtime())
         return self._async_client
 
     # -- LangChain metadata ----------------------------------------------------------------

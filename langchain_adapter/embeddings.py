@@ -9,7 +9,6 @@ core's `AsyncClient`, never in a thread pool.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.embeddings import Embeddings
@@ -26,8 +25,9 @@ from llm_openai_compat import (
     AsyncClient,
     Client,
     ConfigError,
+    Runtime,
     Target,
-    load_settings,
+    default_runtime,
     resolve_provider,
 )
 from llm_openai_compat import settings_path as default_settings_path
@@ -43,7 +43,7 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
     model), or inline, `OpenAICompatEmbeddings(base_url="http://localhost:8000/v1", model="m")`.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     model: str | None = None
     """Embedding model id; defaults to the provider's first `embeddingModels` entry."""
@@ -69,6 +69,9 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
     """Requests in flight at once for one call."""
     encoding: Literal["float", "base64"] | None = None
     """Wire encoding of vectors; None: base64 where the profile says the server supports it."""
+    runtime: Runtime | None = Field(default=None, exclude=True, repr=False)
+    """The `Runtime` that owns connection pools, breakers and learned limits (the process's
+    default one when None); never serialized."""
 
     _target: Target = PrivateAttr()
     _client: Client | None = PrivateAttr(default=None)
@@ -83,7 +86,7 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
         if self.base_url:
             name = self.base_url
         else:
-            settings = load_settings(Path(self.settings_path) if self.settings_path else None)
+            settings = self._runtime().load_settings(self.settings_path)
             active = settings.active
             name = self.provider or (active.provider if active else "")
             if not name:
@@ -93,7 +96,9 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
                     hint="Pass base_url=..., or add the provider with `llm openai-compat add`",
                 )
         secret = self.api_key.get_secret_value() if self.api_key else None
-        target = resolve_provider(name, settings_path=self.settings_path, api_key=secret)
+        target = resolve_provider(
+            name, settings_path=self.settings_path, api_key=secret, runtime=self._runtime()
+        )
         dimensions = target.settings.embedding_dimensions()
         if self.model is None and dimensions:
             self.model = next(iter(dimensions))
@@ -107,7 +112,8 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
         overrides = self._overrides(target.settings.model_dump())
         if overrides:
             target = resolve_provider(
-                name, settings_path=self.settings_path, api_key=secret, **overrides
+                name, settings_path=self.settings_path, api_key=secret, runtime=self._runtime(),
+                **overrides,
             )
         self._target = target
         return self
@@ -126,6 +132,9 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
             out["max_retries"] = self.max_retries
         return out
 
+    def _runtime(self) -> Runtime:
+        return self.runtime or default_runtime()
+
     @property
     def provider_id(self) -> str:
         return self._target.id
@@ -141,7 +150,7 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if self._client is None:
-            self._client = Client(self._target)
+            self._client = Client(self._target, runtime=self._runtime())
         with translated_errors():
             return self._client.embed(texts, **self._options()).vectors
 
@@ -150,7 +159,7 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         if self._async_client is None:
-            self._async_client = AsyncClient(self._target)
+            self._async_client = AsyncClient(self._target, runtime=self._runtime())
         with translated_errors():
             result = await self._async_client.embed(texts, **self._options())
         return result.vectors

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 #   (the llm plugin does at start-up) loads none of its modules. Deriving it from the imports
 #   would mean parsing this file on every start-up.
 if TYPE_CHECKING:
-    from .call import learned_adaptations
     from .client import AsyncClient, Client
     from .config.params import OPTION_PARAMS, merge_params, validate_params
     from .config.profiles import ADAPTATIONS, Adaptation, Profile, builtin_profile, get_profile
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
         known_server,
         listing_urls,
     )
-    from .embeddings import EmbeddingResult, LearnedLimits
+    from .embeddings import EmbeddingResult
     from .errors import (
         BadRequest,
         CircuitOpen,
@@ -82,6 +81,7 @@ if TYPE_CHECKING:
     )
     from .http.retry import CircuitBreaker, RetryPolicy
     from .http.urls import display_url, embeddings_endpoint, models_endpoint, resolve_endpoint
+    from .limits import LearnedLimits
     from .messages import (
         Conversation,
         FilePart,
@@ -102,6 +102,7 @@ if TYPE_CHECKING:
     # What the adapters (the llm plugin, LangChain) need beyond the client API.
     from .providers import Secret, Target, resolve_provider, validate_provider
     from .result import Result
+    from .runtime import Runtime, default_runtime, set_default_runtime
     from .token_count import TokenCount
 
 __all__ = [
@@ -156,6 +157,7 @@ __all__ = [
     "Result",
     "RetryPolicy",
     "Role",
+    "Runtime",
     "Secret",
     "ServerToolItem",
     "Settings",
@@ -174,13 +176,13 @@ __all__ = [
     "Unauthorized",
     "Usage",
     "builtin_profile",
+    "default_runtime",
     "discover_model_listing",
     "discover_models",
     "display_url",
     "embeddings_endpoint",
     "get_profile",
     "known_server",
-    "learned_adaptations",
     "listing_urls",
     "load_settings",
     "merge_params",
@@ -190,6 +192,7 @@ __all__ = [
     "resolve_provider",
     "run_probes",
     "set_active",
+    "set_default_runtime",
     "settings_path",
     "upsert_provider",
     "validate_params",
@@ -197,7 +200,6 @@ __all__ = [
 ]
 
 _EXPORTS: dict[str, str] = {
-    "learned_adaptations": "call",
     "AsyncClient": "client",
     "Client": "client",
     "OPTION_PARAMS": "config.params",
@@ -224,7 +226,6 @@ _EXPORTS: dict[str, str] = {
     "known_server": "discovery",
     "listing_urls": "discovery",
     "EmbeddingResult": "embeddings",
-    "LearnedLimits": "embeddings",
     "BadRequest": "errors",
     "CircuitOpen": "errors",
     "ConfigError": "errors",
@@ -265,6 +266,7 @@ _EXPORTS: dict[str, str] = {
     "embeddings_endpoint": "http.urls",
     "models_endpoint": "http.urls",
     "resolve_endpoint": "http.urls",
+    "LearnedLimits": "limits",
     "Conversation": "messages",
     "FilePart": "messages",
     "ImagePart": "messages",
@@ -285,6 +287,9 @@ _EXPORTS: dict[str, str] = {
     "resolve_provider": "providers",
     "validate_provider": "providers",
     "Result": "result",
+    "Runtime": "runtime",
+    "default_runtime": "runtime",
+    "set_default_runtime": "runtime",
     "TokenCount": "token_count",
 }
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from .config.params import has_wire_field, merge_params
-from .config.profiles import ADAPTATIONS, PROFILES, Adaptation, Profile, get_profile
+from .config.profiles import ADAPTATIONS, Adaptation, Profile
 from .config.settings import ProviderSettings, resolve_api_key
 from .errors import (
     ConfigError,
@@ -26,7 +25,7 @@ from .errors import (
     StreamError,
     clip,
     loads_json,
-    register_secret,
+    redact,
 )
 from .events import Event, StreamFailure
 from .http.bodies import MAX_BODY_BYTES, MAX_IDLE_BYTES, MAX_STREAM_BYTES, only_keepalives
@@ -34,6 +33,7 @@ from .http.retry import fmt_seconds
 from .http.transport import Endpoint, redact_url
 from .http.urls import resolve_endpoint
 from .messages import Conversation, RequestOptions
+from .runtime import Runtime, default_runtime
 from .wire.assemble import Assembler, Delta
 from .wire.encode import encode_body
 from .wire.sse import SSEDecoder
@@ -48,8 +48,8 @@ __all__ = [
     "body_events",
     "key_headers",
     "learn_from",
-    "learned_adaptations",
     "prepare",
+    "profile_for",
 ]
 
 Shape = Literal["chat-completions", "responses"]
@@ -62,7 +62,6 @@ class Secret:
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
-        register_secret(value)
         self._value = value
 
     def get_secret_value(self) -> str:
@@ -89,6 +88,9 @@ class Target:
     api_key: Secret | None = None
     request_log: str | None = None
 
+    def __repr__(self) -> str:  # the settings may hold secret headers or URL credentials
+        return f"Target(id={self.id!r}, base_url={redact_url(self.settings.base_url)!r})"
+
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
@@ -103,31 +105,8 @@ class Prepared:
     stops: tuple[str, ...] = ()
 
 
-# Quirks learned from servers' 400s, per provider, for the life of the process.
-_LEARNED: dict[str, dict[str, Any]] = {}
-_LEARNED_FROM: dict[str, list[Adaptation]] = {}
-_LEARNED_LOCK = threading.Lock()
-
-
-def learned_changes(provider_id: str) -> Mapping[str, Any]:
-    return _LEARNED.get(provider_id, {})
-
-
-def learned_adaptations(provider_id: str) -> list[Adaptation]:
-    """What this process learned about the provider's server from its 400s, oldest first;
-    each `Adaptation.description` is one line for `llm openai-compat test` to print."""
-    with _LEARNED_LOCK:
-        return list(_LEARNED_FROM.get(provider_id, ()))
-
-
-def forget_learned() -> None:
-    with _LEARNED_LOCK:
-        _LEARNED.clear()
-        _LEARNED_FROM.clear()
-
-
 def learn_from(
-    provider_id: str, profile: Profile, error: OpenAICompatError, tried: set[str]
+    runtime: Runtime, provider_id: str, profile: Profile, error: OpenAICompatError, tried: set[str]
 ) -> Adaptation | None:
     """If a server's error says it rejects something we can do without, remember the fix.
     The caller retries only when the adaptation says so (`Adaptation.retry`)."""
@@ -142,9 +121,7 @@ def learn_from(
             continue
         if all(getattr(profile, k) == v for k, v in adaptation.changes.items()):
             continue  # already applied; the error is about something else
-        with _LEARNED_LOCK:
-            _LEARNED.setdefault(provider_id, {}).update(adaptation.changes)
-            _LEARNED_FROM.setdefault(provider_id, []).append(adaptation)
+        runtime.learn(provider_id, adaptation)
         tried.add(adaptation.name)
         return adaptation
     return None
@@ -197,36 +174,18 @@ CAPABILITY_FIELDS: dict[str, dict[str, Any]] = {
 }
 
 
-# (profile name, base URL) -> (the registry when it was looked up, the profile). Detection
-# runs every profile's URL regexes, which cost more than the rest of `prepare` together.
-_PROFILE_CACHE: dict[tuple[str | None, str], tuple[tuple[Profile, ...], Profile]] = {}
-
-
-def _base_profile(name: str | None, base_url: str) -> Profile:
-    """`get_profile`, remembered while the registry holds the same profiles."""
-    key = (name, base_url)
-    hit = _PROFILE_CACHE.get(key)
-    if hit is not None and hit[0] == tuple(PROFILES.values()):
-        return hit[1]
-    profile = get_profile(name, base_url)  # raises for an unknown name: never cached
-    if len(_PROFILE_CACHE) >= 256:
-        _PROFILE_CACHE.clear()
-    _PROFILE_CACHE[key] = (tuple(PROFILES.values()), profile)
-    return profile
-
-
 # A pure function of three strings (urls.py); it validates the base URL every time otherwise.
 _endpoint_url = functools.lru_cache(maxsize=256)(resolve_endpoint)
 
 
-def _profile_for(target: Target) -> Profile:
+def profile_for(target: Target, runtime: Runtime) -> Profile:
     """The vendor profile, narrowed by probed capabilities and by what 400s taught us."""
-    profile = _base_profile(target.settings.profile, target.settings.base_url)
+    profile = runtime.get_profile(target.settings.profile, target.settings.base_url)
     changes: dict[str, Any] = {}
     for name, off in CAPABILITY_FIELDS.items():
         if target.settings.capabilities.get(name) is False:
             changes.update(off)
-    changes.update(learned_changes(target.id))
+    changes.update(runtime.learned_changes(target.id))
     return profile.with_(**changes) if changes else profile
 
 
@@ -271,11 +230,13 @@ def _build(
     )
 
 
-def no_tool_calling(target: Target, profile: Profile, model: str, tools: int) -> MissingToolCalling:
+def no_tool_calling(
+    runtime: Runtime, target: Target, profile: Profile, model: str, tools: int
+) -> MissingToolCalling:
     """The error for tools sent to a provider known not to call them, saying how it is known
     and how to check again."""
     provider = target.id
-    if learned_changes(provider).get("supports_tools") is False:
+    if runtime.learned_changes(provider).get("supports_tools") is False:
         why = "the server answered earlier in this process that it cannot call tools"
         again = (
             "restart the process once tool calling is on (llama.cpp: --jinja), or check with "
@@ -293,10 +254,12 @@ def no_tool_calling(target: Target, profile: Profile, model: str, tools: int) ->
     )
 
 
-def prepare(target: Target, conversation: Conversation, options: RequestOptions) -> Prepared:
+def prepare(
+    target: Target, conversation: Conversation, options: RequestOptions, runtime: Runtime | None = None
+) -> Prepared:
     settings = target.settings
     shape: Shape = settings.api_shape
-    profile = _profile_for(target)
+    profile = profile_for(target, runtime or default_runtime())
     params = merge_params(
         settings.default_params, settings.model_params.get(options.model), options.params
     )
@@ -320,7 +283,7 @@ def prepare(target: Target, conversation: Conversation, options: RequestOptions)
             prompt_cache_key=cache_key,
         )
     if options.tools and not profile.supports_tools:
-        raise no_tool_calling(target, profile, options.model, len(options.tools))
+        raise no_tool_calling(runtime or default_runtime(), target, profile, options.model, len(options.tools))
     body, body_bytes = _build(target, shape, conversation, options, profile)
     headers = {
         "Content-Type": "application/json",
@@ -378,7 +341,9 @@ class StreamState:
         # A JSON body is parsed whole (`_parse_body`): no stream parser or decoder for it.
         self._parser = self._wire.stream_parser(prepared.profile) if self._sse else None
         self._decoder = SSEDecoder() if self._sse else None
-        self._assembler = Assembler(think_tags=prepared.profile.think_tags)
+        self._assembler = Assembler(
+            think_tags=prepared.profile.think_tags, secrets=prepared.endpoint.secrets
+        )
         self._stops = StopEmulation(prepared.stops) if prepared.stops else None
         self._body: list[bytes] = []
         self.bytes_seen = 0
@@ -479,8 +444,10 @@ class StreamState:
         except MalformedJSON as exc:
             obj, why = _NOT_JSON, exc.message
         if obj is _NOT_JSON:  # raised outside the handler: the decode error (and body) not chained
-            # Redacted before it is cut (`clip`); 64 KB around the cut is enough for any key.
-            text = clip(raw[:65536].decode("utf-8", errors="replace"), 200)
+            # Redacted (of this call's secrets too) before it is cut (`clip`); 64 KB around the
+            # cut is enough for any key.
+            text = raw[:65536].decode("utf-8", errors="replace")
+            text = clip(redact(text, self._prepared.endpoint.secrets), 200)
             del raw  # the body may echo the key: not a local of the traceback
             raise StreamError(
                 f"The server's response is not valid JSON ({why.rstrip('.')}): {text!r}",

@@ -7,23 +7,31 @@ loop lives in `call.py` and is shared; the async client duplicates only that loo
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .call import Prepared, Secret, StreamState, Target, body_events, learn_from, prepare
+from .call import (
+    Prepared,
+    Secret,
+    StreamState,
+    Target,
+    body_events,
+    learn_from,
+    prepare,
+)
 from .config.settings import ProviderSettings
 from .discovery import aprovider_models, provider_models
 from .errors import ConfigError, OpenAICompatError
 from .events import Event, Finish, ResponseMeta, Usage
-from .hooks import AttemptRecord, Exchange, notify_exchange, plugin_manager
+from .hooks import AttemptRecord, Exchange
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
 from .messages import Conversation, RequestOptions
 from .providers import inline_provider_id, resolve_provider
 from .result import Result, ResultBuilder, collect
+from .runtime import Runtime, default_runtime
 from .token_count import TokenCount, parse_token_count, token_count_request
 
 if TYPE_CHECKING:
@@ -41,6 +49,7 @@ def _target(
     provider_id: str | None,
     api_key: str | Secret | None,
     settings_path: str | Path | None,
+    runtime: Runtime,
 ) -> Target:
     if isinstance(provider, Target):
         return provider
@@ -49,25 +58,19 @@ def _target(
         pid = provider_id or inline_provider_id(provider.base_url)
         return Target(pid, provider, api_key=secret)
     return resolve_provider(
-        provider, settings_path=settings_path, api_key=api_key, provider_id=provider_id
+        provider, settings_path=settings_path, api_key=api_key, provider_id=provider_id,
+        runtime=runtime,
     )
-
-
-def _observed(target: Target) -> bool:
-    """Whether anyone sees an exchange: a request log, or an installed observer plugin (the
-    same test `notify_exchange` makes, made first so no `Exchange` is built for nobody)."""
-    if target.request_log or os.environ.get("OPENAI_COMPAT_REQUEST_LOG"):
-        return True
-    return bool(plugin_manager().get_plugins())
 
 
 class _Recorder:
     """Collects what the exchange hook reports; cheap when nobody listens."""
 
-    def __init__(self, target: Target, prepared: Prepared | EmbedRequest) -> None:
+    def __init__(self, runtime: Runtime, target: Target, prepared: Prepared | EmbedRequest) -> None:
+        self.runtime = runtime
         self.target = target
         self.prepared = prepared
-        self.observed = _observed(target)
+        self.observed = runtime.observed(target.request_log)
         # Attempt reports only for someone to see (each one builds two records).
         self.on_attempt = self._on_attempt if self.observed else None
         self.started = time.time()
@@ -109,7 +112,7 @@ class _Recorder:
                 case Finish(reason=reason):
                     finish_reason = reason
         endpoint = self.prepared.endpoint
-        notify_exchange(
+        self.runtime.notify_exchange(
             Exchange(
                 provider=self.target.id,
                 model=self.prepared.model,
@@ -143,12 +146,18 @@ class _BaseClient:
         settings_path: str | Path | None = None,
         policy: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
+        """`runtime` owns the pools, breakers and learned quirks used (see runtime.py); the
+        default runtime when None."""
+        self.runtime = runtime or default_runtime()
         self.target = _target(
-            provider, provider_id=provider_id, api_key=api_key, settings_path=settings_path
+            provider, provider_id=provider_id, api_key=api_key, settings_path=settings_path,
+            runtime=self.runtime,
         )
         self.policy = policy
         self.breaker = breaker
+        self._backstopped: str | bool | None = False  # the auth header last put in the backstop
 
     @classmethod
     def inline(
@@ -159,6 +168,7 @@ class _BaseClient:
         provider_id: str | None = None,
         policy: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
+        runtime: Runtime | None = None,
         **fields: Any,
     ) -> Self:
         """A client for a provider given in code rather than in the settings file. `fields`
@@ -167,8 +177,10 @@ class _BaseClient:
         Without a `provider_id`, the id is the server's host, port and path
         (`providers.inline_provider_id`, the same in every adapter), so quirks learned and
         the circuit breaker are per server, never shared by every inline provider."""
-        target = resolve_provider(base_url, api_key=api_key, provider_id=provider_id, **fields)
-        return cls(target, policy=policy, breaker=breaker)
+        target = resolve_provider(
+            base_url, api_key=api_key, provider_id=provider_id, runtime=runtime, **fields
+        )
+        return cls(target, policy=policy, breaker=breaker, runtime=runtime)
 
     @property
     def provider_id(self) -> str:
@@ -181,16 +193,23 @@ class _BaseClient:
         )
 
     def _begin(self, conversation: Conversation, options: RequestOptions) -> tuple[Prepared, _Recorder]:
-        prepared = prepare(self.target, conversation, options)
-        return prepared, _Recorder(self.target, prepared)
+        prepared = prepare(self.target, conversation, options, self.runtime)
+        headers = prepared.endpoint.headers
+        auth = headers.get("Authorization") or headers.get("api-key")
+        if auth != self._backstopped:  # a new key (or the first call): into the backstop
+            self.runtime.secrets.add(*prepared.endpoint.secrets)
+            self._backstopped = auth
+        return prepared, _Recorder(self.runtime, self.target, prepared)
 
     def _adapt(
         self, prepared: Prepared, recorder: _Recorder, error: OpenAICompatError, tried: set[str]
     ) -> bool:
         """After a failed attempt: True to try again adapted to what the error taught us, which
-        only happens when nothing was received yet, so no output is ever repeated."""
+        only happens when nothing was received yet, so no output is ever repeated. The choke
+        point of the call's errors: scrubbed here of the call's secrets, whatever raised them."""
+        self.runtime.scrub(error, prepared.endpoint.secrets)
         if recorder.status is None:
-            adaptation = learn_from(self.target.id, prepared.profile, error, tried)
+            adaptation = learn_from(self.runtime, self.target.id, prepared.profile, error, tried)
             if adaptation is not None and adaptation.retry:
                 return True
         recorder.finish(None, error)
@@ -198,7 +217,8 @@ class _BaseClient:
 
     def _listing_breaker(self) -> CircuitBreaker:
         """A listing counts against (and is refused by) the client's breaker, like a request."""
-        return self.breaker or transport.breaker_for(self.target.id)
+        return self.breaker or self.runtime.pools.breaker(self.target.id)
+
     def _embed_job(
         self,
         texts: Sequence[str],
@@ -219,7 +239,7 @@ class _BaseClient:
             )
         return EmbedJob(
             self.target, texts, model=model, dimensions=dimensions, encoding=encoding,
-            batch_size=batch_size, extra_body=extra_body, learned=learned,
+            batch_size=batch_size, extra_body=extra_body, learned=learned, runtime=self.runtime,
         )
 
 
@@ -248,6 +268,7 @@ class Client(_BaseClient):
                     with transport.send_stream(
                         prepared.endpoint,
                         prepared.body_bytes,
+                        pools=self.runtime.pools,
                         policy=self.policy,
                         breaker=self.breaker,
                         on_attempt=recorder.on_attempt,
@@ -303,6 +324,7 @@ class Client(_BaseClient):
         response = transport.send(
             prepared.endpoint,
             prepared.body_bytes,
+            pools=self.runtime.pools,
             policy=self.policy,
             breaker=self.breaker,
             on_attempt=recorder.on_attempt,
@@ -339,7 +361,7 @@ class Client(_BaseClient):
         if max_concurrency <= 1 or len(job.pending) <= 1:
             # One batch (a query, llm's batches): no thread pool to start for it.
             while (request := job.take()) is not None:
-                recorder = _Recorder(self.target, request)
+                recorder = _Recorder(self.runtime, self.target, request)
                 try:
                     raw = self._send_embed(request, recorder)
                 except OpenAICompatError as error:
@@ -355,7 +377,7 @@ class Client(_BaseClient):
                         request = job.take()
                         if request is None:
                             break
-                        recorder = _Recorder(self.target, request)
+                        recorder = _Recorder(self.runtime, self.target, request)
                         running[pool.submit(self._send_embed, request, recorder)] = (request, recorder)
                     assert running, "an unfinished embed job has a batch pending or running"
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -371,7 +393,8 @@ class Client(_BaseClient):
 
     def _send_embed(self, request: EmbedRequest, recorder: _Recorder) -> bytes:
         response = transport.send(
-            request.endpoint, request.body_bytes, policy=self.policy, breaker=self.breaker,
+            request.endpoint, request.body_bytes, pools=self.runtime.pools, policy=self.policy,
+            breaker=self.breaker,
             on_attempt=recorder.on_attempt,
         )
         recorder.opened(response.status_code)
@@ -381,10 +404,14 @@ class Client(_BaseClient):
         """The server's own count of the conversation's input tokens (`token_count`), or None
         when it has no tokenizer endpoint or the count failed: the caller estimates then.
         One attempt, no retries: a count is never worth a wait."""
-        prepared = prepare(self.target, conversation, RequestOptions(model=model, stream=False))
+        prepared = prepare(
+            self.target, conversation, RequestOptions(model=model, stream=False), self.runtime
+        )
         endpoint, body, source = token_count_request(prepared)
         try:
-            response = transport.send(endpoint, body, policy=RetryPolicy(max_attempts=1))
+            response = transport.send(
+                endpoint, body, pools=self.runtime.pools, policy=RetryPolicy(max_attempts=1)
+            )
         except OpenAICompatError:
             return None
         return parse_token_count(response.content, source)
@@ -392,7 +419,10 @@ class Client(_BaseClient):
     def list_models(self) -> list[str]:
         """The model ids the server lists: its profile's native listing (Ollama, LM Studio;
         without embedding models) else `/models` (`discovery.provider_models`)."""
-        return provider_models(self.target, policy=self.policy, breaker=self._listing_breaker())
+        return provider_models(
+            self.target, policy=self.policy, breaker=self._listing_breaker(),
+            runtime=self.runtime,
+        )
 
 
 class AsyncClient(_BaseClient):
@@ -410,6 +440,7 @@ class AsyncClient(_BaseClient):
                     async with transport.asend_stream(
                         prepared.endpoint,
                         prepared.body_bytes,
+                        pools=self.runtime.pools,
                         policy=self.policy,
                         breaker=self.breaker,
                         on_attempt=recorder.on_attempt,
@@ -472,6 +503,7 @@ class AsyncClient(_BaseClient):
         response = await transport.asend(
             prepared.endpoint,
             prepared.body_bytes,
+            pools=self.runtime.pools,
             policy=self.policy,
             breaker=self.breaker,
             on_attempt=recorder.on_attempt,
@@ -509,7 +541,7 @@ class AsyncClient(_BaseClient):
                     request = job.take()
                     if request is None:
                         break
-                    recorder = _Recorder(self.target, request)
+                    recorder = _Recorder(self.runtime, self.target, request)
                     task = asyncio.ensure_future(self._send_embed(request, recorder))
                     running[task] = (request, recorder)
                 assert running, "an unfinished embed job has a batch pending or running"
@@ -527,7 +559,8 @@ class AsyncClient(_BaseClient):
 
     async def _send_embed(self, request: EmbedRequest, recorder: _Recorder) -> bytes:
         response = await transport.asend(
-            request.endpoint, request.body_bytes, policy=self.policy, breaker=self.breaker,
+            request.endpoint, request.body_bytes, pools=self.runtime.pools, policy=self.policy,
+            breaker=self.breaker,
             on_attempt=recorder.on_attempt,
         )
         recorder.opened(response.status_code)
@@ -536,7 +569,7 @@ class AsyncClient(_BaseClient):
     async def list_models(self) -> list[str]:
         """`Client.list_models` on the async transport."""
         return await aprovider_models(
-            self.target, policy=self.policy, breaker=self._listing_breaker()
+            self.target, policy=self.policy, breaker=self._listing_breaker(), runtime=self.runtime
         )
 
 
@@ -548,17 +581,20 @@ def _embed_outcome(
     error: BaseException | None,
 ) -> None:
     """A finished batch into the job: its body's vectors, or its error (raised unless the
-    job planned the batch again, smaller or as floats)."""
+    job planned the batch again, smaller or as floats). The choke point of an embed call's
+    errors, as `_adapt` is of a chat call's: scrubbed here of the batch's secrets."""
     if error is None:
         assert raw is not None
         try:
             usage = job.received(request, raw)
         except OpenAICompatError as failure:
+            recorder.runtime.scrub(failure, request.endpoint.secrets)
             recorder.finish(None, failure)
             raise
         recorder.finish([usage], None)
         return
     if isinstance(error, OpenAICompatError):
+        recorder.runtime.scrub(error, request.endpoint.secrets)
         recorder.finish(None, error)
         if job.failed(request, error):
             return

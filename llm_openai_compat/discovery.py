@@ -18,12 +18,13 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
 from .call import Secret, Target, auth_headers, key_headers
-from .config.profiles import Profile, get_profile
+from .config.profiles import Profile
 from .config.settings import ProviderSettings
 from .errors import MalformedJSON, OpenAICompatError, StreamError, loads_json
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
 from .http.urls import UrlMode, models_endpoint, validate_base_url
+from .runtime import Runtime, default_runtime
 
 __all__ = [
     "KNOWN_SERVERS",
@@ -207,15 +208,17 @@ def _urls(base_url: str, chosen: Profile, url_mode: UrlMode) -> list[tuple[str, 
     return urls
 
 
-def listing_urls(settings: ProviderSettings) -> list[str]:
+def listing_urls(settings: ProviderSettings, *, runtime: Runtime | None = None) -> list[str]:
     """Where `discover_models` asks for the provider's models, in order, fit to show."""
-    chosen = get_profile(settings.profile, settings.base_url)
+    chosen = (runtime or default_runtime()).get_profile(settings.profile, settings.base_url)
     return [transport.redact_url(url) for url, _ in _urls(settings.base_url, chosen, settings.url_mode)]
 
 
-def _target_plan(target: Target, policy: RetryPolicy) -> list[tuple[transport.Endpoint, bool]]:
+def _target_plan(
+    target: Target, policy: RetryPolicy, runtime: Runtime
+) -> list[tuple[transport.Endpoint, bool]]:
     settings = target.settings
-    chosen = get_profile(settings.profile, settings.base_url)
+    chosen = runtime.get_profile(settings.profile, settings.base_url)
     return _plan(
         settings.base_url, chosen, {**settings.headers, **auth_headers(target, chosen)},
         url_mode=settings.url_mode, verify_tls=settings.verify_tls,
@@ -238,7 +241,7 @@ def _models_in(content: bytes, endpoint: transport.Endpoint, native: bool) -> Mo
 
 def _listed(
     plan: list[tuple[transport.Endpoint, bool]], policy: RetryPolicy,
-    breaker: CircuitBreaker | None,
+    breaker: CircuitBreaker | None, runtime: Runtime,
 ) -> ModelListing:
     """The first listing that answers; the first error when none does. Without a `breaker`,
     each listing has one of its own: a listing that fails must not open the provider's."""
@@ -246,7 +249,7 @@ def _listed(
     for endpoint, native in plan:
         try:
             response = transport.send(
-                endpoint, None, method="GET", policy=policy,
+                endpoint, None, pools=runtime.pools, method="GET", policy=policy,
                 breaker=breaker or CircuitBreaker(endpoint.provider),
             )
             return _models_in(response.content, endpoint, native)
@@ -258,14 +261,14 @@ def _listed(
 
 async def _alisted(
     plan: list[tuple[transport.Endpoint, bool]], policy: RetryPolicy,
-    breaker: CircuitBreaker | None,
+    breaker: CircuitBreaker | None, runtime: Runtime,
 ) -> ModelListing:
     """`_listed` on the async transport."""
     first: OpenAICompatError | None = None
     for endpoint, native in plan:
         try:
             response = await transport.asend(
-                endpoint, None, method="GET", policy=policy,
+                endpoint, None, pools=runtime.pools, method="GET", policy=policy,
                 breaker=breaker or CircuitBreaker(endpoint.provider),
             )
             return _models_in(response.content, endpoint, native)
@@ -287,19 +290,21 @@ def list_model_listing(
     provider: str = "discovery",
     policy: RetryPolicy | None = None,
     breaker: CircuitBreaker | None = None,
+    runtime: Runtime | None = None,
 ) -> ModelListing:
     """The models the server at `base_url` offers, chat and embedding apart. `profile` is a profile name (detected
     from the URL when None). Where the profile has a native listing it is tried first and
     `/models` second (or the other way round when the first fails); the first error is raised
     when both fail. `api_key` is sent as the profile says (Bearer, or Azure's `api-key`)."""
-    chosen = get_profile(profile, base_url)
+    runtime = runtime or default_runtime()
+    chosen = runtime.get_profile(profile, base_url)
     policy = policy or _POLICY
     sent = {**(headers or {}), **key_headers(api_key, chosen)}
     plan = _plan(
         base_url, chosen, sent, url_mode=url_mode, verify_tls=verify_tls,
         timeout_ms=timeout_ms, provider=provider, policy=policy,
     )
-    return _listed(plan, policy, breaker)
+    return _listed(plan, policy, breaker, runtime)
 
 
 def list_models(base_url: str, **kwargs: Any) -> list[str]:
@@ -308,47 +313,55 @@ def list_models(base_url: str, **kwargs: Any) -> list[str]:
 
 
 def provider_model_listing(
-    target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None
+    target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
+    runtime: Runtime | None = None,
 ) -> ModelListing:
     """`list_model_listing` for a resolved provider: its key (given, or its apiKeyRef resolved
     now), headers, profile, URL mode, TLS setting and timeout."""
     policy = policy or _POLICY
-    return _listed(_target_plan(target, policy), policy, breaker)
+    runtime = runtime or default_runtime()
+    return _listed(_target_plan(target, policy, runtime), policy, breaker, runtime)
 
 
 def provider_models(
-    target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None
+    target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
+    runtime: Runtime | None = None,
 ) -> list[str]:
     """The chat model ids of `provider_model_listing`."""
-    return provider_model_listing(target, policy=policy, breaker=breaker).models
+    return provider_model_listing(target, policy=policy, breaker=breaker, runtime=runtime).models
 
 
 async def aprovider_models(
-    target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None
+    target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
+    runtime: Runtime | None = None,
 ) -> list[str]:
     """`provider_models` on the async transport."""
     policy = policy or _POLICY
-    return (await _alisted(_target_plan(target, policy), policy, breaker)).models
+    runtime = runtime or default_runtime()
+    return (await _alisted(_target_plan(target, policy, runtime), policy, breaker, runtime)).models
 
 
 def discover_model_listing(
-    provider_id: str, settings: ProviderSettings, *, api_key: str | None = None
+    provider_id: str, settings: ProviderSettings, *, api_key: str | None = None,
+    runtime: Runtime | None = None,
 ) -> ModelListing:
     """`provider_model_listing` for a configured provider; `api_key` overrides its key
     reference."""
     secret = Secret(api_key) if api_key else None
-    return provider_model_listing(Target(provider_id, settings, api_key=secret))
+    return provider_model_listing(Target(provider_id, settings, api_key=secret), runtime=runtime)
 
 
 def discover_models(
-    provider_id: str, settings: ProviderSettings, *, api_key: str | None = None
+    provider_id: str, settings: ProviderSettings, *, api_key: str | None = None,
+    runtime: Runtime | None = None,
 ) -> list[str]:
     """The chat model ids of `discover_model_listing`."""
-    return discover_model_listing(provider_id, settings, api_key=api_key).models
+    return discover_model_listing(provider_id, settings, api_key=api_key, runtime=runtime).models
 
 
 def running_servers(
-    servers: Sequence[KnownServer] | None = None, *, timeout_ms: int = 1500
+    servers: Sequence[KnownServer] | None = None, *, timeout_ms: int = 1500,
+    runtime: Runtime | None = None,
 ) -> list[tuple[KnownServer, list[str]]]:
     """The known local servers that answer now, each with its model ids (one quick attempt
     each; a server that is not running is skipped, never an error)."""
@@ -357,7 +370,7 @@ def running_servers(
         try:
             models = list_models(
                 server.base_url, profile=server.profile, timeout_ms=timeout_ms,
-                provider=f"discovery:{server.id}", policy=_ONCE,
+                provider=f"discovery:{server.id}", policy=_ONCE, runtime=runtime,
             )
         except OpenAICompatError:
             continue

@@ -9,23 +9,23 @@ only add the I/O loop: take a batch, send it, hand the body or the error back to
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .call import USER_AGENT, Target, _profile_for, auth_headers, learn_from
+from .call import USER_AGENT, Target, auth_headers, learn_from, profile_for
 from .config.profiles import Profile
 from .errors import ConfigError, OpenAICompatError
 from .events import Usage
 from .http.transport import Endpoint, redact_url
 from .http.urls import embeddings_endpoint
+from .limits import LearnedLimits
+from .runtime import Runtime, default_runtime
 from .wire.embeddings import EmbeddingBatch, Encoding, build_request, load_body, parse_body
 from .wire.encode import encode_body
 
 __all__ = [
-    "LEARNED_LIMITS",
     "Batch",
     "EmbedJob",
     "EmbedRequest",
@@ -73,44 +73,6 @@ class EmbedRequest:
     model: str
     shape: str = "embeddings"
     stream: bool = False
-
-
-class LearnedLimits:
-    """Per (provider, model): the most inputs and bytes a server accepted, learned from its
-    refusals. Bounded (least recently used go first); one instance per process by default,
-    and injectable (`Client.embed(learned=...)`) where a test or host wants its own."""
-
-    def __init__(self, maxsize: int = 256) -> None:
-        self._limits: OrderedDict[tuple[str, str], tuple[int | None, int | None]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._maxsize = maxsize
-
-    def get(self, key: tuple[str, str]) -> tuple[int | None, int | None]:
-        with self._lock:
-            found = self._limits.get(key)
-            if found is None:
-                return None, None
-            self._limits.move_to_end(key)
-            return found
-
-    def lower(self, key: tuple[str, str], *, inputs: int | None = None, size: int | None = None) -> None:
-        with self._lock:
-            old_inputs, old_size = self._limits.get(key, (None, None))
-            if inputs is not None:
-                old_inputs = inputs if old_inputs is None else min(old_inputs, inputs)
-            if size is not None:
-                old_size = size if old_size is None else min(old_size, size)
-            self._limits[key] = (old_inputs, old_size)
-            self._limits.move_to_end(key)
-            while len(self._limits) > self._maxsize:
-                self._limits.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._limits.clear()
-
-
-LEARNED_LIMITS = LearnedLimits()
 
 
 def input_sizes(texts: Sequence[str]) -> list[int]:
@@ -162,6 +124,7 @@ class EmbedJob:
         batch_size: int | None = None,
         extra_body: Mapping[str, Any] | None = None,
         learned: LearnedLimits | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
         if dimensions is not None and dimensions <= 0:
             raise ConfigError(
@@ -177,12 +140,13 @@ class EmbedJob:
         self._expected = dimensions
         # Not the provider's extraBody: that is written for chat (chat_template_kwargs...).
         self._extra_body = dict(extra_body or {})
-        self.profile: Profile = _profile_for(target)
+        self.runtime = runtime or default_runtime()
+        self.profile: Profile = profile_for(target, self.runtime)
         self.encoding: Encoding = encoding or (
             "base64" if self.profile.supports_embedding_base64 else "float"
         )
         self._explicit_encoding = encoding is not None
-        self._learned = LEARNED_LIMITS if learned is None else learned
+        self._learned = self.runtime.embed_limits if learned is None else learned
         self._key = (target.id, model)
         self._batch_size = batch_size
         self._sizes = input_sizes(texts)
@@ -307,9 +271,9 @@ class EmbedJob:
         if (
             self.encoding == "base64"
             and not self._explicit_encoding
-            and learn_from(self.target.id, self.profile, error, self._tried) is not None
+            and learn_from(self.runtime, self.target.id, self.profile, error, self._tried) is not None
         ):
-            self.profile = _profile_for(self.target)
+            self.profile = profile_for(self.target, self.runtime)
             if not self.profile.supports_embedding_base64:
                 self.encoding = "float"
             self.pending.appendleft(batch)

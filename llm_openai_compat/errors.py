@@ -42,7 +42,9 @@ seed; every decision about retrying, the circuit breaker and LangChain's error c
 Messages are one line: what happened, where (URL, provider, file, field) and what to do next.
 `classify_response` is the one place that turns an HTTP status, headers and body into an error;
 the transport is the one place that turns httpx exceptions into errors. Neither ever puts a
-header value into a message, and every message passes through `redact` on the way out.
+header value into a message, and every message passes through `redact` on the way out. This
+module knows no key: the transport and the clients scrub an escaping error with the secrets of
+the call it came from (`scrub`), see `redaction.py`.
 """
 
 from __future__ import annotations
@@ -50,10 +52,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .redaction import redact, redact_url, register_secret
+from .redaction import redact, redact_url
 
 __all__ = [
     "BadRequest",
@@ -81,7 +83,6 @@ __all__ = [
     "is_transient",
     "loads_json",
     "redact",
-    "register_secret",
 ]
 
 _MAX_SERVER_MESSAGE = 300
@@ -193,6 +194,18 @@ class OpenAICompatError(Exception):
         copy = _rebuild(type(self), self.message, {**self._state(), "hint": hint})
         assert isinstance(copy, OpenAICompatError)
         return copy
+    def scrub(self, secrets: Sequence[str]) -> OpenAICompatError:
+        """Mask these secret values (a call's) in every text field; in place, since the error
+        may already be on its way up. Returns the error."""
+        if not secrets:
+            return self
+        secrets = sorted(set(secrets), key=len, reverse=True)  # a longer one may hold a shorter
+        self.message = redact(self.message, secrets)
+        for name, value in self._state().items():
+            if isinstance(value, str):
+                setattr(self, name, redact(value, secrets))
+        self.args = (self._render(),)
+        return self
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep errors picklable (they cross thread and process boundaries in hosts).
@@ -602,8 +615,14 @@ def classify_response(
     url: str | None = None,
     provider: str | None = None,
     model: str | None = None,
+    secrets: Sequence[str] = (),
 ) -> OpenAICompatError:
-    """The one place an HTTP error response becomes an error from the tree."""
+    """The one place an HTTP error response becomes an error from the tree. The body is
+    redacted of the call's `secrets` first: its message is clipped, and a key cut in two by
+    the clip could no longer be found."""
+    if secrets and body:
+        text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+        body = redact(text, secrets)
     message, code, etype, param = parse_error_body(body)
     if message is None:
         message = "(empty body)" if not body else None

@@ -7,9 +7,9 @@ A package declares an entry point in the group `openai_compat` pointing at a mod
 - `openai_compat_exchange(exchange)` observes every request: the redacted request, status,
   timing, retries and outcome. It must not raise; errors in observers are swallowed.
 
-The plugin manager is created on first use, never at import time, so importing this package
-stays cheap. `RequestLogger` is the built-in observer behind the opt-in request log
-(`requestLog` in the settings file, or `OPENAI_COMPAT_REQUEST_LOG`).
+A runtime creates its plugin manager on first use, never at import time, so importing this
+package stays cheap (`Runtime.plugin_manager`). `RequestLogger` is the built-in observer behind
+the opt-in request log (`requestLog` in the settings file, or `OPENAI_COMPAT_REQUEST_LOG`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from .errors import redact
+
+if TYPE_CHECKING:
+    from .redaction import Secrets
 
 __all__ = [
     "AttemptRecord",
@@ -33,8 +36,8 @@ __all__ = [
     "RequestLogger",
     "hookimpl",
     "hookspec",
-    "notify_exchange",
-    "plugin_manager",
+    "load_plugin_manager",
+    "notify_observers",
 ]
 
 PROJECT = "openai_compat"
@@ -91,43 +94,28 @@ class HookSpecs:
         """Observe one finished exchange (redacted)."""
 
 
-_manager: pluggy.PluginManager | None = None
-_lock = threading.Lock()
+def load_plugin_manager() -> tuple[pluggy.PluginManager, list[Any]]:
+    """A plugin manager with the entry-point plugins loaded, and the profiles they add (a
+    runtime keeps both: `Runtime.plugin_manager`)."""
+    from .config.profiles import Profile
+
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(HookSpecs)
+    try:
+        pm.load_setuptools_entrypoints(PROJECT)
+    except Exception as exc:  # a broken extension must not break requests
+        log.warning("could not load openai_compat extensions: %s", exc)
+    profiles = [
+        profile
+        for batch in pm.hook.openai_compat_profiles()
+        for profile in batch or ()
+        if isinstance(profile, Profile)
+    ]
+    return pm, profiles
 
 
-def plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager, with entry-point plugins and their profiles loaded."""
-    global _manager
-    if _manager is not None:
-        return _manager
-    with _lock:
-        if _manager is None:
-            pm = pluggy.PluginManager(PROJECT)
-            pm.add_hookspecs(HookSpecs)
-            try:
-                pm.load_setuptools_entrypoints(PROJECT)
-            except Exception as exc:  # a broken extension must not break requests
-                log.warning("could not load openai_compat extensions: %s", exc)
-            _register_profiles(pm)
-            _manager = pm
-    return _manager
-
-
-def _register_profiles(pm: pluggy.PluginManager) -> None:
-    from .config.profiles import Profile, register_profile
-
-    for batch in pm.hook.openai_compat_profiles():
-        for profile in batch or ():
-            if isinstance(profile, Profile):
-                register_profile(profile)
-
-
-def notify_exchange(exchange: Exchange, *, request_log: str | None = None) -> None:
-    """Tell observers about an exchange; write the request log if one is configured."""
-    path = request_log or os.environ.get("OPENAI_COMPAT_REQUEST_LOG")
-    if path:
-        RequestLogger.for_path(path).openai_compat_exchange(exchange)
-    pm = plugin_manager()
+def notify_observers(pm: pluggy.PluginManager, exchange: Exchange) -> None:
+    """Tell the observer plugins about an exchange; an observer's failure is logged only."""
     if not pm.get_plugins():
         return
     try:
@@ -137,24 +125,24 @@ def notify_exchange(exchange: Exchange, *, request_log: str | None = None) -> No
 
 
 class RequestLogger:
-    """Appends one JSON line per exchange to a file (opt-in). Thread-safe; one per path."""
+    """Appends one JSON line per exchange to a file (opt-in). Thread-safe; a runtime keeps
+    one per path. Lines are scrubbed with the runtime's recent secrets too (a backstop: the
+    exchange was already redacted with its call's own)."""
 
-    _instances: ClassVar[dict[str, RequestLogger]] = {}
-
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, secrets: Secrets | None = None) -> None:
         self.path = Path(path).expanduser()
+        self._secrets = secrets
         self._lock = threading.Lock()
 
-    @classmethod
-    def for_path(cls, path: str) -> RequestLogger:
-        logger = cls._instances.get(path)
-        if logger is None:
-            logger = cls._instances[path] = cls(path)
-        return logger
+    def __repr__(self) -> str:
+        return f"RequestLogger({str(self.path)!r})"
 
     @hookimpl
     def openai_compat_exchange(self, exchange: Exchange) -> None:
-        line = exchange.to_json() + "\n"
+        line = exchange.to_json()
+        if self._secrets is not None:
+            line = self._secrets.redact(line)
+        line += "\n"
         with self._lock:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

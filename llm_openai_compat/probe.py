@@ -20,14 +20,16 @@ from typing import Any
 from .call import Prepared, Secret, StreamState, Target, body_events, prepare, wire_module
 from .config.params import merge_params
 from .config.settings import ProviderSettings, resolve_api_key
-from .errors import ConfigError, MalformedJSON, OpenAICompatError, clip, loads_json
+from .errors import ConfigError, MalformedJSON, OpenAICompatError, clip, loads_json, redact
 from .events import Event
 from .http import transport
 from .http.retry import RetryPolicy
 from .http.urls import ApiShape as Shape
 from .http.urls import resolve_endpoint
 from .messages import Conversation, Message, RequestOptions, ResponseFormat, ToolSpec
+from .redaction import MIN_SECRET_LEN
 from .result import Result, collect
+from .runtime import Runtime, default_runtime
 from .wire.encode import encode_body
 
 __all__ = ["Check", "ProbeReport", "describe_key_source", "run_probes"]
@@ -152,7 +154,8 @@ _TWO_TURNS = Conversation(
 
 
 class _Prober:
-    def __init__(self, target: Target, model: str, policy: RetryPolicy) -> None:
+    def __init__(self, target: Target, model: str, policy: RetryPolicy, runtime: Runtime) -> None:
+        self.runtime = runtime
         self.target = target
         self.model = model
         self.policy = policy
@@ -164,7 +167,9 @@ class _Prober:
         profile so each probe sends exactly what it tests."""
         target = target or self.target
         settings = target.settings
-        base = prepare(target, _user("hi"), replace(options, tools=(), response_format=None))
+        base = prepare(
+            target, _user("hi"), replace(options, tools=(), response_format=None), self.runtime
+        )
         profile = base.profile.with_(**_PERMISSIVE)
         full = replace(
             options,
@@ -179,10 +184,19 @@ class _Prober:
         self, conversation: Conversation, options: RequestOptions, target: Target | None = None
     ) -> Result:
         prepared = self.prepared(conversation, options, target)
+        self.runtime.secrets.add(*prepared.endpoint.secrets)
+        try:
+            return collect(self._events(prepared))
+        except OpenAICompatError as error:
+            self.runtime.scrub(error, prepared.endpoint.secrets)  # the server may echo the key
+            raise
+
+    def _events(self, prepared: Prepared) -> list[Event]:
         events: list[Event] = []
+        pools = self.runtime.pools
         if prepared.stream:
             with transport.send_stream(
-                prepared.endpoint, prepared.body_bytes, policy=self.policy
+                prepared.endpoint, prepared.body_bytes, pools=pools, policy=self.policy
             ) as response:
                 state = StreamState(prepared, content_type=response.headers.get("content-type"))
                 for chunk in transport.iter_body(response, prepared.endpoint):
@@ -193,13 +207,15 @@ class _Prober:
                 if state.error is not None:
                     raise state.error
         else:
-            response = transport.send(prepared.endpoint, prepared.body_bytes, policy=self.policy)
+            response = transport.send(
+                prepared.endpoint, prepared.body_bytes, pools=pools, policy=self.policy
+            )
             events, failure = body_events(
                 prepared, response.headers.get("content-type"), response.content
             )
             if failure is not None:
                 raise failure
-        return collect(events)
+        return events
 
     def options(self, **fields: Any) -> RequestOptions:
         fields.setdefault("stream", False)
@@ -234,6 +250,15 @@ def _json_reply(result: Result) -> tuple[bool, str]:
     return True, f"reply {_short(json.dumps(value))}"
 
 
+def _known_keys(provider_id: str, settings: ProviderSettings, api_key: str | None) -> tuple[str, ...]:
+    """The key the probes send, to mask wherever it shows (none when it cannot be resolved)."""
+    try:
+        key = api_key or resolve_api_key(provider_id, settings)
+    except OpenAICompatError:
+        return ()
+    return (key,) if key and len(key) >= MIN_SECRET_LEN else ()
+
+
 def run_probes(
     provider_id: str,
     settings: ProviderSettings,
@@ -242,13 +267,19 @@ def run_probes(
     api_key: str | None = None,
     on_progress: Callable[[str], None] | None = None,
     policy: RetryPolicy | None = None,
+    runtime: Runtime | None = None,
 ) -> ProbeReport:
     """Probe `model` on this provider. Never raises for what the server does; a failed
     connection stops the other probes (they are reported as not run)."""
     target = Target(provider_id, settings, api_key=Secret(api_key) if api_key else None)
-    prober = _Prober(target, model, policy or PROBE_POLICY)
+    prober = _Prober(target, model, policy or PROBE_POLICY, runtime or default_runtime())
     shape = settings.api_shape
-    endpoint = transport.redact_url(resolve_endpoint(settings.base_url, shape, settings.url_mode))
+    known = _known_keys(provider_id, settings, api_key)
+
+    def shown(url: str) -> str:  # the key may sit in the URL's path, where no pattern finds it
+        return redact(transport.redact_url(url), known)
+
+    endpoint = shown(resolve_endpoint(settings.base_url, shape, settings.url_mode))
     auth = "explicit key (--key)" if api_key else describe_key_source(provider_id, settings)
     checks: list[Check] = []
     progress = on_progress or (lambda _label: None)
@@ -383,7 +414,7 @@ def run_probes(
         prober.exchange(_user("Reply with the single word OK."), prober.options(), other_target)
         prober.exchange(_TWO_TURNS, prober.options(), other_target)
         url = resolve_endpoint(settings.base_url, other, settings.url_mode)
-        return True, f"served at {transport.redact_url(url)}"
+        return True, f"served at {shown(url)}"
 
     attempt("other_shape", f"Other shape ({other})", other_shape)
     return ProbeReport(provider_id, model, shape, endpoint, auth, tuple(checks))

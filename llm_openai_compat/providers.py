@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from .call import Secret, Target
-from .config.settings import ProviderSettings, error_from_validation, load_settings, usable
+from .config.settings import ProviderSettings, error_from_validation, usable
 from .config.settings import settings_path as default_settings_path
 from .errors import ConfigError
+from .runtime import Runtime, default_runtime
 
 __all__ = [
     "Secret",
@@ -83,6 +84,7 @@ def resolve_provider(
     settings_path: str | Path | None = None,
     api_key: str | Secret | None = None,
     provider_id: str | None = None,
+    runtime: Runtime | None = None,
     **overrides: Any,
 ) -> Target:
     """The provider to call: a provider id from the settings file, or a server's base URL.
@@ -90,14 +92,15 @@ def resolve_provider(
     `overrides` are `ProviderSettings` fields by their Python names (`api_shape`, `headers`,
     `timeout_ms`, ...) and replace the file's values for this target only. A base URL makes
     an inline provider whose id is `inline_provider_id(base_url)` unless `provider_id` says
-    otherwise. `api_key` is sent instead of what the provider's `apiKeyRef` names."""
+    otherwise. `api_key` is sent instead of what the provider's `apiKeyRef` names. The settings
+    file is read through `runtime` (the default one when None), whose cache keeps it parsed."""
     secret = _secret(api_key)
     if is_base_url(name_or_base_url):
         pid = provider_id or inline_provider_id(name_or_base_url)
         settings = validate_provider(pid, {**overrides, "base_url": name_or_base_url})
         return Target(pid, settings, api_key=secret)
     path = Path(settings_path) if settings_path else None
-    loaded = load_settings(path)
+    loaded = (runtime or default_runtime()).load_settings(path)
     found = loaded.providers.get(name_or_base_url)
     if found is None:
         usable(loaded, name_or_base_url, str(path or default_settings_path()))

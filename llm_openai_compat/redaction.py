@@ -1,29 +1,44 @@
 """Redaction: no key, token or auth header value may appear in any message, repr or log line.
 
-Resolved keys are registered here when they are read; `redact` scrubs them, and anything that
-merely looks like a credential (bearer tokens, `sk-...` keys, `api_key=...`), from text on its
-way out. Every error message and every request-log line passes through it.
+Two mechanisms, both stateless at this layer:
+
+- pattern scrubbing (`redact`): anything that looks like a credential (bearer tokens, `sk-...`
+  keys, `api_key=...`), URL userinfo and secret query values, whoever's it is;
+- known values (`call_secrets`, `Secrets`): each call knows its own secrets (its auth header,
+  every sensitive header value, URL userinfo and secret query values) and redacts what it
+  produces with them; the runtime keeps a bounded `Secrets` of recent ones as a backstop for
+  things rendered later (request logs). Neither grows with the number of keys a process has
+  seen, and redacting costs the same at the ten-thousandth key as at the first.
+
+`errors.py` sits beside this module at the bottom layer; the transport and the clients are the
+choke points that scrub escaping errors with the call's secrets (`OpenAICompatError.scrub`).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from urllib.parse import unquote
 
 __all__ = [
+    "MIN_SECRET_LEN",
+    "Secrets",
+    "call_secrets",
     "is_sensitive_header",
     "redact",
     "redact_url",
     "redacted_headers",
-    "register_secret",
     "strip_userinfo",
     "url_secrets",
 ]
 
-# Secret values seen by this process (resolved keys). `redact` scrubs them from every message.
-_SECRETS: set[str] = set()
+# Values under 8 characters are not real keys (placeholders such as "test" or "ollama");
+# masking them would mangle ordinary words in messages.
+MIN_SECRET_LEN = 8
+
 # Things that look like credentials even when we never saw them: bearer tokens, sk- keys.
 _CREDENTIAL_PATTERNS = re.compile(
     r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"
@@ -36,32 +51,23 @@ _SECRET_QUERY = re.compile(
 )
 # The lookbehind starts a scheme only at a word start: unanchored, `\w+` is tried at every
 # position of a long word, quadratic on a 1 MB URL (tests/reliability/test_hostile_settings.py).
-_USERINFO = re.compile(r"(?i)(?<!\w)(\w+://)[^/@\s]*@")
+_USERINFO = re.compile(r"(?i)(?<!\w)(\w+://)([^/@\s]*)@")
+_MASK = "[redacted]"
 
 
-def register_secret(value: str | None) -> None:
-    """Remember a secret so that no message, repr or log line can ever contain it.
-
-    Values under 8 characters are not real keys (placeholders such as "test" or "ollama");
-    masking them would mangle ordinary words in every later message of the process."""
-    if value and len(value) >= 8:
-        _SECRETS.add(value)
+def _mask(match: re.Match[str]) -> str:
+    if match.group(2):
+        return match.group(2) + "-" + _MASK
+    return (match.group(1) or match.group(3) or "") + _MASK
 
 
-def redact(text: str) -> str:
-    """Scrub known secrets and credential-shaped strings from `text`."""
-    # A snapshot (another thread may register a secret meanwhile), longest first (so a secret
-    # that contains a shorter one is not left half-masked).
-    for secret in sorted(_SECRETS, key=len, reverse=True):
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with the given secret values and anything credential-shaped masked.
+
+    `secrets` are the few values of one call (longest first, see `call_secrets`)."""
+    for secret in secrets:
         if secret in text:
-            text = text.replace(secret, "[redacted]")
-
-    def _mask(match: re.Match[str]) -> str:
-        prefix = match.group(1) or match.group(3) or ""
-        if match.group(2):
-            return match.group(2) + "-[redacted]"
-        return prefix + "[redacted]"
-
+            text = text.replace(secret, _MASK)
     return _CREDENTIAL_PATTERNS.sub(_mask, text)
 
 
@@ -79,43 +85,105 @@ def is_sensitive_header(name: str) -> bool:
 
 def redacted_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """A copy safe to log: sensitive header values become "[redacted]"."""
-    return {k: "[redacted]" if is_sensitive_header(k) else v for k, v in headers.items()}
+    return {k: _MASK if is_sensitive_header(k) else v for k, v in headers.items()}
 
 
-# url -> (secrets registered when it was redacted, the redacted url). Every request's retry
-# bookkeeping needs its URL redacted, and regexes plus a secret scan on each would add up.
-_REDACTED_URLS: dict[str, tuple[int, str]] = {}
-
-
-@functools.lru_cache(maxsize=256)  # asked for every request; a process talks to few URLs
-def url_secrets(url: str) -> tuple[str, ...]:
-    """The secrets a URL carries: its userinfo's password (and user), and the values of
-    key/token/secret/sig/code/... query parameters. The transport registers them, so a server
-    that echoes the request's path or URL back cannot put them into a message."""
-    found: list[str] = []
-    _, sep, rest = url.partition("://")
-    authority = rest.split("/", 1)[0].split("?", 1)[0] if sep else ""
-    if "@" in authority:
-        user, _, password = authority.rpartition("@")[0].partition(":")
-        found += [unquote(user), unquote(password), user, password]
-    query = url.partition("?")[2].partition("#")[0]
-    for match in _SECRET_QUERY.finditer(query):
-        found += [match.group(3), unquote(match.group(3))]
-    return tuple(dict.fromkeys(v for v in found if v))
-
-
+@functools.lru_cache(maxsize=512)  # a pure function; every call's retry bookkeeping needs it
 def redact_url(url: str) -> str:
     """The URL without user:password@ and with key/token/secret query values masked."""
-    seen = len(_SECRETS)  # it only grows: a remembered redaction holds while it is unchanged
-    hit = _REDACTED_URLS.get(url)
-    if hit is not None and hit[0] == seen:
-        return hit[1]
     shown = strip_userinfo(url)
     base, sep, query = shown.partition("?")
     if sep:
         query = _SECRET_QUERY.sub(r"\1\2=[redacted]", query)
-    shown = redact(base + sep + query)
-    if len(_REDACTED_URLS) >= 256:
-        _REDACTED_URLS.clear()
-    _REDACTED_URLS[url] = (seen, shown)
-    return shown
+    return redact(base + sep + query)
+
+
+@functools.lru_cache(maxsize=512)
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The secret values a URL carries: its userinfo (whole, the user and the password) and
+    the values of its secret (key/token/secret/sig/code/credential/session...) query
+    parameters, raw and percent-decoded."""
+    found: list[str] = []
+    for match in _USERINFO.finditer(url):
+        user, _, password = match.group(2).partition(":")
+        found += [match.group(2), user, password]
+    _, sep, query = url.partition("?")
+    if sep:
+        found += [m.group(3) for m in _SECRET_QUERY.finditer(query.partition("#")[0])]
+    return _longest_first(v for raw in found for v in (raw, unquote(raw)))
+
+
+def call_secrets(headers: Mapping[str, str], url: str) -> tuple[str, ...]:
+    """The secrets of one call, longest first: every sensitive header value (and the token
+    after its scheme, `Bearer <token>`) and the URL's (`url_secrets`)."""
+    found = list(url_secrets(url))
+    for name, value in headers.items():
+        if is_sensitive_header(name):
+            found += [value, value.partition(" ")[2].strip()]
+    return _longest_first(found)
+
+
+def _longest_first(values: Iterable[str]) -> tuple[str, ...]:
+    # Longest first, so a secret that contains a shorter one is not left half-masked.
+    unique = {v for v in values if len(v) >= MIN_SECRET_LEN}
+    return tuple(sorted(unique, key=len, reverse=True))
+
+
+class Secrets:
+    """A bounded set of recent secret values (least recently used dropped first), and
+    `redact` with them, in time linear in the text and independent of how many are held:
+    secrets are indexed by their first `MIN_SECRET_LEN` characters."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = max(1, limit)
+        self._values: OrderedDict[str, None] = OrderedDict()
+        self._by_prefix: dict[str, set[str]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, *values: str | None) -> None:
+        with self._lock:
+            for value in values:
+                if not value or len(value) < MIN_SECRET_LEN:
+                    continue
+                if value in self._values:
+                    self._values.move_to_end(value)
+                    continue
+                self._values[value] = None
+                self._by_prefix.setdefault(value[:MIN_SECRET_LEN], set()).add(value)
+                while len(self._values) > self.limit:
+                    old, _ = self._values.popitem(last=False)
+                    group = self._by_prefix[old[:MIN_SECRET_LEN]]
+                    group.discard(old)
+                    if not group:
+                        del self._by_prefix[old[:MIN_SECRET_LEN]]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            return iter(list(self._values))
+
+    def __repr__(self) -> str:
+        return f"Secrets({len(self._values)} of at most {self.limit})"
+
+    def found_in(self, text: str) -> tuple[str, ...]:
+        """The held secrets that occur in `text`, longest first."""
+        with self._lock:
+            prefixes = self._by_prefix
+            if not prefixes:
+                return ()
+            hits: set[str] = set()
+            n = MIN_SECRET_LEN
+            for i in range(len(text) - n + 1):
+                group = prefixes.get(text[i : i + n])
+                if group:
+                    hits.update(s for s in group if text.startswith(s, i))
+        return _longest_first(hits)
+
+    def redact(self, text: str, extra: Iterable[str] = ()) -> str:
+        """`text` with every held secret, the `extra` ones and credential-shaped strings masked."""
+        return redact(text, _longest_first([*self.found_in(text), *extra]))

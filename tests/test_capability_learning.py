@@ -9,7 +9,6 @@ and the refusals real servers send (matched as data below).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,9 +22,8 @@ from llm_openai_compat import (
     RequestOptions,
     ResponseFormat,
     RetryPolicy,
-    learned_adaptations,
+    default_runtime,
 )
-from llm_openai_compat.call import forget_learned
 from llm_openai_compat.wire.request_common import JSON_SCHEMA_INSTRUCTION
 from tests.support.fault_server_fixture import FaultServer
 from tests.support.model_server_fixture import ModelServer
@@ -37,13 +35,6 @@ SCHEMA = {
     "required": ["name", "age"],
 }
 ASK = Conversation((Message.text("user", "My dog 'Rex' is 3"),), system="Be brief.")
-
-
-@pytest.fixture(autouse=True)
-def _forget() -> Iterator[None]:
-    forget_learned()
-    yield
-    forget_learned()
 
 
 def _options(**changes: Any) -> RequestOptions:
@@ -84,7 +75,7 @@ def test_first_refusal_is_answered_and_the_second_call_is_sent_adapted(
     second = client.complete(ASK, _options(stream=stream))
     assert json.loads(second.text) == {"name": "Rex", "age": 3}
     assert _formats(model_server.requests(), shape) == ["json_schema", "json_object", "json_object"]
-    (learned,) = learned_adaptations(client.provider_id)
+    (learned,) = default_runtime().learned_adaptations(client.provider_id)
     assert learned.name == "no-json-schema" and "json_object" in learned.description
 
 
@@ -93,7 +84,7 @@ def test_a_server_with_json_schema_learns_nothing(model_server: ModelServer):
     client = Client.inline(model_server.url(), provider_id="full-js", policy=NO_WAIT)
     assert json.loads(client.complete(ASK, _options()).text)["name"] == "Rex"
     assert _formats(model_server.requests(), "chat-completions") == ["json_schema"]
-    assert learned_adaptations("full-js") == []
+    assert default_runtime().learned_adaptations("full-js") == []
 
 
 def test_a_json_object_refusal_is_not_learned_as_no_json_schema(fault_server: FaultServer):
@@ -105,7 +96,7 @@ def test_a_json_object_refusal_is_not_learned_as_no_json_schema(fault_server: Fa
     options = RequestOptions(model="m", response_format=ResponseFormat(kind="json_object"))
     with pytest.raises(Exception, match="must be 'json_schema'"):
         client.complete(ASK, options)
-    assert len(fault_server.requests()) == 1 and learned_adaptations("lmstudio-like") == []
+    assert len(fault_server.requests()) == 1 and default_runtime().learned_adaptations("lmstudio-like") == []
 
 
 def test_llama_cpp_servers_500_refusal_is_learned_after_the_retries(fault_server: FaultServer):
@@ -123,7 +114,7 @@ def test_llama_cpp_servers_500_refusal_is_learned_after_the_retries(fault_server
     assert json.loads(client.complete(ASK, _options(model="m")).text)["age"] == 3
     bodies = [json.loads(r["body"]) for r in fault_server.requests()]
     assert [b["response_format"]["type"] for b in bodies] == ["json_schema", "json_schema", "json_object"]
-    assert [a.name for a in learned_adaptations("old-llama")] == ["no-json-schema"]
+    assert [a.name for a in default_runtime().learned_adaptations("old-llama")] == ["no-json-schema"]
 
 
 def test_an_unrelated_500_is_not_learned_from(fault_server: FaultServer):
@@ -131,7 +122,7 @@ def test_an_unrelated_500_is_not_learned_from(fault_server: FaultServer):
     client = Client.inline(fault_server.base_url + "/v1", provider_id="oom", policy=RetryPolicy(max_attempts=1))
     with pytest.raises(Provider5xx):
         client.complete(ASK, _options(model="m"))
-    assert learned_adaptations("oom") == []
+    assert default_runtime().learned_adaptations("oom") == []
 
 
 NO_JSON_SCHEMA = ADAPTATIONS[[a.name for a in ADAPTATIONS].index("no-json-schema")]

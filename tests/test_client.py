@@ -19,7 +19,6 @@ from llm_openai_compat import (
     StreamError,
     ToolSpec,
 )
-from llm_openai_compat.call import forget_learned
 from llm_openai_compat.http.retry import CircuitBreaker
 from tests.support.wire_bytes import chunk, sse
 
@@ -47,13 +46,6 @@ def usage_chunk(prompt: int, completion: int, cached: int = 0) -> dict:
             "prompt_tokens_details": {"cached_tokens": cached},
         },
     }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_learning():
-    forget_learned()
-    yield
-    forget_learned()
 
 
 def client_for(server, **fields) -> Client:

@@ -21,7 +21,6 @@ from llm_openai_compat import (
     RetryPolicy,
     StreamError,
 )
-from llm_openai_compat.call import forget_learned
 from llm_openai_compat.http.retry import CircuitBreaker
 
 
@@ -51,7 +50,6 @@ def _body(text: str) -> str:
 def complete(request, fault_server):
     """`complete(options, **provider fields)` through the sync or the async client."""
     kind = request.param
-    forget_learned()
 
     async def run(options: RequestOptions, **fields: object) -> Result:
         cls = Client if kind == "sync" else AsyncClient
@@ -64,7 +62,6 @@ def complete(request, fault_server):
         return await client.complete(HI, options)
 
     yield run
-    forget_learned()
 
 
 async def test_plain_body_sent_unstreamed(complete, fault_server):

@@ -22,9 +22,10 @@ from llm_openai_compat import (
     StreamError,
     Unauthorized,
 )
-from llm_openai_compat.call import forget_learned
-from llm_openai_compat.http import transport
+from llm_openai_compat.config.profiles import Profile
 from llm_openai_compat.http.retry import CircuitBreaker
+from llm_openai_compat.providers import inline_provider_id
+from llm_openai_compat.runtime import Runtime
 from tests.support.model_server import expected_vector
 from tests.support.model_server_fixture import ModelServer
 
@@ -37,13 +38,6 @@ async def _no_sleep(seconds: float) -> None:
 
 
 FAST = RetryPolicy(sleep=lambda s: None, asleep=_no_sleep, jitter=0.0, max_attempts=3)
-
-
-@pytest.fixture(autouse=True)
-def _fresh() -> Any:
-    yield
-    forget_learned()
-    transport.close_all()
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -81,33 +75,25 @@ async def test_order_is_kept_when_the_server_shuffles(embed: Any, model_server: 
     assert result.model == "sim-embed"
 
 
-async def test_batches_split_on_the_profile_count(embed: Any, model_server: ModelServer) -> None:
+async def test_batches_split_on_the_profile_count(
+    embed: Any, model_server: ModelServer, runtime: Runtime
+) -> None:
     model_server.reset()
     result = await embed(model_server.url(), TEXTS)
     assert result.vectors == EXPECTED
     assert _inputs_per_request(model_server) == [300]  # default profile: 512 inputs
-    from llm_openai_compat.config.profiles import PROFILES, Profile, register_profile
-
-    register_profile(Profile(name="tiny-batches", embedding_max_inputs=64))
-    try:
-        model_server.reset()
-        result = await embed(model_server.url(), TEXTS, client_kw={"profile": "tiny-batches"})
-    finally:
-        del PROFILES["tiny-batches"]
+    runtime.register_profile(Profile(name="tiny-batches", embedding_max_inputs=64))
+    model_server.reset()
+    result = await embed(model_server.url(), TEXTS, client_kw={"profile": "tiny-batches"})
     assert result.vectors == EXPECTED
     assert sorted(_inputs_per_request(model_server)) == [44, 64, 64, 64, 64]
 
 
-async def test_batches_split_on_bytes(embed: Any, model_server: ModelServer) -> None:
-    from llm_openai_compat.config.profiles import PROFILES, Profile, register_profile
-
+async def test_batches_split_on_bytes(embed: Any, model_server: ModelServer, runtime: Runtime) -> None:
     texts = ["word " * 400 + str(i) for i in range(40)]  # ~2 KB each
-    register_profile(Profile(name="small-bodies", embedding_max_bytes=10_000))
-    try:
-        model_server.reset()
-        result = await embed(model_server.url(), texts, client_kw={"profile": "small-bodies"})
-    finally:
-        del PROFILES["small-bodies"]
+    runtime.register_profile(Profile(name="small-bodies", embedding_max_bytes=10_000))
+    model_server.reset()
+    result = await embed(model_server.url(), texts, client_kw={"profile": "small-bodies"})
     assert result.vectors == [expected_vector(t) for t in texts]
     sizes = [len(json.dumps(r["body"]["input"])) for r in model_server.requests()]
     assert len(sizes) == 10 and max(sizes) <= 10_000
@@ -274,3 +260,26 @@ async def test_errors_are_the_core_taxonomy(embed: Any, model_server: ModelServe
     with pytest.raises(OpenAICompatError) as caught:
         await embed(model_server.url("fail=404"), ["a"])
     assert type(caught.value).__name__ == "NotFound"
+
+
+def test_limits_learned_belong_to_the_clients_runtime(model_server: ModelServer) -> None:
+    """Without `learned=`, what a refusal taught lives in the client's runtime: a client of
+    the same runtime starts from it, one of another runtime learns afresh."""
+    url = model_server.url("max-inputs=40")
+    mine, other = Runtime(), Runtime()
+    try:
+        model_server.reset()
+        Client.inline(url, max_retries=0, runtime=mine).embed(TEXTS, model="sim-embed", max_concurrency=1)
+        assert _inputs_per_request(model_server)[:4] == [300, 150, 75, 37]
+        assert mine.embed_limits.get((inline_provider_id(url), "sim-embed"))[0] == 37
+        model_server.reset()
+        Client.inline(url, max_retries=0, runtime=mine).embed(TEXTS, model="sim-embed")
+        assert max(_inputs_per_request(model_server)) <= 37  # no refusal: learned before
+        model_server.reset()
+        Client.inline(url, max_retries=0, runtime=other).embed(TEXTS, model="sim-embed", max_concurrency=1)
+        assert _inputs_per_request(model_server)[0] == 300  # another runtime knows nothing
+        mine.close()
+        assert mine.embed_limits.get((inline_provider_id(url), "sim-embed")) == (None, None)
+    finally:
+        mine.close()
+        other.close()

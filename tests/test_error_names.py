@@ -8,7 +8,6 @@ server's tool refusal anything but one clear line. And a 404 names the model it 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -28,9 +27,8 @@ from llm_openai_compat import (
     RetryPolicy,
     ToolSpec,
     Unauthorized,
-    learned_adaptations,
+    default_runtime,
 )
-from llm_openai_compat.call import forget_learned
 from llm_openai_compat.errors import classify_response, is_transient, says_tools_unsupported
 from tests.support.fault_server_fixture import FaultServer
 from tests.support.model_server_fixture import ModelServer
@@ -40,13 +38,6 @@ WEATHER = ToolSpec(
     "get_weather", "The weather in a city",
     {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
-
-
-@pytest.fixture(autouse=True)
-def _forget() -> Iterator[None]:
-    forget_learned()
-    yield
-    forget_learned()
 
 
 # -- 401 is a ProviderTransient by name, never in behaviour ---------------------------------------
@@ -122,7 +113,7 @@ def test_a_servers_no_tools_400_is_missing_tool_calling_then_learned(model_serve
     assert "\n" not in line and second.value.status is None
     assert "provider 'toolless'" in line and "model 'sim-model'" in line
     assert "earlier in this process" in line and "`llm openai-compat test toolless`" in line
-    assert [a.name for a in learned_adaptations("toolless")] == ["no-tools"]
+    assert [a.name for a in default_runtime().learned_adaptations("toolless")] == ["no-tools"]
     # Without tools the provider still works.
     assert client.complete(HI, RequestOptions(model="sim-model")).text
     assert len(model_server.requests()) == 2

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from llm_openai_compat import Client, Conversation, Message, RequestOptions, RetryPolicy, hooks
+from llm_openai_compat import Client, Conversation, Message, RequestOptions, RetryPolicy
 from llm_openai_compat.config.profiles import PROFILES
 from llm_openai_compat.http.retry import CircuitBreaker
 
@@ -44,14 +44,11 @@ def extension(tmp_path, monkeypatch):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-ext-demo\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[openai_compat]\ndemo = oc_ext_demo\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(hooks, "_manager", None)
     yield
-    hooks._manager = None
-    PROFILES.pop("demo-vendor", None)
     sys.modules.pop("oc_ext_demo", None)
 
 
-def test_extension_profile_and_observer(extension, fault_server):
+def test_extension_profile_and_observer(extension, fault_server, runtime):
     canary = "canary-" + "K" * 30
     fault_server.enqueue(
         {"status": 500, "headers": {"content-type": "application/json"}, "body": "{}"},
@@ -62,8 +59,8 @@ def test_extension_profile_and_observer(extension, fault_server):
             "data: [DONE]\n\n",
         },
     )
-    hooks.plugin_manager()  # loads the entry point and registers its profiles
-    assert "demo-vendor" in PROFILES
+    runtime.plugin_manager()  # loads the entry point and registers its profiles
+    assert "demo-vendor" in runtime.profiles() and "demo-vendor" not in PROFILES
     client = Client.inline(
         fault_server.base_url,
         api_key=canary,
@@ -97,7 +94,6 @@ def test_broken_extension_does_not_break_requests(tmp_path, monkeypatch, fault_s
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-ext-broken\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[openai_compat]\nbroken = oc_ext_broken\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(hooks, "_manager", None)
     fault_server.enqueue(
         {
             "status": 200,
@@ -107,4 +103,3 @@ def test_broken_extension_does_not_break_requests(tmp_path, monkeypatch, fault_s
     )
     client = Client.inline(fault_server.base_url, policy=RetryPolicy(sleep=lambda s: None))
     assert client.complete(HI, RequestOptions(model="m")).text == "fine"
-    hooks._manager = None

@@ -53,7 +53,7 @@ def test_a_stray_import_breaks_its_contract(tmp_path: Path):
     assert result.returncode != 0, out
     assert "1 kept, 3 broken" in out, out
     assert "The core never imports a host: llm, click or LangChain BROKEN" in out
-    assert "Core layers: client > call > wire > config > http > data types BROKEN" in out
+    assert "Core layers: client > call > runtime > wire > config > http > data types BROKEN" in out
     assert "llm_openai_compat.events -> langchain_core" in out
     assert "Adapters import only the public API (llm_openai_compat itself) BROKEN" in out
     assert "langchain_adapter.structured -> llm_openai_compat.call" in out

@@ -49,11 +49,9 @@ def _sent(model_server: Any, run: str) -> list[dict[str, Any]]:
 
 
 def _write(isolated_user_dir: Any, **providers: dict[str, Any]) -> None:
-    from llm_openai_compat.config import settings
 
     path = isolated_user_dir / "openai-compat.json"
     path.write_text(json.dumps({"providers": providers}), encoding="utf-8")
-    settings.clear_cache()
 
 
 # -- one id ------------------------------------------------------------------------------------

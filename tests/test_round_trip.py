@@ -17,8 +17,9 @@ from llm_openai_compat import (
     ToolResultPart,
     ToolSpec,
 )
-from llm_openai_compat.config.profiles import PROFILES, register_profile
+from llm_openai_compat.config.profiles import PROFILES
 from llm_openai_compat.result import Result
+from llm_openai_compat.runtime import Runtime
 from tests.support.wire_bytes import chunk, sse
 
 WEATHER = ToolSpec(
@@ -151,15 +152,17 @@ def test_chat_round_trip_carries_reasoning_call_and_result(fault_server):
         )
     # A server that wants earlier reasoning back (DeepSeek's tool-call turns do) says so in its
     # profile; the request builder reads the profile, never the vendor's name.
-    register_profile(PROFILES["default"].with_(name="wants-reasoning-back", replay_reasoning_field="reasoning_content"))
-    try:
-        client = Client.inline(fault_server.base_url + "/v1", profile="wants-reasoning-back", policy=FAST)
-        options = RequestOptions(model="m", tools=(WEATHER,))
-        first = client.complete(FIRST, options)
-        assert first.reasoning == "Need the weather tool."
-        second = client.complete(second_turn(FIRST, first, "sunny"), options)
-    finally:
-        PROFILES.pop("wants-reasoning-back", None)
+    runtime = Runtime()
+    runtime.register_profile(PROFILES["default"].with_(name="wants-reasoning-back", replay_reasoning_field="reasoning_content"))
+    client = Client.inline(
+        fault_server.base_url + "/v1", profile="wants-reasoning-back", policy=FAST, runtime=runtime
+    )
+    options = RequestOptions(model="m", tools=(WEATHER,))
+    first = client.complete(FIRST, options)
+    assert first.reasoning == "Need the weather tool."
+    second = client.complete(second_turn(FIRST, first, "sunny"), options)
+    runtime.close()
+    assert "wants-reasoning-back" not in PROFILES
     assert second.text == "Sunny, 21 C." and second.finish_reason == "stop"
 
     body = json.loads(fault_server.requests()[1]["body"])

@@ -23,8 +23,8 @@ from llm_openai_compat import (
     RetryPolicy,
     ToolSpec,
 )
-from llm_openai_compat.call import forget_learned, learned_adaptations
 from llm_openai_compat.http.retry import CircuitBreaker
+from llm_openai_compat.runtime import default_runtime
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -40,13 +40,6 @@ WEATHER = ToolSpec(
     {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
 ASK = Conversation((Message.text("user", "What is the weather in Paris?"),))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_learning():
-    forget_learned()
-    yield
-    forget_learned()
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -103,7 +96,7 @@ async def test_a_server_that_rejects_auto_is_learned_and_retried_without_it(
     first = await call("no-auto-tool-choice", options)
     assert [c.name for c in first.tool_calls] == ["get_weather"]
     assert _sent(model_server) == [("auto", "rejected"), ("<absent>", "answered")]
-    (learned,) = learned_adaptations(call.provider)
+    (learned,) = default_runtime().learned_adaptations(call.provider)
     assert learned.name == "no-auto-tool-choice"
     assert "tool_choice" in learned.description
 
@@ -123,7 +116,7 @@ async def test_without_tools_no_choice_is_sent(call, model_server):
     result = await call("no-auto-tool-choice", RequestOptions(model="sim-model"))
     assert result.text.startswith("Hello!")
     assert _sent(model_server) == [("<absent>", "answered")]
-    assert learned_adaptations(call.provider) == []
+    assert default_runtime().learned_adaptations(call.provider) == []
 
 
 async def test_responses_shape_sends_auto_too(model_server):

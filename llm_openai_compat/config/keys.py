@@ -2,8 +2,8 @@
 
 `env` reads an environment variable, `llm` reads a key stored with `llm keys set NAME` from
 llm's keys.json (llm is not imported), `keyring` asks the OS keyring through the optional
-`keyring` package, imported only here and only when used. Every resolved key is registered
-with `errors.register_secret`, so no message can ever contain it.
+`keyring` package, imported only here and only when used. A resolved key goes into the call's
+auth header, whose value the call's errors are scrubbed of (`redaction.call_secrets`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from ..errors import ConfigError, MissingKey, loads_json, register_secret
+from ..errors import ConfigError, MissingKey, loads_json
 from .settings import KEYRING_SERVICE, ProviderSettings, llm_user_dir
 
 __all__ = ["resolve_api_key"]
@@ -70,7 +70,6 @@ def resolve_api_key(
         value = _keyring_key(provider_id, ref.name)
     value = value.strip() if value else None
     if value:
-        register_secret(value)
         return value
     fix = {
         "env": f"Set the environment variable {ref.name} to the key",

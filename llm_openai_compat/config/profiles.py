@@ -15,7 +15,9 @@ each difference).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any, Literal
 
 __all__ = [
@@ -27,7 +29,6 @@ __all__ = [
     "builtin_profile",
     "detect_profile",
     "get_profile",
-    "register_profile",
 ]
 
 
@@ -138,7 +139,8 @@ DEFAULT = Profile(name="default")
 
 _LOOPBACK = r"^https?://(localhost|127\.0\.0\.1|\[::1\])"
 
-PROFILES: dict[str, Profile] = {
+# Read-only: a runtime adds the profiles extensions bring to its own registry.
+PROFILES: Mapping[str, Profile] = MappingProxyType({
     "default": DEFAULT,
     "openai": Profile(
         name="openai",
@@ -225,22 +227,11 @@ PROFILES: dict[str, Profile] = {
         # rewrites the upstream's empty `choices`), so usage must be read from any chunk.
         usage_chunks="any",
     ),
-}
+})
 
 
-def register_profile(profile: Profile) -> None:
-    PROFILES[profile.name] = profile
-
-
-def _load_extensions() -> None:
-    """Profiles from installed extensions (the pluggy hook), loaded once, on first lookup."""
-    from ..hooks import plugin_manager
-
-    plugin_manager()
-
-
-def detect_profile(base_url: str) -> Profile:
-    for profile in PROFILES.values():
+def detect_profile(base_url: str, profiles: Mapping[str, Profile] = PROFILES) -> Profile:
+    for profile in profiles.values():
         if any(re.search(pattern, base_url) for pattern in profile.url_patterns):
             return profile
     return DEFAULT
@@ -252,21 +243,21 @@ def builtin_profile(name: str | None, base_url: str) -> Profile:
     return PROFILES.get(name or "") or detect_profile(base_url)
 
 
-def get_profile(name: str | None, base_url: str) -> Profile:
-    """The profile named by the provider's settings, else the one its URL suggests."""
-    _load_extensions()
+def get_profile(name: str | None, base_url: str, profiles: Mapping[str, Profile] = PROFILES) -> Profile:
+    """The profile named by the provider's settings, else the one its URL suggests, among
+    `profiles` (a runtime's registry, with the profiles extensions add: `Runtime.get_profile`)."""
     if name:
         try:
-            return PROFILES[name]
+            return profiles[name]
         except KeyError:
             from ..errors import ConfigError
 
             raise ConfigError(
-                f"unknown profile {name!r}; known: {', '.join(sorted(PROFILES))}",
+                f"unknown profile {name!r}; known: {', '.join(sorted(profiles))}",
                 field="profile",
                 hint="Remove the field to detect the profile from the base URL",
             ) from None
-    return detect_profile(base_url)
+    return detect_profile(base_url, profiles)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ __all__ = [
     "KeyRef",
     "ProviderSettings",
     "Settings",
-    "clear_cache",
+    "SettingsCache",
     "error_from_validation",
     "llm_user_dir",
     "load_settings",
@@ -406,14 +406,30 @@ def error_from_validation(
 # -- loading ----------------------------------------------------------------------------------
 
 _Stamp = tuple[int, int, int]  # (mtime_ns, size, inode)
-_cache: dict[Path, tuple[_Stamp, Settings]] = {}
-_lock = threading.Lock()
 
 
-def clear_cache() -> None:
-    """Forget parsed files (tests; a long-running process that wants a fresh read)."""
-    with _lock:
-        _cache.clear()
+class SettingsCache:
+    """Parsed settings files by path, each valid while its (mtime, size, inode) holds; at most
+    `limit` files (a runtime owns one: `Runtime.settings`)."""
+
+    def __init__(self, limit: int = 16) -> None:
+        self.limit = limit
+        self._files: dict[Path, tuple[_Stamp, Settings]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"SettingsCache({len(self._files)} files)"
+
+    def get(self, path: Path, stamp: _Stamp) -> Settings | None:
+        with self._lock:
+            hit = self._files.get(path)
+        return hit[1] if hit is not None and hit[0] == stamp else None
+
+    def put(self, path: Path, stamp: _Stamp, settings: Settings) -> None:
+        with self._lock:
+            if path not in self._files and len(self._files) >= self.limit:
+                self._files.pop(next(iter(self._files)))
+            self._files[path] = (stamp, settings)
 
 
 def _read_raw(path: Path) -> tuple[dict[str, Any] | None, _Stamp | None]:
@@ -594,19 +610,20 @@ def _where(path: Path | None) -> Path:
         return path.absolute()
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """The parsed settings; no file means empty settings. Cached per (path, mtime, size)."""
+def load_settings(path: Path | None = None, *, cache: SettingsCache | None = None) -> Settings:
+    """The parsed settings; no file means empty settings. With a `cache` (a runtime's), a file
+    unchanged since it was parsed (same mtime, size and inode) is not parsed again."""
     where = _where(path)
     raw, stamp = _read_raw(where)
     if raw is None or stamp is None:
         return Settings.model_validate({})
-    with _lock:
-        hit = _cache.get(where)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
+    if cache is not None:
+        hit = cache.get(where, stamp)
+        if hit is not None:
+            return hit
     settings = _validate(raw, str(where))
-    with _lock:
-        _cache[where] = (stamp, settings)
+    if cache is not None:
+        cache.put(where, stamp, settings)
     return settings
 
 
@@ -739,8 +756,7 @@ def _commit(
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
     else:
-        clear_cache()
-        return settings
+        return settings  # a cached parse of the old file no longer matches its stamp
     hint = "Check the directory exists and is writable"
     raise ConfigError(f"could not write the settings file ({reason})", file=str(path), hint=hint)
 

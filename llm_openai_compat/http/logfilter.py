@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import weakref
 
-from ..redaction import redact, redact_url
+from ..redaction import Secrets, redact, redact_url
 
-__all__ = ["LOGGER_NAMES", "RedactingFilter", "install"]
+__all__ = ["LOGGER_NAMES", "RedactingFilter", "install", "watch"]
 
 LOGGER_NAMES = (
     "httpx2",
@@ -30,6 +31,9 @@ LOGGER_NAMES = (
 _URL = re.compile(r"""(?i)\b[a-z][a-z0-9+.-]*://[^\s"'<>]+""")
 _installed = False
 _lock = threading.Lock()
+# The recent secrets of each live runtime (`Pools.remember` feeds them); weak, so a runtime
+# that is gone leaves nothing here, and nothing needs resetting.
+_watched: weakref.WeakSet[Secrets] = weakref.WeakSet()
 
 
 class RedactingFilter(logging.Filter):
@@ -40,9 +44,18 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a malformed record is logging's problem; show it, but not its args
             message = str(record.msg)
-        record.msg = redact(_URL.sub(lambda m: redact_url(m.group()), message))
+        message = redact(_URL.sub(lambda m: redact_url(m.group()), message))
+        for secrets in list(_watched):
+            message = secrets.redact(message)
+        record.msg = message
         record.args = ()
         return True
+
+
+def watch(secrets: Secrets) -> None:
+    """Also mask these secrets (a runtime's recent ones) in every record."""
+    with _lock:
+        _watched.add(secrets)
 
 
 def install() -> None:

@@ -19,22 +19,24 @@ if TYPE_CHECKING:
 __all__ = ["ACTIVE_ALIAS", "register_commands", "register_embedding_models", "register_models"]
 
 ACTIVE_ALIAS = "openai-compat"
-_warned: set[str] = set()
 
 
 def _warn(message: str) -> None:
-    """One line on stderr, once per process (llm registers models several times per command)."""
-    if message in _warned:
+    """One line on stderr, once per runtime (llm registers models several times per command)."""
+    from .. import default_runtime
+
+    shown = default_runtime().notices
+    if message in shown:
         return
-    _warned.add(message)
+    shown.add(message)
     print(f"llm-openai-compat: {message}", file=sys.stderr)
 
 
 def _load() -> Settings | None:
     try:
-        from .. import load_settings
+        from .. import default_runtime
 
-        return load_settings()
+        return default_runtime().load_settings()
     except Exception as error:  # never let anything here break llm itself
         from .. import OpenAICompatError
 

@@ -39,9 +39,9 @@ def _progress(message: str) -> None:
 
 
 def _load() -> Settings:
-    from .. import load_settings
+    from .. import default_runtime
 
-    return load_settings()
+    return default_runtime().load_settings()
 
 
 def _provider(provider_id: str) -> ProviderSettings:
@@ -418,7 +418,7 @@ _ADAPTED_BY = {
 def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
     """What requests to this provider do differently: for the probes that said NO, and for
     what this process learned from the server's 400s (each once, in that order)."""
-    from .. import ADAPTATIONS, learned_adaptations
+    from .. import ADAPTATIONS, default_runtime
 
     by_name = {a.name: a for a in ADAPTATIONS}
     found: dict[str, Adaptation] = {}
@@ -426,7 +426,7 @@ def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
         name = _ADAPTED_BY.get(check.name)
         if check.ok is False and name in by_name:
             found[name] = by_name[name]
-    for adaptation in learned_adaptations(provider_id):
+    for adaptation in default_runtime().learned_adaptations(provider_id):
         found.setdefault(adaptation.name, adaptation)
     return [a for a in found.values() if a.description]
 
@@ -592,10 +592,10 @@ def _known_server_for(
 
 def _checked_profile(name: str) -> str:
     """`name` if it is a known vendor profile; else a one-line error listing them."""
-    from .. import ConfigError, get_profile
+    from .. import ConfigError, default_runtime
 
-    try:
-        get_profile(name or "?", "")  # loads the profiles extensions register, then looks up
+    try:  # the runtime's registry: the built-in profiles and those extensions register
+        default_runtime().get_profile(name or "?", "")
     except ConfigError as error:
         raise click.ClickException(error.message) from None
     return name

@@ -80,9 +80,11 @@ class OpenAICompatEmbeddingModel(EmbeddingModel):
                 item = base64.b64encode(item).decode("ascii")
             texts.append(item)
         try:
-            result = Client(self.provider_id, api_key=key).embed(
-                texts, model=self.model_name, dimensions=self.dimensions
-            )
+            try:
+                client = Client(self.provider_id, api_key=key)
+            finally:
+                del key  # no frame of the call keeps the raw key (tracebacks with locals)
+            result = client.embed(texts, model=self.model_name, dimensions=self.dimensions)
         except OpenAICompatError as error:
             raise EmbeddingError(str(error)) from None
         yield from result.vectors
@@ -91,11 +93,11 @@ class OpenAICompatEmbeddingModel(EmbeddingModel):
 def embedding_models(
     provider_id: str, provider: ProviderSettings
 ) -> list[OpenAICompatEmbeddingModel]:
-    """The provider's embedding models. The profile is read from the table, without loading
-    extension profiles (those load at request time, never while llm starts)."""
-    from .. import builtin_profile
+    """The provider's embedding models. The profile is the built-in or a registered one, without
+    loading extension profiles (those load at request time, never while llm starts)."""
+    from .. import default_runtime
 
-    profile = builtin_profile(provider.profile, provider.base_url)
+    profile = default_runtime().registered_profile(provider.profile, provider.base_url)
     ref = provider.api_key_ref
     return [
         OpenAICompatEmbeddingModel(

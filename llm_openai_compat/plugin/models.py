@@ -239,7 +239,10 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
         converted, options, translator = self._prepare(prompt, stream, response, conversation)
         watch = AnswerWatch()
         try:
-            client = Client(self.provider_id, api_key=key)
+            try:
+                client = Client(self.provider_id, api_key=key)
+            finally:
+                del key  # no frame of the call keeps the raw key (tracebacks with locals)
             for event in client.stream(converted, options):
                 for out in translator.translate(event):
                     yield watch.see(out)
@@ -266,7 +269,10 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
         converted, options, translator = self._prepare(prompt, stream, response, conversation)
         watch = AnswerWatch()
         try:
-            client = AsyncClient(self.provider_id, api_key=key)
+            try:
+                client = AsyncClient(self.provider_id, api_key=key)
+            finally:
+                del key  # no frame of the call keeps the raw key (tracebacks with locals)
             async for event in client.stream(converted, options):
                 for out in translator.translate(event):
                     yield watch.see(out)

@@ -164,26 +164,26 @@ def count_of(value: Any) -> int | None:
     return None
 
 
-def _scrubbed(value: Any) -> Any:
+def _scrubbed(value: Any, secrets: tuple[str, ...] = ()) -> Any:
     """`value` (JSON data from the server) with known secrets and credential-shaped strings
     redacted: a server may echo the request's key into metadata that adapters store (llm's
     logs.db `response_json`, LangChain's `response_metadata`). Redacting the JSON text keeps it
-    valid JSON (the replacement holds no quote or backslash)."""
+    valid JSON (the replacement holds no quote or backslash). `secrets`: the call's own."""
     if isinstance(value, str):
-        return redact(value)
+        return redact(value, secrets)
     try:
         text = json.dumps(value, ensure_ascii=False, default=str)
     except (TypeError, ValueError, RecursionError):
         return {}
-    scrubbed = redact(text)
+    scrubbed = redact(text, secrets)
     return value if scrubbed == text else json.loads(scrubbed)
 
 
-def _scrubbed_meta(meta: ResponseMeta) -> ResponseMeta:
+def _scrubbed_meta(meta: ResponseMeta, secrets: tuple[str, ...] = ()) -> ResponseMeta:
     return ResponseMeta(
-        id=_scrubbed(meta.id) if meta.id else meta.id,
-        model=_scrubbed(meta.model) if meta.model else meta.model,
-        extra=_scrubbed(meta.extra) if meta.extra else meta.extra,
+        id=_scrubbed(meta.id, secrets) if meta.id else meta.id,
+        model=_scrubbed(meta.model, secrets) if meta.model else meta.model,
+        extra=_scrubbed(meta.extra, secrets) if meta.extra else meta.extra,
     )
 
 
@@ -309,7 +309,8 @@ def _partial_suffix(text: str, tag: str) -> int:
 class Assembler:
     """Feed deltas, get events. Call `close()` once at the end of the body or stream."""
 
-    def __init__(self, *, think_tags: bool = True) -> None:
+    def __init__(self, *, think_tags: bool = True, secrets: tuple[str, ...] = ()) -> None:
+        self._secrets = secrets  # the call's, masked in what the server echoes into metadata
         self._think = _ThinkSplitter() if think_tags else None
         self._calls: list[_OpenCall] = []
         self._by_id: dict[str, _OpenCall] = {}
@@ -361,7 +362,7 @@ class Assembler:
                 if not self._finished:
                     self._finished = True
                     raw = delta.raw_reason
-                    self._finish_raw = raw if raw is None or raw.isalnum() else _scrubbed(raw)
+                    self._finish_raw = raw if raw is None or raw.isalnum() else _scrubbed(raw, self._secrets)
                     self._complete_calls(out)
             elif isinstance(delta, DoneSignal):
                 self._done = True
@@ -382,11 +383,11 @@ class Assembler:
             out.extend(self._think.flush())
         self._complete_calls(out)
         if self._meta_dirty and self._meta is not None:
-            out.append(_scrubbed_meta(self._meta))
+            out.append(_scrubbed_meta(self._meta, self._secrets))
         if self._usage is not None:
             usage = self._usage
             if usage.raw:
-                usage = replace(usage, raw=_scrubbed(usage.raw))
+                usage = replace(usage, raw=_scrubbed(usage.raw, self._secrets))
             out.append(usage)
         if self._finished:
             reason = normalize_finish_reason(self._finish_raw)
@@ -411,7 +412,7 @@ class Assembler:
 
     def _merge_meta(self, meta: ResponseMeta, out: list[Event]) -> None:
         if self._meta is None:
-            self._meta = meta = _scrubbed_meta(meta)
+            self._meta = meta = _scrubbed_meta(meta, self._secrets)
             out.append(meta)
             return
         current = self._meta

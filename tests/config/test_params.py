@@ -327,14 +327,13 @@ def test_settings_file_refuses_bad_default_params(tmp_path, default_params, phra
     """Loading the settings file runs the same validation, and names file, provider, field."""
     import json
 
-    from llm_openai_compat.config.settings import clear_cache, load_settings
+    from llm_openai_compat.config.settings import load_settings
     from llm_openai_compat.errors import ConfigError
 
     path = tmp_path / "openai-compat.json"
     path.write_text(
         json.dumps({"providers": {"p": {"baseURL": "http://127.0.0.1:1/v1", "defaultParams": default_params}}})
     )
-    clear_cache()
     error = load_settings(path).broken["p"]  # skipped alone: other providers keep working
     assert isinstance(error, ConfigError)
     text = str(error)

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from llm_openai_compat import Client, Conversation, Message, RequestOptions, RetryPolicy, hooks
-from llm_openai_compat.call import Target, forget_learned, learned_adaptations, prepare
+from llm_openai_compat import Client, Conversation, Message, RequestOptions, RetryPolicy
+from llm_openai_compat.call import Target, prepare
 from llm_openai_compat.config.profiles import PROFILES, Profile, detect_profile, get_profile
 from llm_openai_compat.config.settings import ProviderSettings
 from llm_openai_compat.errors import ConfigError
@@ -19,13 +19,6 @@ from tests.wire.replay import sse_bytes
 
 HI = Conversation((Message.text("user", "hi"),), system="Be brief.")
 NO_WAIT = RetryPolicy(sleep=lambda s: None)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_learning():
-    forget_learned()
-    yield
-    forget_learned()
 
 
 @pytest.mark.parametrize(
@@ -68,7 +61,7 @@ def test_an_unknown_profile_is_a_config_error_naming_the_known_ones():
     assert "llamacpp" in str(caught.value) and caught.value.field == "profile"
 
 
-def test_an_extension_profile_is_found_by_name_without_calling_the_hook_first(tmp_path, monkeypatch):
+def test_an_extension_profile_is_found_by_name_without_calling_the_hook_first(tmp_path, monkeypatch, runtime):
     """A profile from an installed extension works in `profile` straight away: the lookup
     loads extensions itself (at request time, never while llm starts)."""
     (tmp_path / "oc_ext_profiles.py").write_text(
@@ -84,13 +77,9 @@ def test_an_extension_profile_is_found_by_name_without_calling_the_hook_first(tm
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: oc-ext-profiles\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[openai_compat]\nacme = oc_ext_profiles\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(hooks, "_manager", None)
-    try:
-        assert get_profile("test-acme", "http://x/v1").max_tokens_field == "max_completion_tokens"
-        assert detect_profile("https://api.acme.example/v1").name == "test-acme"
-    finally:
-        hooks._manager = None
-        PROFILES.pop("test-acme", None)
+    assert runtime.get_profile("test-acme", "http://x/v1").max_tokens_field == "max_completion_tokens"
+    assert runtime.get_profile(None, "https://api.acme.example/v1").name == "test-acme"
+    assert "test-acme" not in PROFILES  # the runtime's registry, not the built-in table
 
 
 def test_probed_capabilities_narrow_the_profile():
@@ -154,7 +143,7 @@ def test_azure_lists_models_per_resource_with_the_api_key_header(fault_server):
 # -- what the process learned ----------------------------------------------------------------
 
 
-def test_a_rejected_stream_options_is_retried_once_remembered_and_described(fault_server):
+def test_a_rejected_stream_options_is_retried_once_remembered_and_described(fault_server, runtime):
     rejection = {
         "error": {
             "message": "Unrecognized request argument supplied: stream_options",
@@ -170,10 +159,10 @@ def test_a_rejected_stream_options_is_retried_once_remembered_and_described(faul
     assert client.complete(HI, RequestOptions(model="m")).text == "ok"
     sent = [json.loads(r["body"]) for r in fault_server.requests()]
     assert ["stream_options" in b for b in sent] == [True, False, False]
-    (learned,) = learned_adaptations("old-server")
+    (learned,) = runtime.learned_adaptations("old-server")
     assert learned.name == "no-stream-options"
     assert "stream_options" in learned.description
-    assert learned_adaptations("another-provider") == []
+    assert runtime.learned_adaptations("another-provider") == []
 
 
 def test_profiles_are_frozen_data():

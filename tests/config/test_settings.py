@@ -26,6 +26,7 @@ from llm_openai_compat.config.settings import (
     upsert_provider,
 )
 from llm_openai_compat.errors import ConfigError, MissingKey
+from llm_openai_compat.runtime import Runtime
 from tests.support.error_chain import iter_chain
 
 CANARY = "sk-canary-0123456789abcdefXYZ"
@@ -55,10 +56,9 @@ DESIGN_EXAMPLE: dict[str, Any] = {
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the real user dir; every test starts with a cold cache."""
+    """Never touch the real user dir (the cache is the test's own runtime's)."""
     monkeypatch.setenv("LLM_USER_PATH", str(tmp_path / "llm-user"))
     monkeypatch.delenv("OPENAI_COMPAT_SETTINGS", raising=False)
-    st.clear_cache()
 
 
 def write(path: Path, data: Any) -> Path:
@@ -384,18 +384,18 @@ def test_unknown_top_level_keys_are_allowed(tmp_path: Path) -> None:
 # -- cache ------------------------------------------------------------------------------------
 
 
-def test_cache_returns_same_object_until_the_file_changes(tmp_path: Path) -> None:
+def test_cache_returns_same_object_until_the_file_changes(tmp_path: Path, runtime) -> None:
     path = write(tmp_path / "s.json", DESIGN_EXAMPLE)
-    first = load_settings(path)
-    assert load_settings(path) is first
+    first = runtime.load_settings(path)
+    assert runtime.load_settings(path) is first
     changed = json.loads(json.dumps(DESIGN_EXAMPLE))
     changed["providers"]["ollama"]["models"].append("mistral")
     write(path, changed)
-    second = load_settings(path)
+    second = runtime.load_settings(path)
     assert second is not first
     assert second.providers["ollama"].models == ["llama3.2", "qwen3", "mistral"]
-    st.clear_cache()
-    assert load_settings(path) is not second
+    assert Runtime().load_settings(path) is not second  # another runtime, its own cache
+    assert load_settings(path) is not second  # no cache given: parsed afresh
 
 
 # -- saving -----------------------------------------------------------------------------------

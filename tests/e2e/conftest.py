@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from llm_openai_compat.call import forget_learned
-from llm_openai_compat.http import transport
 from tests.support.litellm_proxy import LITELLM_SPEC, LiteLLMProxy, ensure_litellm
 from tests.support.llamacpp_server import (
     LLAMACPP_SPEC,
@@ -79,16 +77,6 @@ def litellm_proxy(tmp_path_factory, model_server) -> Iterator[LiteLLMProxy]:
         yield proxy
     finally:
         proxy.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_state() -> Iterator[None]:
-    """Each test starts with nothing learned, closed circuit breakers and no pooled clients."""
-    forget_learned()
-    transport.close_all()
-    yield
-    forget_learned()
-    transport.close_all()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

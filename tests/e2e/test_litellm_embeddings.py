@@ -43,7 +43,6 @@ def llm_cli(litellm_proxy: Any, isolated_user_dir: Any, monkeypatch: pytest.Monk
     llm_cli = pytest.importorskip("llm.cli", reason="llm is not installed")
     from click.testing import CliRunner
 
-    from llm_openai_compat.config import settings
 
     monkeypatch.setenv("LITELLM_E2E_KEY", litellm_proxy.master_key)
     provider = {
@@ -54,7 +53,6 @@ def llm_cli(litellm_proxy: Any, isolated_user_dir: Any, monkeypatch: pytest.Monk
         "embeddingModels": ["mock-embed", "sim-embed"],
     }
     (isolated_user_dir / "openai-compat.json").write_text(json.dumps({"providers": {"litellm": provider}}))
-    settings.clear_cache()
 
     def run(*args: str) -> Any:
         return CliRunner().invoke(llm_cli.cli, list(args), catch_exceptions=False)

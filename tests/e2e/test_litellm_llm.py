@@ -31,7 +31,6 @@ def llm(litellm_proxy, isolated_user_dir, monkeypatch):
     cli = _cli()
     from click.testing import CliRunner
 
-    from llm_openai_compat.config import settings
 
     monkeypatch.setenv("LITELLM_E2E_KEY", litellm_proxy.master_key)
     key = {"kind": "env", "name": "LITELLM_E2E_KEY"}
@@ -59,7 +58,6 @@ def llm(litellm_proxy, isolated_user_dir, monkeypatch):
             }
         )
     )
-    settings.clear_cache()
 
     def run(*args: str) -> tuple[int, str, str]:
         result = CliRunner().invoke(cli, list(args), catch_exceptions=False)

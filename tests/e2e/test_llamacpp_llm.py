@@ -30,18 +30,15 @@ def llm(llamacpp_server, isolated_user_dir):
     import llm.cli
     from click.testing import CliRunner
 
-    from llm_openai_compat.config import settings
 
     provider = {"baseURL": llamacpp_server.base_url, "profile": "llama-cpp-python",
                 "models": [CHAT_MODEL], "maxRetries": 0, "defaultParams": {"temperature": 0}}
     (isolated_user_dir / "openai-compat.json").write_text(json.dumps({"providers": {"lcpp": provider}}))
-    settings.clear_cache()
 
     def run(*args: str):
         return CliRunner().invoke(llm.cli.cli, list(args), catch_exceptions=True)
 
     yield run
-    settings.clear_cache()
 
 
 @pytest.mark.parametrize("flags", [(), ("--no-stream",)], ids=["streamed", "whole"])

@@ -15,8 +15,11 @@ import pytest
 
 from llm_openai_compat import errors
 from llm_openai_compat.http import transport
+from llm_openai_compat.http.pools import Pools
 from llm_openai_compat.http.retry import AttemptInfo, CircuitBreaker, RetryPolicy
 from llm_openai_compat.http.transport import Endpoint
+from llm_openai_compat.redaction import Secrets
+from llm_openai_compat.runtime import Runtime, default_runtime
 from tests.support.error_chain import iter_chain
 
 # The fault_server fixture comes from tests.support.fault_server_fixture (a plugin, see tests/conftest.py).
@@ -64,13 +67,20 @@ def error_spec(status: int, message: str = "boom", **extra: Any) -> dict[str, An
     return {"status": status, "json": {"error": {"message": message}}, **extra}
 
 
+def pools() -> Pools:
+    """The pools of the test's own runtime (a fresh default one, tests/conftest.py)."""
+    return default_runtime().pools
+
+
 def stream_all(ep: Endpoint, **kwargs: Any) -> bytes:
+    kwargs.setdefault("pools", pools())
     with transport.send_stream(ep, b'{"model": "m1"}', **kwargs) as response:
         assert 200 <= response.status_code < 300
         return b"".join(transport.iter_body(response, ep))
 
 
 async def astream_all(ep: Endpoint, **kwargs: Any) -> bytes:
+    kwargs.setdefault("pools", pools())
     async with transport.asend_stream(ep, b'{"model": "m1"}', **kwargs) as response:
         return b"".join([chunk async for chunk in transport.aiter_body(response, ep)])
 
@@ -78,12 +88,6 @@ async def astream_all(ep: Endpoint, **kwargs: Any) -> bytes:
 def fresh_breaker(**kwargs: Any) -> CircuitBreaker:
     kwargs.setdefault("threshold", 100)
     return CircuitBreaker("fault", **kwargs)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_pools():
-    yield
-    transport.close_all()
 
 
 # -- the happy path and pooling -------------------------------------------------------------
@@ -102,14 +106,24 @@ def test_stream_success_delivers_every_byte_and_sends_headers(fault_server: Faul
     assert [(a.attempt, a.status, a.will_retry) for a in seen] == [(1, 200, False)]
 
 
-def test_pooled_sync_client_is_reused():
-    a = transport.get_sync_client("pool-test", timeout_ms=1000)
-    assert transport.get_sync_client("pool-test", timeout_ms=1000) is a
-    assert transport.get_sync_client("pool-test", timeout_ms=2000) is not a
-    assert transport.get_sync_client("pool-test", timeout_ms=1000, verify_tls=False) is not a
-    timeout = a.timeout
+def test_pooled_sync_client_is_per_origin_and_tls_settings(runtime):
+    def client(url: str, verify_tls: bool = True) -> Any:
+        lease = runtime.pools.lease(url, verify_tls)
+        runtime.pools.release(lease)
+        return lease.client
+
+    a = client("http://pool-test:8000/v1")
+    assert client("http://pool-test:8000/deployments/d1/v1") is a  # same origin, same pool
+    assert client("http://POOL-TEST:8000/other") is a
+    assert client("http://pool-test:8001/v1") is not a
+    assert client("https://pool-test:8000/v1") is not a
+    assert client("http://pool-test:8000/v1", verify_tls=False) is not a
+
+
+def test_the_timeout_is_set_per_request():
+    timeout = transport.timeout_for(1000)
     assert (timeout.connect, timeout.read, timeout.pool) == (1.0, 1.0, 10.0)
-    default = transport.get_sync_client("pool-test").timeout
+    default = transport.timeout_for(None)
     assert (default.connect, default.read) == (10.0, 600.0)
 
 
@@ -120,7 +134,7 @@ def test_send_reads_the_whole_body_and_retries_a_body_that_broke(fault_server: F
     )
     sleeps = Sleeps()
     response = transport.send(
-        endpoint(fault_server.url("/v1/models")), None, method="GET",
+        endpoint(fault_server.url("/v1/models")), None, pools=pools(), method="GET",
         policy=fast_policy(sleeps), breaker=fresh_breaker(),
     )
     assert response.json() == {"object": "list", "data": []}
@@ -229,7 +243,7 @@ def test_reset_mid_stream_is_a_stream_error_and_never_retried(fault_server: Faul
     ep = endpoint(fault_server.url())
     with (
         pytest.raises(errors.StreamError) as info,
-        transport.send_stream(ep, b"{}", policy=fast_policy(sleeps), breaker=fresh_breaker()) as response,
+        transport.send_stream(ep, b"{}", pools=pools(), policy=fast_policy(sleeps), breaker=fresh_breaker()) as response,
     ):
         for chunk in transport.iter_body(response, ep):
             delivered += chunk
@@ -347,9 +361,10 @@ def test_default_breaker_cuts_a_long_retry_loop_short(fault_server: FaultServer)
         stream_all(endpoint(fault_server.url()), policy=fast_policy(sleeps), breaker=breaker)
 
 
-def test_breaker_for_is_process_wide_per_provider():
-    assert transport.breaker_for("a") is transport.breaker_for("a")
-    assert transport.breaker_for("a") is not transport.breaker_for("b")
+def test_breakers_are_per_provider_in_a_runtime(runtime):
+    assert runtime.pools.breaker("a") is runtime.pools.breaker("a")
+    assert runtime.pools.breaker("a") is not runtime.pools.breaker("b")
+    assert Runtime().pools.breaker("a") is not runtime.pools.breaker("a")
 
 
 # -- async ----------------------------------------------------------------------------------
@@ -384,7 +399,7 @@ async def test_async_reset_before_headers_then_reset_mid_stream(fault_server: Fa
     sleeps, delivered = Sleeps(), bytearray()
     ep = endpoint(fault_server.url())
     with pytest.raises(errors.StreamError, match="after 25 bytes"):
-        async with transport.asend_stream(ep, b"{}", policy=fast_policy(sleeps), breaker=fresh_breaker()) as response:
+        async with transport.asend_stream(ep, b"{}", pools=pools(), policy=fast_policy(sleeps), breaker=fresh_breaker()) as response:
             async for chunk in transport.aiter_body(response, ep):
                 delivered += chunk
     assert bytes(delivered) == b"y" * 25
@@ -429,14 +444,19 @@ async def test_async_cancelled_probe_frees_the_breaker(fault_server: FaultServer
 
 async def test_async_send_reads_whole_body(fault_server: FaultServer):
     fault_server.enqueue({"status": 200, "json": {"data": [{"id": "m1"}]}})
-    response = await transport.asend(endpoint(fault_server.url("/v1/models")), None, method="GET", breaker=fresh_breaker())
+    response = await transport.asend(endpoint(fault_server.url("/v1/models")), None, pools=pools(), method="GET", breaker=fresh_breaker())
     assert response.json() == {"data": [{"id": "m1"}]}
 
 
-def test_async_clients_are_per_loop_and_closed_with_their_loop():
+def test_async_clients_are_per_loop_and_closed_with_their_loop(runtime):
+    async def client() -> Any:
+        lease = await runtime.pools.alease("http://loop-test:1/v1")
+        await runtime.pools.arelease(lease)
+        return lease.client
+
     async def grab() -> Any:
-        first = await transport.get_async_client("loop-test")
-        assert await transport.get_async_client("loop-test") is first
+        first = await client()
+        assert await client() is first
         return first
 
     one = asyncio.run(grab())
@@ -445,11 +465,14 @@ def test_async_clients_are_per_loop_and_closed_with_their_loop():
     assert one.is_closed and two.is_closed  # asyncio.run's shutdown closed them
 
 
-async def test_aclose_all_closes_this_loops_clients():
-    client = await transport.get_async_client("aclose-test")
-    await transport.aclose_all()
-    assert client.is_closed
-    assert await transport.get_async_client("aclose-test") is not client
+async def test_aclose_closes_this_loops_clients(runtime):
+    lease = await runtime.pools.alease("http://aclose-test:1/v1")
+    await runtime.pools.arelease(lease)
+    await runtime.aclose()
+    assert lease.client.is_closed
+    again = await runtime.pools.alease("http://aclose-test:1/v1")
+    await runtime.pools.arelease(again)
+    assert again.client is not lease.client
 
 
 # -- secrets never leak ---------------------------------------------------------------------
@@ -519,6 +542,7 @@ def test_redact_url():
 def test_redact_masks_overlapping_secrets_completely():
     short = f"abcd{uuid.uuid4().hex[:8]}"
     long = short + uuid.uuid4().hex[:8]
-    errors.register_secret(short)
-    errors.register_secret(long)
-    assert errors.redact(f"key={long} other={short}") == "key=[redacted] other=[redacted]"
+    held = Secrets()
+    held.add(short, long)
+    assert held.redact(f"key={long} other={short}") == "key=[redacted] other=[redacted]"
+    assert errors.redact(f"key={long} other={short}", (long, short)) == "key=[redacted] other=[redacted]"

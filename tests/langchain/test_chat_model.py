@@ -37,7 +37,6 @@ from llm_openai_compat import (
     RateLimited,
     Unauthorized,
 )
-from llm_openai_compat.call import forget_learned
 from tests.support.fault_server_fixture import refused_url
 from tests.support.model_server_fixture import ModelServer
 
@@ -46,7 +45,6 @@ KEY = "sk-simulated-key-0123456789"
 
 @pytest.fixture
 def server(model_server: ModelServer) -> ModelServer:
-    forget_learned()
     model_server.reset()
     return model_server
 

@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 from langchain_adapter import ChatOpenAICompat
 from llm_openai_compat import MissingToolCalling, ProviderTransient, Unauthorized
-from llm_openai_compat.call import forget_learned
 from tests.support.model_server_fixture import ModelServer
 
 
@@ -36,10 +35,8 @@ def get_weather(city: str) -> str:
 
 @pytest.fixture
 def server(model_server: ModelServer) -> Iterator[ModelServer]:
-    forget_learned()
     model_server.reset()
     yield model_server
-    forget_learned()
 
 
 def _model(server: ModelServer, *flags: str, **fields: Any) -> ChatOpenAICompat:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from langchain_core.messages import AIMessage, ToolMessage
 
-from llm_openai_compat.call import forget_learned
 from tests.support.model_server_fixture import ModelServer
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -32,7 +31,6 @@ def agent_example() -> str:
 def test_readme_agent_loop_runs(model_server: ModelServer, isolated_user_dir: Path) -> None:
     settings = {"providers": {"ollama": {"baseURL": model_server.url(), "models": ["llama3.2"]}}}
     (isolated_user_dir / "openai-compat.json").write_text(json.dumps(settings))
-    forget_learned()
     model_server.reset()
     namespace: dict[str, object] = {"__name__": "readme_example"}
     output = io.StringIO()

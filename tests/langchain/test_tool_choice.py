@@ -11,7 +11,6 @@ import pytest
 from langchain_core.tools import tool
 
 from langchain_adapter import ChatOpenAICompat
-from llm_openai_compat.call import forget_learned
 from tests.support.model_server_fixture import ModelServer
 
 pytestmark = pytest.mark.timeout(30)
@@ -25,10 +24,8 @@ def get_weather(city: str) -> str:
 
 @pytest.fixture
 def server(model_server: ModelServer) -> Any:
-    forget_learned()
     model_server.reset()
-    yield model_server
-    forget_learned()
+    return model_server
 
 
 def _chat(server: ModelServer, flag: str) -> ChatOpenAICompat:

@@ -1,14 +1,15 @@
 """Fixtures for driving the real `llm` CLI and Python API against local servers.
 
 Every test already has its own LLM_USER_PATH (tests/conftest.py); here we add a way to write
-the settings file, a CliRunner on `llm.cli.cli`, and a reset of the process-wide state the
-core and the plugin keep (pooled clients, circuit breakers, learned quirks, warnings).
+the settings file and a CliRunner on `llm.cli.cli`. Process state (pooled clients, breakers,
+learned quirks, warnings shown) is a fresh default `Runtime` per test (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +19,6 @@ from click.testing import CliRunner, Result
 from tests.support.wire_bytes import sse
 
 
-@pytest.fixture(autouse=True)
-def _fresh_process_state() -> Iterator[None]:
-    from llm_openai_compat import call
-    from llm_openai_compat import plugin as llm_plugin
-    from llm_openai_compat.http import transport
-
-    llm_plugin._warned.clear()
-    yield
-    llm_plugin._warned.clear()
-    call.forget_learned()
-    transport.close_all()
-
-
 @pytest.fixture
 def settings_file(isolated_user_dir: Path) -> Path:
     return isolated_user_dir / "openai-compat.json"
@@ -38,13 +26,15 @@ def settings_file(isolated_user_dir: Path) -> Path:
 
 @pytest.fixture
 def write_settings(settings_file: Path) -> Callable[..., Path]:
-    """Write the settings file from providers given as keyword arguments (or a whole object)."""
-    from llm_openai_compat.config import settings
+    """Write the settings file from providers given as keyword arguments (or a whole object).
+    Replaced, not rewritten in place: a new inode, so a parse cached by (mtime, size, inode)
+    never survives a rewrite within one clock tick."""
 
     def write(data: dict[str, Any] | None = None, **providers: dict[str, Any]) -> Path:
         payload = data if data is not None else {"providers": providers}
-        settings_file.write_text(json.dumps(payload), encoding="utf-8")
-        settings.clear_cache()
+        fresh = settings_file.with_name(settings_file.name + ".new")
+        fresh.write_text(json.dumps(payload), encoding="utf-8")
+        os.replace(fresh, settings_file)
         return settings_file
 
     return write

@@ -125,17 +125,14 @@ def test_binary_input_is_refused_before_any_request(write_settings, model_server
     assert model_server.requests() == []
 
 
-def test_binary_input_where_a_profile_takes_it(write_settings, model_server) -> None:
-    from llm_openai_compat.config.profiles import PROFILES, Profile, register_profile
+def test_binary_input_where_a_profile_takes_it(write_settings, model_server, runtime) -> None:
+    from llm_openai_compat.config.profiles import Profile
 
-    register_profile(Profile(name="binary-embeds", embedding_binary_input=True))
-    try:
-        write_settings(local=_provider(model_server.url(), profile="binary-embeds"))
-        model = llm.get_embedding_model("local/sim-embed")
-        assert model.supports_binary
-        assert model.embed(b"\x00\x01") == expected_vector("AAE=")  # sent as base64 text
-    finally:
-        del PROFILES["binary-embeds"]
+    runtime.register_profile(Profile(name="binary-embeds", embedding_binary_input=True))
+    write_settings(local=_provider(model_server.url(), profile="binary-embeds"))
+    model = llm.get_embedding_model("local/sim-embed")
+    assert model.supports_binary
+    assert model.embed(b"\x00\x01") == expected_vector("AAE=")  # sent as base64 text
 
 
 def test_add_discover_and_refresh_store_embedding_models(
@@ -151,9 +148,6 @@ def test_add_discover_and_refresh_store_embedding_models(
     data = json.loads(settings_file.read_text())
     data["providers"]["sim"]["embeddingModels"] = [{"id": "sim-embed", "dimensions": 4}]
     settings_file.write_text(json.dumps(data))
-    from llm_openai_compat.config import settings
-
-    settings.clear_cache()
     listed = run_llm("openai-compat", "models", "sim", "--refresh")
     assert listed.exit_code == 0, listed.output
     assert "sim/sim-embed  (embedding)" in listed.stdout.splitlines()

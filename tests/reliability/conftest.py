@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from .harness import reset_process_state
+from .harness import close_loop
 
 FIGURES_ENV = "RELIABILITY_FIGURES"
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
@@ -85,14 +85,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _close_pools_at_the_end() -> Iterator[None]:
+def _close_loop_at_the_end() -> Iterator[None]:
     yield
-    reset_process_state()
+    close_loop()
 
 
 @pytest.fixture
 def clean_state() -> Iterator[None]:
-    """Pools, breakers and learned quirks reset before and after the test."""
-    reset_process_state()
+    """The session's event loop ended after the test (pools, breakers and learned quirks are
+    the test's own already: a fresh `Runtime`, tests/conftest.py)."""
     yield
-    reset_process_state()
+    close_loop()

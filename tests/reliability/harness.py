@@ -16,6 +16,7 @@ import asyncio
 import importlib
 import itertools
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -35,12 +36,11 @@ def fresh_provider_id(prefix: str = "rel") -> str:
 
 def write_provider(user_dir: Path, provider_id: str, fields: dict[str, Any]) -> Path:
     """The settings file with one provider, as `llm openai-compat add` would leave it."""
-    from llm_openai_compat.config import settings
-
     path = user_dir / "openai-compat.json"
     entry = {"models": [MODEL], **fields}
-    path.write_text(json.dumps({"providers": {provider_id: entry}}), encoding="utf-8")
-    settings.clear_cache()
+    fresh = path.with_name(path.name + ".new")  # replaced: a new inode, never a stale parse
+    fresh.write_text(json.dumps({"providers": {provider_id: entry}}), encoding="utf-8")
+    os.replace(fresh, path)
     return path
 
 
@@ -307,17 +307,3 @@ RUNNERS: tuple[Runner, ...] = (
     Runner("langchain-async", run_langchain_async, langchain_available, "langchain"),
 )
 RUNNER_BY_NAME = {r.name: r for r in RUNNERS}
-
-
-def reset_process_state(provider_id: str | None = None) -> None:
-    """Breakers and learned quirks: nothing a run decides carries over to the next. With no
-    provider id, pooled clients go too (the session's async loop is closed with them)."""
-    from llm_openai_compat import call
-    from llm_openai_compat.http import transport
-
-    call.forget_learned()
-    if provider_id is None:
-        close_loop()
-        transport.close_all()
-    else:
-        transport.breaker_for(provider_id).reset()

@@ -51,7 +51,6 @@ def materialize(entry: Entry, path: Path) -> None:
     else:
         assert isinstance(entry.content, bytes)
         path.write_bytes(entry.content)
-    S.clear_cache()
 
 
 def _prefix(entry: Entry) -> list[str]:
@@ -126,10 +125,15 @@ def _llm(*args: str, env: dict[str, str]) -> Any:
     import llm.cli
     from click.testing import CliRunner
 
-    from llm_openai_compat import plugin as llm_plugin
+    from llm_openai_compat.runtime import Runtime, set_default_runtime
 
-    llm_plugin._warned.clear()
-    return CliRunner().invoke(llm.cli.cli, list(args), env=env, catch_exceptions=True)
+    previous = set_default_runtime(Runtime())  # the state a fresh `llm` process starts with
+    try:
+        return CliRunner().invoke(llm.cli.cli, list(args), env=env, catch_exceptions=True)
+    finally:
+        used = set_default_runtime(previous)
+        if used is not None:
+            used.close()
 
 
 @pytest.mark.parametrize("entry", CORPUS, ids=lambda e: e.name)

@@ -83,11 +83,8 @@ def load_server() -> Iterator[LoadServer]:
 
 @pytest.fixture
 def provider(load_server, isolated_user_dir) -> str:
-    from llm_openai_compat.config import settings
-
     path = isolated_user_dir / "openai-compat.json"
     path.write_text(json.dumps({"providers": {"load": {"baseURL": load_server.base_url + "/v1", "models": ["small", "big"]}}}))
-    settings.clear_cache()
     load_server.reset()
     return "load"
 

@@ -19,7 +19,7 @@ from llm_openai_compat.http.retry import RetryPolicy
 from tests.support.fault_server_fixture import refused_url
 
 from .conftest import FULL
-from .harness import RUNNERS, Run, install_recorder, reset_process_state
+from .harness import RUNNERS, Run, install_recorder
 from .scenarios import HTTP_DATE_SOON, SCENARIOS, STREAM, Scenario
 
 pytestmark = pytest.mark.timeout(60)
@@ -79,8 +79,7 @@ def test_scenario(scenario: Scenario, mode: str, runner, fault_server, isolated_
     if reason:
         pytest.skip(reason)
     recorder = install_recorder(monkeypatch)
-    provider_id = f"rel-{runner.name}"  # pools are reused across rows; breaker and quirks reset
-    reset_process_state(provider_id)
+    provider_id = f"rel-{runner.name}"  # each row has its own runtime: breaker and quirks fresh
     if scenario.default is not None:
         fault_server.set_default(scenario.default)
     specs = _substitute(scenario.specs_for(mode))
@@ -88,10 +87,7 @@ def test_scenario(scenario: Scenario, mode: str, runner, fault_server, isolated_
         fault_server.enqueue(*specs)
     base = refused_url("/v1") if scenario.refused else fault_server.base_url + "/v1"
     run = Run(isolated_user_dir, provider_id, {"baseURL": base, **scenario.fields}, mode == STREAM)
-    try:
-        outcome = runner.run(run)
-    finally:
-        reset_process_state(provider_id)
+    outcome = runner.run(run)
 
     if scenario.error is None:
         assert outcome.error is None, f"unexpected {outcome.error!r}"

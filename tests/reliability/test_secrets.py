@@ -25,7 +25,8 @@ import pytest
 
 from llm_openai_compat import Client, Conversation, Message, RequestOptions
 from llm_openai_compat import errors as E
-from llm_openai_compat.hooks import hookimpl, plugin_manager
+from llm_openai_compat.hooks import hookimpl
+from llm_openai_compat.runtime import default_runtime
 from tests.support.fake_keyring import FakeKeyring
 from tests.support.fault_server_fixture import refused_url
 
@@ -128,7 +129,7 @@ def observed(monkeypatch, tmp_path, caplog) -> Iterator[tuple[Path, Exchanges]]:
     log = tmp_path / "requests.jsonl"
     monkeypatch.setenv("OPENAI_COMPAT_REQUEST_LOG", str(log))
     observer = Exchanges()
-    pm = plugin_manager()
+    pm = default_runtime().plugin_manager()
     pm.register(observer)
     caplog.set_level(logging.DEBUG)
     try:
@@ -208,9 +209,7 @@ def test_core_client_never_leaks(kind, fault_server, isolated_user_dir, monkeypa
         for stream in (True, False) if name != "stall before headers" else (True,):
             fault_server.reset()
             fault_server.set_default(spec)
-            from llm_openai_compat.http import transport
-
-            transport.breaker_for(pid).reset()
+            default_runtime().pools.breaker(pid).reset()
             _, error = _core_call(pid, kind, stream)
             assert error is not None, name
             search.error(f"core/{kind}/{name}/{'stream' if stream else 'json'}", error)
@@ -267,9 +266,7 @@ def test_llm_cli_and_logs_never_leak(kind, fault_server, isolated_user_dir, monk
             continue
         fault_server.reset()
         fault_server.set_default(spec)
-        from llm_openai_compat.http import transport
-
-        transport.breaker_for(pid).reset()
+        default_runtime().pools.breaker(pid).reset()
         result = _run_llm("-m", f"{pid}/{MODEL}", *key_args, "hi", env=env)
         search.check(f"llm/{kind}/{name}: CLI output", result.output)
         search.error(f"llm/{kind}/{name}: CLI exception", result.exception if not isinstance(result.exception, SystemExit) else None)
@@ -374,9 +371,7 @@ def test_langchain_serialization_tracing_and_errors_never_leak(kind, fault_serve
             continue
         fault_server.reset()
         fault_server.set_default(spec)
-        from llm_openai_compat.http import transport
-
-        transport.breaker_for(chat.provider_id).reset()
+        default_runtime().pools.breaker(chat.provider_id).reset()
         for method in ("invoke", "stream"):
             try:
                 if method == "invoke":

@@ -60,7 +60,6 @@ def test_self_signed_certificate_refused_by_default_accepted_when_turned_off(run
 def test_verify_tls_accepts_only_a_json_boolean(value, isolated_user_dir):
     path = isolated_user_dir / "openai-compat.json"
     path.write_text(json.dumps({"providers": {"p": {"baseURL": "https://h/v1", "verifyTls": value}}}))
-    S.clear_cache()
     caught = S.load_settings().broken["p"]  # that provider is skipped, with its reason
     assert isinstance(caught, E.ConfigError)
     assert "verifyTls" in str(caught) and str(path) in str(caught)
@@ -143,11 +142,14 @@ def test_a_plain_http_client_never_makes_an_unverified_tls_connection(tls_server
     even when the provider turned verification off, since it never asked for TLS at all."""
     import httpx2
 
-    from llm_openai_compat.http import transport
+    from llm_openai_compat.http.pools import client_kwargs, pool_key
 
-    client = transport.get_sync_client("plain-http-only", verify_tls=verify_tls, tls=False)
-    assert client is not transport.get_sync_client("plain-http-only", verify_tls=verify_tls)
-    with pytest.raises(httpx2.ConnectError, match=r"(?i)certificate verify failed"):
+    plain = pool_key(tls_server.base_url.replace("https://", "http://"), verify_tls)
+    assert plain[0] == "http" and pool_key(tls_server.base_url, verify_tls)[0] == "https"
+    with (
+        httpx2.Client(**client_kwargs(plain)) as client,  # the plain-http pool's TLS settings
+        pytest.raises(httpx2.ConnectError, match=r"(?i)certificate verify failed"),
+    ):
         client.get(tls_server.base_url + "/models")
     assert tls_server.requests == 0
-    assert transport.uses_tls("HTTPS://h/v1") and not transport.uses_tls("HTTP://h/v1")
+    assert pool_key("HTTPS://h/v1", True)[0] == "https" and pool_key("HTTP://h/v1", True)[0] == "http"
