@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 #   would mean parsing this file on every start-up.
 if TYPE_CHECKING:
     from .call import learned_adaptations
+    from .capabilities import CAPABILITY_KEYS, capabilities_from_item
     from .client import AsyncClient, Client
     from .config.params import OPTION_PARAMS, merge_params, validate_params
     from .config.profiles import ADAPTATIONS, Adaptation, Profile, builtin_profile, get_profile
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         KNOWN_SERVERS,
         KnownServer,
         ModelListing,
+        discover_model_details,
         discover_model_listing,
         discover_models,
         known_server,
@@ -100,6 +102,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADAPTATIONS",
+    "CAPABILITY_KEYS",
     "KNOWN_SERVERS",
     "OPTION_PARAMS",
     "Adaptation",
@@ -162,6 +165,8 @@ __all__ = [
     "Unauthorized",
     "Usage",
     "builtin_profile",
+    "capabilities_from_item",
+    "discover_model_details",
     "discover_model_listing",
     "discover_models",
     "display_url",
@@ -186,6 +191,8 @@ __all__ = [
 
 _EXPORTS: dict[str, str] = {
     "learned_adaptations": "call",
+    "CAPABILITY_KEYS": "capabilities",
+    "capabilities_from_item": "capabilities",
     "AsyncClient": "client",
     "Client": "client",
     "OPTION_PARAMS": "config.params",
@@ -207,6 +214,7 @@ _EXPORTS: dict[str, str] = {
     "KNOWN_SERVERS": "discovery",
     "KnownServer": "discovery",
     "ModelListing": "discovery",
+    "discover_model_details": "discovery",
     "discover_model_listing": "discovery",
     "discover_models": "discovery",
     "known_server": "discovery",

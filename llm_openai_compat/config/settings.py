@@ -140,6 +140,12 @@ class ProviderSettings(BaseModel):
     verify_tls: bool = Field(True, alias="verifyTls", strict=True)
     max_retries: int | None = Field(None, alias="maxRetries", ge=0, le=10, strict=True)
     capabilities: dict[str, Any] = Field(default_factory=dict)
+    # Per model: what its server published about it (`capabilities.capabilities_from_item`),
+    # over the provider-level `capabilities`; and the other names llm knows it by.
+    model_capabilities: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, alias="modelCapabilities"
+    )
+    model_aliases: dict[str, list[str]] = Field(default_factory=dict, alias="modelAliases")
 
     def __repr_args__(self) -> Any:
         # A base URL may carry `user:password@`: never show it in a repr.

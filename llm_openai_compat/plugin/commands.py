@@ -9,7 +9,7 @@ ever prints a key, only where it comes from.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -224,6 +224,7 @@ def add(
         if listing:
             found = _discover(provider_id, prov)
             raw["models"] = list(dict.fromkeys([*models, *found.models]))
+            _store_capabilities(raw, _model_capabilities(provider_id, prov, found, None))
             if found.embedding_models:
                 raw["embeddingModels"] = _merged_embedding_models(
                     raw.get("embeddingModels", []), found.embedding_models
@@ -250,6 +251,52 @@ def add(
         )
     elif known is not None:
         _progress(f"Try: llm -m {provider_id}/{prov.models[0]} hi")
+
+
+def _model_capabilities(
+    provider_id: str, prov: ProviderSettings, listing: ModelListing, key: str | None
+) -> dict[str, dict[str, Any]]:
+    """Per chat model, what the listing stated and what the server's per-model endpoint
+    (Ollama's /api/show, llama-server's /props) adds; a model whose details cannot be read
+    keeps what the listing said, and the first failure is shown once."""
+    from .. import OpenAICompatError, discover_model_details
+
+    found = {m: dict(listing.capabilities.get(m, {})) for m in listing.models}
+    total = len(listing.models)
+    failed = False
+    for number, model in enumerate(listing.models, 1):
+        if total > 1:
+            _progress(f"[{number}/{total}] details of {provider_id}/{model}")
+        try:
+            found[model].update(discover_model_details(provider_id, prov, model, api_key=key))
+        except OpenAICompatError as error:
+            if not failed:
+                _progress(f"Model details unavailable, using the listing only: {error}")
+            failed = True
+            break  # one failing endpoint fails for every model: do not ask again per model
+    return {m: caps for m, caps in found.items() if caps}
+
+
+def _store_capabilities(raw: dict[str, Any], found: dict[str, dict[str, Any]]) -> None:
+    """The listed models' capabilities replace the stored ones (none stored: no field)."""
+    if found:
+        raw["modelCapabilities"] = found
+    else:
+        raw.pop("modelCapabilities", None)
+
+
+def _capability_summary(caps: Mapping[str, Any]) -> str:
+    """`  [tools, images, 131072 ctx]`, or `  [no tools]`: what is known of one model."""
+    from .. import CAPABILITY_KEYS
+
+    parts = [
+        k if caps[k] is True else f"no {k}"
+        for k in CAPABILITY_KEYS
+        if isinstance(caps.get(k), bool) and k not in ("chat", "embedding")
+    ]
+    if caps.get("contextLength"):
+        parts.append(f"{caps['contextLength']} ctx")
+    return f"  [{', '.join(parts)}]" if parts else ""
 
 
 def _merged_embedding_models(old: list[Any], found: Sequence[str]) -> list[Any]:
@@ -307,13 +354,18 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
             raw = prov.model_dump(by_alias=True, exclude_unset=True, mode="json")
             raw["models"] = found
             raw["embeddingModels"] = _merged_embedding_models(old, listing.embedding_models)
+            _store_capabilities(
+                raw, _model_capabilities(provider_id, prov, listing, _explicit_key(key))
+            )
             upsert_provider(provider_id, _validated(provider_id, raw))
     configured = set(prov.models)
     configured_embeddings = set(prov.embedding_dimensions())
+    known = {**prov.model_capabilities, **listing.capabilities}
     for model in found:
         click.echo(
             f"{provider_id}/{model}"
             + ("" if refresh or model in configured else "  (not configured)")
+            + _capability_summary(known.get(model, {}))
         )
     for model in listing.embedding_models:
         click.echo(

@@ -1,7 +1,8 @@
 """llm model classes for every (provider, model) in the settings file.
 
-Thin on purpose: capabilities are attributes set from the provider's settings (and what
-`llm openai-compat test` stored in its `capabilities`), `Options` maps to the core's camelCase
+Thin on purpose: capabilities are attributes set from the provider's settings (what
+`llm openai-compat test` stored in its `capabilities`), overridden per model by what the
+server published about that model (`modelCapabilities`, from its listing), `Options` maps to the core's camelCase
 params, and `execute` is convert -> `Client.stream` -> convert. The HTTP client is imported
 inside `execute`, so registering hundreds of models costs no network and no heavy imports.
 """
@@ -146,7 +147,10 @@ class _Shared:
         self.provider_id = provider_id
         self.model_name = model_name
         self.shape = provider.api_shape
-        self.capabilities: dict[str, Any] = dict(provider.capabilities)
+        # The provider's probe, overridden by what the server published about this model.
+        self.capabilities: dict[str, Any] = {
+            **provider.capabilities, **provider.model_capabilities.get(model_name, {})
+        }
         caps = self.capabilities
         self.can_stream = caps.get("streaming", True) is not False
         self.supports_tools = caps.get("tools", True) is not False
