@@ -60,8 +60,13 @@ from .structured import (
 __all__ = ["ChatOpenAICompat"]
 
 # Field -> the core's camelCase param name (the core's one table; `stop` is LangChain's own
-# argument). Each may also be given per call.
-_PARAMS = {field: camel for field, camel in OPTION_PARAMS.items() if field != "stop"}
+# argument; `parallel_tool_calls` is handled on its own). Each may also be given per call; an
+# entry without a field here (added for llm's `-o`) is a per-call option only.
+_PARAMS = {
+    field: camel
+    for field, camel in OPTION_PARAMS.items()
+    if field not in ("stop", "parallel_tool_calls")
+}
 # Everything a call (invoke, stream, bind) may pass besides `stop`.
 _CALL_OPTIONS = frozenset(
     {*_PARAMS, "model", "tools", "tool_choice", "parallel_tool_calls", "response_format",
@@ -239,7 +244,7 @@ class ChatOpenAICompat(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        params = {field: getattr(self, field) for field in _PARAMS}
+        params = {field: getattr(self, field, None) for field in _PARAMS}
         return {
             "model": self.model,
             "provider": self._resolved.id,
@@ -302,7 +307,7 @@ class ChatOpenAICompat(BaseChatModel):
         """camelCase params for the core (which applies `stop` itself where the wire shape
         has no such field)."""
         explicit = {
-            camel: call.get(field, getattr(self, field)) for field, camel in _PARAMS.items()
+            camel: call.get(field, getattr(self, field, None)) for field, camel in _PARAMS.items()
         }
         if stop:
             explicit["stop"] = stop

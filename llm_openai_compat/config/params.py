@@ -85,6 +85,13 @@ OPTION_PARAMS: dict[str, str] = {
     "frequency_penalty": "frequencyPenalty",
     "presence_penalty": "presencePenalty",
     "reasoning_effort": "reasoningEffort",
+    "reasoning_summary": "reasoningSummary",
+    "verbosity": "textVerbosity",
+    "service_tier": "serviceTier",
+    "logit_bias": "logitBias",
+    "parallel_tool_calls": "parallelToolCalls",
+    # `top_logprobs` N is sent as logprobs N (logprobs plus top_logprobs on the wire).
+    "logprobs": "logprobs",
 }
 
 # Names the adapter manages itself; the reason is part of the error a user sees.
