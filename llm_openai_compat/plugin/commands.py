@@ -434,7 +434,13 @@ def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
 @click.option("--model", "-m", help="The model to test (default: the active or first one)")
 @click.option("--key", help="An API key (or the name of one stored with `llm keys set`)")
 @click.option("--no-store", is_flag=True, help="Do not store the capabilities found")
-def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -> None:
+@click.option(
+    "--all-models", is_flag=True,
+    help="Probe each of the provider's models in turn and store each one's capabilities",
+)
+def test(
+    provider_id: str, model: str | None, key: str | None, no_store: bool, all_models: bool
+) -> None:
     """Test the connection and probe what the server supports.
 
     Checks the resolved URL, the key and the latency, then streaming, usage in
@@ -443,10 +449,23 @@ def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -
     shape. The result is stored in the provider's `capabilities`, which the llm
     models follow (tools, schemas, streaming); an `Adapted:` line under the table
     says what requests do differently because of a NO (or of a server's error
-    earlier in this process).
+    earlier in this process). With --model the result is stored for that model
+    (`modelCapabilities`); --all-models probes every model, one after another.
+
+    \b
+    Examples:
+      llm openai-compat test ollama
+      llm openai-compat test openrouter --model anthropic/claude-sonnet-4
+      llm openai-compat test lmstudio --all-models --no-store
     """
     from .. import run_probes, settings_path, upsert_provider
 
+    if all_models:
+        if model is not None:
+            raise click.UsageError("Give --model or --all-models, not both")
+        _test_all(provider_id, key, no_store)
+        return
+    per_model = model is not None
     with _user_errors():
         settings = _load()
         prov = _provider(provider_id)
@@ -489,9 +508,52 @@ def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -
     if no_store:
         return
     with _user_errors():
+        if per_model:
+            _store_model_probe(provider_id, {model: report.capabilities()})
+            _progress(f"Stored the capabilities of {provider_id}/{model} in {settings_path()}")
+            return
         caps = {**prov.capabilities, **report.capabilities()}
         upsert_provider(provider_id, prov.model_copy(update={"capabilities": caps}))
     _progress(f"Stored the capabilities of {provider_id!r} in {settings_path()}")
+
+
+def _store_model_probe(provider_id: str, probed: Mapping[str, Mapping[str, Any]]) -> None:
+    """Each probed model's results over what was stored for it (its listing's statements)."""
+    from .. import upsert_provider
+
+    prov = _provider(provider_id)
+    per_model = {m: dict(c) for m, c in prov.model_capabilities.items()}
+    for name, caps in probed.items():
+        per_model[name] = {**per_model.get(name, {}), **caps}
+    upsert_provider(provider_id, prov.model_copy(update={"model_capabilities": per_model}))
+
+
+def _test_all(provider_id: str, key: str | None, no_store: bool) -> None:
+    """`test --all-models`: every model probed in turn (one at a time, so a small local
+    server is never flooded), progress on stderr, one row per model."""
+    from .. import run_probes, settings_path
+
+    with _user_errors():
+        prov = _provider(provider_id)
+        if not prov.models:
+            raise click.UsageError(f"Provider {provider_id!r} lists no models to test")
+        probed: dict[str, dict[str, Any]] = {}
+        rows: list[list[str]] = []
+        labels: list[str] = []
+        for number, name in enumerate(prov.models, 1):
+            _progress(f"[{number}/{len(prov.models)}] testing {provider_id}/{name} ...")
+            report = run_probes(provider_id, prov, name, api_key=_explicit_key(key))
+            labels = labels or [c.label for c in report.checks]
+            rows.append([name, *(_mark(c.ok) for c in report.checks)])
+            if report.connected:
+                probed[name] = report.capabilities()
+    click.echo(_table(["model", *labels], rows))
+    if not probed:
+        raise click.ClickException(f"Could not talk to any model of {provider_id}; nothing was stored")
+    if not no_store:
+        with _user_errors():
+            _store_model_probe(provider_id, probed)
+        _progress(f"Stored the capabilities of {len(probed)} models of {provider_id!r} in {settings_path()}")
 
 
 # -- helpers of `add` and `models` -------------------------------------------------------------

@@ -236,13 +236,44 @@ def test_test_on_a_limited_server(run_llm, write_settings, model_server, setting
 
 
 def test_test_keeps_hand_written_capabilities(run_llm, write_settings, model_server, settings_file):
-    write_settings(sim=sim(model_server.url("no-tools"), capabilities={"audio": True}))
-    assert run_llm("openai-compat", "test", "sim", "--model", "sim-model-mini").exit_code == 0
-    caps = _file(settings_file)["providers"]["sim"]["capabilities"]
-    assert (
-        caps["audio"] is True and caps["tools"] is False and caps["probedModel"] == "sim-model-mini"
+    write_settings(
+        sim=sim(model_server.url("no-tools"), "sim-model", "sim-model-mini",
+                capabilities={"audio": True})
     )
+    assert run_llm("openai-compat", "test", "sim").exit_code == 0
+    caps = _file(settings_file)["providers"]["sim"]["capabilities"]
+    assert caps["audio"] is True and caps["tools"] is False and caps["probedModel"] == "sim-model"
     assert "audio/wav" in llm.get_model("sim/sim-model").attachment_types
+
+
+def test_test_model_stores_per_model(run_llm, write_settings, model_server, settings_file):
+    write_settings(
+        sim=sim(model_server.url("no-tools"), "sim-model", "sim-model-mini",
+                modelCapabilities={"sim-model-mini": {"images": False}})
+    )
+    result = run_llm("openai-compat", "test", "sim", "--model", "sim-model-mini")
+    assert result.exit_code == 0, result.output
+    provider = _file(settings_file)["providers"]["sim"]
+    assert "capabilities" not in provider  # the provider-level probe is not replaced
+    mini = provider["modelCapabilities"]["sim-model-mini"]
+    assert mini["tools"] is False and mini["images"] is False  # the listing's word kept
+    assert not llm.get_model("sim/sim-model-mini").supports_tools
+    assert llm.get_model("sim/sim-model").supports_tools
+
+
+def test_test_all_models(run_llm, write_settings, model_server, settings_file):
+    write_settings(sim=sim(model_server.url("no-tools"), "sim-model", "sim-model-mini"))
+    result = run_llm("openai-compat", "test", "sim", "--all-models")
+    assert result.exit_code == 0, result.output
+    assert "[1/2] testing sim/sim-model" in result.stderr
+    assert "[2/2] testing sim/sim-model-mini" in result.stderr
+    rows = result.stdout.splitlines()
+    assert rows[0].startswith("model") and rows[1].startswith("sim-model ")
+    stored = _file(settings_file)["providers"]["sim"]["modelCapabilities"]
+    assert set(stored) == {"sim-model", "sim-model-mini"}
+    assert all(caps["tools"] is False for caps in stored.values())
+    both = run_llm("openai-compat", "test", "sim", "--all-models", "--model", "sim-model")
+    assert both.exit_code == 2 and "not both" in both.output
 
 
 def test_test_on_the_responses_shape(run_llm, write_settings, model_server, settings_file):
