@@ -146,6 +146,10 @@ class ProviderSettings(BaseModel):
         default_factory=dict, alias="modelCapabilities"
     )
     model_aliases: dict[str, list[str]] = Field(default_factory=dict, alias="modelAliases")
+    # Opt-in: the model list is refreshed (in the background of a prompt) once it is older
+    # than this; `modelsRefreshedAt` (epoch seconds) is when it was last tried.
+    refresh_hours: float | None = Field(None, alias="refreshHours", gt=0)
+    models_refreshed_at: int | None = Field(None, alias="modelsRefreshedAt", ge=0, strict=True)
 
     def __repr_args__(self) -> Any:
         # A base URL may carry `user:password@`: never show it in a repr.

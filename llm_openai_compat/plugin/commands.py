@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .refresh import model_capabilities, stored_listing
+
 if TYPE_CHECKING:
     from .. import Adaptation, KnownServer, ModelListing, ProbeReport, ProviderSettings, Settings
 
@@ -224,7 +226,9 @@ def add(
         if listing:
             found = _discover(provider_id, prov)
             raw["models"] = list(dict.fromkeys([*models, *found.models]))
-            _store_capabilities(raw, _model_capabilities(provider_id, prov, found, None))
+            caps = model_capabilities(provider_id, prov, found, None, _progress)
+            if caps:
+                raw["modelCapabilities"] = caps
             if found.embedding_models:
                 raw["embeddingModels"] = _merged_embedding_models(
                     raw.get("embeddingModels", []), found.embedding_models
@@ -251,38 +255,6 @@ def add(
         )
     elif known is not None:
         _progress(f"Try: llm -m {provider_id}/{prov.models[0]} hi")
-
-
-def _model_capabilities(
-    provider_id: str, prov: ProviderSettings, listing: ModelListing, key: str | None
-) -> dict[str, dict[str, Any]]:
-    """Per chat model, what the listing stated and what the server's per-model endpoint
-    (Ollama's /api/show, llama-server's /props) adds; a model whose details cannot be read
-    keeps what the listing said, and the first failure is shown once."""
-    from .. import OpenAICompatError, discover_model_details
-
-    found = {m: dict(listing.capabilities.get(m, {})) for m in listing.models}
-    total = len(listing.models)
-    failed = False
-    for number, model in enumerate(listing.models, 1):
-        if total > 1:
-            _progress(f"[{number}/{total}] details of {provider_id}/{model}")
-        try:
-            found[model].update(discover_model_details(provider_id, prov, model, api_key=key))
-        except OpenAICompatError as error:
-            if not failed:
-                _progress(f"Model details unavailable, using the listing only: {error}")
-            failed = True
-            break  # one failing endpoint fails for every model: do not ask again per model
-    return {m: caps for m, caps in found.items() if caps}
-
-
-def _store_capabilities(raw: dict[str, Any], found: dict[str, dict[str, Any]]) -> None:
-    """The listed models' capabilities replace the stored ones (none stored: no field)."""
-    if found:
-        raw["modelCapabilities"] = found
-    else:
-        raw.pop("modelCapabilities", None)
 
 
 def _capability_summary(caps: Mapping[str, Any]) -> str:
@@ -347,16 +319,11 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
         found = listing.models
         if refresh:
             _keep_active_valid(settings, provider_id, found)
-            old = [
-                m if isinstance(m, str) else m.model_dump(exclude_none=True)
-                for m in prov.embedding_models
-            ]
-            raw = prov.model_dump(by_alias=True, exclude_unset=True, mode="json")
-            raw["models"] = found
-            raw["embeddingModels"] = _merged_embedding_models(old, listing.embedding_models)
-            _store_capabilities(
-                raw, _model_capabilities(provider_id, prov, listing, _explicit_key(key))
+            raw = prov.model_dump(
+                by_alias=True, exclude_unset=True, exclude_none=True, mode="json"
             )
+            caps = model_capabilities(provider_id, prov, listing, _explicit_key(key), _progress)
+            stored_listing(raw, listing, caps)
             upsert_provider(provider_id, _validated(provider_id, raw))
     configured = set(prov.models)
     configured_embeddings = set(prov.embedding_dimensions())

@@ -211,6 +211,7 @@ class _Shared:
             caps.get("jsonSchema", True) is not False or caps.get("jsonObject", True) is not False
         )
         self.attachment_types = _attachment_types(caps)
+        self.refreshes = provider.refresh_hours is not None
         ref = provider.api_key_ref
         # Shown by `llm models --options`; the key itself is resolved by the core per request.
         if ref is not None and ref.kind == "llm":
@@ -230,6 +231,15 @@ class _Shared:
         if explicit_key:
             return llm.get_key(explicit_key=explicit_key)
         return None
+
+    def _refresh_if_stale(self) -> None:
+        """`refreshHours`: a stale model list is listed anew beside this prompt."""
+        from .. import load_settings
+        from .refresh import refresh_in_background
+
+        current = load_settings().providers.get(self.provider_id)
+        if current is not None:
+            refresh_in_background(self.provider_id, current)
 
     def _refused(self, opts: Any) -> str | None:
         """Why this model cannot take one of the options given (its capabilities, or its
@@ -272,6 +282,8 @@ class _Shared:
         # Imported here: registration must not pay for the conversion layer.
         from .convert import EventTranslator, build_conversation, build_options
 
+        if self.refreshes:
+            self._refresh_if_stale()
         refused = self._refused(prompt.options)
         if refused:
             raise llm.ModelError(f"{self.model_id}: {refused}")
