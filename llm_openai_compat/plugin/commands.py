@@ -9,6 +9,7 @@ ever prints a key, only where it comes from.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -101,12 +102,22 @@ def path() -> None:
 
 
 @openai_compat.command()
-def providers() -> None:
-    """List the providers: base URL, resolved endpoint, shape, models and where the key is."""
+@click.option("as_json", "--json", is_flag=True, help="Print the providers as a JSON object")
+def providers(as_json: bool) -> None:
+    """List the providers: base URL, resolved endpoint, shape, models and where the key is.
+
+    \b
+    Examples:
+      llm openai-compat providers
+      llm openai-compat providers --json | jq '.ollama.models'
+    """
     from .. import display_url, resolve_endpoint
 
     with _user_errors():
         settings = _load()
+    if as_json:
+        click.echo(json.dumps(_providers_json(settings), indent=2))
+        return
     if not settings.providers:
         _progress(
             "No providers yet. Add one with `llm openai-compat add ollama` (or lmstudio, "
@@ -292,12 +303,49 @@ def _keep_active_valid(settings: Settings, provider_id: str, models: Sequence[st
         _progress(f"The active model {active.model!r} is no longer listed; the active one is {now}.")
 
 
+def _providers_json(settings: Settings) -> dict[str, Any]:
+    """Each provider as `providers` prints it: URLs without credentials, the key's source
+    (never the key), models with their aliases and capabilities."""
+    from .. import display_url
+
+    active = settings.active
+    return {
+        pid: {
+            "baseURL": display_url(prov.base_url),
+            "apiShape": prov.api_shape,
+            "profile": prov.profile,
+            "key": _key_source(prov),
+            "active": active is not None and active.provider == pid,
+            "models": prov.models,
+            "embeddingModels": list(prov.embedding_dimensions()),
+            "modelAliases": prov.model_aliases,
+            "capabilities": prov.capabilities,
+            "modelCapabilities": prov.model_capabilities,
+            "refreshHours": prov.refresh_hours,
+        }
+        for pid, prov in settings.providers.items()
+    }
+
+
 @openai_compat.command()
 @click.argument("provider_id")
-def remove(provider_id: str) -> None:
-    """Remove a provider (and the active choice, if it pointed there)."""
+@click.option("--yes", "-y", is_flag=True, help="Remove without asking")
+def remove(provider_id: str, yes: bool) -> None:
+    """Remove a provider (and the active choice, if it pointed there).
+
+    \b
+    Examples:
+      llm openai-compat remove lmstudio        # asks first
+      llm openai-compat remove lmstudio -y
+    """
     from .. import remove_provider, settings_path
 
+    with _user_errors():
+        known = provider_id in _load().providers  # an unknown id is an error, not a question
+    if known and not yes and not click.confirm(
+        f"Remove provider {provider_id!r} from {settings_path()}?", err=True
+    ):
+        raise click.ClickException(f"Provider {provider_id!r} was not removed")
     with _user_errors():
         remove_provider(provider_id)
     click.echo(f"Removed provider {provider_id!r} from {settings_path()}")

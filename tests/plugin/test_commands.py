@@ -149,12 +149,36 @@ def test_remove(run_llm, write_settings, settings_file):
             "active": {"provider": "a"},
         }
     )
-    result = run_llm("openai-compat", "remove", "a")
+    kept = run_llm("openai-compat", "remove", "a", input="n\n")
+    assert kept.exit_code == 1 and "'a' was not removed" in kept.output
+    assert list(_file(settings_file)["providers"]) == ["a", "b"]
+    result = run_llm("openai-compat", "remove", "a", input="y\n")
     assert result.exit_code == 0, result.output
+    assert "Remove provider 'a'" in result.stderr
     data = _file(settings_file)
     assert list(data["providers"]) == ["b"] and "active" not in data
+    assert run_llm("openai-compat", "remove", "b", "-y").exit_code == 0
+    assert _file(settings_file)["providers"] == {}
     missing = run_llm("openai-compat", "remove", "nope")
     assert missing.exit_code == 1 and "no provider 'nope' to remove" in missing.output
+
+
+def test_providers_json(run_llm, write_settings):
+    write_settings(
+        {
+            "providers": {
+                "a": sim("http://user:pw@a/v1", "m:latest", modelAliases={"m:latest": ["mm"]},
+                         apiKeyRef={"kind": "env", "name": "A_KEY"}),
+            },
+            "active": {"provider": "a"},
+        }
+    )
+    result = run_llm("openai-compat", "providers", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["a"]["models"] == ["m:latest"] and data["a"]["modelAliases"] == {"m:latest": ["mm"]}
+    assert data["a"]["active"] is True and "A_KEY" in data["a"]["key"]
+    assert "pw" not in result.stdout
 
 
 def test_models_lists_and_refreshes(run_llm, write_settings, model_server, settings_file):
