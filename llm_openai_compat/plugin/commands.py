@@ -357,7 +357,16 @@ def remove(provider_id: str, yes: bool) -> None:
 @click.option("--key", help="An API key (or the name of one stored with `llm keys set`)")
 def models_(provider_id: str, refresh: bool, key: str | None) -> None:
     """List the models the server offers (its /models, or the native listing of Ollama and
-    LM Studio)."""
+    LM Studio), each with what the server publishes about it: tools, images, context length.
+
+    With --refresh the list and each model's capabilities (`modelCapabilities`) are stored,
+    Ollama's per-model details with progress on stderr.
+
+    \b
+    Examples:
+      llm openai-compat models ollama
+      llm openai-compat models openrouter --refresh
+    """
     from .. import upsert_provider
 
     with _user_errors():
