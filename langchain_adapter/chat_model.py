@@ -73,7 +73,7 @@ __all__ = ["ChatOpenAICompat"]
 # with `top_logprobs`. Each may also be given per call.
 _PARAMS = {
     field: camel for field, camel in OPTION_PARAMS.items()
-    if field not in ("stop", "metadata", "user", "logprobs")
+    if field not in ("stop", "metadata", "user", "logprobs", "parallel_tool_calls")
 }
 # Everything a call (invoke, stream, bind) may pass besides `stop`.
 _CALL_OPTIONS = frozenset(
@@ -360,7 +360,7 @@ class ChatOpenAICompat(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        params = {field: getattr(self, field) for field in _PARAMS}
+        params = {field: getattr(self, field, None) for field in _PARAMS}
         return {
             "model": self.model,
             "provider": self._resolved.id,
@@ -423,7 +423,7 @@ class ChatOpenAICompat(BaseChatModel):
         """camelCase params for the core (which applies `stop` itself where the wire shape
         has no such field), from this model's fields, `model_kwargs` and the call's options."""
         explicit = {
-            camel: call.get(field, getattr(self, field)) for field, camel in _PARAMS.items()
+            camel: call.get(field, getattr(self, field, None)) for field, camel in _PARAMS.items()
         }
         kwargs_params, _ = _split_model_kwargs(
             {**(self.model_kwargs or {}), **(call.get("model_kwargs") or {})}

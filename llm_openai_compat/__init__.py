@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 #   (the llm plugin does at start-up) loads none of its modules. Deriving it from the imports
 #   would mean parsing this file on every start-up.
 if TYPE_CHECKING:
+    from .capabilities import CAPABILITY_KEYS, capabilities_from_item
     from .client import AsyncClient, Client
     from .config.params import OPTION_PARAMS, merge_params, validate_params
     from .config.profiles import ADAPTATIONS, Adaptation, Profile, builtin_profile, get_profile
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         KNOWN_SERVERS,
         KnownServer,
         ModelListing,
+        discover_model_details,
         discover_model_listing,
         discover_models,
         known_server,
@@ -107,6 +109,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADAPTATIONS",
+    "CAPABILITY_KEYS",
     "KNOWN_SERVERS",
     "OPTION_PARAMS",
     "Adaptation",
@@ -176,7 +179,9 @@ __all__ = [
     "Unauthorized",
     "Usage",
     "builtin_profile",
+    "capabilities_from_item",
     "default_runtime",
+    "discover_model_details",
     "discover_model_listing",
     "discover_models",
     "display_url",
@@ -200,6 +205,8 @@ __all__ = [
 ]
 
 _EXPORTS: dict[str, str] = {
+    "CAPABILITY_KEYS": "capabilities",
+    "capabilities_from_item": "capabilities",
     "AsyncClient": "client",
     "Client": "client",
     "OPTION_PARAMS": "config.params",
@@ -221,6 +228,7 @@ _EXPORTS: dict[str, str] = {
     "KNOWN_SERVERS": "discovery",
     "KnownServer": "discovery",
     "ModelListing": "discovery",
+    "discover_model_details": "discovery",
     "discover_model_listing": "discovery",
     "discover_models": "discovery",
     "known_server": "discovery",

@@ -11,6 +11,7 @@ chat models (`classify_models`), so they go to a provider's `embeddingModels`, n
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,11 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
 from .call import Secret, Target, auth_headers, key_headers
+from .capabilities import (
+    capabilities_from_item,
+    llamacpp_props_capabilities,
+    ollama_show_capabilities,
+)
 from .config.profiles import Profile
 from .config.settings import ProviderSettings
 from .errors import MalformedJSON, OpenAICompatError, StreamError, loads_json
@@ -32,6 +38,7 @@ __all__ = [
     "ModelListing",
     "aprovider_models",
     "classify_models",
+    "discover_model_details",
     "discover_model_listing",
     "discover_models",
     "known_server",
@@ -61,10 +68,13 @@ _EMBEDDING_NAME = re.compile(r"embed", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class ModelListing:
-    """A server's models, sorted and unique: chat models and embedding models apart."""
+    """A server's models, sorted and unique: chat models and embedding models apart, and what
+    the listing states about each model (`capabilities.capabilities_from_item`; only models
+    with something stated have an entry)."""
 
     models: list[str] = field(default_factory=list)
     embedding_models: list[str] = field(default_factory=list)
+    capabilities: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +146,7 @@ def classify_models(body: Any) -> ModelListing:
         items = body.get("data", body.get("models", []))
     chat: list[str] = []
     embed: list[str] = []
+    capabilities: dict[str, dict[str, Any]] = {}
     for item in items if isinstance(items, list) else []:
         if isinstance(item, str):
             if _usable_id(item):
@@ -150,8 +161,14 @@ def classify_models(body: Any) -> ModelListing:
         kind = item.get("type")
         if isinstance(kind, str) and kind not in _CHAT_TYPES and kind.lower() not in _EMBEDDING_TYPES:
             continue
-        (embed if _is_embedding(item, value) else chat).append(value)
-    return ModelListing(sorted(dict.fromkeys(chat)), sorted(dict.fromkeys(embed)))
+        stated = capabilities_from_item(item)
+        if stated:
+            capabilities[value] = stated
+        embedding = stated.get("embedding") is True and stated.get("chat") is not True
+        (embed if embedding or _is_embedding(item, value) else chat).append(value)
+    return ModelListing(
+        sorted(dict.fromkeys(chat)), sorted(dict.fromkeys(embed)), capabilities
+    )
 
 
 def parse_models(body: Any, *, native: bool = False) -> list[str]:
@@ -166,6 +183,11 @@ def native_models_url(base_url: str, profile: Profile) -> str | None:
     `https://h/ollama/v1` -> `https://h/ollama/api/tags`)."""
     if not profile.native_models_path:
         return None
+    return _server_url(base_url, profile.native_models_path)
+
+
+def _server_url(base_url: str, path: str) -> str:
+    """`path` from the server's root: everything from the API's version segment on replaced."""
     validate_base_url(base_url)
     parts = urlsplit(base_url)
     segments = parts.path.rstrip("/").split("/")
@@ -174,7 +196,7 @@ def native_models_url(base_url: str, profile: Profile) -> str | None:
             segments = segments[:position]
             break
     root = "/".join(segments).rstrip("/")
-    return urlunsplit((parts.scheme, parts.netloc, root + profile.native_models_path, "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, root + path, "", ""))
 
 
 def _plan(
@@ -357,6 +379,58 @@ def discover_models(
 ) -> list[str]:
     """The chat model ids of `discover_model_listing`."""
     return discover_model_listing(provider_id, settings, api_key=api_key, runtime=runtime).models
+
+
+# Per-model detail endpoints: Ollama's `POST /api/show {"model"}` (capabilities, context length)
+# and llama-server's `GET /props` (modalities, context size; one model per server).
+_DETAILS: Mapping[str, tuple[str, bool]] = {"ollama": ("/api/show", True), "llamacpp": ("/props", False)}
+
+
+def discover_model_details(
+    provider_id: str,
+    settings: ProviderSettings,
+    model: str,
+    *,
+    api_key: str | None = None,
+    runtime: Runtime | None = None,
+) -> dict[str, Any]:
+    """What the server's per-model endpoint states about `model` (see `capabilities`); empty
+    when the provider's profile has none. Errors are raised as `OpenAICompatError`."""
+    runtime = runtime or default_runtime()
+    chosen = runtime.get_profile(settings.profile, settings.base_url)
+    detail = _DETAILS.get(chosen.name)
+    if detail is None:
+        return {}
+    path, post = detail
+    target = Target(provider_id, settings, api_key=Secret(api_key) if api_key else None)
+    endpoint = transport.Endpoint(
+        provider=provider_id,
+        url=_server_url(settings.base_url, path),
+        headers={
+            "Accept": "application/json", "Content-Type": "application/json",
+            **settings.headers, **auth_headers(target, chosen),
+        },
+        timeout_ms=settings.timeout_ms or _TIMEOUT_MS,
+        verify_tls=settings.verify_tls,
+        max_attempts=_POLICY.max_attempts,
+    )
+    body = json.dumps({"model": model}).encode() if post else None
+    response = transport.send(
+        endpoint, body, method="POST" if post else "GET", pools=runtime.pools, policy=_POLICY,
+        breaker=CircuitBreaker(provider_id),
+    )
+    try:
+        answer = loads_json(response.content)
+    except MalformedJSON:
+        raise StreamError(
+            "The server's model details are not JSON",
+            url=transport.redact_url(endpoint.url),
+            provider=provider_id,
+            hint="Check the provider's profile and base URL",
+        ) from None
+    if post:
+        return ollama_show_capabilities(answer)
+    return llamacpp_props_capabilities(answer)
 
 
 def running_servers(

@@ -91,6 +91,7 @@ OPTION_PARAMS: dict[str, str] = {
     "logit_bias": "logitBias",
     "service_tier": "serviceTier",
     "verbosity": "textVerbosity",
+    # `top_logprobs` N is sent as logprobs N (logprobs plus top_logprobs on the wire).
     "logprobs": "logprobs",
     "prompt_cache_retention": "promptCacheRetention",
     "store": "store",
@@ -100,6 +101,8 @@ OPTION_PARAMS: dict[str, str] = {
     "user": "user",
     "metadata": "metadata",
     "n": "n",
+    "reasoning_summary": "reasoningSummary",
+    "parallel_tool_calls": "parallelToolCalls",
 }
 
 # Names the adapter manages itself; the reason is part of the error a user sees.

@@ -150,6 +150,16 @@ class ProviderSettings(BaseModel):
     verify_tls: bool = Field(True, alias="verifyTls", strict=True)
     max_retries: int | None = Field(None, alias="maxRetries", ge=0, le=10, strict=True)
     capabilities: dict[str, Any] = Field(default_factory=dict)
+    # Per model: what its server published about it (`capabilities.capabilities_from_item`),
+    # over the provider-level `capabilities`; and the other names llm knows it by.
+    model_capabilities: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, alias="modelCapabilities"
+    )
+    model_aliases: dict[str, list[str]] = Field(default_factory=dict, alias="modelAliases")
+    # Opt-in: the model list is refreshed (in the background of a prompt) once it is older
+    # than this; `modelsRefreshedAt` (epoch seconds) is when it was last tried.
+    refresh_hours: float | None = Field(None, alias="refreshHours", gt=0)
+    models_refreshed_at: int | None = Field(None, alias="modelsRefreshedAt", ge=0, strict=True)
 
     def __repr_args__(self) -> Any:
         # A base URL may carry `user:password@`: never show it in a repr.

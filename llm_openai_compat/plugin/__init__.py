@@ -50,6 +50,19 @@ def _load() -> Settings | None:
     return None
 
 
+def _aliases(
+    provider_id: str, model_name: str, configured: dict[str, list[str]], listed: set[str]
+) -> list[str]:
+    """The names people type: `ollama/llama3.2` for `llama3.2:latest` (as llm-ollama does,
+    unless `llama3.2` is itself listed), and the model's `modelAliases` as given."""
+    names: list[str] = []
+    base, tag = model_name.rpartition(":")[::2]
+    if tag == "latest" and base and base not in listed:
+        names.append(f"{provider_id}/{base}")
+    names += [a for a in configured.get(model_name, []) if a.strip()]
+    return names
+
+
 @llm.hookimpl
 def register_models(register: Any) -> None:
     settings = _load()
@@ -68,8 +81,10 @@ def register_models(register: Any) -> None:
             active_model = None
             if active is not None and active.provider == provider_id:
                 active_model = active.model or (provider.models[0] if provider.models else None)
+            listed = set(provider.models)
             for model_name in provider.models:
                 aliases = [ACTIVE_ALIAS] if model_name == active_model else []
+                aliases += _aliases(provider_id, model_name, provider.model_aliases, listed)
                 pairs.append((*model_pair(provider_id, model_name, provider), aliases))
     except Exception as error:  # a bug here must not take llm down either
         _warn(f"skipping its models ({type(error).__name__}: {error})")

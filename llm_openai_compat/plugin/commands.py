@@ -9,11 +9,14 @@ ever prints a key, only where it comes from.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from .refresh import model_capabilities, stored_listing
 
 if TYPE_CHECKING:
     from .. import Adaptation, KnownServer, ModelListing, ProbeReport, ProviderSettings, Settings
@@ -99,12 +102,22 @@ def path() -> None:
 
 
 @openai_compat.command()
-def providers() -> None:
-    """List the providers: base URL, resolved endpoint, shape, models and where the key is."""
+@click.option("as_json", "--json", is_flag=True, help="Print the providers as a JSON object")
+def providers(as_json: bool) -> None:
+    """List the providers: base URL, resolved endpoint, shape, models and where the key is.
+
+    \b
+    Examples:
+      llm openai-compat providers
+      llm openai-compat providers --json | jq '.ollama.models'
+    """
     from .. import display_url, resolve_endpoint
 
     with _user_errors():
         settings = _load()
+    if as_json:
+        click.echo(json.dumps(_providers_json(settings), indent=2))
+        return
     if not settings.providers and not settings.broken:
         _progress(
             "No providers yet. Add one with `llm openai-compat add ollama` (or lmstudio, "
@@ -273,6 +286,9 @@ def add(
         if listing:
             found = _discover(provider_id, prov)
             raw["models"] = list(dict.fromkeys([*models, *found.models]))  # the listing, as it is now
+            caps = model_capabilities(provider_id, prov, found, None, _progress)
+            if caps:
+                raw["modelCapabilities"] = caps
             if found.embedding_models:
                 raw["embeddingModels"] = _merged_embedding_models(
                     raw.get("embeddingModels", []), found.embedding_models
@@ -301,6 +317,20 @@ def add(
         _progress(f"Try: llm -m {provider_id}/{prov.models[0]} hi")
 
 
+def _capability_summary(caps: Mapping[str, Any]) -> str:
+    """`  [tools, images, 131072 ctx]`, or `  [no tools]`: what is known of one model."""
+    from .. import CAPABILITY_KEYS
+
+    parts = [
+        k if caps[k] is True else f"no {k}"
+        for k in CAPABILITY_KEYS
+        if isinstance(caps.get(k), bool) and k not in ("chat", "embedding")
+    ]
+    if caps.get("contextLength"):
+        parts.append(f"{caps['contextLength']} ctx")
+    return f"  [{', '.join(parts)}]" if parts else ""
+
+
 def _merged_embedding_models(old: list[Any], found: Sequence[str]) -> list[Any]:
     """The embedding models listed now, keeping the entries (with `dimensions`) of those
     already configured; ones no longer listed are dropped, as `models` drops them."""
@@ -322,12 +352,49 @@ def _keep_active_valid(settings: Settings, provider_id: str, models: Sequence[st
         _progress(f"The active model {active.model!r} is no longer listed; the active one is {now}.")
 
 
+def _providers_json(settings: Settings) -> dict[str, Any]:
+    """Each provider as `providers` prints it: URLs without credentials, the key's source
+    (never the key), models with their aliases and capabilities."""
+    from .. import display_url
+
+    active = settings.active
+    return {
+        pid: {
+            "baseURL": display_url(prov.base_url),
+            "apiShape": prov.api_shape,
+            "profile": prov.profile,
+            "key": _key_source(prov),
+            "active": active is not None and active.provider == pid,
+            "models": prov.models,
+            "embeddingModels": list(prov.embedding_dimensions()),
+            "modelAliases": prov.model_aliases,
+            "capabilities": prov.capabilities,
+            "modelCapabilities": prov.model_capabilities,
+            "refreshHours": prov.refresh_hours,
+        }
+        for pid, prov in settings.providers.items()
+    }
+
+
 @openai_compat.command()
 @click.argument("provider_id")
-def remove(provider_id: str) -> None:
-    """Remove a provider (and the active choice, if it pointed there)."""
+@click.option("--yes", "-y", is_flag=True, help="Remove without asking")
+def remove(provider_id: str, yes: bool) -> None:
+    """Remove a provider (and the active choice, if it pointed there).
+
+    \b
+    Examples:
+      llm openai-compat remove lmstudio        # asks first
+      llm openai-compat remove lmstudio -y
+    """
     from .. import remove_provider, settings_path
 
+    with _user_errors():
+        known = provider_id in _load().providers  # an unknown id is an error, not a question
+    if known and not yes and not click.confirm(
+        f"Remove provider {provider_id!r} from {settings_path()}?", err=True
+    ):
+        raise click.ClickException(f"Provider {provider_id!r} was not removed")
     with _user_errors():
         remove_provider(provider_id)
     click.echo(f"Removed provider {provider_id!r} from {settings_path()}")
@@ -339,7 +406,16 @@ def remove(provider_id: str) -> None:
 @click.option("--key", help="An API key (or the name of one stored with `llm keys set`)")
 def models_(provider_id: str, refresh: bool, key: str | None) -> None:
     """List the models the server offers (its /models, or the native listing of Ollama and
-    LM Studio)."""
+    LM Studio), each with what the server publishes about it: tools, images, context length.
+
+    With --refresh the list and each model's capabilities (`modelCapabilities`) are stored,
+    Ollama's per-model details with progress on stderr.
+
+    \b
+    Examples:
+      llm openai-compat models ollama
+      llm openai-compat models openrouter --refresh
+    """
     from .. import upsert_provider
 
     with _user_errors():
@@ -349,20 +425,20 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
         found = listing.models
         if refresh:
             _keep_active_valid(settings, provider_id, found)
-            old = [
-                m if isinstance(m, str) else m.model_dump(exclude_none=True)
-                for m in prov.embedding_models
-            ]
-            raw = prov.model_dump(by_alias=True, exclude_unset=True, mode="json")
-            raw["models"] = found
-            raw["embeddingModels"] = _merged_embedding_models(old, listing.embedding_models)
+            raw = prov.model_dump(
+                by_alias=True, exclude_unset=True, exclude_none=True, mode="json"
+            )
+            caps = model_capabilities(provider_id, prov, listing, _explicit_key(key), _progress)
+            stored_listing(raw, listing, caps)
             upsert_provider(provider_id, _validated(provider_id, raw))
     configured = set(prov.models)
     configured_embeddings = set(prov.embedding_dimensions())
+    known = {**prov.model_capabilities, **listing.capabilities}
     for model in found:
         click.echo(
             f"{provider_id}/{model}"
             + ("" if refresh or model in configured else "  (not configured)")
+            + _capability_summary(known.get(model, {}))
         )
     for model in listing.embedding_models:
         click.echo(
@@ -436,7 +512,13 @@ def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
 @click.option("--model", "-m", help="The model to test (default: the active or first one)")
 @click.option("--key", help="An API key (or the name of one stored with `llm keys set`)")
 @click.option("--no-store", is_flag=True, help="Do not store the capabilities found")
-def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -> None:
+@click.option(
+    "--all-models", is_flag=True,
+    help="Probe each of the provider's models in turn and store each one's capabilities",
+)
+def test(
+    provider_id: str, model: str | None, key: str | None, no_store: bool, all_models: bool
+) -> None:
     """Test the connection and probe what the server supports.
 
     Checks the resolved URL, the key and the latency, then streaming, usage in
@@ -445,10 +527,23 @@ def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -
     shape. The result is stored in the provider's `capabilities`, which the llm
     models follow (tools, schemas, streaming); an `Adapted:` line under the table
     says what requests do differently because of a NO (or of a server's error
-    earlier in this process).
+    earlier in this process). With --model the result is stored for that model
+    (`modelCapabilities`); --all-models probes every model, one after another.
+
+    \b
+    Examples:
+      llm openai-compat test ollama
+      llm openai-compat test openrouter --model anthropic/claude-sonnet-4
+      llm openai-compat test lmstudio --all-models --no-store
     """
     from .. import run_probes, settings_path, upsert_provider
 
+    if all_models:
+        if model is not None:
+            raise click.UsageError("Give --model or --all-models, not both")
+        _test_all(provider_id, key, no_store)
+        return
+    per_model = model is not None
     with _user_errors():
         settings = _load()
         prov = _provider(provider_id)
@@ -491,9 +586,52 @@ def test(provider_id: str, model: str | None, key: str | None, no_store: bool) -
     if no_store:
         return
     with _user_errors():
+        if per_model:
+            _store_model_probe(provider_id, {model: report.capabilities()})
+            _progress(f"Stored the capabilities of {provider_id}/{model} in {settings_path()}")
+            return
         caps = {**prov.capabilities, **report.capabilities()}
         upsert_provider(provider_id, prov.model_copy(update={"capabilities": caps}))
     _progress(f"Stored the capabilities of {provider_id!r} in {settings_path()}")
+
+
+def _store_model_probe(provider_id: str, probed: Mapping[str, Mapping[str, Any]]) -> None:
+    """Each probed model's results over what was stored for it (its listing's statements)."""
+    from .. import upsert_provider
+
+    prov = _provider(provider_id)
+    per_model = {m: dict(c) for m, c in prov.model_capabilities.items()}
+    for name, caps in probed.items():
+        per_model[name] = {**per_model.get(name, {}), **caps}
+    upsert_provider(provider_id, prov.model_copy(update={"model_capabilities": per_model}))
+
+
+def _test_all(provider_id: str, key: str | None, no_store: bool) -> None:
+    """`test --all-models`: every model probed in turn (one at a time, so a small local
+    server is never flooded), progress on stderr, one row per model."""
+    from .. import run_probes, settings_path
+
+    with _user_errors():
+        prov = _provider(provider_id)
+        if not prov.models:
+            raise click.UsageError(f"Provider {provider_id!r} lists no models to test")
+        probed: dict[str, dict[str, Any]] = {}
+        rows: list[list[str]] = []
+        labels: list[str] = []
+        for number, name in enumerate(prov.models, 1):
+            _progress(f"[{number}/{len(prov.models)}] testing {provider_id}/{name} ...")
+            report = run_probes(provider_id, prov, name, api_key=_explicit_key(key))
+            labels = labels or [c.label for c in report.checks]
+            rows.append([name, *(_mark(c.ok) for c in report.checks)])
+            if report.connected:
+                probed[name] = report.capabilities()
+    click.echo(_table(["model", *labels], rows))
+    if not probed:
+        raise click.ClickException(f"Could not talk to any model of {provider_id}; nothing was stored")
+    if not no_store:
+        with _user_errors():
+            _store_model_probe(provider_id, probed)
+        _progress(f"Stored the capabilities of {len(probed)} models of {provider_id!r} in {settings_path()}")
 
 
 # -- helpers of `add` and `models` -------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import llm
 from llm.parts import (
@@ -72,16 +72,18 @@ _ROLES: dict[str, Role] = {
 }
 
 
+ImageDetail = Literal["auto", "low", "high"]
+
 # -- prompt -> conversation --------------------------------------------------------------------
 
 
-def _attachment_part(attachment: Any) -> ImagePart | FilePart:
+def _attachment_part(attachment: Any, detail: ImageDetail | None = None) -> ImagePart | FilePart:
     """An image by URL when llm has only the URL, else a data URL; audio and PDF as base64."""
     mime = (attachment.resolve_type() or "application/octet-stream").split(";")[0].lower()
     if mime.startswith("image/"):
         if attachment.url and not attachment.content and not attachment.path:
-            return ImagePart(url=attachment.url)
-        return ImagePart(url=f"data:{mime};base64,{attachment.base64_content()}")
+            return ImagePart(url=attachment.url, detail=detail)
+        return ImagePart(url=f"data:{mime};base64,{attachment.base64_content()}", detail=detail)
     name = os.path.basename(attachment.path) if attachment.path else None
     return FilePart(mime_type=mime, data_base64=attachment.base64_content(), filename=name)
 
@@ -104,7 +106,7 @@ def _arguments_text(arguments: Any) -> str:
     return json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
 
 
-def _convert_message(message: Any) -> list[Message]:
+def _convert_message(message: Any, detail: ImageDetail | None = None) -> list[Message]:
     parts: list[Part] = []
     extra_images: list[Part] = []
     for part in message.parts:
@@ -113,7 +115,7 @@ def _convert_message(message: Any) -> list[Message]:
                 parts.append(CoreTextPart(part.text))
         elif isinstance(part, AttachmentPart):
             if part.attachment is not None:
-                parts.append(_attachment_part(part.attachment))
+                parts.append(_attachment_part(part.attachment, detail))
         elif isinstance(part, ReasoningPart):
             ours = _ours(part.provider_metadata)
             if part.text or ours:
@@ -138,7 +140,7 @@ def _convert_message(message: Any) -> list[Message]:
         elif isinstance(part, ToolResultPart):
             parts.append(_tool_result(part))
             # Tool messages cannot carry images: they follow as a user message.
-            extra_images.extend(_attachment_part(a) for a in part.attachments or [])
+            extra_images.extend(_attachment_part(a, detail) for a in part.attachments or [])
     role: Role = _ROLES.get(message.role, "user")
     out = [Message(role, tuple(parts))] if parts else []
     if extra_images:
@@ -147,10 +149,11 @@ def _convert_message(message: Any) -> list[Message]:
 
 
 def build_conversation(prompt: Any, conversation_id: str | None) -> Conversation:
-    """The core conversation for `prompt.messages`."""
+    """The core conversation for `prompt.messages` (images at `-o image_detail`, if given)."""
+    detail = getattr(prompt.options, "image_detail", None)
     converted: list[Message] = []
     for message in prompt.messages:
-        converted.extend(_convert_message(message))
+        converted.extend(_convert_message(message, detail))
     return Conversation(tuple(converted), id=conversation_id)
 
 
@@ -169,6 +172,12 @@ def build_options(model_name: str, prompt: Any, stream: bool) -> RequestOptions:
         for name, param in OPTION_PARAMS.items()
         if getattr(opts, name, None) is not None
     }
+    top = getattr(opts, "top_logprobs", None)
+    if top is not None and getattr(opts, "logprobs", None) is not False:
+        params["logprobs"] = top if top else True
+    if getattr(prompt, "hide_reasoning", False):
+        # -R: no summary asked for, so none is shown.
+        params.pop("reasoningSummary", None)
     response_format = None
     if prompt.schema:
         response_format = ResponseFormat(kind="json_schema", schema=prompt.schema)

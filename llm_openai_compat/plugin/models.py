@@ -1,7 +1,8 @@
 """llm model classes for every (provider, model) in the settings file.
 
-Thin on purpose: capabilities are attributes set from the provider's settings (and what
-`llm openai-compat test` stored in its `capabilities`), `Options` maps to the core's camelCase
+Thin on purpose: capabilities are attributes set from the provider's settings (what
+`llm openai-compat test` stored in its `capabilities`), overridden per model by what the
+server published about that model (`modelCapabilities`, from its listing), `Options` maps to the core's camelCase
 params, and `execute` is convert -> `Client.stream` -> convert. The HTTP client is imported
 inside `execute`, so registering hundreds of models costs no network and no heavy imports.
 """
@@ -75,6 +76,42 @@ class OpenAICompatOptions(llm.Options):
         default=None,
         description="How long the server keeps this prompt's cache: in_memory or 24h.",
     )
+    reasoning_summary: Literal["auto", "concise", "detailed"] | None = Field(
+        default=None,
+        description="Ask a reasoning model for a summary of its thinking (responses shape).",
+    )
+    verbosity: Literal["low", "medium", "high"] | None = Field(
+        default=None, description="How long and detailed the answer should be: low, medium, high."
+    )
+    service_tier: Literal["auto", "default", "flex", "priority"] | None = Field(
+        default=None, description="Processing tier, where the server offers several (OpenAI)."
+    )
+    logprobs: bool | None = Field(
+        default=None,
+        description="Return the log probability of each output token (in response_json).",
+    )
+    top_logprobs: int | None = Field(
+        default=None, ge=0, le=20,
+        description="0 to 20: also return this many most likely tokens at each position.",
+    )
+    logit_bias: dict[str, float] | None = Field(
+        default=None,
+        description='Token id to bias, -100 to 100, as a JSON object: \'{"1234": -100}\'.',
+    )
+    parallel_tool_calls: bool | None = Field(
+        default=None, description="Whether the model may call several tools at once."
+    )
+    image_detail: Literal["auto", "low", "high"] | None = Field(
+        default=None, description="Resolution the model looks at images with: auto, low, high."
+    )
+    timeout: float | None = Field(
+        default=None, gt=0,
+        description="Seconds to wait for the server (connect and each read), for this prompt.",
+    )
+    max_retries: int | None = Field(
+        default=None, ge=0, le=10,
+        description="How often to retry a failed request (0 to 10), for this prompt.",
+    )
     json_object: bool | None = Field(
         default=None, description="Ask for any JSON object as output (response_format json_object)."
     )
@@ -101,6 +138,23 @@ class OpenAICompatOptions(llm.Options):
                 "stop looks like a JSON list but is not a valid list of strings; "
                 """write it as -o stop '["a", "b"]', or give one stop string"""
             )
+        return value
+
+    @field_validator("logit_bias", mode="before")
+    @classmethod
+    def _logit_bias_object(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except (ValueError, RecursionError):
+                raise ValueError(
+                    """logit_bias must be a JSON object of token ids, e.g. '{"1234": -100}'"""
+                ) from None
+        if isinstance(value, dict) and any(
+            not isinstance(v, int | float) or isinstance(v, bool) or not -100 <= v <= 100
+            for v in value.values()
+        ):
+            raise ValueError("logit_bias values must be numbers from -100 to 100")
         return value
 
     @field_validator("extra_body", mode="before")
@@ -166,7 +220,10 @@ class _Shared:
         self.provider_id = provider_id
         self.model_name = model_name
         self.shape = provider.api_shape
-        self.capabilities: dict[str, Any] = dict(provider.capabilities)
+        # The provider's probe, overridden by what the server published about this model.
+        self.capabilities: dict[str, Any] = {
+            **provider.capabilities, **provider.model_capabilities.get(model_name, {})
+        }
         caps = self.capabilities
         self.can_stream = caps.get("streaming", True) is not False
         self.supports_tools = caps.get("tools", True) is not False
@@ -174,6 +231,7 @@ class _Shared:
             caps.get("jsonSchema", True) is not False or caps.get("jsonObject", True) is not False
         )
         self.attachment_types = _attachment_types(caps)
+        self.refreshes = provider.refresh_hours is not None
         ref = provider.api_key_ref
         # Shown by `llm models --options`; the key itself is resolved by the core per request.
         if ref is not None and ref.kind == "llm":
@@ -200,6 +258,43 @@ class _Shared:
             return llm.get_key(explicit_key=explicit_key)
         return None
 
+    def _refresh_if_stale(self) -> None:
+        """`refreshHours`: a stale model list is listed anew beside this prompt."""
+        from .. import load_settings
+        from .refresh import refresh_in_background
+
+        current = load_settings().providers.get(self.provider_id)
+        if current is not None:
+            refresh_in_background(self.provider_id, current)
+
+    def _refused(self, opts: Any) -> str | None:
+        """Why this model cannot take one of the options given (its capabilities, or its
+        wire shape, rule it out), or None: said before anything is sent."""
+        caps = self.capabilities
+        given = {n for n in ("reasoning_effort", "reasoning_summary", "parallel_tool_calls",
+                             "image_detail") if getattr(opts, n, None) is not None}
+        if "reasoning_summary" in given and self.shape != "responses":
+            return "-o reasoning_summary needs the responses API shape (apiShape: responses)"
+        for name in sorted(given & {"reasoning_effort", "reasoning_summary"}):
+            if caps.get("reasoning") is False:
+                return f"-o {name} is not offered: the server says this model does not reason"
+        if "parallel_tool_calls" in given and caps.get("tools") is False:
+            return "-o parallel_tool_calls is not offered: this model does not take tools"
+        if "image_detail" in given and caps.get("images") is False:
+            return "-o image_detail is not offered: this model does not take images"
+        return None
+
+    def _client_args(self, key: str | None, opts: Any) -> dict[str, Any]:
+        """Per-prompt `-o timeout` and `-o max_retries`, over the provider's settings."""
+        overrides: dict[str, Any] = {}
+        timeout = getattr(opts, "timeout", None)
+        if timeout is not None:
+            overrides["timeout_ms"] = max(1, round(timeout * 1000))
+        retries = getattr(opts, "max_retries", None)
+        if retries is not None:
+            overrides["max_retries"] = retries
+        return {"api_key": key, **overrides}
+
     def _report(self, watch: AnswerWatch, prompt: Any, response: Any, stream: bool) -> None:
         finish = (getattr(response, "response_json", None) or {}).get("finish_reason")
         watch.report(
@@ -213,6 +308,11 @@ class _Shared:
         # Imported here: registration must not pay for the conversion layer.
         from .convert import EventTranslator, build_conversation, build_options
 
+        if self.refreshes:
+            self._refresh_if_stale()
+        refused = self._refused(prompt.options)
+        if refused:
+            raise llm.ModelError(f"{self.model_id}: {refused}")
         options = build_options(self.model_name, prompt, stream)
         converted = build_conversation(prompt, getattr(conversation, "id", None))
         return (
@@ -234,13 +334,15 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
         conversation: Any = None,
         key: str | None = None,
     ) -> Iterator[StreamEvent]:
-        from .. import Client, OpenAICompatError
+        from .. import Client, OpenAICompatError, resolve_provider
 
         converted, options, translator = self._prepare(prompt, stream, response, conversation)
         watch = AnswerWatch()
         try:
             try:
-                client = Client(self.provider_id, api_key=key)
+                client = Client(
+                    resolve_provider(self.provider_id, **self._client_args(key, prompt.options))
+                )
             finally:
                 del key  # no frame of the call keeps the raw key (tracebacks with locals)
             for event in client.stream(converted, options):
@@ -264,13 +366,15 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
         conversation: Any = None,
         key: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        from .. import AsyncClient, OpenAICompatError
+        from .. import AsyncClient, OpenAICompatError, resolve_provider
 
         converted, options, translator = self._prepare(prompt, stream, response, conversation)
         watch = AnswerWatch()
         try:
             try:
-                client = AsyncClient(self.provider_id, api_key=key)
+                client = AsyncClient(
+                    resolve_provider(self.provider_id, **self._client_args(key, prompt.options))
+                )
             finally:
                 del key  # no frame of the call keeps the raw key (tracebacks with locals)
             async for event in client.stream(converted, options):

@@ -82,7 +82,7 @@ def test_commands_rewrite_the_file_keeping_broken_and_foreign_entries(
         ("openai-compat", "add", "more", "--base-url", model_server.url(), "-m", "x"),
         ("openai-compat", "use", "more"),
         ("openai-compat", "test", "good"),
-        ("openai-compat", "remove", "more"),
+        ("openai-compat", "remove", "more", "-y"),
     ):
         result = run_llm(*args)
         assert result.exit_code == 0, (args, result.output)

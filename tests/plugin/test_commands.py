@@ -156,12 +156,36 @@ def test_remove(run_llm, write_settings, settings_file):
             "active": {"provider": "a"},
         }
     )
-    result = run_llm("openai-compat", "remove", "a")
+    kept = run_llm("openai-compat", "remove", "a", input="n\n")
+    assert kept.exit_code == 1 and "'a' was not removed" in kept.output
+    assert list(_file(settings_file)["providers"]) == ["a", "b"]
+    result = run_llm("openai-compat", "remove", "a", input="y\n")
     assert result.exit_code == 0, result.output
+    assert "Remove provider 'a'" in result.stderr
     data = _file(settings_file)
     assert list(data["providers"]) == ["b"] and "active" not in data
+    assert run_llm("openai-compat", "remove", "b", "-y").exit_code == 0
+    assert _file(settings_file)["providers"] == {}
     missing = run_llm("openai-compat", "remove", "nope")
     assert missing.exit_code == 1 and "no provider 'nope' to remove" in missing.output
+
+
+def test_providers_json(run_llm, write_settings):
+    write_settings(
+        {
+            "providers": {
+                "a": sim("http://user:pw@a/v1", "m:latest", modelAliases={"m:latest": ["mm"]},
+                         apiKeyRef={"kind": "env", "name": "A_KEY"}),
+            },
+            "active": {"provider": "a"},
+        }
+    )
+    result = run_llm("openai-compat", "providers", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["a"]["models"] == ["m:latest"] and data["a"]["modelAliases"] == {"m:latest": ["mm"]}
+    assert data["a"]["active"] is True and "A_KEY" in data["a"]["key"]
+    assert "pw" not in result.stdout
 
 
 def test_models_lists_and_refreshes(run_llm, write_settings, model_server, settings_file):
@@ -243,13 +267,44 @@ def test_test_on_a_limited_server(run_llm, write_settings, model_server, setting
 
 
 def test_test_keeps_hand_written_capabilities(run_llm, write_settings, model_server, settings_file):
-    write_settings(sim=sim(model_server.url("no-tools"), capabilities={"audio": True}))
-    assert run_llm("openai-compat", "test", "sim", "--model", "sim-model-mini").exit_code == 0
-    caps = _file(settings_file)["providers"]["sim"]["capabilities"]
-    assert (
-        caps["audio"] is True and caps["tools"] is False and caps["probedModel"] == "sim-model-mini"
+    write_settings(
+        sim=sim(model_server.url("no-tools"), "sim-model", "sim-model-mini",
+                capabilities={"audio": True})
     )
+    assert run_llm("openai-compat", "test", "sim").exit_code == 0
+    caps = _file(settings_file)["providers"]["sim"]["capabilities"]
+    assert caps["audio"] is True and caps["tools"] is False and caps["probedModel"] == "sim-model"
     assert "audio/wav" in llm.get_model("sim/sim-model").attachment_types
+
+
+def test_test_model_stores_per_model(run_llm, write_settings, model_server, settings_file):
+    write_settings(
+        sim=sim(model_server.url("no-tools"), "sim-model", "sim-model-mini",
+                modelCapabilities={"sim-model-mini": {"images": False}})
+    )
+    result = run_llm("openai-compat", "test", "sim", "--model", "sim-model-mini")
+    assert result.exit_code == 0, result.output
+    provider = _file(settings_file)["providers"]["sim"]
+    assert "capabilities" not in provider  # the provider-level probe is not replaced
+    mini = provider["modelCapabilities"]["sim-model-mini"]
+    assert mini["tools"] is False and mini["images"] is False  # the listing's word kept
+    assert not llm.get_model("sim/sim-model-mini").supports_tools
+    assert llm.get_model("sim/sim-model").supports_tools
+
+
+def test_test_all_models(run_llm, write_settings, model_server, settings_file):
+    write_settings(sim=sim(model_server.url("no-tools"), "sim-model", "sim-model-mini"))
+    result = run_llm("openai-compat", "test", "sim", "--all-models")
+    assert result.exit_code == 0, result.output
+    assert "[1/2] testing sim/sim-model" in result.stderr
+    assert "[2/2] testing sim/sim-model-mini" in result.stderr
+    rows = result.stdout.splitlines()
+    assert rows[0].startswith("model") and rows[1].startswith("sim-model ")
+    stored = _file(settings_file)["providers"]["sim"]["modelCapabilities"]
+    assert set(stored) == {"sim-model", "sim-model-mini"}
+    assert all(caps["tools"] is False for caps in stored.values())
+    both = run_llm("openai-compat", "test", "sim", "--all-models", "--model", "sim-model")
+    assert both.exit_code == 2 and "not both" in both.output
 
 
 def test_test_on_the_responses_shape(run_llm, write_settings, model_server, settings_file):

@@ -23,6 +23,8 @@ from .conftest import chat_sse, sim
 pytestmark = pytest.mark.timeout(30)
 
 OLLAMA_TAGS = {"models": [{"name": "llama3.2:latest"}, {"name": "qwen3:8b", "model": "qwen3:8b"}]}
+# Ollama's `POST /api/show` answer (docs/api.md), trimmed to what capabilities are read from.
+OLLAMA_SHOW = {"status": 200, "json": {"capabilities": ["completion", "tools"]}}
 LMSTUDIO_V0 = {
     "object": "list",
     "data": [
@@ -68,7 +70,9 @@ def test_add_ollama_needs_no_base_url_and_then_prompts(run_llm, fault_server, se
     assert "Added provider 'ollama' with 2 models" in result.stdout
     assert "Listing models at " + fault_server.base_url + "/api/tags" in result.stderr
     assert "llm -m ollama/llama3.2:latest hi" in result.stderr
-    assert _paths(fault_server) == [("GET", "/api/tags")]  # the native listing, not /models
+    # The native listing, not /models; then /api/show (unscripted here: 500, retried once,
+    # after which no other model is asked and the listing alone is kept).
+    assert _paths(fault_server) == [("GET", "/api/tags"), *[("POST", "/api/show")] * 2]
     data = _file(settings_file)
     assert data["providers"]["ollama"] == {
         **server.provider_settings(),
@@ -87,7 +91,8 @@ def test_add_ollama_needs_no_base_url_and_then_prompts(run_llm, fault_server, se
 def test_add_ollama_again_rediscovers(run_llm, fault_server, settings_file, monkeypatch):
     _point(monkeypatch, "ollama", fault_server.base_url + "/v1")
     fault_server.enqueue(
-        {"status": 200, "json": {"models": [{"name": "a"}]}}, {"status": 200, "json": OLLAMA_TAGS}
+        {"status": 200, "json": {"models": [{"name": "a"}]}}, OLLAMA_SHOW,
+        {"status": 200, "json": OLLAMA_TAGS}, OLLAMA_SHOW, OLLAMA_SHOW,
     )
     assert run_llm("openai-compat", "add", "ollama").exit_code == 0
     again = run_llm("openai-compat", "add", "ollama")
@@ -216,11 +221,18 @@ def test_models_refresh_uses_discovery(run_llm, write_settings, fault_server, se
     fault_server.enqueue(
         {"status": 404, "json": {"error": {"message": "404 page not found"}}},
         {"status": 200, "json": {"object": "list", "data": [{"id": "qwen3:8b"}]}},
+        OLLAMA_SHOW,
     )
     refreshed = run_llm("openai-compat", "models", "local", "--refresh")
     assert refreshed.exit_code == 0, refreshed.output
     assert _file(settings_file)["providers"]["local"]["models"] == ["qwen3:8b"]
-    assert _paths(fault_server)[-2:] == [("GET", "/api/tags"), ("GET", "/v1/models")]
+    assert _file(settings_file)["providers"]["local"]["modelCapabilities"] == {
+        "qwen3:8b": {"chat": True, "embedding": False, "tools": True, "images": False,
+                     "audio": False, "reasoning": False}
+    }
+    assert _paths(fault_server)[-3:] == [
+        ("GET", "/api/tags"), ("GET", "/v1/models"), ("POST", "/api/show")
+    ]
     fault_server.set_default({"status": 401, "json": {"error": {"message": "bad key"}}})
     line = _one_error_line(run_llm("openai-compat", "models", "local", "--refresh"))
     assert "401" in line or "key" in line.lower()
@@ -301,7 +313,9 @@ def test_add_a_known_servers_name_with_base_url_is_that_server_at_that_address(
     result = run_llm("openai-compat", "add", "ollama", "--base-url", url)
     assert result.exit_code == 0, result.output
     assert f"at {url} (profile ollama)" in result.stderr
-    assert _paths(fault_server) == [("GET", "/api/tags")]
+    # The native listing, then Ollama's per-model details (which this server does not give).
+    assert _paths(fault_server)[0] == ("GET", "/api/tags")
+    assert set(_paths(fault_server)[1:]) <= {("POST", "/api/show")}
     assert _file(settings_file)["providers"]["ollama"] == {
         "baseURL": url,
         "profile": "ollama",

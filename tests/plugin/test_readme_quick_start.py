@@ -48,7 +48,7 @@ def test_the_quick_start_works_as_written(model_server, run_llm, monkeypatch, se
     assert [c.split()[:3] for c in commands] == [
         ["llm", "install", "llm-openai-compat"],
         ["llm", "openai-compat", "add"],
-        ["llm", "-m", "ollama/llama3.2:latest"],
+        ["llm", "-m", "ollama/llama3.2"],  # the name people type, for llama3.2:latest
         ["llm", "openai-compat", "test"],
     ]
     _install, add, prompt, probe = (shlex.split(c)[1:] for c in commands)

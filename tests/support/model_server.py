@@ -38,13 +38,15 @@ capabilities off or behaviours on, per request, so one process serves every vari
     drop-streamed-tools a streamed chat answer that would call a tool is empty instead (a gateway
                         that loses tool calls when streaming)
     models=<A>,<B>      the models Ollama's native listing (`GET /api/tags`) names
+    lmstudio            `GET /api/v0/models` answers LM Studio's recorded native listing
+    openrouter          `GET /v1/models` answers OpenRouter's recorded listing excerpt
     shuffle, max-inputs=<N>, too-many=<N>, max-bytes=<N>, no-base64, float-only, nan, short,
     no-index, dup-index, deep=<N>, huge=<MB>
                         `/embeddings` behaviours (see "the embeddings endpoint" below)
 
 Endpoints: `POST /v1/chat/completions` and `POST /v1/responses` (streamed or not), `POST
 /v1/embeddings` (vectors derived from each text's SHA-256, float or base64), `GET /v1/models`,
-Ollama's `GET /api/tags`; `GET /_requests` returns the recorded API requests as a
+Ollama's `GET /api/tags` and `POST /api/show`; `GET /_requests` returns the recorded API requests as a
 JSON list of {method, path, flags, headers (lowercased), body, raw (the body's exact text),
 outcome}, where outcome is "complete", "error" or
 "disconnected" (the client closed the stream early); `POST /_reset` clears them.
@@ -156,6 +158,32 @@ class ApiError(Exception):
             if vllm
             else {"error": {"message": message, "type": etype, "param": param, "code": code}}
         )
+
+
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parents[1] / "fixtures" / "transcripts-more"
+
+
+def fixture_listing(name: str) -> Any:
+    """The JSON body of a recorded listing fixture (comment lines `# ...` before it)."""
+    text = (FIXTURES / f"{name}.txt").read_text(encoding="utf-8")
+    return json.loads("\n".join(line for line in text.splitlines() if not line.startswith("#")))
+
+
+def ollama_show(body: Any, flags: dict[str, Any]) -> dict[str, Any]:
+    """Ollama's `POST /api/show` shape (docs/api.md, "Show Model Information"): `capabilities`
+    and `model_info`. What a model can do follows its name: `embed` only embeds, `llava` or
+    `vision` also sees, `notools` has no tools; others complete and call tools."""
+    name = str(body.get("model", "")) if isinstance(body, dict) else ""
+    if "embed" in name:
+        caps = ["embedding"]
+    else:
+        caps = ["completion"] + ([] if "notools" in name else ["tools"])
+        caps += ["vision"] if "llava" in name or "vision" in name else []
+    return {
+        "details": {"format": "gguf", "family": "llama"},
+        "model_info": {"general.architecture": "llama", "llama.context_length": 131072},
+        "capabilities": caps,
+    }
 
 
 def text_of(content: Any, turn: Turn) -> str:
@@ -942,6 +970,16 @@ class Handler(BaseHTTPRequestHandler):
             record["outcome"] = "complete"
             names = str(flags["models"]).split(",") if flags.get("models") else MODELS
             return self._send_json(200, {"models": [{"name": m, "model": m} for m in names]})
+        if method == "POST" and api == "/api/show":  # Ollama's per-model details
+            record["outcome"] = "complete"
+            return self._send_json(200, ollama_show(body, flags))
+        if method == "GET" and api == "/api/v0/models" and "lmstudio" in flags:
+            record["outcome"] = "complete"
+            return self._send_json(200, fixture_listing("lmstudio__models__listing_api_v0_models"))
+        if method == "GET" and api == "/models" and "openrouter" in flags:
+            record["outcome"] = "complete"
+            return self._send_json(
+                200, fixture_listing("openrouter__models__listing_api_v1_models_excerpt"))
         if method == "GET" and api == "/models":
             record["outcome"] = "complete"
             return self._send_json(200, {"object": "list", "data": [

@@ -1,0 +1,108 @@
+"""llm's `-o` options: each reaches the request body (valid against OpenAI's OpenAPI
+description), options a model's capabilities rule out are refused before anything is sent,
+and `-o timeout` / `-o max_retries` apply to one prompt."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.plugin.conftest import sim
+from tests.plugin.test_prompt import PNG
+from tests.support.openapi import assert_valid
+
+
+def _api_requests(server):
+    return [r for r in server.requests() if r["path"].endswith(("/completions", "/responses"))]
+
+
+CHAT_CASES = [
+    (("-o", "logprobs", "1"), {"logprobs": True}),
+    (("-o", "top_logprobs", "3"), {"logprobs": True, "top_logprobs": 3}),
+    (("-o", "logit_bias", '{"50256": -100}'), {"logit_bias": {"50256": -100}}),
+    (("-o", "service_tier", "flex"), {"service_tier": "flex"}),
+    (("-o", "verbosity", "low"), {"verbosity": "low"}),
+    (("-o", "parallel_tool_calls", "0"), {}),  # without tools the core leaves it out
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), CHAT_CASES)
+def test_chat_options_reach_the_body(model_server, write_settings, run_llm, args, expected):
+    model_server.reset()
+    write_settings(sim=sim(model_server.url()))
+    result = run_llm("-m", "sim/sim-model", "hi", *args, "--no-stream")
+    assert result.exit_code == 0, result.output
+    body = model_server.last_body()
+    assert_valid(body, "CreateChatCompletionRequest")
+    for key, value in expected.items():
+        assert body[key] == value
+
+
+def test_responses_options_reach_the_body(model_server, write_settings, run_llm):
+    model_server.reset()
+    write_settings(sim=sim(model_server.url(), apiShape="responses"))
+    result = run_llm(
+        "-m", "sim/sim-model", "hi", "-o", "reasoning_summary", "detailed",
+        "-o", "verbosity", "high", "-o", "service_tier", "priority", "--no-stream",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    body = model_server.last_body()
+    assert_valid(body, "CreateResponse")
+    assert body["reasoning"]["summary"] == "detailed"
+    assert body["text"]["verbosity"] == "high" and body["service_tier"] == "priority"
+    model_server.reset()
+    hidden = run_llm("-m", "sim/sim-model", "hi", "-o", "reasoning_summary", "auto", "-R")
+    assert hidden.exit_code == 0, hidden.output
+    assert "summary" not in model_server.last_body().get("reasoning", {})
+
+
+def test_image_detail_reaches_the_image_part(model_server, write_settings, run_llm, tmp_path):
+    model_server.reset()
+    image = tmp_path / "dot.png"
+    image.write_bytes(PNG)
+    write_settings(sim=sim(model_server.url()))
+    result = run_llm("-m", "sim/sim-model", "look", "-a", str(image), "-o", "image_detail", "low")
+    assert result.exit_code == 0, result.output
+    body = model_server.last_body()
+    assert_valid(body, "CreateChatCompletionRequest")
+    assert body["messages"][-1]["content"][1]["image_url"]["detail"] == "low"
+
+
+@pytest.mark.parametrize(
+    ("fields", "args", "reason"),
+    [
+        ({}, ("-o", "reasoning_summary", "auto"), "needs the responses API shape"),
+        ({"modelCapabilities": {"sim-model": {"reasoning": False}}},
+         ("-o", "reasoning_effort", "low"), "does not reason"),
+        ({"modelCapabilities": {"sim-model": {"tools": False}}},
+         ("-o", "parallel_tool_calls", "1"), "does not take tools"),
+        ({"capabilities": {"images": False}}, ("-o", "image_detail", "high"), "does not take images"),
+    ],
+)
+def test_options_ruled_out_are_refused_before_sending(
+    model_server, write_settings, run_llm, fields, args, reason
+):
+    model_server.reset()
+    write_settings(sim=sim(model_server.url(), **fields))
+    result = run_llm("-m", "sim/sim-model", "hi", *args)
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and reason in lines[0] and "sim/sim-model" in lines[0]
+    assert _api_requests(model_server) == []
+
+
+def test_bad_logit_bias_is_one_line(model_server, write_settings, run_llm):
+    write_settings(sim=sim(model_server.url()))
+    result = run_llm("-m", "sim/sim-model", "hi", "-o", "logit_bias", '{"1": 500}')
+    assert result.exit_code != 0 and "-100 to 100" in result.output
+
+
+def test_max_retries_per_prompt(model_server, write_settings, run_llm):
+    model_server.reset()
+    # The provider would not retry (maxRetries 0); this prompt retries twice.
+    write_settings(sim=sim(model_server.url("fail=503")))
+    result = run_llm("-m", "sim/sim-model", "hi", "-o", "max_retries", "2")
+    assert result.exit_code != 0
+    assert len(_api_requests(model_server)) == 3
+    model_server.reset()
+    assert run_llm("-m", "sim/sim-model", "hi").exit_code != 0
+    assert len(_api_requests(model_server)) == 1
