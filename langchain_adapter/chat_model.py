@@ -44,10 +44,10 @@ from llm_openai_compat import (
     Target,
     default_runtime,
     merge_params,
+    named_or_active,
     resolve_provider,
     validate_params,
 )
-from llm_openai_compat import settings_path as default_settings_path
 
 from .convert import (
     ChunkBuilder,
@@ -265,15 +265,9 @@ class ChatOpenAICompat(BaseChatModel):
         if self.base_url:
             name = _with_query(self.base_url, self.default_query or {})
         else:
-            settings = self._runtime().load_settings(self.settings_path)
-            active = settings.active
-            name = self.provider or (active.provider if active else "")
-            if not name:
-                raise ConfigError(
-                    "no provider, no base_url and no active provider in the settings file",
-                    file=self.settings_path or str(default_settings_path()),
-                    hint="Pass base_url=..., or add the provider with `llm openai-compat add`",
-                )
+            name, active = named_or_active(
+                self.provider, settings_path=self.settings_path, runtime=self._runtime()
+            )
         target = resolve_provider(name, settings_path=self.settings_path, runtime=self._runtime())
         if not self.base_url:
             self._ls_provider = target.id

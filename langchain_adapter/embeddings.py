@@ -28,9 +28,9 @@ from llm_openai_compat import (
     Runtime,
     Target,
     default_runtime,
+    named_or_active,
     resolve_provider,
 )
-from llm_openai_compat import settings_path as default_settings_path
 
 from .errors import translated_errors
 
@@ -82,19 +82,12 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
         """Resolve the provider now, so a bad setting fails at construction with its name."""
         if self.provider and self.base_url:
             raise ConfigError("give either provider or base_url, not both", field="base_url")
-        active = None
         if self.base_url:
             name = self.base_url
         else:
-            settings = self._runtime().load_settings(self.settings_path)
-            active = settings.active
-            name = self.provider or (active.provider if active else "")
-            if not name:
-                raise ConfigError(
-                    "no provider, no base_url and no active provider in the settings file",
-                    file=self.settings_path or str(default_settings_path()),
-                    hint="Pass base_url=..., or add the provider with `llm openai-compat add`",
-                )
+            name, _ = named_or_active(
+                self.provider, settings_path=self.settings_path, runtime=self._runtime()
+            )
         secret = self.api_key.get_secret_value() if self.api_key else None
         target = resolve_provider(
             name, settings_path=self.settings_path, api_key=secret, runtime=self._runtime()

@@ -102,7 +102,7 @@ if TYPE_CHECKING:
     from .probe import ProbeReport, run_probes
 
     # What the adapters (the llm plugin, LangChain) need beyond the client API.
-    from .providers import Secret, Target, resolve_provider, validate_provider
+    from .providers import Secret, Target, named_or_active, resolve_provider, validate_provider
     from .result import Result
     from .runtime import Runtime, default_runtime, set_default_runtime
     from .token_count import TokenCount
@@ -192,6 +192,7 @@ __all__ = [
     "load_settings",
     "merge_params",
     "models_endpoint",
+    "named_or_active",
     "remove_provider",
     "resolve_endpoint",
     "resolve_provider",
@@ -292,6 +293,7 @@ _EXPORTS: dict[str, str] = {
     "run_probes": "probe",
     "Secret": "providers",
     "Target": "providers",
+    "named_or_active": "providers",
     "resolve_provider": "providers",
     "validate_provider": "providers",
     "Result": "result",

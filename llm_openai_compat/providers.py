@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from .call import Secret, Target
-from .config.settings import ProviderSettings, error_from_validation, usable
+from .config.settings import Active, ProviderSettings, error_from_validation, usable
 from .config.settings import settings_path as default_settings_path
 from .errors import ConfigError
 from .runtime import Runtime, default_runtime
@@ -28,6 +28,7 @@ __all__ = [
     "Target",
     "inline_provider_id",
     "is_base_url",
+    "named_or_active",
     "resolve_provider",
     "unknown_provider",
     "validate_provider",
@@ -115,3 +116,20 @@ def resolve_provider(
     if overrides:
         found = validate_provider(name_or_base_url, {**found.model_dump(), **overrides})
     return Target(name_or_base_url, found, api_key=secret, request_log=loaded.request_log)
+
+
+def named_or_active(
+    provider: str | None, *, settings_path: str | Path | None = None, runtime: Runtime | None = None
+) -> tuple[str, Active | None]:
+    """The provider a model configured from the settings file uses: the one named, else the
+    file's active one; with the file's `active` pair (whose model is the default model)."""
+    settings = (runtime or default_runtime()).load_settings(settings_path)
+    active = settings.active
+    name = provider or (active.provider if active else "")
+    if not name:
+        raise ConfigError(
+            "no provider, no base_url and no active provider in the settings file",
+            file=str(settings_path or default_settings_path()),
+            hint="Pass base_url=..., or add the provider with `llm openai-compat add`",
+        )
+    return name, active
