@@ -339,7 +339,7 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
     ]))
     envelope = [r for r in seen.values() if r["fault"] == "4xx envelope"]
     add("")
-    add(f"Plus {len(envelope)} error-envelope rows: every `*__error_*` body in ../shared/transcripts and five more shapes "
+    add(f"Plus {len(envelope)} error-envelope rows: every `*__error_*` body in tests/fixtures/transcripts and five more shapes "
         "(vLLM flat, FastAPI detail, a plain string, HTML, empty), each served as 400, 401, 403, 404 and 422: "
         + ", ".join(f"{k} {v}" for k, v in sorted(Counter(r["error"] for r in envelope).items()))
         + ". Two envelopes name a quirk the client works around, so on 400/422 it retries once adapted (2 requests).")

@@ -216,8 +216,66 @@ def _config(port: int, upstream: str | None, dead: str) -> dict[str, Any]:
     }
 
 
-class LiteLLMProxy:
+class E2EServer:
+    """A server the e2e suite runs in its own process group (so it is ended by its process id,
+    with whatever it started), its output in a log file whose tail every failure shows."""
+
+    name = "the server"
+    log_path: Path
+    proc: subprocess.Popen[bytes]
+    start_seconds: float
+
+    def _launch(
+        self, argv: list[str], *, cwd: Path, env: dict[str, str], ready_url: str, timeout_s: float
+    ) -> None:
+        started = time.monotonic()
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        try:
+            self._wait_ready(ready_url, timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = round(time.monotonic() - started, 1)
+
+    def _wait_ready(self, url: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: {self.log_tail()}")
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+            time.sleep(0.25)
+        raise RuntimeError(f"{self.name} did not start in {timeout_s} s: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return _tail(self.log_path.read_text(errors="replace"), lines)
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        """End the server by its process id (its whole process group): TERM, wait, then KILL."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+class LiteLLMProxy(E2EServer):
     """A running `litellm` proxy process on 127.0.0.1 (JSON config: JSON is YAML)."""
+
+    name = "the LiteLLM proxy"
 
     def __init__(self, litellm: Path, workdir: Path, *, upstream: str | None = None) -> None:
         self.port = free_port()
@@ -230,49 +288,9 @@ class LiteLLMProxy:
         config.write_text(json.dumps(_config(self.port, upstream, dead), indent=2))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LITELLM_", "DATABASE_URL"))}
         env.update(OFFLINE_ENV)
-        started = time.monotonic()
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
+        self._launch(
             [str(litellm), "--config", str(config), "--host", "127.0.0.1", "--port", str(self.port),
              "--num_workers", "1"],
-            cwd=workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group, ended by its pid in stop()
-            preexec_fn=_die_with_parent,
+            cwd=workdir, env=env, ready_url=f"{self.base_url}/health/liveliness",
+            timeout_s=START_TIMEOUT_S,
         )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        self.start_seconds = round(time.monotonic() - started, 1)
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the LiteLLM proxy exited with {self.proc.returncode}: {self.log_tail()}")
-            url = f"{self.base_url}/health/liveliness"
-            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-            time.sleep(0.25)
-        raise RuntimeError(f"the LiteLLM proxy did not start in {START_TIMEOUT_S} s: {self.log_tail()}")
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            return _tail(self.log_path.read_text(errors="replace"), lines)
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        """End the proxy by its process id (its whole process group): TERM, wait, then KILL."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self._log.close()

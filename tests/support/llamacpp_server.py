@@ -23,16 +23,14 @@ import fcntl
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.litellm_proxy import _bin, _die_with_parent, _tail, free_port
+from tests.support.litellm_proxy import E2EServer, _bin, _tail, free_port
 
 __all__ = [
     "CHAT_MODEL",
@@ -230,9 +228,11 @@ def write_models(python: Path, workdir: Path) -> tuple[Path, Path]:
     return paths
 
 
-class LlamaCppServer:
+class LlamaCppServer(E2EServer):
     """A running `python -m llama_cpp.server` on 127.0.0.1 serving `CHAT_MODEL` and
     `EMBED_MODEL` (one loaded at a time: the server swaps them on demand)."""
+
+    name = "llama_cpp.server"
 
     def __init__(self, python: Path, workdir: Path) -> None:
         chat, embed = write_models(python, workdir)
@@ -253,50 +253,7 @@ class LlamaCppServer:
         config_path.write_text(json.dumps(config, indent=2))
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
         env.update({"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"})
-        started = time.monotonic()
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
+        self._launch(
             [str(python), "-m", "llama_cpp.server", "--config_file", str(config_path)],
-            cwd=workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+            cwd=workdir, env=env, ready_url=f"{self.base_url}/models", timeout_s=START_TIMEOUT_S,
         )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        self.start_seconds = round(time.monotonic() - started, 1)
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"llama_cpp.server exited with {self.proc.returncode}: {self.log_tail()}"
-                )
-            with contextlib.suppress(OSError), urllib.request.urlopen(
-                f"{self.base_url}/models", timeout=2
-            ) as answer:
-                if answer.status == 200:
-                    return
-            time.sleep(0.25)
-        raise RuntimeError(f"llama_cpp.server did not start in {START_TIMEOUT_S} s: {self.log_tail()}")
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            return _tail(self.log_path.read_text(errors="replace"), lines)
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        """End the server by its process id (its process group): TERM, wait, then KILL."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self._log.close()
