@@ -7,6 +7,7 @@ how long?" (`RetryPolicy.decide`) and "may this provider be called at all right 
 
 from __future__ import annotations
 
+import logging
 import math
 import random as _random
 import threading
@@ -30,6 +31,10 @@ __all__ = [
     "fmt_seconds",
     "with_changes",
 ]
+
+# Retries are not silent: one record per retry for whoever listens (the llm CLI shows them as
+# dim stderr lines; a LangChain or library user sees them with logging configured).
+_NOTICES = logging.getLogger("llm_openai_compat")
 
 BreakerState = Literal["closed", "open", "half_open"]
 Outcome = Literal["success", "failure", "neutral"]
@@ -346,6 +351,13 @@ class Attempts:
         final = with_changes(decision.error, attempts=self.attempt)
         if not retry:
             raise final
+        if _NOTICES.isEnabledFor(logging.WARNING):
+            what = f"HTTP {error.status}" if error.status else type(error).__name__
+            _NOTICES.warning(
+                "%s from %s (%s); retry %d of %d in %s s",
+                what, self.breaker.provider, self.url, self.attempt,
+                self.policy.max_attempts - 1, fmt_seconds(delay),
+            )
         self.last_error = final
         return delay
 

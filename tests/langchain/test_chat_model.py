@@ -494,3 +494,14 @@ def test_history_with_tool_results_reaches_the_server(server):
     sent = server.last_body()["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
     assert sent[2]["tool_call_id"] == call.tool_calls[0]["id"]
+
+
+def test_retries_are_logging_records_not_stdout(model_server, caplog, capsys):
+    import logging
+
+    chat = ChatOpenAICompat(base_url=model_server.url("fail=503"), model="m", max_retries=1)
+    with caplog.at_level(logging.WARNING, logger="llm_openai_compat"), pytest.raises(Exception):
+        chat.invoke("hi")
+    retries = [r.getMessage() for r in caplog.records if "; retry " in r.getMessage()]
+    assert len(retries) == 1 and retries[0].startswith("HTTP 503 from ")
+    assert "retry" not in capsys.readouterr().out

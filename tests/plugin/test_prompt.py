@@ -477,3 +477,26 @@ def test_a_400_hint_says_only_what_the_server_named(body, hint, fault_server, wr
     assert result.exit_code == 1, result.output
     assert hint in result.output
     assert "named above" not in result.output
+
+
+def test_each_retry_says_so_on_stderr(model_server, write_settings, run_llm):
+    """A rate-limited call is not 30 s of silence: one dim line per retry, then the error."""
+    write_settings(rl=sim(model_server.url("fail=429"), maxRetries=2))
+    result = run_llm("-m", "rl/sim-model", "hello")
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if "; retry " in line]
+    assert len(lines) == 2
+    assert lines[0].startswith("HTTP 429 from rl (") and "retry 1 of 2 in " in lines[0]
+    assert "retry 2 of 2 in " in lines[1]
+    assert "[after 3 attempts]" in result.output
+
+
+def test_quiet_silences_retry_lines(model_server, write_settings, run_llm, monkeypatch):
+    from llm_openai_compat.plugin import notices
+
+    monkeypatch.setattr(notices.LOGGER, "handlers", [])
+    monkeypatch.setenv("OPENAI_COMPAT_QUIET", "1")
+    notices.install_stderr_handler()
+    write_settings(rl=sim(model_server.url("fail=429"), maxRetries=1))
+    result = run_llm("-m", "rl/sim-model", "hello")
+    assert result.exit_code == 1 and "; retry " not in result.stderr
