@@ -8,7 +8,6 @@ Every vendor difference is read from the `Profile`; nothing here asks which vend
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..config.params import to_wire
@@ -29,11 +28,11 @@ from ..messages import (
     ToolSpec,
 )
 from .request_common import (
-    JSON_SCHEMA_INSTRUCTION,
     SystemRole,
     deep_merge,
     plain,
     require_tool_support,
+    schema_instruction,
     system_role,
     tool_choice_mode,
 )
@@ -263,8 +262,7 @@ def _response_format(
         return {"type": "json_object"}, None
     schema = plain(fmt.schema)
     if not profile.supports_json_schema:
-        text = json.dumps(schema, ensure_ascii=False, sort_keys=True)
-        return {"type": "json_object"}, JSON_SCHEMA_INSTRUCTION + text
+        return {"type": "json_object"}, schema_instruction(schema)
     spec: dict[str, Any] = {"name": fmt.name, "schema": schema}
     strict = fmt.strict if fmt.strict is not None else options.params.get("strictJsonSchema")
     if strict is not None:

@@ -2,7 +2,10 @@
 
 Prompt caches on the server match on the prefix of what the model sees, and that prefix is
 rebuilt from the request every turn, so the same conversation must serialize to the same bytes
-turn after turn: sorted keys, no incidental whitespace, UTF-8 kept as is.
+turn after turn: no incidental whitespace, UTF-8 kept as is, and keys in the order the
+request builders (and the caller, for schemas, tools and `extra_body`) put them. Keys are not
+sorted: the builders are deterministic already, and sorting would reorder a JSON schema's
+`properties`, which models with structured outputs generate in the order given.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 __all__ = ["encode_body"]
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:

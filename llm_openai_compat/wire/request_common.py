@@ -3,6 +3,7 @@ copies and the deep merge of `extraBody`, so the two shapes cannot drift apart o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -16,11 +17,19 @@ __all__ = [
     "deep_merge",
     "plain",
     "require_tool_support",
+    "schema_instruction",
     "system_role",
     "tool_choice_mode",
 ]
 
 JSON_SCHEMA_INSTRUCTION = "Respond with a JSON object that matches this JSON schema: "
+
+
+def schema_instruction(schema: Any) -> str:
+    """The instruction sent instead of a schema the server cannot take. Keys keep the caller's
+    order: models write fields in the order the schema lists them."""
+    return JSON_SCHEMA_INSTRUCTION + json.dumps(schema, ensure_ascii=False)
+
 
 SystemRole = Literal["system", "developer"]
 

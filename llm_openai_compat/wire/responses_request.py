@@ -10,7 +10,6 @@ turn 2's `input` starts with exactly the bytes of turn 1's (the server's prefix 
 
 from __future__ import annotations
 
-import json
 import mimetypes
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -32,11 +31,11 @@ from ..messages import (
     ToolSpec,
 )
 from .request_common import (
-    JSON_SCHEMA_INSTRUCTION,
     SystemRole,
     deep_merge,
     plain,
     require_tool_support,
+    schema_instruction,
     system_role,
     tool_choice_mode,
 )
@@ -293,8 +292,7 @@ def render_format(
         return {"type": "json_object"}, None
     schema = plain(fmt.schema)
     if not profile.supports_json_schema:
-        text = json.dumps(schema, ensure_ascii=False, sort_keys=True)
-        return {"type": "json_object"}, JSON_SCHEMA_INSTRUCTION + text
+        return {"type": "json_object"}, schema_instruction(schema)
     strict = fmt.strict
     if strict is None:
         default = params.get("strictJsonSchema")

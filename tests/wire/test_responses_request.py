@@ -392,7 +392,7 @@ def test_json_schema_on_a_profile_without_it_becomes_json_mode_plus_instructions
     assert body["text"] == {"format": {"type": "json_object"}}
     assert body["instructions"] == (
         "Be brief.\n\nRespond with a JSON object that matches this JSON schema: "
-        + json.dumps(schema, sort_keys=True)
+        + json.dumps(schema)
     )
     alone = build([user("x")], response_format=fmt, profile=profile)
     assert alone["instructions"].startswith("Respond with a JSON object")
