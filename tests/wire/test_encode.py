@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 
 from llm_openai_compat.config.profiles import PROFILES
-from llm_openai_compat.messages import Conversation, Message, RequestOptions, ResponseFormat, ToolSpec
+from llm_openai_compat.messages import (
+    Conversation,
+    Message,
+    RequestOptions,
+    ResponseFormat,
+    ToolSpec,
+)
 from llm_openai_compat.wire import chat_request, responses_request
 from llm_openai_compat.wire.encode import encode_body
 
