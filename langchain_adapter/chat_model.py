@@ -106,11 +106,6 @@ _NOT_APPLICABLE = {
     "root_client": "pass http_client=httpx2.Client(...) instead",
     "root_async_client": "pass http_async_client=httpx2.AsyncClient(...) instead",
     "azure_endpoint": "give the Azure URL as base_url with vendor_profile='azure'",
-    # Applicable, but not built yet: refused rather than silently ignored.
-    "http_client": "not supported yet (the core owns its connection pools); "
-                   "use timeout=, verify_tls= and headers=",
-    "http_async_client": "not supported yet (the core owns its connection pools); "
-                         "use timeout=, verify_tls= and headers=",
 }
 
 
@@ -206,6 +201,13 @@ class ChatOpenAICompat(BaseChatModel):
     stream_usage: bool = True
     """Ask for usage when streaming (`stream_options`); servers that reject it are retried
     once without it, and remembered."""
+    http_client: Any = Field(default=None, exclude=True, repr=False)
+    """An `httpx2.Client` you own, used as is for this model's sync requests (its transport,
+    proxies, TLS settings, headers and event hooks apply; never closed here), with the same
+    retries, breaker, redaction and errors as the core's own pools. An `httpx.Client` is
+    refused: build it with httpx2 (same API)."""
+    http_async_client: Any = Field(default=None, exclude=True, repr=False)
+    """The same for async requests: an `httpx2.AsyncClient` you own."""
     runtime: Runtime | None = Field(default=None, exclude=True, repr=False)
     """The `Runtime` that owns connection pools, breakers and learned quirks (the process's
     default one when None); never serialized."""
@@ -290,6 +292,12 @@ class ChatOpenAICompat(BaseChatModel):
             self._ls_provider = _inline_ls_provider(self.base_url, profile.name)
         validate_params(self._params({}, None), target.settings.api_shape, where="ChatOpenAICompat")
         self._resolved = target
+        if self.http_client is not None:  # a client of the wrong kind fails now
+            self._client = Client(self._target(), runtime=self._runtime(),
+                                  http_client=self.http_client)
+        if self.http_async_client is not None:
+            self._async_client = AsyncClient(self._target(), runtime=self._runtime(),
+                                             http_client=self.http_async_client)
         if self.profile is None:
             self.profile = _model_profile(target.settings.capabilities)
         return self
@@ -338,12 +346,14 @@ class ChatOpenAICompat(BaseChatModel):
 
     def _sync(self) -> Client:
         if self._client is None:
-            self._client = Client(self._target(), runtime=self._runtime())
+            self._client = Client(self._target(), runtime=self._runtime(),
+                                  http_client=self.http_client)
         return self._client
 
     def _async(self) -> AsyncClient:
         if self._async_client is None:
-            self._async_client = AsyncClient(self._target(), runtime=self._runtime())
+            self._async_client = AsyncClient(self._target(), runtime=self._runtime(),
+                                             http_client=self.http_async_client)
         return self._async_client
 
     # -- LangChain metadata ----------------------------------------------------------------
@@ -492,7 +502,11 @@ class ChatOpenAICompat(BaseChatModel):
             return self._sync() if sync else self._async()
         target = self._target()
         settings = target.settings.model_copy(update={"max_retries": retries})
-        return (Client if sync else AsyncClient)(replace(target, settings=settings))
+        if sync:
+            return Client(replace(target, settings=settings), runtime=self._runtime(),
+                          http_client=self.http_client)
+        return AsyncClient(replace(target, settings=settings), runtime=self._runtime(),
+                           http_client=self.http_async_client)
 
     def _builder(self, options: RequestOptions) -> ChunkBuilder:
         return ChunkBuilder(options.model, v1=self.output_version == "v1")
