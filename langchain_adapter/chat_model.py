@@ -51,6 +51,7 @@ from llm_openai_compat import (
 
 from .convert import (
     ChunkBuilder,
+    as_responses_message,
     is_server_tool,
     to_conversation,
     to_response_format,
@@ -108,6 +109,8 @@ _NOT_APPLICABLE = {
     "azure_endpoint": "give the Azure URL as base_url with vendor_profile='azure'",
 }
 
+_OUTPUT_VERSIONS = frozenset({"v0", "v1", "responses/v1"})
+
 
 class ChatOpenAICompat(BaseChatModel):
     """A chat model for any server that speaks OpenAI's HTTP API.
@@ -116,6 +119,10 @@ class ChatOpenAICompat(BaseChatModel):
     model="llama3.2")` (with neither `provider` nor `base_url`, the file's active provider and
     model), or inline, `ChatOpenAICompat(base_url="http://localhost:8000/v1", model="m")`.
     Connection fields given with a provider override the file's values for this model only.
+
+    `output_version`: None or "v0" (text content), "v1" (LangChain's standard blocks), or
+    "responses/v1" (ChatOpenAI's Responses-style blocks; implies the Responses API unless
+    `use_responses_api` or `api_shape` is given).
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
@@ -229,6 +236,13 @@ class ChatOpenAICompat(BaseChatModel):
         for name, why in _NOT_APPLICABLE.items():
             if data.get(name) is not None:
                 raise ConfigError(f"ChatOpenAICompat does not take {name}: {why}", field=name)
+        version = data.get("output_version")
+        if version is not None and version not in _OUTPUT_VERSIONS:
+            raise ConfigError(
+                f"output_version {version!r} is unknown: use 'v0' (text content), 'v1' "
+                "(LangChain's standard blocks) or 'responses/v1' (ChatOpenAI's Responses-style "
+                "blocks)", field="output_version",
+            )
         if any(alias in data for alias in _ALIASES):
             data = dict(data)
             for alias, name in _ALIASES.items():
@@ -237,11 +251,6 @@ class ChatOpenAICompat(BaseChatModel):
                     if data.get(name) not in (None, value):
                         raise ConfigError(f"give either {alias} or {name}, not both", field=name)
                     data[name] = value
-        if data.get("output_version") == "responses/v1":
-            raise ConfigError(
-                "output_version='responses/v1' is not supported: use 'v1' (standard content "
-                "blocks) or 'v0'", field="output_version",
-            )
         return data
 
     @model_validator(mode="before")
@@ -309,6 +318,8 @@ class ChatOpenAICompat(BaseChatModel):
             out["api_shape"] = self.api_shape
         elif self.use_responses_api is not None:
             out["api_shape"] = "responses" if self.use_responses_api else "chat-completions"
+        elif self.output_version == "responses/v1":  # as ChatOpenAI: it implies that API
+            out["api_shape"] = "responses"
         for field in ("system_message_mode", "url_mode", "verify_tls"):
             if getattr(self, field) is not None:
                 out[field] = getattr(self, field)
@@ -509,7 +520,8 @@ class ChatOpenAICompat(BaseChatModel):
                            http_client=self.http_async_client)
 
     def _builder(self, options: RequestOptions) -> ChunkBuilder:
-        return ChunkBuilder(options.model, v1=self.output_version == "v1")
+        return ChunkBuilder(options.model, v1=self.output_version == "v1",
+                            responses=self.output_version == "responses/v1")
 
     def _run(self, messages: list[BaseMessage], stop: list[str] | None, call: Mapping[str, Any],
              *, stream: bool, run_manager: Any = None,
@@ -679,14 +691,23 @@ def _with_other_choices(result: ChatResult, builders: list[ChunkBuilder]) -> Cha
     """Choices 1.. of an `n` call, each built into a message the way choice 0 was."""
     others = builders[0].other_choices if builders else []
     if not others:
-        return result
+        return _finished(result, builders)
     generations = list(result.generations)
     for choice in sorted(others, key=lambda c: c.index):
         builder = builders[0].for_other_choice()
         chunks = [c for c in map(builder.feed, choice.events) if c is not None]
         if chunks:
             generations.extend(generate_from_stream(iter(chunks)).generations)
-    return ChatResult(generations=generations, llm_output=result.llm_output)
+    return _finished(ChatResult(generations=generations, llm_output=result.llm_output), builders)
+
+
+def _finished(result: ChatResult, builders: list[ChunkBuilder]) -> ChatResult:
+    """Non-streamed `responses/v1` messages in ChatOpenAI's `invoke` form (see
+    `convert.as_responses_message`)."""
+    if builders and builders[0].responses:
+        for generation in result.generations:
+            as_responses_message(generation.message)
+    return result
 
 
 def _with_query(base_url: str, query: Mapping[str, str]) -> str:

@@ -9,7 +9,6 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, trim_messages
 
 from langchain_adapter import ChatOpenAICompat
-from llm_openai_compat import ConfigError
 
 
 @pytest.mark.parametrize("flags", [(), ("llamacpp-tokenize",)])
