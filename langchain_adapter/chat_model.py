@@ -308,7 +308,7 @@ class ChatOpenAICompat(BaseChatModel):
             self._async_client = AsyncClient(self._target(), runtime=self._runtime(),
                                              http_client=self.http_async_client)
         if self.profile is None:
-            self.profile = _model_profile(target.settings.capabilities)
+            self.profile = _model_profile(target.settings.capabilities_of(self.model))
         return self
 
     def _overrides(self, base: ProviderSettings) -> dict[str, Any]:
@@ -656,8 +656,9 @@ class ChatOpenAICompat(BaseChatModel):
                                       strict=strict)
 
 
-# The provider's capability flags (what `llm openai-compat test` found, or the user wrote) ->
-# LangChain's ModelProfile keys. A flag never probed stays out of the profile: unknown.
+# Capability flags (the provider's probe, under what `add`, `models --refresh` and
+# `test --model` stored for the model from its native listing or its own probe) -> LangChain's
+# ModelProfile keys. A flag nobody stated stays out of the profile: unknown.
 _PROFILE_FLAGS = {
     "tools": "tool_calling",
     "toolsStreamed": "tool_call_streaming",
@@ -665,9 +666,11 @@ _PROFILE_FLAGS = {
     "images": "image_inputs",
     "audio": "audio_inputs",
     "pdf": "pdf_inputs",
+    "video": "video_inputs",
     "reasoning": "reasoning_output",
 }
 _PROFILE_LIMITS = {
+    "contextLength": "max_input_tokens",  # what native listings state (capabilities.py)
     "contextWindow": "max_input_tokens",
     "maxInputTokens": "max_input_tokens",
     "maxOutputTokens": "max_output_tokens",
@@ -675,7 +678,7 @@ _PROFILE_LIMITS = {
 
 
 def _model_profile(capabilities: Mapping[str, Any]) -> ModelProfile | None:
-    """LangChain's `profile` from what is known about the provider (None when nothing is)."""
+    """LangChain's `profile` from what is known about the model (None when nothing is)."""
     profile: dict[str, Any] = {}
     for flag, key in _PROFILE_FLAGS.items():
         if isinstance(capabilities.get(flag), bool):

@@ -221,9 +221,7 @@ class _Shared:
         self.model_name = model_name
         self.shape = provider.api_shape
         # The provider's probe, overridden by what the server published about this model.
-        self.capabilities: dict[str, Any] = {
-            **provider.capabilities, **provider.model_capabilities.get(model_name, {})
-        }
+        self.capabilities: dict[str, Any] = provider.capabilities_of(model_name)
         caps = self.capabilities
         self.can_stream = caps.get("streaming", True) is not False
         self.supports_tools = caps.get("tools", True) is not False

@@ -101,3 +101,32 @@ def test_configured_aliases(model_server, run_llm, write_settings):
     result = run_llm("-m", "fast", "hi")
     assert result.exit_code == 0, result.output
     assert "aliases: fast" in run_llm("models").stdout
+
+
+def test_langchain_profile_follows_each_models_stored_entry(model_server, run_llm, settings_file):
+    """Issue 17 item 5: `ChatOpenAICompat.profile` comes from what the provider's probe and
+    each model's stored entry say (native listing via `add --discover`, `models --refresh`,
+    and a per-model probe via `test --model`), per model, not one answer per provider."""
+    from langchain_adapter import ChatOpenAICompat
+
+    added = run_llm("openai-compat", "add", "studio", "--base-url", model_server.url("lmstudio"),
+                    "--profile", "lmstudio", "--discover")
+    assert added.exit_code == 0, added.output
+    stored = json.loads(settings_file.read_text())["providers"]["studio"]["modelCapabilities"]
+
+    def profile(model: str) -> dict:
+        return dict(ChatOpenAICompat(provider="studio", model=model,
+                                     settings_path=str(settings_file)).profile or {})
+
+    vision, tools = profile("llava-v1.5-7b-llamafile"), profile("openai/gpt-oss-20b")
+    assert vision["image_inputs"] is True and tools["image_inputs"] is False
+    assert vision["tool_calling"] is False and tools["tool_calling"] is True
+    assert vision["max_input_tokens"] == stored["llava-v1.5-7b-llamafile"]["contextLength"]
+    assert tools["max_input_tokens"] == stored["openai/gpt-oss-20b"]["contextLength"]
+
+    # A per-model probe adds what the listing does not say (structured output here).
+    assert "structured_output" not in tools
+    probed = run_llm("openai-compat", "test", "studio", "--model", "openai/gpt-oss-20b")
+    assert probed.exit_code == 0, probed.output
+    assert profile("openai/gpt-oss-20b")["structured_output"] is True
+    assert "structured_output" not in profile("llava-v1.5-7b-llamafile")
