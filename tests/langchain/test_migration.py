@@ -152,7 +152,20 @@ def test_use_responses_api(model_server):
     a, b = theirs.invoke(PROMPT), ours.invoke(PROMPT)
     assert model_server.requests()[-1]["path"].endswith("/responses")
     assert b.text == a.text
-    assert b.usage_metadata["total_tokens"] == a.usage_metadata["total_tokens"]
+    assert b.usage_metadata == a.usage_metadata
+    missing = set(a.response_metadata) - set(b.response_metadata)
+    assert not missing, f"response_metadata lacks {sorted(missing)}"
+    for key in ("model_name", "model_provider", "status", "object", "model"):
+        assert b.response_metadata[key] == a.response_metadata[key], key
+    merged = []
+    for llm in (theirs, ours):
+        full = None
+        for chunk in llm.stream(PROMPT):
+            full = chunk if full is None else full + chunk
+        merged.append(full)
+    assert merged[1].text == merged[0].text
+    assert merged[1].response_metadata["status"] == "completed" == merged[0].response_metadata["status"]
+    assert not set(merged[0].response_metadata) - set(merged[1].response_metadata)
 
 
 def _shape(message) -> list[tuple[str, object]]:
