@@ -10,6 +10,7 @@ ever prints a key, only where it comes from.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -514,10 +515,15 @@ def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
 @click.option("--no-store", is_flag=True, help="Do not store the capabilities found")
 @click.option(
     "--all-models", is_flag=True,
-    help="Probe each of the provider's models in turn and store each one's capabilities",
+    help="Probe each of the provider's models and store each one's capabilities",
+)
+@click.option(
+    "--concurrency", "-j", type=click.IntRange(1, 16), default=2, show_default=True,
+    help="With --all-models: how many models are probed at once",
 )
 def test(
-    provider_id: str, model: str | None, key: str | None, no_store: bool, all_models: bool
+    provider_id: str, model: str | None, key: str | None, no_store: bool, all_models: bool,
+    concurrency: int,
 ) -> None:
     """Test the connection and probe what the server supports.
 
@@ -528,20 +534,22 @@ def test(
     models follow (tools, schemas, streaming); an `Adapted:` line under the table
     says what requests do differently because of a NO (or of a server's error
     earlier in this process). With --model the result is stored for that model
-    (`modelCapabilities`); --all-models probes every model, one after another.
+    (`modelCapabilities`); --all-models probes every model, --concurrency at a time
+    (default 2, so a small local server is not flooded), with progress on stderr.
 
     \b
     Examples:
       llm openai-compat test ollama
       llm openai-compat test openrouter --model anthropic/claude-sonnet-4
       llm openai-compat test lmstudio --all-models --no-store
+      llm openai-compat test openrouter --all-models -j 4
     """
     from .. import run_probes, settings_path, upsert_provider
 
     if all_models:
         if model is not None:
             raise click.UsageError("Give --model or --all-models, not both")
-        _test_all(provider_id, key, no_store)
+        _test_all(provider_id, key, no_store, concurrency)
         return
     per_model = model is not None
     with _user_errors():
@@ -606,25 +614,44 @@ def _store_model_probe(provider_id: str, probed: Mapping[str, Mapping[str, Any]]
     upsert_provider(provider_id, prov.model_copy(update={"model_capabilities": per_model}))
 
 
-def _test_all(provider_id: str, key: str | None, no_store: bool) -> None:
-    """`test --all-models`: every model probed in turn (one at a time, so a small local
-    server is never flooded), progress on stderr, one row per model."""
-    from .. import run_probes, settings_path
+def _test_all(provider_id: str, key: str | None, no_store: bool, concurrency: int) -> None:
+    """`test --all-models`: every model probed, at most `concurrency` at once (a small local
+    server is never flooded), progress on stderr as each starts and ends, one row per model
+    in the provider's order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .. import ProbeReport, run_probes, settings_path
 
     with _user_errors():
         prov = _provider(provider_id)
         if not prov.models:
             raise click.UsageError(f"Provider {provider_id!r} lists no models to test")
-        probed: dict[str, dict[str, Any]] = {}
-        rows: list[list[str]] = []
-        labels: list[str] = []
-        for number, name in enumerate(prov.models, 1):
-            _progress(f"[{number}/{len(prov.models)}] testing {provider_id}/{name} ...")
-            report = run_probes(provider_id, prov, name, api_key=_explicit_key(key))
-            labels = labels or [c.label for c in report.checks]
-            rows.append([name, *(_mark(c.ok) for c in report.checks)])
-            if report.connected:
-                probed[name] = report.capabilities()
+        api_key = _explicit_key(key)
+        total = len(prov.models)
+        lock = threading.Lock()
+        done = 0
+
+        def probe(number: int, name: str) -> ProbeReport:
+            nonlocal done
+            _progress(f"[{number}/{total}] testing {provider_id}/{name} ...")
+            try:
+                return run_probes(provider_id, prov, name, api_key=api_key)
+            finally:
+                with lock:
+                    done += 1
+                    _progress(f"  {provider_id}/{name} done ({done}/{total})")
+
+        with ThreadPoolExecutor(min(concurrency, total), "openai-compat-test") as pool:
+            futures = [pool.submit(probe, n, name) for n, name in enumerate(prov.models, 1)]
+            reports = [future.result() for future in futures]
+    probed: dict[str, dict[str, Any]] = {}
+    rows: list[list[str]] = []
+    labels: list[str] = []
+    for name, report in zip(prov.models, reports, strict=True):
+        labels = labels or [c.label for c in report.checks]
+        rows.append([name, *(_mark(c.ok) for c in report.checks)])
+        if report.connected:
+            probed[name] = report.capabilities()
     click.echo(_table(["model", *labels], rows))
     if not probed:
         raise click.ClickException(f"Could not talk to any model of {provider_id}; nothing was stored")

@@ -307,6 +307,50 @@ def test_test_all_models(run_llm, write_settings, model_server, settings_file):
     assert both.exit_code == 2 and "not both" in both.output
 
 
+def test_test_all_models_probes_with_bounded_concurrency(
+    run_llm, write_settings, model_server, settings_file, monkeypatch
+):
+    """`--all-models -j 2`: two models are probed at once (a barrier of two that a serial
+    loop could never pass), never more than two, every one of them, with progress per model."""
+    import threading
+
+    import llm_openai_compat
+
+    models = ["m1", "m2", "m3", "m4", "m5"]
+    write_settings(sim=sim(model_server.url(), *models))
+    real = llm_openai_compat.run_probes
+    barrier = threading.Barrier(2, timeout=30)  # a bound for a failure, not a timing
+    lock = threading.Lock()
+    inside, most, seen = 0, 0, []
+
+    def counted(*args, **kwargs):
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+            seen.append(args[2])
+        try:
+            if len(seen) <= 2:
+                barrier.wait()  # the first two must be in flight together
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(llm_openai_compat, "run_probes", counted)
+    result = run_llm("openai-compat", "test", "sim", "--all-models", "-j", "2")
+    assert result.exit_code == 0, result.output
+    assert most == 2 and sorted(seen) == models
+    for number, name in enumerate(models, 1):
+        assert f"[{number}/5] testing sim/{name}" in result.stderr
+        assert f"sim/{name} done (" in result.stderr
+    assert [row.split()[0] for row in result.stdout.splitlines()[1:]] == models
+    stored = _file(settings_file)["providers"]["sim"]["modelCapabilities"]
+    assert set(stored) == set(models)
+    bad = run_llm("openai-compat", "test", "sim", "--all-models", "-j", "0")
+    assert bad.exit_code == 2 and "concurrency" in bad.output
+
+
 def test_test_on_the_responses_shape(run_llm, write_settings, model_server, settings_file):
     write_settings(resp=sim(model_server.url(), apiShape="responses"))
     result = run_llm("openai-compat", "test", "resp", "--no-store")
