@@ -318,18 +318,22 @@ def add(
         _progress(f"Try: llm -m {provider_id}/{prov.models[0]} hi")
 
 
-def _capability_summary(caps: Mapping[str, Any]) -> str:
-    """`  [tools, images, 131072 ctx]`, or `  [no tools]`: what is known of one model."""
-    from .. import CAPABILITY_KEYS
+# `models ID`: the table's capability columns (header, the capability key).
+_CAPABILITY_COLUMNS = (
+    ("tools", "tools"), ("schema", "jsonSchema"), ("images", "images"), ("audio", "audio"),
+    ("pdf", "pdf"), ("video", "video"), ("reasoning", "reasoning"),
+)
 
-    parts = [
-        k if caps[k] is True else f"no {k}"
-        for k in CAPABILITY_KEYS
-        if isinstance(caps.get(k), bool) and k not in ("chat", "embedding")
+
+def _capability_cells(caps: Mapping[str, Any]) -> list[str]:
+    """yes / no / - (nobody said) per capability column, then the context length."""
+    cells = [
+        {True: "yes", False: "no"}.get(caps.get(key), "-") if isinstance(caps.get(key), bool)
+        else "-"
+        for _, key in _CAPABILITY_COLUMNS
     ]
-    if caps.get("contextLength"):
-        parts.append(f"{caps['contextLength']} ctx")
-    return f"  [{', '.join(parts)}]" if parts else ""
+    context = caps.get("contextLength") or caps.get("contextWindow")
+    return [*cells, str(context) if isinstance(context, int) and context > 0 else "-"]
 
 
 def _merged_embedding_models(old: list[Any], found: Sequence[str]) -> list[Any]:
@@ -405,9 +409,13 @@ def remove(provider_id: str, yes: bool) -> None:
 @click.argument("provider_id")
 @click.option("--refresh", is_flag=True, help="Store the listed models as the provider's models")
 @click.option("--key", help="An API key (or the name of one stored with `llm keys set`)")
-def models_(provider_id: str, refresh: bool, key: str | None) -> None:
+@click.option("as_json", "--json", is_flag=True, help="Print the models as a JSON list")
+def models_(provider_id: str, refresh: bool, key: str | None, as_json: bool) -> None:
     """List the models the server offers (its /models, or the native listing of Ollama and
-    LM Studio), each with what the server publishes about it: tools, images, context length.
+    LM Studio) as a table: each model's kind, whether the settings file has it, and what is
+    known of it (yes, no, or - when nobody said): tools, structured output (schema), image,
+    audio, PDF and video input, reasoning, context length; from what the server publishes
+    about it, over the provider's probe and what was stored for it.
 
     With --refresh the list and each model's capabilities (`modelCapabilities`) are stored,
     Ollama's per-model details with progress on stderr.
@@ -416,8 +424,10 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
     Examples:
       llm openai-compat models ollama
       llm openai-compat models openrouter --refresh
+      llm openai-compat models lmstudio --json | jq '.[] | select(.capabilities.images)'
+
     """
-    from .. import upsert_provider
+    from .. import CAPABILITY_KEYS, upsert_provider
 
     with _user_errors():
         settings = _load()
@@ -434,18 +444,27 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
             upsert_provider(provider_id, _validated(provider_id, raw))
     configured = set(prov.models)
     configured_embeddings = set(prov.embedding_dimensions())
-    known = {**prov.model_capabilities, **listing.capabilities}
+    entries = []
     for model in found:
-        click.echo(
-            f"{provider_id}/{model}"
-            + ("" if refresh or model in configured else "  (not configured)")
-            + _capability_summary(known.get(model, {}))
-        )
+        caps = {**prov.capabilities_of(model), **listing.capabilities.get(model, {})}
+        entries.append((model, "chat", refresh or model in configured, caps))
     for model in listing.embedding_models:
-        click.echo(
-            f"{provider_id}/{model}  (embedding)"
-            + ("" if refresh or model in configured_embeddings else "  (not configured)")
-        )
+        caps = dict(listing.capabilities.get(model, {}))
+        entries.append((model, "embedding", refresh or model in configured_embeddings, caps))
+    if as_json:
+        click.echo(json.dumps([
+            {"id": f"{provider_id}/{model}", "model": model, "kind": kind, "stored": stored,
+             "capabilities": {k: caps[k] for k in CAPABILITY_KEYS if k in caps}}
+            for model, kind, stored, caps in entries
+        ], indent=2))
+    else:
+        rows = [
+            [f"{provider_id}/{model}", kind, "yes" if stored else "no",
+             *(_capability_cells(caps) if kind == "chat" else ["-"] * (len(_CAPABILITY_COLUMNS) + 1))]
+            for model, kind, stored, caps in entries
+        ]
+        header = ["model", "kind", "stored", *(h for h, _ in _CAPABILITY_COLUMNS), "context"]
+        click.echo(_table(header, rows) if rows else "(the server lists no models)")
     if refresh:
         count = len(listing.embedding_models)
         _progress(

@@ -192,11 +192,12 @@ def test_models_lists_and_refreshes(run_llm, write_settings, model_server, setti
     write_settings(sim=sim(model_server.url(), "sim-model"))
     result = run_llm("openai-compat", "models", "sim")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [
-        "sim/sim-model",
-        "sim/sim-model-mini  (not configured)",
-        "sim/sim-reasoner  (not configured)",
-        "sim/sim-embed  (embedding)  (not configured)",
+    assert [line.split()[:3] for line in result.stdout.splitlines()] == [
+        ["model", "kind", "stored"],
+        ["sim/sim-model", "chat", "yes"],
+        ["sim/sim-model-mini", "chat", "no"],
+        ["sim/sim-reasoner", "chat", "no"],
+        ["sim/sim-embed", "embedding", "no"],
     ]
     refreshed = run_llm("openai-compat", "models", "sim", "--refresh")
     assert refreshed.exit_code == 0, refreshed.output

@@ -67,7 +67,10 @@ def test_openrouter_models_differ_per_model(model_server, run_llm, write_setting
     write_settings(router=sim(model_server.url("openrouter"), "x"))
     refreshed = run_llm("openai-compat", "models", "router", "--refresh")
     assert refreshed.exit_code == 0, refreshed.output
-    assert "router/anthropic/claude-sonnet-4  [tools" in refreshed.stdout
+    header, *rows = (line.split() for line in refreshed.stdout.splitlines())
+    sonnet_row = dict(zip(header, next(r for r in rows if r[0] == "router/anthropic/claude-sonnet-4"),
+                          strict=True))
+    assert sonnet_row["tools"] == "yes" and sonnet_row["images"] == "yes"
     caps = json.loads(settings_file.read_text())["providers"]["router"]["modelCapabilities"]
     sonnet = llm.get_model("router/anthropic/claude-sonnet-4")
     assert "image/png" in sonnet.attachment_types and "application/pdf" in sonnet.attachment_types
@@ -130,3 +133,29 @@ def test_langchain_profile_follows_each_models_stored_entry(model_server, run_ll
     assert probed.exit_code == 0, probed.output
     assert profile("openai/gpt-oss-20b")["structured_output"] is True
     assert "structured_output" not in profile("llava-v1.5-7b-llamafile")
+
+
+def test_models_shows_each_models_capabilities_as_a_table(model_server, run_llm, write_settings):
+    """Issue 18: `models ID` is a table with one row per model and what is known of each
+    (yes / no / - unknown), from the listing over the provider's probe; `--json` the same."""
+    write_settings(router=sim(model_server.url("openrouter"), "openai/gpt-4o",
+                              capabilities={"video": False}))
+    listed = run_llm("openai-compat", "models", "router")
+    assert listed.exit_code == 0, listed.output
+    header, *rows = (line.split() for line in listed.stdout.splitlines())
+    assert header == ["model", "kind", "stored", "tools", "schema", "images", "audio", "pdf",
+                      "video", "reasoning", "context"]
+    table = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    as_json = run_llm("openai-compat", "models", "router", "--json")
+    entries = {e["id"]: e for e in json.loads(as_json.stdout)}
+    assert set(entries) == set(table) and len(table) > 2
+    for model_id, row in table.items():
+        caps = entries[model_id]["capabilities"]
+        for column, key in (("tools", "tools"), ("schema", "jsonSchema"), ("images", "images"),
+                            ("pdf", "pdf"), ("reasoning", "reasoning")):
+            assert row[column] == {True: "yes", False: "no"}[caps[key]], (model_id, column)
+        assert row["context"] == str(caps["contextLength"])
+        assert row["stored"] == ("yes" if model_id == "router/openai/gpt-4o" else "no")
+    # The models differ (not one answer per provider).
+    assert {row["images"] for row in table.values()} == {"yes", "no"}
+    assert table["router/anthropic/claude-sonnet-4"]["reasoning"] == "yes"
