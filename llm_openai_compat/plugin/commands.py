@@ -88,12 +88,25 @@ def openai_compat() -> None:
     Providers live in one JSON settings file (see `llm openai-compat path`); each model
     of each provider is the llm model PROVIDER/MODEL, and the active one is also
     `openai-compat`.
+
+    \b
+    Examples:
+      llm openai-compat add ollama
+      llm openai-compat models ollama
+      llm -m ollama/llama3.2 hi
     """
 
 
 @openai_compat.command()
 def path() -> None:
-    """Print where the settings file is (OPENAI_COMPAT_SETTINGS overrides it)."""
+    """Print where the settings file is (OPENAI_COMPAT_SETTINGS overrides it).
+
+    \b
+    Examples:
+      llm openai-compat path
+      $EDITOR "$(llm openai-compat path)"
+      OPENAI_COMPAT_SETTINGS=./team.json llm openai-compat path
+    """
     from .. import settings_path
 
     where = settings_path()
@@ -224,10 +237,11 @@ def add(
     you name them with --model).
 
     \b
-    llm openai-compat add ollama
-    llm openai-compat add gpu --server vllm --base-url http://gpu-box:8000/v1
-    llm openai-compat add openai --base-url https://api.openai.com/v1 \\
-        --key-llm openai -m gpt-4o-mini --shape responses
+    Examples:
+      llm openai-compat add ollama
+      llm openai-compat add gpu --server vllm --base-url http://gpu-box:8000/v1
+      llm openai-compat add openai --base-url https://api.openai.com/v1 \\
+          --key-llm openai -m gpt-4o-mini --shape responses
     """
     from .. import ConfigError, set_active, settings_path, upsert_provider
 
@@ -478,7 +492,14 @@ def models_(provider_id: str, refresh: bool, key: str | None, as_json: bool) -> 
 @click.argument("provider_id")
 @click.argument("model", required=False)
 def use(provider_id: str, model: str | None) -> None:
-    """Make PROVIDER (and MODEL) the active one: the `openai-compat` alias points there."""
+    """Make PROVIDER (and MODEL) the active one: the `openai-compat` alias points there.
+
+    \b
+    Examples:
+      llm openai-compat use ollama
+      llm openai-compat use openrouter anthropic/claude-sonnet-4
+      llm -m openai-compat hi
+    """
     from .. import set_active
 
     with _user_errors():

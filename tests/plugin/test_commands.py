@@ -461,3 +461,40 @@ def test_add_with_base_url_ends_with_a_first_prompt(run_llm, settings_file):
     result = run_llm("openai-compat", "add", "work", "--base-url", "http://a/v1", "-m", "big")
     assert result.exit_code == 0, result.output
     assert "Try: llm -m work/big hi" in result.stderr
+
+
+def _commands(group, path=()):
+    """Every command under `group` (the group itself first), with its path of names."""
+    import click
+
+    yield path, group
+    if isinstance(group, click.Group):
+        for name, command in sorted(group.commands.items()):
+            yield from _commands(command, (*path, name))
+
+
+def test_every_command_has_examples_in_its_help(run_llm):
+    """Issue 18: each `llm openai-compat` command's --help has an Examples section whose
+    examples run that very command with options it has (so they cannot drift)."""
+    import shlex
+
+    from llm_openai_compat.plugin.commands import openai_compat
+
+    walked = list(_commands(openai_compat))
+    assert {p[0] for p, _ in walked if p} >= {"add", "models", "path", "providers", "remove",
+                                              "test", "use"}
+    for path, command in walked:
+        shown = run_llm("openai-compat", *path, "--help")
+        assert shown.exit_code == 0, shown.output
+        assert "Examples:" in shown.stdout, f"`llm openai-compat {' '.join(path)}` has none"
+        section = shown.stdout.split("Examples:", 1)[1].split("\nOptions:", 1)[0]
+        prefix = " ".join(["llm", "openai-compat", *path])
+        examples = [line.strip() for line in section.splitlines()
+                    if line.strip().startswith(prefix)]
+        assert examples, f"no example of {prefix!r} in its help"
+        known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        for example in examples:
+            words = shlex.split(example.split(" | ")[0].split("  #")[0].rstrip("\\"))
+            for word in words[len(prefix.split()):]:
+                if word.startswith("-"):
+                    assert word.split("=")[0] in known, f"{example!r}: no option {word}"
