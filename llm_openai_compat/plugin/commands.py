@@ -342,8 +342,7 @@ _CAPABILITY_COLUMNS = (
 def _capability_cells(caps: Mapping[str, Any]) -> list[str]:
     """yes / no / - (nobody said) per capability column, then the context length."""
     cells = [
-        {True: "yes", False: "no"}.get(caps.get(key), "-") if isinstance(caps.get(key), bool)
-        else "-"
+        ("yes" if caps[key] else "no") if isinstance(caps.get(key), bool) else "-"
         for _, key in _CAPABILITY_COLUMNS
     ]
     context = caps.get("contextLength") or caps.get("contextWindow")
@@ -660,7 +659,7 @@ def _test_all(provider_id: str, key: str | None, no_store: bool, concurrency: in
     in the provider's order."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .. import ProbeReport, run_probes, settings_path
+    from .. import run_probes, settings_path
 
     with _user_errors():
         prov = _provider(provider_id)

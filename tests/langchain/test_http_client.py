@@ -13,16 +13,23 @@ from llm_openai_compat import ConfigError, OpenAICompatError
 
 
 def _hooked(seen: list[str]) -> httpx2.Client:
-    return httpx2.Client(headers={"X-Owned-By": "user"},
-                         event_hooks={"request": [lambda r: seen.append(str(r.url.path))]})
+    return httpx2.Client(
+        headers={"X-Owned-By": "user"},
+        event_hooks={"request": [lambda r: seen.append(str(r.url.path))]},
+    )
 
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_sync_requests_go_through_the_users_client(model_server, runtime, stream):
     seen: list[str] = []
     with _hooked(seen) as client:
-        model = ChatOpenAICompat(base_url=model_server.url(), model="m", http_client=client,
-                                 api_key="sk-owned-1234567890", runtime=runtime)
+        model = ChatOpenAICompat(
+            base_url=model_server.url(),
+            model="m",
+            http_client=client,
+            api_key="sk-owned-1234567890",
+            runtime=runtime,
+        )
         model_server.reset()
         if stream:
             text = "".join(str(c.content) for c in model.stream([HumanMessage("hi")]))
@@ -46,10 +53,12 @@ async def test_async_requests_go_through_the_users_async_client(model_server, ru
     async def hook(request: httpx2.Request) -> None:
         seen.append(request.url.path)
 
-    async with httpx2.AsyncClient(headers={"X-Owned-By": "async-user"},
-                                  event_hooks={"request": [hook]}) as client:
-        model = ChatOpenAICompat(base_url=model_server.url(), model="m",
-                                 http_async_client=client, runtime=runtime)
+    async with httpx2.AsyncClient(
+        headers={"X-Owned-By": "async-user"}, event_hooks={"request": [hook]}
+    ) as client:
+        model = ChatOpenAICompat(
+            base_url=model_server.url(), model="m", http_async_client=client, runtime=runtime
+        )
         model_server.reset()
         chunks = [c async for c in model.astream("hi")]
         assert "".join(str(c.content) for c in chunks)
@@ -67,17 +76,27 @@ def test_the_users_client_gets_the_cores_retries_breaker_and_redaction(model_ser
     seen: list[str] = []
     key = "sk-secret-abcdef123456"
     with _hooked(seen) as client:
-        model = ChatOpenAICompat(base_url=model_server.url("fail=503"), model="m",
-                                 http_client=client, api_key=key, max_retries=1,
-                                 runtime=runtime)
+        model = ChatOpenAICompat(
+            base_url=model_server.url("fail=503"),
+            model="m",
+            http_client=client,
+            api_key=key,
+            max_retries=1,
+            runtime=runtime,
+        )
         with pytest.raises(OpenAICompatError) as caught:
             model.invoke("hi")
         assert len(seen) == 2  # one retry, made on the user's client
         message = str(caught.value)
         assert "503" in message and key not in message and "\n" not in message
         assert runtime.pools.breaker_count() == 1  # the runtime's breaker counted them
-        wrong_key = ChatOpenAICompat(base_url=model_server.url(f"key={key}x"), model="m",
-                                     http_client=client, api_key=key, runtime=runtime)
+        wrong_key = ChatOpenAICompat(
+            base_url=model_server.url(f"key={key}x"),
+            model="m",
+            http_client=client,
+            api_key=key,
+            runtime=runtime,
+        )
         with pytest.raises(OpenAICompatError) as caught:
             wrong_key.invoke("hi")
         assert key not in str(caught.value) and len(seen) == 3  # a 401 is not retried
@@ -86,8 +105,9 @@ def test_the_users_client_gets_the_cores_retries_breaker_and_redaction(model_ser
 def test_embeddings_use_the_users_client(model_server, runtime):
     seen: list[str] = []
     with _hooked(seen) as client:
-        embeddings = OpenAICompatEmbeddings(base_url=model_server.url(), model="e",
-                                            http_client=client, runtime=runtime)
+        embeddings = OpenAICompatEmbeddings(
+            base_url=model_server.url(), model="e", http_client=client, runtime=runtime
+        )
         assert len(embeddings.embed_documents(["a", "b"])) == 2
         assert seen == ["/v1/embeddings"]
         assert runtime.pools.sync_keys() == []

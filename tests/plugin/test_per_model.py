@@ -68,8 +68,11 @@ def test_openrouter_models_differ_per_model(model_server, run_llm, write_setting
     refreshed = run_llm("openai-compat", "models", "router", "--refresh")
     assert refreshed.exit_code == 0, refreshed.output
     header, *rows = (line.split() for line in refreshed.stdout.splitlines())
-    sonnet_row = dict(zip(header, next(r for r in rows if r[0] == "router/anthropic/claude-sonnet-4"),
-                          strict=True))
+    sonnet_row = dict(
+        zip(
+            header, next(r for r in rows if r[0] == "router/anthropic/claude-sonnet-4"), strict=True
+        )
+    )
     assert sonnet_row["tools"] == "yes" and sonnet_row["images"] == "yes"
     caps = json.loads(settings_file.read_text())["providers"]["router"]["modelCapabilities"]
     sonnet = llm.get_model("router/anthropic/claude-sonnet-4")
@@ -112,14 +115,26 @@ def test_langchain_profile_follows_each_models_stored_entry(model_server, run_ll
     and a per-model probe via `test --model`), per model, not one answer per provider."""
     from langchain_adapter import ChatOpenAICompat
 
-    added = run_llm("openai-compat", "add", "studio", "--base-url", model_server.url("lmstudio"),
-                    "--profile", "lmstudio", "--discover")
+    added = run_llm(
+        "openai-compat",
+        "add",
+        "studio",
+        "--base-url",
+        model_server.url("lmstudio"),
+        "--profile",
+        "lmstudio",
+        "--discover",
+    )
     assert added.exit_code == 0, added.output
     stored = json.loads(settings_file.read_text())["providers"]["studio"]["modelCapabilities"]
 
     def profile(model: str) -> dict:
-        return dict(ChatOpenAICompat(provider="studio", model=model,
-                                     settings_path=str(settings_file)).profile or {})
+        return dict(
+            ChatOpenAICompat(
+                provider="studio", model=model, settings_path=str(settings_file)
+            ).profile
+            or {}
+        )
 
     vision, tools = profile("llava-v1.5-7b-llamafile"), profile("openai/gpt-oss-20b")
     assert vision["image_inputs"] is True and tools["image_inputs"] is False
@@ -138,21 +153,38 @@ def test_langchain_profile_follows_each_models_stored_entry(model_server, run_ll
 def test_models_shows_each_models_capabilities_as_a_table(model_server, run_llm, write_settings):
     """Issue 18: `models ID` is a table with one row per model and what is known of each
     (yes / no / - unknown), from the listing over the provider's probe; `--json` the same."""
-    write_settings(router=sim(model_server.url("openrouter"), "openai/gpt-4o",
-                              capabilities={"video": False}))
+    write_settings(
+        router=sim(model_server.url("openrouter"), "openai/gpt-4o", capabilities={"video": False})
+    )
     listed = run_llm("openai-compat", "models", "router")
     assert listed.exit_code == 0, listed.output
     header, *rows = (line.split() for line in listed.stdout.splitlines())
-    assert header == ["model", "kind", "stored", "tools", "schema", "images", "audio", "pdf",
-                      "video", "reasoning", "context"]
+    assert header == [
+        "model",
+        "kind",
+        "stored",
+        "tools",
+        "schema",
+        "images",
+        "audio",
+        "pdf",
+        "video",
+        "reasoning",
+        "context",
+    ]
     table = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
     as_json = run_llm("openai-compat", "models", "router", "--json")
     entries = {e["id"]: e for e in json.loads(as_json.stdout)}
     assert set(entries) == set(table) and len(table) > 2
     for model_id, row in table.items():
         caps = entries[model_id]["capabilities"]
-        for column, key in (("tools", "tools"), ("schema", "jsonSchema"), ("images", "images"),
-                            ("pdf", "pdf"), ("reasoning", "reasoning")):
+        for column, key in (
+            ("tools", "tools"),
+            ("schema", "jsonSchema"),
+            ("images", "images"),
+            ("pdf", "pdf"),
+            ("reasoning", "reasoning"),
+        ):
             assert row[column] == {True: "yes", False: "no"}[caps[key]], (model_id, column)
         assert row["context"] == str(caps["contextLength"])
         assert row["stored"] == ("yes" if model_id == "router/openai/gpt-4o" else "no")
