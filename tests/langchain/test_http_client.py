@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx2
 import pytest
+from langchain_core.load import dumps
 from langchain_core.messages import HumanMessage
 
 from langchain_adapter import ChatOpenAICompat, OpenAICompatEmbeddings
@@ -132,4 +133,5 @@ def test_the_users_client_is_never_serialized_or_shown(model_server):
     with httpx2.Client() as client:
         model = ChatOpenAICompat(base_url=model_server.url(), model="m", http_client=client)
         assert "http_client" not in model.model_dump()
+        assert "http_client" not in dumps(model)  # nor in LangChain's serialization
         assert "Client object" not in repr(model)
