@@ -51,6 +51,7 @@ from llm_openai_compat import (
 
 from .convert import (
     ChunkBuilder,
+    as_responses_message,
     is_server_tool,
     to_conversation,
     to_response_format,
@@ -106,12 +107,9 @@ _NOT_APPLICABLE = {
     "root_client": "pass http_client=httpx2.Client(...) instead",
     "root_async_client": "pass http_async_client=httpx2.AsyncClient(...) instead",
     "azure_endpoint": "give the Azure URL as base_url with vendor_profile='azure'",
-    # Applicable, but not built yet: refused rather than silently ignored.
-    "http_client": "not supported yet (the core owns its connection pools); "
-                   "use timeout=, verify_tls= and headers=",
-    "http_async_client": "not supported yet (the core owns its connection pools); "
-                         "use timeout=, verify_tls= and headers=",
 }
+
+_OUTPUT_VERSIONS = frozenset({"v0", "v1", "responses/v1"})
 
 
 class ChatOpenAICompat(BaseChatModel):
@@ -121,6 +119,10 @@ class ChatOpenAICompat(BaseChatModel):
     model="llama3.2")` (with neither `provider` nor `base_url`, the file's active provider and
     model), or inline, `ChatOpenAICompat(base_url="http://localhost:8000/v1", model="m")`.
     Connection fields given with a provider override the file's values for this model only.
+
+    `output_version`: None or "v0" (text content), "v1" (LangChain's standard blocks), or
+    "responses/v1" (ChatOpenAI's Responses-style blocks; implies the Responses API unless
+    `use_responses_api` or `api_shape` is given).
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
@@ -206,6 +208,13 @@ class ChatOpenAICompat(BaseChatModel):
     stream_usage: bool = True
     """Ask for usage when streaming (`stream_options`); servers that reject it are retried
     once without it, and remembered."""
+    http_client: Any = Field(default=None, exclude=True, repr=False)
+    """An `httpx2.Client` you own, used as is for this model's sync requests (its transport,
+    proxies, TLS settings, headers and event hooks apply; never closed here), with the same
+    retries, breaker, redaction and errors as the core's own pools. An `httpx.Client` is
+    refused: build it with httpx2 (same API)."""
+    http_async_client: Any = Field(default=None, exclude=True, repr=False)
+    """The same for async requests: an `httpx2.AsyncClient` you own."""
     runtime: Runtime | None = Field(default=None, exclude=True, repr=False)
     """The `Runtime` that owns connection pools, breakers and learned quirks (the process's
     default one when None); never serialized."""
@@ -227,6 +236,13 @@ class ChatOpenAICompat(BaseChatModel):
         for name, why in _NOT_APPLICABLE.items():
             if data.get(name) is not None:
                 raise ConfigError(f"ChatOpenAICompat does not take {name}: {why}", field=name)
+        version = data.get("output_version")
+        if version is not None and version not in _OUTPUT_VERSIONS:
+            raise ConfigError(
+                f"output_version {version!r} is unknown: use 'v0' (text content), 'v1' "
+                "(LangChain's standard blocks) or 'responses/v1' (ChatOpenAI's Responses-style "
+                "blocks)", field="output_version",
+            )
         if any(alias in data for alias in _ALIASES):
             data = dict(data)
             for alias, name in _ALIASES.items():
@@ -235,11 +251,6 @@ class ChatOpenAICompat(BaseChatModel):
                     if data.get(name) not in (None, value):
                         raise ConfigError(f"give either {alias} or {name}, not both", field=name)
                     data[name] = value
-        if data.get("output_version") == "responses/v1":
-            raise ConfigError(
-                "output_version='responses/v1' is not supported: use 'v1' (standard content "
-                "blocks) or 'v0'", field="output_version",
-            )
         return data
 
     @model_validator(mode="before")
@@ -290,8 +301,14 @@ class ChatOpenAICompat(BaseChatModel):
             self._ls_provider = _inline_ls_provider(self.base_url, profile.name)
         validate_params(self._params({}, None), target.settings.api_shape, where="ChatOpenAICompat")
         self._resolved = target
+        if self.http_client is not None:  # a client of the wrong kind fails now
+            self._client = Client(self._target(), runtime=self._runtime(),
+                                  http_client=self.http_client)
+        if self.http_async_client is not None:
+            self._async_client = AsyncClient(self._target(), runtime=self._runtime(),
+                                             http_client=self.http_async_client)
         if self.profile is None:
-            self.profile = _model_profile(target.settings.capabilities)
+            self.profile = _model_profile(target.settings.capabilities_of(self.model))
         return self
 
     def _overrides(self, base: ProviderSettings) -> dict[str, Any]:
@@ -301,6 +318,8 @@ class ChatOpenAICompat(BaseChatModel):
             out["api_shape"] = self.api_shape
         elif self.use_responses_api is not None:
             out["api_shape"] = "responses" if self.use_responses_api else "chat-completions"
+        elif self.output_version == "responses/v1":  # as ChatOpenAI: it implies that API
+            out["api_shape"] = "responses"
         for field in ("system_message_mode", "url_mode", "verify_tls"):
             if getattr(self, field) is not None:
                 out[field] = getattr(self, field)
@@ -338,12 +357,14 @@ class ChatOpenAICompat(BaseChatModel):
 
     def _sync(self) -> Client:
         if self._client is None:
-            self._client = Client(self._target(), runtime=self._runtime())
+            self._client = Client(self._target(), runtime=self._runtime(),
+                                  http_client=self.http_client)
         return self._client
 
     def _async(self) -> AsyncClient:
         if self._async_client is None:
-            self._async_client = AsyncClient(self._target(), runtime=self._runtime())
+            self._async_client = AsyncClient(self._target(), runtime=self._runtime(),
+                                             http_client=self.http_async_client)
         return self._async_client
 
     # -- LangChain metadata ----------------------------------------------------------------
@@ -492,10 +513,15 @@ class ChatOpenAICompat(BaseChatModel):
             return self._sync() if sync else self._async()
         target = self._target()
         settings = target.settings.model_copy(update={"max_retries": retries})
-        return (Client if sync else AsyncClient)(replace(target, settings=settings))
+        if sync:
+            return Client(replace(target, settings=settings), runtime=self._runtime(),
+                          http_client=self.http_client)
+        return AsyncClient(replace(target, settings=settings), runtime=self._runtime(),
+                           http_client=self.http_async_client)
 
     def _builder(self, options: RequestOptions) -> ChunkBuilder:
-        return ChunkBuilder(options.model, v1=self.output_version == "v1")
+        return ChunkBuilder(options.model, v1=self.output_version == "v1",
+                            responses=self.output_version == "responses/v1")
 
     def _run(self, messages: list[BaseMessage], stop: list[str] | None, call: Mapping[str, Any],
              *, stream: bool, run_manager: Any = None,
@@ -630,8 +656,9 @@ class ChatOpenAICompat(BaseChatModel):
                                       strict=strict)
 
 
-# The provider's capability flags (what `llm openai-compat test` found, or the user wrote) ->
-# LangChain's ModelProfile keys. A flag never probed stays out of the profile: unknown.
+# Capability flags (the provider's probe, under what `add`, `models --refresh` and
+# `test --model` stored for the model from its native listing or its own probe) -> LangChain's
+# ModelProfile keys. A flag nobody stated stays out of the profile: unknown.
 _PROFILE_FLAGS = {
     "tools": "tool_calling",
     "toolsStreamed": "tool_call_streaming",
@@ -639,9 +666,11 @@ _PROFILE_FLAGS = {
     "images": "image_inputs",
     "audio": "audio_inputs",
     "pdf": "pdf_inputs",
+    "video": "video_inputs",
     "reasoning": "reasoning_output",
 }
 _PROFILE_LIMITS = {
+    "contextLength": "max_input_tokens",  # what native listings state (capabilities.py)
     "contextWindow": "max_input_tokens",
     "maxInputTokens": "max_input_tokens",
     "maxOutputTokens": "max_output_tokens",
@@ -649,7 +678,7 @@ _PROFILE_LIMITS = {
 
 
 def _model_profile(capabilities: Mapping[str, Any]) -> ModelProfile | None:
-    """LangChain's `profile` from what is known about the provider (None when nothing is)."""
+    """LangChain's `profile` from what is known about the model (None when nothing is)."""
     profile: dict[str, Any] = {}
     for flag, key in _PROFILE_FLAGS.items():
         if isinstance(capabilities.get(flag), bool):
@@ -665,14 +694,23 @@ def _with_other_choices(result: ChatResult, builders: list[ChunkBuilder]) -> Cha
     """Choices 1.. of an `n` call, each built into a message the way choice 0 was."""
     others = builders[0].other_choices if builders else []
     if not others:
-        return result
+        return _finished(result, builders)
     generations = list(result.generations)
     for choice in sorted(others, key=lambda c: c.index):
         builder = builders[0].for_other_choice()
         chunks = [c for c in map(builder.feed, choice.events) if c is not None]
         if chunks:
             generations.extend(generate_from_stream(iter(chunks)).generations)
-    return ChatResult(generations=generations, llm_output=result.llm_output)
+    return _finished(ChatResult(generations=generations, llm_output=result.llm_output), builders)
+
+
+def _finished(result: ChatResult, builders: list[ChunkBuilder]) -> ChatResult:
+    """Non-streamed `responses/v1` messages in ChatOpenAI's `invoke` form (see
+    `convert.as_responses_message`)."""
+    if builders and builders[0].responses:
+        for generation in result.generations:
+            as_responses_message(generation.message)
+    return result
 
 
 def _with_query(base_url: str, query: Mapping[str, str]) -> str:

@@ -58,6 +58,7 @@ from llm_openai_compat import (
 
 __all__ = [
     "ChunkBuilder",
+    "as_responses_message",
     "is_server_tool",
     "to_conversation",
     "to_response_format",
@@ -155,6 +156,10 @@ def _data_part(block: Mapping[str, Any]) -> Part:
 def _assistant_parts(message: AIMessage) -> tuple[Part, ...]:
     parts: list[Part] = []
     items = message.additional_kwargs.get("reasoning_items")
+    if not (isinstance(items, list) and items):  # Responses-style blocks (output responses/v1)
+        items = [b for b in _blocks(message.content)
+                 if b.get("type") == "reasoning" and "reasoning" not in b
+                 and (b.get("id") or b.get("encrypted_content"))]
     if isinstance(items, list) and items:
         parts.extend(_reasoning_item(item) for item in items if isinstance(item, Mapping))
     else:
@@ -184,7 +189,9 @@ def _reasoning_item(item: Mapping[str, Any]) -> ReasoningPart:
     summary = item.get("summary") or ()
     return ReasoningPart(
         id=item.get("id"),
-        summary=tuple(str(s) for s in summary),
+        # strings (reasoning_items), or Responses' `summary_text` parts (content blocks)
+        summary=tuple(str(s.get("text", "")) if isinstance(s, Mapping) else str(s)
+                      for s in summary),
         encrypted_content=item.get("encrypted_content"),
     )
 
@@ -291,11 +298,19 @@ class ChunkBuilder:
     the core's dense index, which is stable even when the server sent none. For
     `output_version="v1"` the chunks carry v1 content blocks with their own block index, so
     a reasoning block and the first tool call never merge into one block.
+
+    `output_version="responses/v1"` (`responses=True`) gives ChatOpenAI's Responses-style
+    blocks instead, whichever wire shape answered: `reasoning` with `summary` parts (or
+    `content` `reasoning_text` parts for raw chain of thought), `text` with `annotations`,
+    `function_call` (name, arguments, call_id), `refusal`, and built-in tool items as the
+    server sent them.
     """
 
-    def __init__(self, requested_model: str, *, v1: bool = False) -> None:
+    def __init__(self, requested_model: str, *, v1: bool = False,
+                 responses: bool = False) -> None:
         self._model = requested_model
-        self._v1 = v1
+        self._v1 = v1 or responses  # content is a list of blocks either way
+        self._responses = self.responses = responses
         self._id: str | None = None
         self._extra: dict[str, Any] = {}
         self._usage: Usage | None = None
@@ -314,7 +329,7 @@ class ChunkBuilder:
         """A builder for another of the call's `n` choices: the same id, model, response
         extras and usage (the server reports usage once, for all choices; ChatOpenAI puts it
         on every generation too)."""
-        other = ChunkBuilder(self._model, v1=self._v1)
+        other = ChunkBuilder(self._model, v1=self._v1, responses=self._responses)
         other._id, other._extra, other._usage = self._id, dict(self._extra), self._usage
         return other
 
@@ -322,8 +337,14 @@ class ChunkBuilder:
         match event:
             case TextDelta(text=text):
                 return self._text(text) if text else None
-            case ReasoningDelta(text=text):
-                block = {"type": "reasoning", "reasoning": text, "index": self._index("reasoning")}
+            case ReasoningDelta(text=text, kind=kind):
+                index = self._index("reasoning")
+                block = {"type": "reasoning", "reasoning": text, "index": index}
+                if self._responses:
+                    part, field = (("summary_text", "summary") if kind == "summary"
+                                   else ("reasoning_text", "content"))
+                    block = {"type": "reasoning", field: [{"type": part, "text": text, "index": 0}],
+                             "index": index}
                 return self._emit(block, additional_kwargs={"reasoning_content": text})
             case ToolCallStart(index=index, id=call_id, name=name):
                 self._streamed_args[index] = []
@@ -333,7 +354,7 @@ class ChunkBuilder:
                 return self._call(index, args=delta)
             case ToolCall():
                 return self._complete_call(event)
-            case RefusalDelta(text=text):
+            case RefusalDelta(text=text):  # the same block in both block formats
                 block = {"type": "refusal", "refusal": text, "index": self._index("refusal")}
                 return self._emit(block, additional_kwargs={"refusal": text})
             case Logprobs(entries=entries, of=of):
@@ -342,6 +363,9 @@ class ChunkBuilder:
                 self._annotations.append(event)
             case OtherChoice():
                 self.other_choices.append(event)
+            case ServerToolItem(kind=kind, id=item_id, raw=raw) if self._responses:
+                block = {**raw, "index": self._index(("server", item_id))}
+                return self._emit(block, additional_kwargs={"server_tool_calls": [dict(raw)]})
             case ServerToolItem(kind=kind, id=item_id, raw=raw):
                 block = {"type": "server_tool_call", "id": item_id,
                          "name": kind.removesuffix("_call"), "args": dict(raw.get("action") or {}),
@@ -351,7 +375,11 @@ class ChunkBuilder:
                 item: dict[str, Any] = {"id": event.id, "summary": list(event.summary)}
                 if event.encrypted_content:
                     item["encrypted_content"] = event.encrypted_content
-                return self._emit(None, additional_kwargs={"reasoning_items": [item]})
+                # responses/v1: the item's id (and encrypted content) on its reasoning block
+                on_block = {"type": "reasoning", "summary": [], "index": self._index("reasoning"),
+                            **{k: v for k, v in item.items() if k != "summary" and v}
+                            } if self._responses else None
+                return self._emit(on_block, additional_kwargs={"reasoning_items": [item]})
             case ResponseMeta():
                 self._id = event.id or self._id
                 self._model = event.model or self._model
@@ -400,8 +428,9 @@ class ChunkBuilder:
             fields["additional_kwargs"] = {"annotations": [dict(a.raw) for a in self._annotations]}
             if self._v1:
                 index = self._text_block if self._text_block is not None else self._index("text")
+                convert = _responses_annotation if self._responses else _citation
                 block = {"type": "text", "text": "", "index": index,
-                         "annotations": [_citation(a) for a in self._annotations]}
+                         "annotations": [convert(a) for a in self._annotations]}
         return self._emit(
             block,
             usage_metadata=to_usage_metadata(self._usage) if self._usage else None,
@@ -416,8 +445,12 @@ class ChunkBuilder:
 
     def _call(self, index: int, *, args: str, name: str | None = None,
               id: str | None = None) -> ChatGenerationChunk:
-        block = {"type": "tool_call_chunk", "id": id, "name": name, "args": args,
-                 "index": self._index(("call", index))}
+        block: dict[str, Any] = {"type": "tool_call_chunk", "id": id, "name": name, "args": args,
+                                 "index": self._index(("call", index))}
+        if self._responses:  # Responses' own item: `function_call` with its call_id
+            block = {"type": "function_call", "arguments": args, "index": block["index"]}
+            if name is not None:
+                block.update(name=name, call_id=id)
         chunk = tool_call_chunk(name=name, args=args, id=id, index=index)
         return self._emit(block, tool_call_chunks=[chunk])
 
@@ -438,9 +471,39 @@ class ChunkBuilder:
         content: str | list[str | dict[str, Any]] = text
         if self._v1:
             content = [block] if block is not None else []
-            fields["response_metadata"] = {**fields.get("response_metadata", {}),
-                                           "output_version": "v1"}
+            if not self._responses:  # ChatOpenAI marks v1 only
+                fields["response_metadata"] = {**fields.get("response_metadata", {}),
+                                               "output_version": "v1"}
         return ChatGenerationChunk(message=AIMessageChunk(content=content, id=self._id, **fields))
+
+
+def as_responses_message(message: BaseMessage) -> None:
+    """A non-streamed `responses/v1` message as ChatOpenAI's `invoke` gives it: blocks without
+    the `index` that merged the chunks, and every text block with its `annotations` list."""
+    if not isinstance(message.content, list):
+        return
+    for block in message.content:
+        if not isinstance(block, dict):
+            continue
+        block.pop("index", None)
+        for part in block.get("summary") or block.get("content") or ():
+            if isinstance(part, dict):
+                part.pop("index", None)
+        if block.get("type") == "text":
+            block.setdefault("annotations", [])
+
+
+def _responses_annotation(annotation: Annotation) -> dict[str, Any]:
+    """A Responses-style annotation as ChatOpenAI keeps it: the server's flat object (a chat
+    server's nested `url_citation` flattened), `index` renamed `file_index` (LangChain
+    reserves `index` for merging chunks)."""
+    raw = dict(annotation.raw)
+    nested = raw.get(annotation.kind)
+    if isinstance(nested, Mapping):  # chat: {"type": "url_citation", "url_citation": {...}}
+        raw = {"type": annotation.kind, **nested}
+    if "index" in raw:
+        raw["file_index"] = raw.pop("index")
+    return raw
 
 
 def _citation(annotation: Annotation) -> dict[str, Any]:

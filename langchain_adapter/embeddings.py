@@ -69,6 +69,10 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
     """Requests in flight at once for one call."""
     encoding: Literal["float", "base64"] | None = None
     """Wire encoding of vectors; None: base64 where the profile says the server supports it."""
+    http_client: Any = Field(default=None, exclude=True, repr=False)
+    """An `httpx2.Client` you own, used as is for sync requests (never closed here)."""
+    http_async_client: Any = Field(default=None, exclude=True, repr=False)
+    """An `httpx2.AsyncClient` you own, used as is for async requests."""
     runtime: Runtime | None = Field(default=None, exclude=True, repr=False)
     """The `Runtime` that owns connection pools, breakers and learned limits (the process's
     default one when None); never serialized."""
@@ -109,6 +113,12 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
                 **overrides,
             )
         self._target = target
+        if self.http_client is not None:  # a client of the wrong kind fails now
+            self._client = Client(target, runtime=self._runtime(), http_client=self.http_client)
+        if self.http_async_client is not None:
+            self._async_client = AsyncClient(
+                target, runtime=self._runtime(), http_client=self.http_async_client
+            )
         return self
 
     def _overrides(self, base: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +153,8 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if self._client is None:
-            self._client = Client(self._target, runtime=self._runtime())
+            self._client = Client(self._target, runtime=self._runtime(),
+                                  http_client=self.http_client)
         with translated_errors():
             return self._client.embed(texts, **self._options()).vectors
 
@@ -152,7 +163,8 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         if self._async_client is None:
-            self._async_client = AsyncClient(self._target, runtime=self._runtime())
+            self._async_client = AsyncClient(self._target, runtime=self._runtime(),
+                                             http_client=self.http_async_client)
         with translated_errors():
             result = await self._async_client.embed(texts, **self._options())
         return result.vectors

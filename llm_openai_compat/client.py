@@ -12,6 +12,8 @@ from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx2
+
 from .call import (
     Prepared,
     Secret,
@@ -27,6 +29,7 @@ from .errors import ConfigError, OpenAICompatError
 from .events import Event, Finish, ResponseMeta, Usage
 from .hooks import AttemptRecord, Exchange
 from .http import transport
+from .http.pools import OwnedClients, Pools
 from .http.retry import CircuitBreaker, RetryPolicy
 from .messages import Conversation, RequestOptions
 from .providers import inline_provider_id, resolve_provider
@@ -147,16 +150,21 @@ class _BaseClient:
         policy: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         runtime: Runtime | None = None,
+        http_client: Any = None,
     ) -> None:
         """`runtime` owns the pools, breakers and learned quirks used (see runtime.py); the
-        default runtime when None."""
+        default runtime when None. `http_client`: an `httpx2.Client` (for `Client`) or
+        `httpx2.AsyncClient` (for `AsyncClient`) the caller owns, used as is for this
+        client's requests instead of the runtime's pools, never closed here."""
         self.runtime = runtime or default_runtime()
+        self.http_client = _checked_http_client(type(self).__name__, http_client)
         self.target = _target(
             provider, provider_id=provider_id, api_key=api_key, settings_path=settings_path,
             runtime=self.runtime,
         )
         self.policy = policy
         self.breaker = breaker
+        self._owned: OwnedClients | None = None
         self._backstopped: str | bool | None = False  # the auth header last put in the backstop
 
     @classmethod
@@ -169,6 +177,7 @@ class _BaseClient:
         policy: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         runtime: Runtime | None = None,
+        http_client: Any = None,
         **fields: Any,
     ) -> Self:
         """A client for a provider given in code rather than in the settings file. `fields`
@@ -180,11 +189,24 @@ class _BaseClient:
         target = resolve_provider(
             base_url, api_key=api_key, provider_id=provider_id, runtime=runtime, **fields
         )
-        return cls(target, policy=policy, breaker=breaker, runtime=runtime)
+        return cls(target, policy=policy, breaker=breaker, runtime=runtime, http_client=http_client)
 
     @property
     def provider_id(self) -> str:
         return self.target.id
+
+    @property
+    def _pools(self) -> Pools:
+        """The runtime's pools, or the caller's own client in front of them."""
+        if self.http_client is None:
+            return self.runtime.pools
+        owned = self._owned
+        if owned is None or owned.shared is not self.runtime.pools:
+            sync = self.http_client if isinstance(self.http_client, httpx2.Client) else None
+            owned = self._owned = OwnedClients(
+                self.runtime.pools, sync, None if sync is not None else self.http_client
+            )
+        return owned
 
     def __repr__(self) -> str:
         return (
@@ -244,6 +266,21 @@ class _BaseClient:
 
 
 
+def _checked_http_client(kind: str, value: Any) -> Any:
+    """The caller's httpx2 client, or a one-line ConfigError for anything else (an `httpx`
+    client too: this package speaks httpx2 only)."""
+    if value is None:
+        return None
+    wanted = httpx2.AsyncClient if kind == "AsyncClient" else httpx2.Client
+    if isinstance(value, wanted):
+        return value
+    got = f"{type(value).__module__}.{type(value).__qualname__}"
+    raise ConfigError(
+        f"{kind} takes http_client=httpx2.{wanted.__name__}(...) (or nothing), not {got}",
+        field="http_client", hint="Build the client with httpx2, or leave http_client out",
+    )
+
+
 def headers_meta(headers: Mapping[str, str]) -> ResponseMeta:
     """The response's headers (without cookies or credentials), asked for with
     `RequestOptions.include_headers`, as ChatOpenAI's `include_response_headers` gives them."""
@@ -268,7 +305,7 @@ class Client(_BaseClient):
                     with transport.send_stream(
                         prepared.endpoint,
                         prepared.body_bytes,
-                        pools=self.runtime.pools,
+                        pools=self._pools,
                         policy=self.policy,
                         breaker=self.breaker,
                         on_attempt=recorder.on_attempt,
@@ -324,7 +361,7 @@ class Client(_BaseClient):
         response = transport.send(
             prepared.endpoint,
             prepared.body_bytes,
-            pools=self.runtime.pools,
+            pools=self._pools,
             policy=self.policy,
             breaker=self.breaker,
             on_attempt=recorder.on_attempt,
@@ -393,7 +430,7 @@ class Client(_BaseClient):
 
     def _send_embed(self, request: EmbedRequest, recorder: _Recorder) -> bytes:
         response = transport.send(
-            request.endpoint, request.body_bytes, pools=self.runtime.pools, policy=self.policy,
+            request.endpoint, request.body_bytes, pools=self._pools, policy=self.policy,
             breaker=self.breaker,
             on_attempt=recorder.on_attempt,
         )
@@ -410,7 +447,7 @@ class Client(_BaseClient):
         endpoint, body, source = token_count_request(prepared)
         try:
             response = transport.send(
-                endpoint, body, pools=self.runtime.pools, policy=RetryPolicy(max_attempts=1)
+                endpoint, body, pools=self._pools, policy=RetryPolicy(max_attempts=1)
             )
         except OpenAICompatError:
             return None
@@ -440,7 +477,7 @@ class AsyncClient(_BaseClient):
                     async with transport.asend_stream(
                         prepared.endpoint,
                         prepared.body_bytes,
-                        pools=self.runtime.pools,
+                        pools=self._pools,
                         policy=self.policy,
                         breaker=self.breaker,
                         on_attempt=recorder.on_attempt,
@@ -503,7 +540,7 @@ class AsyncClient(_BaseClient):
         response = await transport.asend(
             prepared.endpoint,
             prepared.body_bytes,
-            pools=self.runtime.pools,
+            pools=self._pools,
             policy=self.policy,
             breaker=self.breaker,
             on_attempt=recorder.on_attempt,
@@ -559,7 +596,7 @@ class AsyncClient(_BaseClient):
 
     async def _send_embed(self, request: EmbedRequest, recorder: _Recorder) -> bytes:
         response = await transport.asend(
-            request.endpoint, request.body_bytes, pools=self.runtime.pools, policy=self.policy,
+            request.endpoint, request.body_bytes, pools=self._pools, policy=self.policy,
             breaker=self.breaker,
             on_attempt=recorder.on_attempt,
         )

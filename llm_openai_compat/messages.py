@@ -47,7 +47,8 @@ class ImagePart:
 
 @dataclass(frozen=True, slots=True)
 class FilePart:
-    """A non-image attachment (audio, PDF) as base64 data with its MIME type, or a URL."""
+    """A non-image attachment (audio, PDF, video) as base64 data with its MIME type, or a
+    URL."""
 
     mime_type: str
     data_base64: str | None = None

@@ -28,7 +28,7 @@ from ..redaction import Secrets
 from . import logfilter
 from .retry import CircuitBreaker
 
-__all__ = ["Lease", "PoolKey", "Pools", "pool_key"]
+__all__ = ["Lease", "OwnedClients", "PoolKey", "Pools", "pool_key"]
 
 # As many idle connections kept as may be open: at concurrency 50, a keep-alive pool of 20
 # closed and reopened connections all the time (docs/performance.md).
@@ -324,6 +324,62 @@ class Pools:
         if pools is not None and pools.guard is not None:
             await pools.guard.aclose()
         self.close()
+
+
+class OwnedClients(Pools):
+    """The httpx2 clients a user passed in (`http_client=` / `http_async_client=`), used as
+    they are for one client object's requests: their transport, proxies, TLS settings, default
+    headers and event hooks apply. They are never pooled, evicted or closed here (the user
+    owns them). Breakers and secrets stay the runtime's (`shared`), so retries, the breaker,
+    redaction and errors are those of any other request. A kind not given (an async call on
+    an object given only a sync client) uses the shared pools, as ChatOpenAI does."""
+
+    def __init__(
+        self,
+        shared: Pools,
+        client: httpx2.Client | None = None,
+        async_client: httpx2.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(max_origins=1, max_breakers=1)
+        logfilter.install()  # the user's client logs URLs too: redacted like ours
+        self.shared = shared
+        self.client = client
+        self.async_client = async_client
+        self._key: PoolKey = ("owned", "", None, True)
+
+    def __repr__(self) -> str:
+        given = [k for k, c in (("sync", self.client), ("async", self.async_client)) if c]
+        return f"OwnedClients({', '.join(given)}; shared {self.shared!r})"
+
+    def breaker(self, provider: str) -> CircuitBreaker:
+        return self.shared.breaker(provider)
+
+    def remember(self, secrets: tuple[str, ...]) -> None:
+        self.shared.remember(secrets)
+
+    def lease(self, url: str, verify_tls: bool = True) -> Lease[httpx2.Client]:
+        if self.client is None:
+            return self.shared.lease(url, verify_tls)
+        return Lease(self._key, self.client)
+
+    def release(self, lease: Lease[httpx2.Client]) -> None:
+        if lease.client is not self.client:
+            self.shared.release(lease)
+
+    async def alease(self, url: str, verify_tls: bool = True) -> Lease[httpx2.AsyncClient]:
+        if self.async_client is None:
+            return await self.shared.alease(url, verify_tls)
+        return Lease(self._key, self.async_client)
+
+    async def arelease(self, lease: Lease[httpx2.AsyncClient]) -> None:
+        if lease.client is not self.async_client:
+            await self.shared.arelease(lease)
+
+    def close(self) -> None:
+        """Nothing of the user's is closed; the shared pools belong to the runtime."""
+
+    async def aclose(self) -> None:
+        """As `close`: nothing here is ours to close."""
 
 
 def _quietly(close: Callable[[], None]) -> None:

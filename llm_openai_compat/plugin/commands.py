@@ -10,6 +10,7 @@ ever prints a key, only where it comes from.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -87,12 +88,25 @@ def openai_compat() -> None:
     Providers live in one JSON settings file (see `llm openai-compat path`); each model
     of each provider is the llm model PROVIDER/MODEL, and the active one is also
     `openai-compat`.
+
+    \b
+    Examples:
+      llm openai-compat add ollama
+      llm openai-compat models ollama
+      llm -m ollama/llama3.2 hi
     """
 
 
 @openai_compat.command()
 def path() -> None:
-    """Print where the settings file is (OPENAI_COMPAT_SETTINGS overrides it)."""
+    """Print where the settings file is (OPENAI_COMPAT_SETTINGS overrides it).
+
+    \b
+    Examples:
+      llm openai-compat path
+      $EDITOR "$(llm openai-compat path)"
+      OPENAI_COMPAT_SETTINGS=./team.json llm openai-compat path
+    """
     from .. import settings_path
 
     where = settings_path()
@@ -223,10 +237,11 @@ def add(
     you name them with --model).
 
     \b
-    llm openai-compat add ollama
-    llm openai-compat add gpu --server vllm --base-url http://gpu-box:8000/v1
-    llm openai-compat add openai --base-url https://api.openai.com/v1 \\
-        --key-llm openai -m gpt-4o-mini --shape responses
+    Examples:
+      llm openai-compat add ollama
+      llm openai-compat add gpu --server vllm --base-url http://gpu-box:8000/v1
+      llm openai-compat add openai --base-url https://api.openai.com/v1 \\
+          --key-llm openai -m gpt-4o-mini --shape responses
     """
     from .. import ConfigError, set_active, settings_path, upsert_provider
 
@@ -317,18 +332,21 @@ def add(
         _progress(f"Try: llm -m {provider_id}/{prov.models[0]} hi")
 
 
-def _capability_summary(caps: Mapping[str, Any]) -> str:
-    """`  [tools, images, 131072 ctx]`, or `  [no tools]`: what is known of one model."""
-    from .. import CAPABILITY_KEYS
+# `models ID`: the table's capability columns (header, the capability key).
+_CAPABILITY_COLUMNS = (
+    ("tools", "tools"), ("schema", "jsonSchema"), ("images", "images"), ("audio", "audio"),
+    ("pdf", "pdf"), ("video", "video"), ("reasoning", "reasoning"),
+)
 
-    parts = [
-        k if caps[k] is True else f"no {k}"
-        for k in CAPABILITY_KEYS
-        if isinstance(caps.get(k), bool) and k not in ("chat", "embedding")
+
+def _capability_cells(caps: Mapping[str, Any]) -> list[str]:
+    """yes / no / - (nobody said) per capability column, then the context length."""
+    cells = [
+        ("yes" if caps[key] else "no") if isinstance(caps.get(key), bool) else "-"
+        for _, key in _CAPABILITY_COLUMNS
     ]
-    if caps.get("contextLength"):
-        parts.append(f"{caps['contextLength']} ctx")
-    return f"  [{', '.join(parts)}]" if parts else ""
+    context = caps.get("contextLength") or caps.get("contextWindow")
+    return [*cells, str(context) if isinstance(context, int) and context > 0 else "-"]
 
 
 def _merged_embedding_models(old: list[Any], found: Sequence[str]) -> list[Any]:
@@ -404,9 +422,13 @@ def remove(provider_id: str, yes: bool) -> None:
 @click.argument("provider_id")
 @click.option("--refresh", is_flag=True, help="Store the listed models as the provider's models")
 @click.option("--key", help="An API key (or the name of one stored with `llm keys set`)")
-def models_(provider_id: str, refresh: bool, key: str | None) -> None:
+@click.option("as_json", "--json", is_flag=True, help="Print the models as a JSON list")
+def models_(provider_id: str, refresh: bool, key: str | None, as_json: bool) -> None:
     """List the models the server offers (its /models, or the native listing of Ollama and
-    LM Studio), each with what the server publishes about it: tools, images, context length.
+    LM Studio) as a table: each model's kind, whether the settings file has it, and what is
+    known of it (yes, no, or - when nobody said): tools, structured output (schema), image,
+    audio, PDF and video input, reasoning, context length; from what the server publishes
+    about it, over the provider's probe and what was stored for it.
 
     With --refresh the list and each model's capabilities (`modelCapabilities`) are stored,
     Ollama's per-model details with progress on stderr.
@@ -415,8 +437,10 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
     Examples:
       llm openai-compat models ollama
       llm openai-compat models openrouter --refresh
+      llm openai-compat models lmstudio --json | jq '.[] | select(.capabilities.images)'
+
     """
-    from .. import upsert_provider
+    from .. import CAPABILITY_KEYS, upsert_provider
 
     with _user_errors():
         settings = _load()
@@ -433,18 +457,27 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
             upsert_provider(provider_id, _validated(provider_id, raw))
     configured = set(prov.models)
     configured_embeddings = set(prov.embedding_dimensions())
-    known = {**prov.model_capabilities, **listing.capabilities}
+    entries = []
     for model in found:
-        click.echo(
-            f"{provider_id}/{model}"
-            + ("" if refresh or model in configured else "  (not configured)")
-            + _capability_summary(known.get(model, {}))
-        )
+        caps = {**prov.capabilities_of(model), **listing.capabilities.get(model, {})}
+        entries.append((model, "chat", refresh or model in configured, caps))
     for model in listing.embedding_models:
-        click.echo(
-            f"{provider_id}/{model}  (embedding)"
-            + ("" if refresh or model in configured_embeddings else "  (not configured)")
-        )
+        caps = dict(listing.capabilities.get(model, {}))
+        entries.append((model, "embedding", refresh or model in configured_embeddings, caps))
+    if as_json:
+        click.echo(json.dumps([
+            {"id": f"{provider_id}/{model}", "model": model, "kind": kind, "stored": stored,
+             "capabilities": {k: caps[k] for k in CAPABILITY_KEYS if k in caps}}
+            for model, kind, stored, caps in entries
+        ], indent=2))
+    else:
+        rows = [
+            [f"{provider_id}/{model}", kind, "yes" if stored else "no",
+             *(_capability_cells(caps) if kind == "chat" else ["-"] * (len(_CAPABILITY_COLUMNS) + 1))]
+            for model, kind, stored, caps in entries
+        ]
+        header = ["model", "kind", "stored", *(h for h, _ in _CAPABILITY_COLUMNS), "context"]
+        click.echo(_table(header, rows) if rows else "(the server lists no models)")
     if refresh:
         count = len(listing.embedding_models)
         _progress(
@@ -458,7 +491,14 @@ def models_(provider_id: str, refresh: bool, key: str | None) -> None:
 @click.argument("provider_id")
 @click.argument("model", required=False)
 def use(provider_id: str, model: str | None) -> None:
-    """Make PROVIDER (and MODEL) the active one: the `openai-compat` alias points there."""
+    """Make PROVIDER (and MODEL) the active one: the `openai-compat` alias points there.
+
+    \b
+    Examples:
+      llm openai-compat use ollama
+      llm openai-compat use openrouter anthropic/claude-sonnet-4
+      llm -m openai-compat hi
+    """
     from .. import set_active
 
     with _user_errors():
@@ -514,10 +554,15 @@ def _adaptations(provider_id: str, report: ProbeReport) -> list[Adaptation]:
 @click.option("--no-store", is_flag=True, help="Do not store the capabilities found")
 @click.option(
     "--all-models", is_flag=True,
-    help="Probe each of the provider's models in turn and store each one's capabilities",
+    help="Probe each of the provider's models and store each one's capabilities",
+)
+@click.option(
+    "--concurrency", "-j", type=click.IntRange(1, 16), default=2, show_default=True,
+    help="With --all-models: how many models are probed at once",
 )
 def test(
-    provider_id: str, model: str | None, key: str | None, no_store: bool, all_models: bool
+    provider_id: str, model: str | None, key: str | None, no_store: bool, all_models: bool,
+    concurrency: int,
 ) -> None:
     """Test the connection and probe what the server supports.
 
@@ -528,20 +573,22 @@ def test(
     models follow (tools, schemas, streaming); an `Adapted:` line under the table
     says what requests do differently because of a NO (or of a server's error
     earlier in this process). With --model the result is stored for that model
-    (`modelCapabilities`); --all-models probes every model, one after another.
+    (`modelCapabilities`); --all-models probes every model, --concurrency at a time
+    (default 2, so a small local server is not flooded), with progress on stderr.
 
     \b
     Examples:
       llm openai-compat test ollama
       llm openai-compat test openrouter --model anthropic/claude-sonnet-4
       llm openai-compat test lmstudio --all-models --no-store
+      llm openai-compat test openrouter --all-models -j 4
     """
     from .. import run_probes, settings_path, upsert_provider
 
     if all_models:
         if model is not None:
             raise click.UsageError("Give --model or --all-models, not both")
-        _test_all(provider_id, key, no_store)
+        _test_all(provider_id, key, no_store, concurrency)
         return
     per_model = model is not None
     with _user_errors():
@@ -606,25 +653,44 @@ def _store_model_probe(provider_id: str, probed: Mapping[str, Mapping[str, Any]]
     upsert_provider(provider_id, prov.model_copy(update={"model_capabilities": per_model}))
 
 
-def _test_all(provider_id: str, key: str | None, no_store: bool) -> None:
-    """`test --all-models`: every model probed in turn (one at a time, so a small local
-    server is never flooded), progress on stderr, one row per model."""
+def _test_all(provider_id: str, key: str | None, no_store: bool, concurrency: int) -> None:
+    """`test --all-models`: every model probed, at most `concurrency` at once (a small local
+    server is never flooded), progress on stderr as each starts and ends, one row per model
+    in the provider's order."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .. import run_probes, settings_path
 
     with _user_errors():
         prov = _provider(provider_id)
         if not prov.models:
             raise click.UsageError(f"Provider {provider_id!r} lists no models to test")
-        probed: dict[str, dict[str, Any]] = {}
-        rows: list[list[str]] = []
-        labels: list[str] = []
-        for number, name in enumerate(prov.models, 1):
-            _progress(f"[{number}/{len(prov.models)}] testing {provider_id}/{name} ...")
-            report = run_probes(provider_id, prov, name, api_key=_explicit_key(key))
-            labels = labels or [c.label for c in report.checks]
-            rows.append([name, *(_mark(c.ok) for c in report.checks)])
-            if report.connected:
-                probed[name] = report.capabilities()
+        api_key = _explicit_key(key)
+        total = len(prov.models)
+        lock = threading.Lock()
+        done = 0
+
+        def probe(number: int, name: str) -> ProbeReport:
+            nonlocal done
+            _progress(f"[{number}/{total}] testing {provider_id}/{name} ...")
+            try:
+                return run_probes(provider_id, prov, name, api_key=api_key)
+            finally:
+                with lock:
+                    done += 1
+                    _progress(f"  {provider_id}/{name} done ({done}/{total})")
+
+        with ThreadPoolExecutor(min(concurrency, total), "openai-compat-test") as pool:
+            futures = [pool.submit(probe, n, name) for n, name in enumerate(prov.models, 1)]
+            reports = [future.result() for future in futures]
+    probed: dict[str, dict[str, Any]] = {}
+    rows: list[list[str]] = []
+    labels: list[str] = []
+    for name, report in zip(prov.models, reports, strict=True):
+        labels = labels or [c.label for c in report.checks]
+        rows.append([name, *(_mark(c.ok) for c in report.checks)])
+        if report.connected:
+            probed[name] = report.capabilities()
     click.echo(_table(["model", *labels], rows))
     if not probed:
         raise click.ClickException(f"Could not talk to any model of {provider_id}; nothing was stored")

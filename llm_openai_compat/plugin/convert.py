@@ -78,10 +78,14 @@ ImageDetail = Literal["auto", "low", "high"]
 
 
 def _attachment_part(attachment: Any, detail: ImageDetail | None = None) -> ImagePart | FilePart:
-    """An image by URL when llm has only the URL, else a data URL; audio and PDF as base64."""
+    """An image or video by URL when llm has only the URL, else a data URL; audio and PDF as
+    base64."""
     mime = (attachment.resolve_type() or "application/octet-stream").split(";")[0].lower()
+    by_url = bool(attachment.url and not attachment.content and not attachment.path)
+    if mime.startswith("video/") and by_url:  # the server fetches it: never downloaded here
+        return FilePart(mime_type=mime, url=attachment.url)
     if mime.startswith("image/"):
-        if attachment.url and not attachment.content and not attachment.path:
+        if by_url:
             return ImagePart(url=attachment.url, detail=detail)
         return ImagePart(url=f"data:{mime};base64,{attachment.base64_content()}", detail=detail)
     name = os.path.basename(attachment.path) if attachment.path else None

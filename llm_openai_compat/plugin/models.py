@@ -29,6 +29,8 @@ __all__ = ["AsyncOpenAICompatModel", "OpenAICompatModel", "OpenAICompatOptions",
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 AUDIO_TYPES = frozenset({"audio/wav", "audio/mpeg"})
 PDF_TYPES = frozenset({"application/pdf"})
+# Sent as Chat Completions `video_url` parts, only to models whose entry says `video: true`.
+VIDEO_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime", "video/mpeg"})
 # Keys the user may not override through extra_body: the adapter owns them.
 _OWNED_BODY_KEYS = ("model", "messages", "input", "stream")
 
@@ -183,6 +185,8 @@ def _attachment_types(capabilities: Mapping[str, Any]) -> frozenset[str]:
         types |= AUDIO_TYPES
     if capabilities.get("pdf") is True:
         types |= PDF_TYPES
+    if capabilities.get("video") is True:
+        types |= VIDEO_TYPES
     return frozenset(types)
 
 
@@ -221,9 +225,7 @@ class _Shared:
         self.model_name = model_name
         self.shape = provider.api_shape
         # The provider's probe, overridden by what the server published about this model.
-        self.capabilities: dict[str, Any] = {
-            **provider.capabilities, **provider.model_capabilities.get(model_name, {})
-        }
+        self.capabilities: dict[str, Any] = provider.capabilities_of(model_name)
         caps = self.capabilities
         self.can_stream = caps.get("streaming", True) is not False
         self.supports_tools = caps.get("tools", True) is not False

@@ -217,6 +217,9 @@ def _file(part: FilePart) -> dict[str, Any]:
     data = _base64_of(part)
     if mime.startswith("image/"):
         return _image(f"data:{mime};base64,{data}" if data else part.url or "", None)
+    if mime.startswith("video/"):  # vLLM's, OpenRouter's and llama.cpp's video part
+        url = f"data:{mime};base64,{data}" if data else part.url or ""
+        return {"type": "video_url", "video_url": {"url": url}}
     if data is None:
         raise ProviderCapability(
             f"Chat Completions cannot fetch a {mime} attachment by URL ({part.url})",

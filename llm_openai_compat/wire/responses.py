@@ -434,12 +434,20 @@ def parse_usage(usage: Mapping[str, Any]) -> Usage:
 # -- helpers --------------------------------------------------------------------------------
 
 
+# The response object's own fields kept beside the answer (as ChatOpenAI keeps them in
+# `response_metadata`); `status` of the final object wins over `in_progress` when streamed.
+_META_FIELDS = ("service_tier", "created_at", "object", "status", "model")
+
+
 def _meta_of(response: Mapping[str, Any]) -> ResponseMeta:
-    tier = response.get("service_tier")
     return ResponseMeta(
         id=_str(response.get("id")),
         model=_str(response.get("model")),
-        extra={"service_tier": tier} if isinstance(tier, str) and tier else {},
+        extra={
+            name: value for name in _META_FIELDS
+            if isinstance(value := response.get(name), (str, int, float))
+            and not isinstance(value, bool) and value != ""
+        },
     )
 
 

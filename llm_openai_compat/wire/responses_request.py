@@ -207,10 +207,11 @@ def _render_message(
 
 def _render_file(part: FilePart) -> dict[str, Any]:
     mime = part.mime_type.lower()
-    if mime.startswith("audio/"):
+    if mime.startswith(("audio/", "video/")):
+        kind = mime.split("/", 1)[0]
         raise ProviderCapability(
-            f"The Responses API takes no audio input ({part.mime_type})",
-            hint="Use apiShape 'chat-completions' for audio attachments",
+            f"The Responses API takes no {kind} input ({part.mime_type})",
+            hint=f"Use apiShape 'chat-completions' for {kind} attachments",
         )
     if part.data_base64 is not None:
         data_url = f"data:{part.mime_type};base64,{part.data_base64}"

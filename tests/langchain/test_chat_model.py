@@ -34,6 +34,7 @@ from llm_openai_compat import (
     MissingToolCalling,
     NotFound,
     Provider5xx,
+    ProviderCapability,
     RateLimited,
     Unauthorized,
 )
@@ -505,3 +506,25 @@ def test_retries_are_logging_records_not_stdout(model_server, caplog, capsys):
     retries = [r.getMessage() for r in caplog.records if "; retry " in r.getMessage()]
     assert len(retries) == 1 and retries[0].startswith("HTTP 503 from ")
     assert "retry" not in capsys.readouterr().out
+
+
+def test_video_blocks_go_as_video_url(model_server):
+    """A LangChain video block (base64 or URL) reaches a chat server as a `video_url` part;
+    the Responses shape, which takes no video, refuses it before sending in one line."""
+    data = base64.b64encode(b"\x00\x00\x00\x18ftypmp42").decode()
+    message = HumanMessage(content=[
+        {"type": "text", "text": "what happens?"},
+        {"type": "video", "base64": data, "mime_type": "video/mp4"},
+        {"type": "video", "url": "https://example.com/v.webm", "mime_type": "video/webm"},
+    ])
+    chat = ChatOpenAICompat(base_url=model_server.url(), model="m")
+    assert "I see a video." in chat.invoke([message]).text
+    parts = model_server.last_body()["messages"][-1]["content"]
+    assert parts[1] == {"type": "video_url", "video_url": {"url": f"data:video/mp4;base64,{data}"}}
+    assert parts[2] == {"type": "video_url", "video_url": {"url": "https://example.com/v.webm"}}
+    model_server.reset()
+    responses = ChatOpenAICompat(base_url=model_server.url(), model="m", api_shape="responses")
+    with pytest.raises(ProviderCapability) as caught:
+        responses.invoke([message])
+    assert "no video input" in str(caught.value) and "\n" not in str(caught.value)
+    assert model_server.requests() == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel, Field
 
 from langchain_adapter import ChatOpenAICompat
@@ -152,4 +152,105 @@ def test_use_responses_api(model_server):
     a, b = theirs.invoke(PROMPT), ours.invoke(PROMPT)
     assert model_server.requests()[-1]["path"].endswith("/responses")
     assert b.text == a.text
-    assert b.usage_metadata["total_tokens"] == a.usage_metadata["total_tokens"]
+    assert b.usage_metadata == a.usage_metadata
+    missing = set(a.response_metadata) - set(b.response_metadata)
+    assert not missing, f"response_metadata lacks {sorted(missing)}"
+    for key in ("model_name", "model_provider", "status", "object", "model"):
+        assert b.response_metadata[key] == a.response_metadata[key], key
+    merged = []
+    for llm in (theirs, ours):
+        full = None
+        for chunk in llm.stream(PROMPT):
+            full = chunk if full is None else full + chunk
+        merged.append(full)
+    assert merged[1].text == merged[0].text
+    assert merged[1].response_metadata["status"] == "completed" == merged[0].response_metadata["status"]
+    assert not set(merged[0].response_metadata) - set(merged[1].response_metadata)
+
+
+def _shape(message) -> list[tuple[str, object]]:
+    """What a responses/v1 message says, block by block, without the ids only the Responses
+    API's item ids give (the core keeps the reasoning item's, not the message's)."""
+    out: list[tuple[str, object]] = []
+    for block in message.content:
+        kind = block["type"]
+        if kind == "text":
+            out.append((kind, (block["text"], block.get("annotations"))))
+        elif kind == "reasoning":
+            out.append((kind, [p["text"] for p in block["summary"]]))
+        elif kind == "function_call":
+            out.append((kind, (block["name"], json.loads(block["arguments"]), block["call_id"])))
+        else:
+            out.append((kind, block))
+    return out
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("case", ["text", "reasoning", "tools"])
+def test_output_version_responses_v1(model_server, case, stream):
+    """ChatOpenAI(output_version="responses/v1") uses the Responses API and gives its items
+    as content blocks; ChatOpenAICompat gives the same blocks, streamed and not."""
+    flags = ("reasoning",) if case == "reasoning" else ()
+    theirs, ours = both(model_server, *flags, output_version="responses/v1",
+                        reasoning={"effort": "low", "summary": "auto"} if flags else None)
+    question = "What is the weather in Paris? Use GetWeather" if case == "tools" else "hi"
+    results = []
+    for llm in (theirs, ours):
+        runnable = llm.bind_tools([GetWeather]) if case == "tools" else llm
+        model_server.reset()
+        if stream:
+            full = None
+            for chunk in runnable.stream(question):
+                full = chunk if full is None else full + chunk
+            results.append(full)
+        else:
+            results.append(runnable.invoke(question))
+        assert model_server.requests()[-1]["path"].endswith("/responses")  # implied, as theirs
+    a, b = results
+    assert isinstance(b.content, list) and _shape(b) == _shape(a)
+    assert {"reasoning": ["reasoning", "text"], "text": ["text"],
+            "tools": ["function_call"]}[case] == [k for k, _ in _shape(b)]
+    for x, y in zip(a.content, b.content, strict=True):  # their keys, but for the item ids
+        assert set(x) - {"id", "status"} <= set(y), (x, y)
+        assert ("index" in y) == ("index" in x)  # merged chunks keep it, invoke drops it
+    assert [(c["name"], c["args"], c["id"]) for c in b.tool_calls] == [
+        (c["name"], c["args"], c["id"]) for c in a.tool_calls
+    ]
+    assert b.usage_metadata["output_tokens"] == a.usage_metadata["output_tokens"]
+    # The blocks go back as history (ours, and ChatOpenAI's own message, which has no
+    # additional_kwargs): the next turn reads the function call and the reasoning item from
+    # the content blocks.
+    if case != "text":
+        for previous in (b, b.model_copy(update={"additional_kwargs": {}}), a):
+            follow = [HumanMessage(question), previous]
+            if case == "tools":
+                follow.append(ToolMessage("sunny", tool_call_id=previous.tool_calls[0]["id"]))
+            else:
+                follow.append(HumanMessage("and again"))
+            model_server.reset()
+            assert ours.bind_tools([GetWeather]).invoke(follow).text
+            sent = model_server.last_body()["input"]
+            wanted = "function_call" if case == "tools" else "reasoning"
+            if case == "reasoning" and "encrypted_content" not in previous.content[0]:
+                # ChatOpenAI did not ask for encrypted content: a bare id names nothing in a
+                # stateless call, so the core leaves that item out (responses_request.py).
+                assert wanted not in [i.get("type") for i in sent]
+                continue
+            item = next(i for i in sent if i.get("type") == wanted)
+            if case == "reasoning":
+                assert item["id"] == previous.content[0]["id"]
+                assert item["summary"][0]["text"] == previous.content[0]["summary"][0]["text"]
+
+
+def test_output_version_responses_v1_on_chat_completions_is_not_silently_v0(model_server):
+    """With the chat shape chosen explicitly, the answer still comes as Responses-style
+    blocks (reasoning summary from `reasoning_content`, text, function calls), never as v0."""
+    ours = ChatOpenAICompat(model="m", base_url=model_server.url("reasoning"),
+                            use_responses_api=False, output_version="responses/v1")
+    model_server.reset()
+    message = ours.invoke("hi")
+    assert model_server.requests()[-1]["path"].endswith("/chat/completions")
+    assert [b["type"] for b in message.content] == ["reasoning", "text"]
+    assert message.content[0]["content"][0]["type"] == "reasoning_text"
+    assert message.content[1]["text"] == "Hello! You said: hi."
+    assert message.content_blocks[-1]["type"] == "text"  # LangChain reads them as standard

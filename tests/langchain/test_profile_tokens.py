@@ -9,7 +9,6 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, trim_messages
 
 from langchain_adapter import ChatOpenAICompat
-from llm_openai_compat import ConfigError
 
 
 @pytest.mark.parametrize("flags", [(), ("llamacpp-tokenize",)])
@@ -58,9 +57,3 @@ def test_profile_from_probed_capabilities(tmp_path, model_server):
                              profile={"max_input_tokens": 8})
     assert given.profile == {"max_input_tokens": 8}
     assert ChatOpenAICompat(base_url=model_server.url(), model="m").profile is None
-
-
-@pytest.mark.parametrize("field", ["http_client", "http_async_client"])
-def test_not_yet_supported_fields_are_refused(model_server, field):
-    with pytest.raises(ConfigError, match="not supported yet"):
-        ChatOpenAICompat(base_url=model_server.url(), model="m", **{field: True})

@@ -192,11 +192,12 @@ def test_models_lists_and_refreshes(run_llm, write_settings, model_server, setti
     write_settings(sim=sim(model_server.url(), "sim-model"))
     result = run_llm("openai-compat", "models", "sim")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [
-        "sim/sim-model",
-        "sim/sim-model-mini  (not configured)",
-        "sim/sim-reasoner  (not configured)",
-        "sim/sim-embed  (embedding)  (not configured)",
+    assert [line.split()[:3] for line in result.stdout.splitlines()] == [
+        ["model", "kind", "stored"],
+        ["sim/sim-model", "chat", "yes"],
+        ["sim/sim-model-mini", "chat", "no"],
+        ["sim/sim-reasoner", "chat", "no"],
+        ["sim/sim-embed", "embedding", "no"],
     ]
     refreshed = run_llm("openai-compat", "models", "sim", "--refresh")
     assert refreshed.exit_code == 0, refreshed.output
@@ -305,6 +306,50 @@ def test_test_all_models(run_llm, write_settings, model_server, settings_file):
     assert all(caps["tools"] is False for caps in stored.values())
     both = run_llm("openai-compat", "test", "sim", "--all-models", "--model", "sim-model")
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_test_all_models_probes_with_bounded_concurrency(
+    run_llm, write_settings, model_server, settings_file, monkeypatch
+):
+    """`--all-models -j 2`: two models are probed at once (a barrier of two that a serial
+    loop could never pass), never more than two, every one of them, with progress per model."""
+    import threading
+
+    import llm_openai_compat
+
+    models = ["m1", "m2", "m3", "m4", "m5"]
+    write_settings(sim=sim(model_server.url(), *models))
+    real = llm_openai_compat.run_probes
+    barrier = threading.Barrier(2, timeout=30)  # a bound for a failure, not a timing
+    lock = threading.Lock()
+    inside, most, seen = 0, 0, []
+
+    def counted(*args, **kwargs):
+        nonlocal inside, most
+        with lock:
+            inside += 1
+            most = max(most, inside)
+            seen.append(args[2])
+        try:
+            if len(seen) <= 2:
+                barrier.wait()  # the first two must be in flight together
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                inside -= 1
+
+    monkeypatch.setattr(llm_openai_compat, "run_probes", counted)
+    result = run_llm("openai-compat", "test", "sim", "--all-models", "-j", "2")
+    assert result.exit_code == 0, result.output
+    assert most == 2 and sorted(seen) == models
+    for number, name in enumerate(models, 1):
+        assert f"[{number}/5] testing sim/{name}" in result.stderr
+        assert f"sim/{name} done (" in result.stderr
+    assert [row.split()[0] for row in result.stdout.splitlines()[1:]] == models
+    stored = _file(settings_file)["providers"]["sim"]["modelCapabilities"]
+    assert set(stored) == set(models)
+    bad = run_llm("openai-compat", "test", "sim", "--all-models", "-j", "0")
+    assert bad.exit_code == 2 and "concurrency" in bad.output
 
 
 def test_test_on_the_responses_shape(run_llm, write_settings, model_server, settings_file):
@@ -416,3 +461,40 @@ def test_add_with_base_url_ends_with_a_first_prompt(run_llm, settings_file):
     result = run_llm("openai-compat", "add", "work", "--base-url", "http://a/v1", "-m", "big")
     assert result.exit_code == 0, result.output
     assert "Try: llm -m work/big hi" in result.stderr
+
+
+def _commands(group, path=()):
+    """Every command under `group` (the group itself first), with its path of names."""
+    import click
+
+    yield path, group
+    if isinstance(group, click.Group):
+        for name, command in sorted(group.commands.items()):
+            yield from _commands(command, (*path, name))
+
+
+def test_every_command_has_examples_in_its_help(run_llm):
+    """Issue 18: each `llm openai-compat` command's --help has an Examples section whose
+    examples run that very command with options it has (so they cannot drift)."""
+    import shlex
+
+    from llm_openai_compat.plugin.commands import openai_compat
+
+    walked = list(_commands(openai_compat))
+    assert {p[0] for p, _ in walked if p} >= {"add", "models", "path", "providers", "remove",
+                                              "test", "use"}
+    for path, command in walked:
+        shown = run_llm("openai-compat", *path, "--help")
+        assert shown.exit_code == 0, shown.output
+        assert "Examples:" in shown.stdout, f"`llm openai-compat {' '.join(path)}` has none"
+        section = shown.stdout.split("Examples:", 1)[1].split("\nOptions:", 1)[0]
+        prefix = " ".join(["llm", "openai-compat", *path])
+        examples = [line.strip() for line in section.splitlines()
+                    if line.strip().startswith(prefix)]
+        assert examples, f"no example of {prefix!r} in its help"
+        known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        for example in examples:
+            words = shlex.split(example.split(" | ")[0].split("  #")[0].rstrip("\\"))
+            for word in words[len(prefix.split()):]:
+                if word.startswith("-"):
+                    assert word.split("=")[0] in known, f"{example!r}: no option {word}"

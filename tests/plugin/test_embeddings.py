@@ -150,7 +150,9 @@ def test_add_discover_and_refresh_store_embedding_models(
     settings_file.write_text(json.dumps(data))
     listed = run_llm("openai-compat", "models", "sim", "--refresh")
     assert listed.exit_code == 0, listed.output
-    assert "sim/sim-embed  (embedding)" in listed.stdout.splitlines()
+    assert ["sim/sim-embed", "embedding", "yes"] in [
+        line.split()[:3] for line in listed.stdout.splitlines()
+    ]
     stored = json.loads(settings_file.read_text())["providers"]["sim"]
     assert stored["embeddingModels"] == [{"id": "sim-embed", "dimensions": 4}]
     assert "sim-embed" not in stored["models"]

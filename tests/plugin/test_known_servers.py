@@ -216,7 +216,9 @@ def test_models_refresh_uses_discovery(run_llm, write_settings, fault_server, se
     fault_server.enqueue({"status": 200, "json": OLLAMA_TAGS})
     listed = run_llm("openai-compat", "models", "local")
     assert listed.exit_code == 0, listed.output
-    assert listed.stdout.splitlines() == ["local/llama3.2:latest", "local/qwen3:8b  (not configured)"]
+    assert [line.split()[:3] for line in listed.stdout.splitlines()[1:]] == [
+        ["local/llama3.2:latest", "chat", "yes"], ["local/qwen3:8b", "chat", "no"]
+    ]
     assert "Listing models at " + fault_server.base_url + "/api/tags" in listed.stderr
     fault_server.enqueue(
         {"status": 404, "json": {"error": {"message": "404 page not found"}}},

@@ -106,3 +106,35 @@ def test_max_retries_per_prompt(model_server, write_settings, run_llm):
     model_server.reset()
     assert run_llm("-m", "sim/sim-model", "hi").exit_code != 0
     assert len(_api_requests(model_server)) == 1
+
+
+ISSUE_OPTIONS = ("logprobs", "top_logprobs", "logit_bias", "service_tier", "verbosity",
+                 "reasoning_summary", "image_detail", "parallel_tool_calls", "timeout",
+                 "max_retries")
+
+
+def test_models_options_lists_every_option_per_model_with_a_description(
+    model_server, write_settings, run_llm
+):
+    """Issue 18 item 4: `llm models --options` names each option under every model, each
+    described (llm describes an options class once, at its first model)."""
+    write_settings(
+        a=sim(model_server.url(), "m1", "m2", modelCapabilities={"m2": {"images": False}}),
+        b=sim(model_server.url(), "r1", apiShape="responses"),
+    )
+    listed = run_llm("models", "--options")
+    assert listed.exit_code == 0, listed.output
+    blocks = {}
+    for block in listed.stdout.split("OpenAI-compatible: ")[1:]:
+        name, _, rest = block.partition("\n")
+        blocks[name.strip()] = rest
+    assert {"a/m1", "a/m2", "b/r1"} <= set(blocks)
+    for model in ("a/m1", "a/m2", "b/r1"):
+        for option in ISSUE_OPTIONS:
+            assert f"\n    {option}: " in "\n" + blocks[model], (model, option)
+    described = blocks[next(m for m in blocks if m.startswith(("a/", "b/")))]
+    for option in ISSUE_OPTIONS:
+        line_after = described.split(f"    {option}: ", 1)[1].splitlines()[1]
+        assert line_after.startswith("      ") and len(line_after.strip()) > 10, option
+    # What a model's entry rules out shows under that model: no image types for a/m2.
+    assert "image/png" in blocks["a/m1"] and "image/png" not in blocks["a/m2"]

@@ -67,7 +67,13 @@ def test_openrouter_models_differ_per_model(model_server, run_llm, write_setting
     write_settings(router=sim(model_server.url("openrouter"), "x"))
     refreshed = run_llm("openai-compat", "models", "router", "--refresh")
     assert refreshed.exit_code == 0, refreshed.output
-    assert "router/anthropic/claude-sonnet-4  [tools" in refreshed.stdout
+    header, *rows = (line.split() for line in refreshed.stdout.splitlines())
+    sonnet_row = dict(
+        zip(
+            header, next(r for r in rows if r[0] == "router/anthropic/claude-sonnet-4"), strict=True
+        )
+    )
+    assert sonnet_row["tools"] == "yes" and sonnet_row["images"] == "yes"
     caps = json.loads(settings_file.read_text())["providers"]["router"]["modelCapabilities"]
     sonnet = llm.get_model("router/anthropic/claude-sonnet-4")
     assert "image/png" in sonnet.attachment_types and "application/pdf" in sonnet.attachment_types
@@ -101,3 +107,87 @@ def test_configured_aliases(model_server, run_llm, write_settings):
     result = run_llm("-m", "fast", "hi")
     assert result.exit_code == 0, result.output
     assert "aliases: fast" in run_llm("models").stdout
+
+
+def test_langchain_profile_follows_each_models_stored_entry(model_server, run_llm, settings_file):
+    """Issue 17 item 5: `ChatOpenAICompat.profile` comes from what the provider's probe and
+    each model's stored entry say (native listing via `add --discover`, `models --refresh`,
+    and a per-model probe via `test --model`), per model, not one answer per provider."""
+    from langchain_adapter import ChatOpenAICompat
+
+    added = run_llm(
+        "openai-compat",
+        "add",
+        "studio",
+        "--base-url",
+        model_server.url("lmstudio"),
+        "--profile",
+        "lmstudio",
+        "--discover",
+    )
+    assert added.exit_code == 0, added.output
+    stored = json.loads(settings_file.read_text())["providers"]["studio"]["modelCapabilities"]
+
+    def profile(model: str) -> dict:
+        return dict(
+            ChatOpenAICompat(
+                provider="studio", model=model, settings_path=str(settings_file)
+            ).profile
+            or {}
+        )
+
+    vision, tools = profile("llava-v1.5-7b-llamafile"), profile("openai/gpt-oss-20b")
+    assert vision["image_inputs"] is True and tools["image_inputs"] is False
+    assert vision["tool_calling"] is False and tools["tool_calling"] is True
+    assert vision["max_input_tokens"] == stored["llava-v1.5-7b-llamafile"]["contextLength"]
+    assert tools["max_input_tokens"] == stored["openai/gpt-oss-20b"]["contextLength"]
+
+    # A per-model probe adds what the listing does not say (structured output here).
+    assert "structured_output" not in tools
+    probed = run_llm("openai-compat", "test", "studio", "--model", "openai/gpt-oss-20b")
+    assert probed.exit_code == 0, probed.output
+    assert profile("openai/gpt-oss-20b")["structured_output"] is True
+    assert "structured_output" not in profile("llava-v1.5-7b-llamafile")
+
+
+def test_models_shows_each_models_capabilities_as_a_table(model_server, run_llm, write_settings):
+    """Issue 18: `models ID` is a table with one row per model and what is known of each
+    (yes / no / - unknown), from the listing over the provider's probe; `--json` the same."""
+    write_settings(
+        router=sim(model_server.url("openrouter"), "openai/gpt-4o", capabilities={"video": False})
+    )
+    listed = run_llm("openai-compat", "models", "router")
+    assert listed.exit_code == 0, listed.output
+    header, *rows = (line.split() for line in listed.stdout.splitlines())
+    assert header == [
+        "model",
+        "kind",
+        "stored",
+        "tools",
+        "schema",
+        "images",
+        "audio",
+        "pdf",
+        "video",
+        "reasoning",
+        "context",
+    ]
+    table = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    as_json = run_llm("openai-compat", "models", "router", "--json")
+    entries = {e["id"]: e for e in json.loads(as_json.stdout)}
+    assert set(entries) == set(table) and len(table) > 2
+    for model_id, row in table.items():
+        caps = entries[model_id]["capabilities"]
+        for column, key in (
+            ("tools", "tools"),
+            ("schema", "jsonSchema"),
+            ("images", "images"),
+            ("pdf", "pdf"),
+            ("reasoning", "reasoning"),
+        ):
+            assert row[column] == {True: "yes", False: "no"}[caps[key]], (model_id, column)
+        assert row["context"] == str(caps["contextLength"])
+        assert row["stored"] == ("yes" if model_id == "router/openai/gpt-4o" else "no")
+    # The models differ (not one answer per provider).
+    assert {row["images"] for row in table.values()} == {"yes", "no"}
+    assert table["router/anthropic/claude-sonnet-4"]["reasoning"] == "yes"

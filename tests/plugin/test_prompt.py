@@ -500,3 +500,42 @@ def test_quiet_silences_retry_lines(model_server, write_settings, run_llm, monke
     write_settings(rl=sim(model_server.url("fail=429"), maxRetries=1))
     result = run_llm("-m", "rl/sim-model", "hello")
     assert result.exit_code == 1 and "; retry " not in result.stderr
+
+
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 16
+
+
+def test_video_goes_as_video_url_only_where_the_models_entry_says_so(
+    model_server, write_settings, run_llm, tmp_path
+):
+    """Issue 18: video attachments as Chat Completions `video_url` parts for a model whose
+    stored capabilities say `video`; refused before sending for the others (llm's own one-line
+    check of `attachment_types`) and on the Responses shape (no video input there)."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(MP4)
+    caps = {"modelCapabilities": {"watcher": {"video": True}}}
+    write_settings(
+        mixed=sim(model_server.url(), "watcher", "blind", **caps),
+        resp=sim(model_server.url(), "watcher", apiShape="responses", **caps),
+    )
+    model_server.reset()
+    seen = run_llm("-m", "mixed/watcher", "describe", "--at", str(clip), "video/mp4")
+    assert seen.exit_code == 0, seen.output
+    assert "I see a video." in seen.stdout
+    part = model_server.last_body()["messages"][-1]["content"][1]
+    assert part == {"type": "video_url", "video_url": {
+        "url": "data:video/mp4;base64," + base64.b64encode(MP4).decode()}}
+    url = "https://example.com/clip.mp4"  # passed on for the server to fetch, never fetched here
+    by_url = run_llm("-m", "mixed/watcher", "describe", "--at", url, "video/mp4")
+    assert by_url.exit_code == 0, by_url.output
+    assert model_server.last_body()["messages"][-1]["content"][1]["video_url"]["url"] == url
+
+    model_server.reset()
+    blind = run_llm("-m", "mixed/blind", "describe", "--at", str(clip), "video/mp4")
+    assert blind.exit_code != 0 and "video/mp4" in blind.output
+    responses = run_llm("-m", "resp/watcher", "describe", "--at", str(clip), "video/mp4")
+    assert responses.exit_code != 0
+    line = responses.output.strip()
+    assert "no video input" in line and "chat-completions" in line and "\n" not in line
+    assert "Traceback" not in responses.output
+    assert model_server.requests() == []  # both refused before sending

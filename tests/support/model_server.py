@@ -62,8 +62,8 @@ Answers depend only on the request:
   of an enum, nested objects and arrays recursively, every property present;
 - json_schema formats get JSON conforming to the schema; json_object gets an object whose keys
   are the quoted identifiers in the prompt (or the schema named in the system text);
-- otherwise "Hello! You said: <last user message>." (mentioning an image or a document when one
-  was attached), streamed one word per event;
+- otherwise "Hello! You said: <last user message>." (mentioning an image, a document or a
+  video when one was attached), streamed one word per event;
 - max_tokens / max_completion_tokens / max_output_tokens cut the answer (finish_reason length);
 - chat: `n` gives that many identical choices (not streamed); `logprobs` gives one entry per
   streamed piece (`top_logprobs` alternatives each); every body carries `system_fingerprint`
@@ -113,6 +113,7 @@ class Turn:
     text: str = ""
     images: int = 0
     files: int = 0
+    videos: int = 0
     tool_output: str | None = None
     tool_name: str | None = None
 
@@ -201,6 +202,8 @@ def text_of(content: Any, turn: Turn) -> str:
             turn.images += 1
         elif kind in ("file", "input_file", "input_audio"):
             turn.files += 1
+        elif kind == "video_url":  # vLLM's and OpenRouter's chat video part
+            turn.videos += 1
     return "\n".join(texts)
 
 
@@ -395,6 +398,8 @@ def _plain_text(ask: Ask, last_user: Turn | None, words: int | None) -> str:
         seen += "I see an image. "
     if last_user and last_user.files:
         seen += "I see a document. "
+    if last_user and last_user.videos:
+        seen += "I see a video. "
     said = " ".join(prompt.split()[:30]) or "nothing"
     text = f"{seen}Hello! You said: {said}."
     if words:
