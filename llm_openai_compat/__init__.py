@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         RateLimited,
         StreamError,
         Unauthorized,
+        UnsupportedRequest,
     )
     from .events import (
         Annotation,
@@ -177,6 +178,7 @@ __all__ = [
     "ToolResultPart",
     "ToolSpec",
     "Unauthorized",
+    "UnsupportedRequest",
     "Usage",
     "builtin_profile",
     "capabilities_from_item",
@@ -253,6 +255,7 @@ _EXPORTS: dict[str, str] = {
     "RateLimited": "errors",
     "StreamError": "errors",
     "Unauthorized": "errors",
+    "UnsupportedRequest": "errors",
     "Annotation": "events",
     "Event": "events",
     "Finish": "events",
