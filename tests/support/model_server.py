@@ -15,7 +15,9 @@ capabilities off or behaviours on, per request, so one process serves every vari
     missing-choice-none tools without a tool_choice are never called (llama-cpp-python's
                         chatml-function-calling reads a missing choice as "none")
     no-responses        404 on /responses
-    no-json-schema      400 on a json_schema response format (chat or responses)
+    no-json-schema      400 on a json_schema response format (chat or responses);
+                        `no-json-schema=<MODEL>`: for that model only
+    no-json-object=<MODEL>  400 on a json_object response format for that model (bare: every one)
     no-developer        400 like OpenAI's "'messages[0].role' does not support 'developer'"
     typed-items         400 "Cannot determine type of 'item'" (llama.cpp's server) for a Responses
                         input item without `type`
@@ -150,6 +152,14 @@ class Plan:
     cached_tokens: int
     output_tokens: int
     reasoning_tokens: int
+
+
+def applies(flags: dict[str, Any], name: str, body: Any) -> bool:
+    """A flag given bare applies to every model; `name=<MODEL>` to that model's requests only."""
+    value = flags.get(name)
+    if value is True:
+        return True
+    return isinstance(value, str) and isinstance(body, dict) and body.get("model") == value
 
 
 # llama-server's answer to an image for a model loaded without a projector (tools/server).
@@ -511,11 +521,14 @@ def read_chat(body: dict[str, Any], flags: dict[str, Any]) -> Ask:
     fmt = None
     response_format = body.get("response_format") or {}
     if response_format.get("type") == "json_schema":
-        if "no-json-schema" in flags:
+        if applies(flags, "no-json-schema", body):
             raise ApiError(400, "response_format of type json_schema is not supported",
                            param="response_format")
         fmt = {"kind": "json_schema", "schema": (response_format.get("json_schema") or {}).get("schema")}
     elif response_format.get("type") == "json_object":
+        if applies(flags, "no-json-object", body):
+            raise ApiError(400, "response_format of type json_object is not supported",
+                           param="response_format")
         fmt = {"kind": "json_object", "schema": None}
     return Ask(
         model=str(body.get("model") or "sim-model"),
@@ -668,11 +681,14 @@ def read_responses(body: dict[str, Any], flags: dict[str, Any]) -> Ask:
     fmt = None
     text_format = (body.get("text") or {}).get("format") or {}
     if text_format.get("type") == "json_schema":
-        if "no-json-schema" in flags:
+        if applies(flags, "no-json-schema", body):
             raise ApiError(400, "text.format of type json_schema is not supported",
                            param="text.format")
         fmt = {"kind": "json_schema", "schema": text_format.get("schema")}
     elif text_format.get("type") == "json_object":
+        if applies(flags, "no-json-object", body):
+            raise ApiError(400, "text.format of type json_object is not supported",
+                           param="text.format")
         fmt = {"kind": "json_object", "schema": None}
     return Ask(
         model=str(body.get("model") or "sim-model"),
