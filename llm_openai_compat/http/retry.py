@@ -388,7 +388,8 @@ class Attempts:
             self.attempt += 1
             self._started = self._clock()
             return
-        for breaker, probe in zip(self._breakers(), held, strict=False):  # give back what was let through
+        # Give back what the breakers before the refusing one let through.
+        for breaker, probe in zip(self._breakers(), held, strict=False):
             breaker.record("neutral", probe=probe)
         raise self.last_error or failure
 
