@@ -652,7 +652,7 @@ def repeated_refusal(
         return None
     state = {**current._state(), "retry_after": None, "hint": None}
     return UnsupportedRequest(
-        f"The server refused this request the same way twice (HTTP {status})", **state
+        "The server refused this request the same way twice", **state
     )
 
 
