@@ -24,6 +24,7 @@ from llm_openai_compat import (
     ConnectError,
     Conversation,
     Message,
+    NotFound,
     RateLimited,
     RequestOptions,
     Runtime,
@@ -117,13 +118,16 @@ def test_a_refused_port_opens_the_origin_breaker_for_every_model():
     assert caught.value.model is None
 
 
-def test_an_answer_from_the_server_closes_the_origin_half_of_the_count(model_server):
-    """A model's 429s say the server is up: they never count against the origin, so the other
-    models keep working however many there are."""
-    base, _ = _gateway(model_server)
+def test_a_404_naming_a_model_is_that_models_and_opens_no_breaker(model_server):
+    """A gateway's 404 for an unknown model belongs to that model but is no failure: it is
+    raised as itself every time (never as "failing fast"), and the other models answer."""
+    run = f"run={uuid.uuid4().hex[:12]}"
+    base = model_server.url("fail=404", "fail-model=no-such-model", run)
     client = Client.inline(base, max_retries=0)
-    for _ in range(3):
-        _open_for(client, LIMITED, (RateLimited, CircuitOpen))  # type: ignore[arg-type]
+    for _ in range(7):  # more than the threshold of five
+        with pytest.raises(NotFound, match="no-such-model"):
+            client.complete(HELLO, RequestOptions(model="no-such-model"))
+    assert _sent(model_server, run, "no-such-model") == 7
     assert "hello" in client.complete(HELLO, RequestOptions(model=HEALTHY)).text
 
 
