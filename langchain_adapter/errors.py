@@ -47,6 +47,12 @@ class BadRequest(core.BadRequest, ModelInvalidRequestError):
     pass
 
 
+class UnsupportedRequest(core.UnsupportedRequest, ModelInvalidRequestError):
+    """A 5xx the server repeated exactly, saying something is unsupported: not retryable."""
+
+    is_retryable = False
+
+
 class ContextOverflow(core.BadRequest, ContextOverflowError):
     pass
 
@@ -83,6 +89,7 @@ _DUALS: dict[type[core.OpenAICompatError], type[core.OpenAICompatError]] = {
     core.Unauthorized: Unauthorized,
     core.NotFound: NotFound,
     core.BadRequest: BadRequest,
+    core.UnsupportedRequest: UnsupportedRequest,
     core.MissingToolCalling: MissingToolCalling,
     core.RateLimited: RateLimited,
     core.QuotaExceeded: QuotaExceeded,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 #   (the llm plugin does at start-up) loads none of its modules. Deriving it from the imports
 #   would mean parsing this file on every start-up.
 if TYPE_CHECKING:
-    from .capabilities import CAPABILITY_KEYS, capabilities_from_item
+    from .capabilities import CAPABILITY_KEYS, capabilities_from_item, capability_cause
     from .client import AsyncClient, Client
     from .config.params import OPTION_PARAMS, merge_params, validate_params
     from .config.profiles import ADAPTATIONS, Adaptation, Profile, builtin_profile, get_profile
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         RateLimited,
         StreamError,
         Unauthorized,
+        UnsupportedRequest,
     )
     from .events import (
         Annotation,
@@ -177,9 +178,11 @@ __all__ = [
     "ToolResultPart",
     "ToolSpec",
     "Unauthorized",
+    "UnsupportedRequest",
     "Usage",
     "builtin_profile",
     "capabilities_from_item",
+    "capability_cause",
     "default_runtime",
     "discover_model_details",
     "discover_model_listing",
@@ -208,6 +211,7 @@ __all__ = [
 _EXPORTS: dict[str, str] = {
     "CAPABILITY_KEYS": "capabilities",
     "capabilities_from_item": "capabilities",
+    "capability_cause": "capabilities",
     "AsyncClient": "client",
     "Client": "client",
     "OPTION_PARAMS": "config.params",
@@ -253,6 +257,7 @@ _EXPORTS: dict[str, str] = {
     "RateLimited": "errors",
     "StreamError": "errors",
     "Unauthorized": "errors",
+    "UnsupportedRequest": "errors",
     "Annotation": "events",
     "Event": "events",
     "Finish": "events",

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
+from .capabilities import capability_cause
 from .config.params import has_wire_field, merge_params
 from .config.profiles import ADAPTATIONS, Adaptation, Profile
 from .config.settings import ProviderSettings, resolve_api_key
@@ -178,12 +179,22 @@ CAPABILITY_FIELDS: dict[str, dict[str, Any]] = {
 _endpoint_url = functools.lru_cache(maxsize=256)(resolve_endpoint)
 
 
-def profile_for(target: Target, runtime: Runtime) -> Profile:
-    """The vendor profile, narrowed by probed capabilities and by what 400s taught us."""
+def model_capabilities(target: Target, model: str | None) -> Mapping[str, Any]:
+    """What is stored about `model`: its `modelCapabilities` entry over the provider's
+    `capabilities` (a `test --model M` result is M's alone)."""
+    settings = target.settings
+    own = settings.own_capabilities(model) if model is not None else None
+    return {**settings.capabilities, **own} if own else settings.capabilities
+
+
+def profile_for(target: Target, runtime: Runtime, model: str | None = None) -> Profile:
+    """The vendor profile, narrowed by probed capabilities (the model's, when given) and by
+    what 400s taught us."""
     profile = runtime.get_profile(target.settings.profile, target.settings.base_url)
     changes: dict[str, Any] = {}
+    caps = model_capabilities(target, model)
     for name, off in CAPABILITY_FIELDS.items():
-        if target.settings.capabilities.get(name) is False:
+        if caps.get(name) is False:
             changes.update(off)
     changes.update(runtime.learned_changes(target.id))
     return profile.with_(**changes) if changes else profile
@@ -242,9 +253,11 @@ def no_tool_calling(
             "restart the process once tool calling is on (llama.cpp: --jinja), or check with "
             f"`llm openai-compat test {provider}`"
         )
-    elif target.settings.capabilities.get("tools") is False:
-        why = "`llm openai-compat test` found that the server cannot call tools (capabilities.tools)"
-        again = f"once tool calling is on, re-test with `llm openai-compat test {provider}`"
+    elif model_capabilities(target, model).get("tools") is False:
+        own = target.settings.own_capabilities(model) if model is not None else {}
+        cause = capability_cause(provider, model, "tools", target.settings.capabilities, own)
+        why, _, again = cause.partition("; ")
+        again = f"once tool calling is on, {again}"
     else:
         why = f"the {profile.name!r} profile says this server cannot call tools"
         again = "use another profile or model"
@@ -259,7 +272,7 @@ def prepare(
 ) -> Prepared:
     settings = target.settings
     shape: Shape = settings.api_shape
-    profile = profile_for(target, runtime or default_runtime())
+    profile = profile_for(target, runtime or default_runtime(), options.model)
     params = merge_params(
         settings.default_params, settings.model_params.get(options.model), options.params
     )

@@ -29,6 +29,7 @@ from typing import Any
 __all__ = [
     "CAPABILITY_KEYS",
     "capabilities_from_item",
+    "capability_cause",
     "llamacpp_props_capabilities",
     "merge_capabilities",
     "ollama_show_capabilities",
@@ -163,3 +164,59 @@ def merge_capabilities(
     """A model's effective capabilities: the provider's probe, overridden by what the server
     published about this model."""
     return {**provider, **(model or {})}
+
+
+# What `llm openai-compat test` probes (probe.ProbeReport.capabilities): a stored False for one
+# of these, next to a `probedAt`, is a test result; any other stored False is a listing's.
+PROBED_KEYS = frozenset({
+    "streaming", "streamOptions", "streamUsage", "tools", "toolsStreamed", "jsonSchema",
+    "jsonObject", "developerRole", "responses", "chatCompletions",
+})
+_LABELS = {
+    "tools": "tool calling", "jsonSchema": "JSON schema output", "jsonObject": "JSON mode",
+    "images": "image input", "audio": "audio input", "pdf": "PDF input", "video": "video input",
+    "reasoning": "reasoning", "streaming": "streaming",
+}
+
+
+def capability_cause(
+    provider_id: str,
+    model: str,
+    name: str,
+    provider_caps: Mapping[str, Any],
+    model_caps: Mapping[str, Any],
+) -> str:
+    """Why capability `name` is off for `model`, and the exact way to check again or override
+    it: the text every capability refusal ends with (issue 15: a refusal names the stored
+    result that caused it). `model_caps` is the model's `modelCapabilities` entry, which wins
+    over the provider-level `provider_caps`, as everywhere."""
+    label = _LABELS.get(name, name)
+    retest = f"`llm openai-compat test {provider_id} --model {model}`"
+    relist = f"`llm openai-compat models {provider_id} --refresh`"
+    again = f"re-test with {retest}" if name in PROBED_KEYS else None
+    if name in model_caps:
+        at = model_caps.get("probedAt")
+        if at and name in PROBED_KEYS:
+            cause = f"{retest} found no {label} on {at}"
+        else:
+            cause = f"the server's model listing says {model} has no {label}"
+            again = again or f"list again with {relist}"
+        cause += f" (modelCapabilities[{model!r}].{name})"
+    elif name in provider_caps:
+        at, probed = provider_caps.get("probedAt"), provider_caps.get("probedModel")
+        if at:
+            tried = f", testing {probed}," if probed else ""
+            cause = (
+                f"`llm openai-compat test {provider_id}` found no {label} on {at}{tried} and "
+                "stored it for every model of the provider"
+            )
+        else:
+            cause = f"the provider's settings say there is no {label}"
+        cause += f" (capabilities.{name})"
+    else:
+        cause = f"nothing stored says {model} takes {label}, so it is off"
+    override = (
+        f"set modelCapabilities[{model!r}].{name} to true in the settings file "
+        "(`llm openai-compat path` shows it)"
+    )
+    return f"{cause}; {again}, or {override}" if again else f"{cause}; to turn it on, {override}"

@@ -14,6 +14,9 @@ OpenAICompatError
  │    ├── Unauthorized           401 / 403 (also a ProviderTransient: seed 003, see below)
  │    ├── NotFound               404 (with the URL and model tried)
  │    ├── BadRequest             400 / 422 and other 4xx (with the server's message)
+ │    │    └── UnsupportedRequest  a 5xx answered twice, identically, saying something is
+ │    │                            unsupported or invalid (llama-server's `500 image input is
+ │    │                            not supported`): deterministic, so not retried further
  │    └── QuotaExceeded          429 insufficient_quota
  ├── ProviderCapability          the server cannot do what was asked
  │    ├── MissingToolCalling     also a server's 400 saying it has no tools (then learned)
@@ -31,7 +34,10 @@ Seed 003's "Error translation" table, and what answers to each of its names here
 | network timeout          | ProviderTransient / NetworkTimeout     | NetworkTimeout | ProviderTransient    |
 | tool capability mismatch | ProviderCapability / MissingToolCalling | MissingToolCalling: before sending (profile, `capabilities.tools: false`, or learned), or from a server's 400 saying it has no tools | ProviderCapability |
 
-Beyond the seed: 403 is `Unauthorized` too; a 429 `insufficient_quota` is `QuotaExceeded` (a
+Beyond the seed: a 5xx is transient unless the same request gets the same answer twice and
+that answer says something is unsupported or invalid (`repeated_refusal`): then it is an
+`UnsupportedRequest`, reported as what it is and never advised to "try again". 403 is
+`Unauthorized` too; a 429 `insufficient_quota` is `QuotaExceeded` (a
 `ProviderError`: waiting does not refill a quota); 404 is `NotFound`, naming the URL and model.
 
 A 401 is not transient in fact: retrying a refused key only repeats the refusal. So
@@ -77,12 +83,14 @@ __all__ = [
     "RateLimited",
     "StreamError",
     "Unauthorized",
+    "UnsupportedRequest",
     "classify_response",
     "clip",
     "error_from_payload",
     "is_transient",
     "loads_json",
     "redact",
+    "repeated_refusal",
 ]
 
 _MAX_SERVER_MESSAGE = 300
@@ -328,6 +336,17 @@ class NotFound(ProviderError):
 class BadRequest(ProviderError):
     # Only true when the server named nothing; `error_from_payload` says more when it did.
     default_hint = "The server gave no reason; check this request's options and inputs"
+
+
+class UnsupportedRequest(BadRequest):
+    """A server error (5xx) that is not transient: the same request got the same answer twice,
+    and that answer says something in it is unsupported or invalid. Retrying repeats it."""
+
+    default_hint = (
+        "The server gives this answer every time, so retrying will not help; change what it "
+        "objects to (e.g. leave out the attachment or option it names) or use a model or "
+        "server set up for it"
+    )
 
 
 class QuotaExceeded(ProviderError):
@@ -605,6 +624,36 @@ def error_from_payload(
     if in_stream:
         return StreamError("The server sent an error inside the stream", **kwargs)
     return BadRequest("The server returned an error", **kwargs)
+
+
+# What a deterministic refusal says: llama-server's "image input is not supported", vLLM's
+# "... is not supported for this model", "invalid ..." of servers that answer a bad input 500.
+_REFUSAL = re.compile(
+    r"\b(?:not supported|unsupported|(?:does\s*not|doesn't|do\s*not|don't|cannot|can't|can not)"
+    r"\s+support|no support for|"
+    r"not implemented|invalid|not valid)\b",
+    re.IGNORECASE,
+)
+
+
+def repeated_refusal(
+    previous: OpenAICompatError | None, current: OpenAICompatError
+) -> UnsupportedRequest | None:
+    """The `UnsupportedRequest` that `current` is, when it repeats `previous` (the same request's
+    earlier attempt) exactly: both 5xx with the same status, code and server message, and that
+    message saying something is unsupported or invalid. None otherwise (a 5xx that changes
+    between attempts, or names no such cause, stays transient and is retried)."""
+    if previous is None or not isinstance(current, Provider5xx) or not isinstance(previous, Provider5xx):
+        return None
+    status, message = current.status, current.server_message
+    if status is None or status < 500 or not message or not _REFUSAL.search(message):
+        return None
+    if (previous.status, previous.code, previous.server_message) != (status, current.code, message):
+        return None
+    state = {**current._state(), "retry_after": None, "hint": None}
+    return UnsupportedRequest(
+        "The server refused this request the same way twice", **state
+    )
 
 
 def classify_response(

@@ -7,7 +7,9 @@ registry of its own. A runtime holds:
   TLS settings (scheme, host, port, verify_tls), never by provider or timeout (the timeout is
   set per request); at most `max_origins` of each, the least recently used evicted and closed,
   and closed after `idle_s` unused; an async client is closed on its own loop;
-- the circuit breakers, one per provider id, at most `max_breakers`;
+- the circuit breakers, one per provider id (its origin: every model behind it) and one per
+  (provider id, model), at most `max_breakers` of both together, the least recently used
+  forgotten (docs/architecture.md, "retry and breaker counting");
 - the quirks learned from servers' 400s, per provider id, and what taught them; the embedding
   batch limits learned from servers' refusals, per (provider id, model) (`embed_limits`);
 - the profile registry (the built-in profiles, then those extensions and `register_profile`

@@ -164,3 +164,43 @@ def test_at_fills_location_once():
     assert URL in str(error) and "'p'" in str(error) and "'m'" in str(error)
     again = error.at(url="http://other", provider="q")
     assert again.url == URL and again.provider == "p"
+
+
+# -- a 5xx that is not transient (issue 15 item 4) ---------------------------------------------
+
+
+def _500(message: str, status: int = 500) -> errors.OpenAICompatError:
+    body = json.dumps({"error": {"message": message, "type": "server_error", "code": status}})
+    return classify_response(status, {}, body.encode(), url=URL, provider="p", model="m")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj",
+        "audio input is unsupported for this model",
+        "The model does not support images",
+        "Invalid 'messages[0].content': expected a string",
+        "this model can't support response_format",
+    ],
+)
+def test_a_refusal_repeated_word_for_word_is_unsupported(message):
+    settled = errors.repeated_refusal(_500(message), _500(message))
+    assert isinstance(settled, errors.UnsupportedRequest) and isinstance(settled, BadRequest)
+    assert not errors.is_transient(settled)
+    assert settled.status == 500 and settled.server_message == message and settled.model == "m"
+    assert "retrying will not help" in str(settled) and "try again" not in str(settled).lower()
+
+
+@pytest.mark.parametrize(
+    ("previous", "current"),
+    [
+        (None, _500("image input is not supported")),  # the first attempt: nothing to compare
+        (_500("image input is not supported"), _500("audio input is not supported")),
+        (_500("image input is not supported", 502), _500("image input is not supported")),
+        (_500("CUDA out of memory"), _500("CUDA out of memory")),  # repeats, names no refusal
+        (_500("upstream is invalidating its cache"), _500("upstream is invalidating its cache")),
+    ],
+)
+def test_other_5xx_stay_transient(previous, current):
+    assert errors.repeated_refusal(previous, current) is None

@@ -202,11 +202,15 @@ class ProviderSettings(BaseModel):
     def capabilities_of(self, model: str) -> dict[str, Any]:
         """What is known of one model: the provider's probe, overridden by what was stored
         for the model (by its id, or by one of its `modelAliases`)."""
+        return {**self.capabilities, **self.own_capabilities(model)}
+
+    def own_capabilities(self, model: str) -> dict[str, Any]:
+        """What was stored for this model alone (by its id or one of its `modelAliases`)."""
         own = self.model_capabilities.get(model)
         if own is None:
             named = next((m for m, names in self.model_aliases.items() if model in names), None)
             own = self.model_capabilities.get(named or "", {})
-        return {**self.capabilities, **own}
+        return own
 
     def embedding_dimensions(self) -> dict[str, int | None]:
         """Each embedding model's id and the dimensions to ask for (None: the model's own)."""

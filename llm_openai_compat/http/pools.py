@@ -98,7 +98,8 @@ class _LoopPools:
 
 
 class Pools:
-    """Clients per origin (sync, and async per event loop) and breakers per provider id."""
+    """Clients per origin (sync, and async per event loop) and breakers per provider id and
+    per (provider id, model)."""
 
     def __init__(
         self,
@@ -126,7 +127,7 @@ class Pools:
         self._sync: OrderedDict[PoolKey, Lease[httpx2.Client]] = OrderedDict()
         self._last_sweep = 0.0
         self._loops: dict[asyncio.AbstractEventLoop, _LoopPools] = {}
-        self._breakers: OrderedDict[str, CircuitBreaker] = OrderedDict()
+        self._breakers: OrderedDict[tuple[str, str | None], CircuitBreaker] = OrderedDict()
 
     def _check_fork(self) -> None:
         """After a fork the sockets belong to the parent: forget them without closing."""
@@ -165,20 +166,22 @@ class Pools:
 
     # -- breakers ----------------------------------------------------------------------------
 
-    def breaker(self, provider: str) -> CircuitBreaker:
-        """The circuit breaker of a provider id, created on first use; the least recently
-        used is forgotten past `max_breakers`."""
+    def breaker(self, provider: str, model: str | None = None) -> CircuitBreaker:
+        """The circuit breaker of a provider id's origin (`model=None`: every model behind
+        it), or of one model of it; created on first use, the least recently used of either
+        kind forgotten past `max_breakers`."""
         self._check_fork()
         breakers = self._breakers
-        breaker = breakers.get(provider)
+        key = (provider, model)
+        breaker = breakers.get(key)
         if breaker is not None:  # the common case, without the lock (each step is atomic)
             with contextlib.suppress(KeyError):  # evicted meanwhile: still a working breaker
-                breakers.move_to_end(provider)
+                breakers.move_to_end(key)
             return breaker
         with self._lock:
-            breaker = breakers.get(provider)
+            breaker = breakers.get(key)
             if breaker is None:
-                breaker = breakers[provider] = CircuitBreaker(provider)
+                breaker = breakers[key] = CircuitBreaker(provider, model=model)
                 if len(breakers) > self.max_breakers:
                     breakers.popitem(last=False)
             return breaker
@@ -351,8 +354,8 @@ class OwnedClients(Pools):
         given = [k for k, c in (("sync", self.client), ("async", self.async_client)) if c]
         return f"OwnedClients({', '.join(given)}; shared {self.shared!r})"
 
-    def breaker(self, provider: str) -> CircuitBreaker:
-        return self.shared.breaker(provider)
+    def breaker(self, provider: str, model: str | None = None) -> CircuitBreaker:
+        return self.shared.breaker(provider, model)
 
     def remember(self, secrets: tuple[str, ...]) -> None:
         self.shared.remember(secrets)

@@ -28,6 +28,8 @@ __all__ = [
     "Outcome",
     "RetryDecision",
     "RetryPolicy",
+    "Scope",
+    "breaker_scope",
     "fmt_seconds",
     "with_changes",
 ]
@@ -162,18 +164,21 @@ DEFAULT_POLICY = RetryPolicy()
 
 
 class CircuitBreaker:
-    """Fails fast for `cooldown` s after `threshold` consecutive failed attempts to a provider.
+    """Fails fast for `cooldown` s after `threshold` consecutive failed attempts.
 
-    A failure is a transient error (429, 5xx, timeout, connection error); a success (2xx)
-    resets the count; a 4xx answer changes nothing. After the cooldown exactly one probe is
-    let through (others still fail fast): its success closes the breaker, its failure opens it
-    for another cooldown. Thread-safe, since sync clients are shared across threads.
+    A breaker is about a provider's origin (`model=None`: the server itself, every model behind
+    it) or about one model of it; `Attempts` decides which failure counts against which (see
+    `breaker_scope`). A failure is a transient error (429, 5xx, timeout, connection error); a
+    success (2xx) resets the count; a 4xx answer changes nothing. After the cooldown exactly one
+    probe is let through (others still fail fast): its success closes the breaker, its failure
+    opens it for another cooldown. Thread-safe, since sync clients are shared across threads.
     """
 
     def __init__(
         self,
         provider: str,
         *,
+        model: str | None = None,
         threshold: int = 5,
         cooldown: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
@@ -181,6 +186,7 @@ class CircuitBreaker:
         if threshold < 1:
             raise ValueError("threshold must be at least 1")
         self.provider = provider
+        self.model = model
         self.threshold = threshold
         self.cooldown = cooldown
         self._clock = clock
@@ -188,9 +194,21 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at: float | None = None  # set while open or half-open
         self._probing = False
+        self._cause: str | None = None  # what the last failure was ("HTTP 429", "ConnectError")
 
     def __repr__(self) -> str:
-        return f"CircuitBreaker({self.provider!r}, state={self.state!r}, failures={self._failures})"
+        model = f", model={self.model!r}" if self.model is not None else ""
+        return (
+            f"CircuitBreaker({self.provider!r}{model}, state={self.state!r}, "
+            f"failures={self._failures})"
+        )
+
+    @property
+    def subject(self) -> str:
+        """What this breaker is about, as a message names it."""
+        if self.model is not None:
+            return f"model {self.model!r} of provider {self.provider!r}"
+        return f"provider {self.provider!r} (every model of its server)"
 
     @property
     def state(self) -> BreakerState:
@@ -223,17 +241,35 @@ class CircuitBreaker:
                 self._probing = True
                 return True
             failures = self._failures
+            cause = f", the last {self._cause}" if self._cause else ""
             if self._probing:
-                message = "Failing fast: one request is already probing whether the provider recovered"
+                message = (
+                    f"Failing fast for {self.subject}: one request is already probing whether "
+                    "it recovered"
+                )
                 remaining = None
             else:
                 assert self._opened_at is not None
                 remaining = max(0.0, self.cooldown - (now - self._opened_at))
                 message = (
-                    f"Failing fast after {failures} consecutive failure{'s' * (failures != 1)}; "
-                    f"the next try is allowed in {fmt_seconds(remaining)} s"
+                    f"Failing fast for {self.subject} after {failures} consecutive failure"
+                    f"{'s' * (failures != 1)}{cause}; the next try is allowed in "
+                    f"{fmt_seconds(remaining)} s"
                 )
-        raise errors.CircuitOpen(message, provider=self.provider, url=url, retry_after=remaining)
+        if self.model is not None:
+            hint = (
+                "Only this model fails fast; other models of the provider are still tried. "
+                "Check the model (rate limit, gateway route), or use another meanwhile"
+            )
+        else:
+            hint = (
+                "The server could not be reached, so every model of this provider fails fast; "
+                "check the server is running and the base URL, then try again after that"
+            )
+        raise errors.CircuitOpen(
+            message, provider=self.provider, model=self.model, url=url, retry_after=remaining,
+            hint=hint,
+        )
 
     def allows_after(self, delay: float) -> bool:
         """Would a request `delay` s from now get through? Lets a retry loop stop early."""
@@ -244,9 +280,11 @@ class CircuitBreaker:
                 return False
             return self._clock() + delay - self._opened_at >= self.cooldown
 
-    def record(self, outcome: Outcome, *, probe: bool = False) -> None:
-        """Report how an acquired request went."""
+    def record(self, outcome: Outcome, *, probe: bool = False, cause: str | None = None) -> None:
+        """Report how an acquired request went; `cause` names a failure for the message."""
         with self._lock:
+            if outcome == "failure" and cause:
+                self._cause = cause
             if probe:
                 self._probing = False
                 if outcome == "success":
@@ -286,11 +324,29 @@ class AttemptInfo:
 OnAttempt = Callable[[AttemptInfo], None]
 
 
+Scope = Literal["origin", "model"]
+
+
+def breaker_scope(error: errors.OpenAICompatError) -> Scope:
+    """Which breaker a failed attempt counts against (docs/architecture.md, "retry and breaker
+    counting"): no answer at all — refused, reset, DNS, TLS, a connect timeout — is the origin's
+    (every model behind it is unreachable); anything the server answered, and a read timeout
+    (the server took the request), is the model's."""
+    if isinstance(error, errors.ConnectError):
+        return "origin"
+    if isinstance(error, errors.NetworkTimeout) and error.code == "connect_timeout":
+        return "origin"
+    return "model"
+
+
 class Attempts:
     """The bookkeeping of one logical request across its attempts, shared by the sync and
     async loops: breaker permission, outcomes, retry decisions and `AttemptInfo` reports.
 
-    `url` must already be redacted; it goes into reports and errors.
+    `breaker` is the origin's; `model_breaker`, when given, the model's: an attempt needs both
+    to let it through, and each failure counts against the one `breaker_scope` names (an answer
+    from the server counts as a success of the origin). `url` must already be redacted; it goes
+    into reports and errors.
     """
 
     def __init__(
@@ -299,34 +355,51 @@ class Attempts:
         breaker: CircuitBreaker,
         *,
         url: str,
+        model_breaker: CircuitBreaker | None = None,
         on_attempt: OnAttempt | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.policy, self.breaker, self.url = policy, breaker, url
+        self.model_breaker = model_breaker
         self.on_attempt, self._clock = on_attempt, clock
         self.attempt = 0
         self.timeouts = 0
         self.last_error: errors.OpenAICompatError | None = None
-        self._probe: bool | None = None  # not None while an attempt holds the breaker
+        # One slot per breaker, not None while an attempt holds it (True: the half-open probe).
+        self._probes: list[bool | None] = []
         self._started = 0.0
 
+    def _breakers(self) -> tuple[CircuitBreaker, ...]:
+        if self.model_breaker is None:
+            return (self.breaker,)
+        return (self.breaker, self.model_breaker)
+
     def begin(self) -> None:
-        """Before each attempt. If the breaker refuses, raise this request's last real error
+        """Before each attempt. If a breaker refuses, raise this request's last real error
         (more useful than "failing fast" when our own failures opened it), else CircuitOpen."""
+        held: list[bool] = []
         try:
-            self._probe = self.breaker.acquire(url=self.url)
+            for breaker in self._breakers():
+                held.append(breaker.acquire(url=self.url))
         except errors.CircuitOpen as refused:
             failure: errors.OpenAICompatError = refused
         else:
+            self._probes = list(held)
             self.attempt += 1
             self._started = self._clock()
             return
+        # Give back what the breakers before the refusing one let through.
+        for breaker, probe in zip(self._breakers(), held, strict=False):
+            breaker.record("neutral", probe=probe)
         raise self.last_error or failure
 
-    def _record(self, outcome: Outcome) -> None:
-        if self._probe is not None:
-            self.breaker.record(outcome, probe=self._probe)
-            self._probe = None
+    def _record(self, *outcomes: Outcome, cause: str | None = None) -> None:
+        """One outcome per breaker (the last one repeated for those not named)."""
+        for index, (breaker, probe) in enumerate(zip(self._breakers(), self._probes, strict=False)):
+            if probe is not None:
+                outcome = outcomes[min(index, len(outcomes) - 1)]
+                breaker.record(outcome, probe=probe, cause=cause)
+        self._probes = []
 
     def _report(self, status: int | None, error: str | None, retry: bool, delay: float) -> None:
         if self.on_attempt is not None:
@@ -338,14 +411,32 @@ class Attempts:
         self._record("success")
         self._report(status, None, False, 0.0)
 
+    def _count(self, error: errors.OpenAICompatError) -> None:
+        """Count a failed attempt against the breaker it belongs to."""
+        if isinstance(error, errors.UnsupportedRequest):
+            # The same answer twice: the server and model work, the request is what fails; it
+            # takes back the failure its first attempt counted, and never blocks the model.
+            self._record("success")
+            return
+        failed: Outcome = "failure" if errors.is_transient(error) else "neutral"
+        cause = f"HTTP {error.status}" if error.status else type(error).__name__
+        if self.model_breaker is None:
+            self._record(failed, cause=cause)
+        elif breaker_scope(error) == "origin":
+            self._record(failed, "neutral", cause=cause)
+        else:  # the server answered (or took the request): the origin is reachable
+            self._record("success" if error.status is not None else "neutral", failed, cause=cause)
+
     def failed(self, error: errors.OpenAICompatError) -> float:
         """After a failed attempt: the delay before the next one, or raise the final error
-        (with `attempts` set)."""
-        self._record("failure" if errors.is_transient(error) else "neutral")
+        (with `attempts` set). A 5xx that repeats the previous attempt's refusal exactly is
+        not transient (`errors.repeated_refusal`): it is raised at once, counted by no breaker."""
+        error = errors.repeated_refusal(self.last_error, error) or error
+        self._count(error)
         if isinstance(error, errors.NetworkTimeout):
             self.timeouts += 1
         decision = self.policy.decide(error, self.attempt, timeouts=self.timeouts)
-        retry = decision.retry and self.breaker.allows_after(decision.delay)
+        retry = decision.retry and all(b.allows_after(decision.delay) for b in self._breakers())
         delay = decision.delay if retry else 0.0
         self._report(error.status, type(error).__name__, retry, delay)
         final = with_changes(decision.error, attempts=self.attempt)

@@ -135,7 +135,9 @@ def translate_exception(exc: BaseException, endpoint: Endpoint) -> errors.OpenAI
             httpx2.ReadTimeout: f"No response within {fmt_seconds(read)} s",
             httpx2.PoolTimeout: "Timed out waiting for a free pooled connection",
         }.get(type(exc), "Timed out sending the request")
-        return errors.NetworkTimeout(message, **where)
+        # The phase decides the breaker: no connection is the origin's failure (retry.py).
+        code = "connect_timeout" if isinstance(exc, httpx2.ConnectTimeout) else None
+        return errors.NetworkTimeout(message, code=code, **where)
     if isinstance(exc, httpx2.DecodingError):
         return errors.StreamError(f"The response body could not be decoded ({_detail(exc)})", **where)
     detail = _detail(exc)
@@ -194,9 +196,14 @@ def _call(
     policy = policy or DEFAULT_POLICY
     if ep.max_attempts is not None:
         policy = replace(policy, max_attempts=max(1, ep.max_attempts))
-    breaker = breaker or pools.breaker(ep.provider)
+    model_breaker = None
+    if breaker is None:  # the origin's, and the model's (a breaker given is the only one)
+        breaker = pools.breaker(ep.provider)
+        model_breaker = pools.breaker(ep.provider, ep.model) if ep.model else None
     pools.remember(ep.secrets)
-    run = Attempts(policy, breaker, url=redact_url(ep.url), on_attempt=on_attempt)
+    run = Attempts(
+        policy, breaker, url=redact_url(ep.url), model_breaker=model_breaker, on_attempt=on_attempt
+    )
     return _Call(
         ep, body, method, read, _request_headers(ep.headers), run, pools, timeout_for(ep.timeout_ms)
     )
@@ -318,7 +325,8 @@ def send_stream(
 ) -> Iterator[httpx2.Response]:
     """Send with retries; yield the open 2xx response. Read it with `iter_body`.
 
-    `breaker=None` uses the provider's breaker in `pools`; `policy=None` the default policy.
+    `breaker=None` uses the breakers in `pools` of the provider's origin and of the endpoint's
+    model (one given is the only one used); `policy=None` the default policy.
     """
     call = _call(endpoint, body, method, False, pools, policy, breaker, on_attempt)
     lease = pools.lease(endpoint.url, endpoint.verify_tls)

@@ -226,6 +226,8 @@ class _Shared:
         self.shape = provider.api_shape
         # The provider's probe, overridden by what the server published about this model.
         self.capabilities: dict[str, Any] = provider.capabilities_of(model_name)
+        self._provider_caps = provider.capabilities  # kept apart: a refusal names its source
+        self._model_caps = provider.own_capabilities(model_name)
         caps = self.capabilities
         self.can_stream = caps.get("streaming", True) is not False
         self.supports_tools = caps.get("tools", True) is not False
@@ -269,6 +271,14 @@ class _Shared:
         if current is not None:
             refresh_in_background(self.provider_id, current)
 
+    def _because(self, capability: str) -> str:
+        """Which stored result turned `capability` off, and how to re-test or override it."""
+        from .. import capability_cause
+
+        return capability_cause(
+            self.provider_id, self.model_name, capability, self._provider_caps, self._model_caps
+        )
+
     def _refused(self, opts: Any) -> str | None:
         """Why this model cannot take one of the options given (its capabilities, or its
         wire shape, rule it out), or None: said before anything is sent."""
@@ -279,12 +289,43 @@ class _Shared:
             return "-o reasoning_summary needs the responses API shape (apiShape: responses)"
         for name in sorted(given & {"reasoning_effort", "reasoning_summary"}):
             if caps.get("reasoning") is False:
-                return f"-o {name} is not offered: the server says this model does not reason"
+                return f"-o {name} is not offered: this model does not reason; {self._because('reasoning')}"
         if "parallel_tool_calls" in given and caps.get("tools") is False:
-            return "-o parallel_tool_calls is not offered: this model does not take tools"
+            return (
+                "-o parallel_tool_calls is not offered: this model does not take tools; "
+                + self._because("tools")
+            )
         if "image_detail" in given and caps.get("images") is False:
-            return "-o image_detail is not offered: this model does not take images"
+            return (
+                "-o image_detail is not offered: this model does not take images; "
+                + self._because("images")
+            )
         return None
+
+    def _check_request(self, schema: Any, tools: Any) -> None:
+        """llm's own check of a schema or tools, made first so the refusal names its cause
+        (llm's would say only "does not support schemas"). A ValueError, as llm raises."""
+        if schema and not self.supports_schema:
+            cause = self._because("jsonSchema")
+            raise ValueError(f"{self.model_id} does not support schemas: {cause}")
+        functions = [t for t in tools or () if not isinstance(t, llm.ServerSideTool)]
+        if functions and not self.supports_tools:
+            raise ValueError(f"{self.model_id} does not support tools: {self._because('tools')}")
+
+    def _validate_attachments(self, attachments: Any = None) -> None:
+        """llm's attachment check, with the cause of a refusal and how to change it."""
+        for attachment in attachments or ():
+            kind = attachment.resolve_type()
+            if kind in self.attachment_types:
+                continue
+            family = next(
+                (name for name, types in (("images", IMAGE_TYPES), ("audio", AUDIO_TYPES),
+                                          ("pdf", PDF_TYPES)) if kind in types),
+                None,
+            )
+            takes = ", ".join(sorted(self.attachment_types)) or "no attachments"
+            cause = self._because(family) if family else f"it takes {takes}"
+            raise ValueError(f"{self.model_id} does not support attachments of type '{kind}': {cause}")
 
     def _client_args(self, key: str | None, opts: Any) -> dict[str, Any]:
         """Per-prompt `-o timeout` and `-o max_retries`, over the provider's settings."""
@@ -324,9 +365,54 @@ class _Shared:
         )
 
 
+def _check_first(conversation: Any, kwargs: Mapping[str, Any]) -> None:
+    check = getattr(conversation.model, "_check_request", None)  # the model may be reassigned
+    if check is not None:
+        check(kwargs.get("schema"), kwargs.get("tools") or conversation.tools)
+
+
+class _CheckedConversation(llm.Conversation):
+    """A conversation whose schema and tools are checked by the model first (`_check_request`)."""
+
+    def prompt(self, *args: Any, **kwargs: Any) -> Any:
+        _check_first(self, kwargs)
+        return super().prompt(*args, **kwargs)
+
+    def chain(self, *args: Any, **kwargs: Any) -> Any:
+        _check_first(self, kwargs)
+        return super().chain(*args, **kwargs)
+
+
+class _CheckedAsyncConversation(llm.AsyncConversation):
+    """The async twin of `_CheckedConversation`."""
+
+    def prompt(self, *args: Any, **kwargs: Any) -> Any:
+        _check_first(self, kwargs)
+        return super().prompt(*args, **kwargs)
+
+    def chain(self, *args: Any, **kwargs: Any) -> Any:
+        _check_first(self, kwargs)
+        return super().chain(*args, **kwargs)
+
+
+def _checked(conversation: Any, cls: type[Any]) -> Any:
+    """The same conversation (every field kept) as the checking class."""
+    import dataclasses
+
+    fields = {f.name: getattr(conversation, f.name) for f in dataclasses.fields(conversation) if f.init}
+    return cls(**fields)
+
+
 class OpenAICompatModel(_Shared, llm.KeyModel):
     # One shared class: llm types Options as its own nested class, which every plugin replaces.
     Options = OpenAICompatOptions  # type: ignore[assignment]
+
+    def conversation(self, *args: Any, **kwargs: Any) -> Any:
+        return _checked(super().conversation(*args, **kwargs), _CheckedConversation)
+
+    def prompt(self, *args: Any, **kwargs: Any) -> Any:
+        self._check_request(kwargs.get("schema"), kwargs.get("tools"))
+        return super().prompt(*args, **kwargs)
 
     def execute(
         self,
@@ -359,6 +445,13 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
 class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
     # One shared class: llm types Options as its own nested class, which every plugin replaces.
     Options = OpenAICompatOptions  # type: ignore[assignment]
+
+    def conversation(self, *args: Any, **kwargs: Any) -> Any:
+        return _checked(super().conversation(*args, **kwargs), _CheckedAsyncConversation)
+
+    def prompt(self, *args: Any, **kwargs: Any) -> Any:
+        self._check_request(kwargs.get("schema"), kwargs.get("tools"))
+        return super().prompt(*args, **kwargs)
 
     async def execute(  # type: ignore[override]
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -308,3 +309,80 @@ def test_fmt_seconds(value, text):
     from llm_openai_compat.http.retry import fmt_seconds
 
     assert fmt_seconds(value) == text
+
+
+# -- which breaker a failure counts against (docs/architecture.md, "retry and breaker counting")
+
+
+def _at(status: int, message: str = "busy") -> errors.OpenAICompatError:
+    body = json.dumps({"error": {"message": message}}).encode()
+    return errors.classify_response(status, {}, body, provider="p", model="m")
+
+
+def test_no_answer_is_the_origins_failure_and_any_answer_the_models():
+    import httpx2
+
+    from llm_openai_compat.http.retry import breaker_scope
+    from llm_openai_compat.http.transport import Endpoint, translate_exception
+
+    ep = Endpoint(provider="p", url="http://127.0.0.1:9/v1/chat/completions", model="m")
+    request = httpx2.Request("POST", ep.url)
+    assert breaker_scope(translate_exception(httpx2.ConnectError("refused", request=request), ep)) == "origin"
+    assert breaker_scope(translate_exception(httpx2.ConnectTimeout("slow", request=request), ep)) == "origin"
+    assert breaker_scope(translate_exception(httpx2.ReadTimeout("slow", request=request), ep)) == "model"
+    for status in (429, 500, 502, 503, 404):
+        assert breaker_scope(_at(status)) == "model", status
+
+
+def _two(clock: FakeClock) -> tuple[CircuitBreaker, CircuitBreaker]:
+    return CircuitBreaker("p", clock=clock), CircuitBreaker("p", model="m", clock=clock)
+
+
+def _attempt(origin: CircuitBreaker, model: CircuitBreaker, error: errors.OpenAICompatError) -> None:
+    run = Attempts(RetryPolicy(max_attempts=1), origin, url="http://h/x", model_breaker=model)
+    run.begin()
+    with pytest.raises(errors.OpenAICompatError):
+        run.failed(error)
+
+
+def test_a_models_429s_open_its_breaker_and_close_the_origins_count():
+    clock = FakeClock()
+    origin, model = _two(clock)
+    for _ in range(4):
+        _attempt(origin, model, errors.ConnectError("refused"))
+    assert origin.consecutive_failures == 4 and model.consecutive_failures == 0
+    for _ in range(5):
+        _attempt(origin, model, _at(429))
+    assert origin.state == "closed" and origin.consecutive_failures == 0  # the server answered
+    assert model.state == "open"
+    with pytest.raises(errors.CircuitOpen, match="Failing fast for model 'm' of provider 'p'"):
+        Attempts(RetryPolicy(), origin, url="http://h/x", model_breaker=model).begin()
+    assert origin.acquire() is False  # the refusal gave the origin back nothing held
+
+
+def test_the_origins_probe_is_released_when_the_model_breaker_refuses():
+    clock = FakeClock()
+    origin, model = _two(clock)
+    _fail(origin, 5)
+    for _ in range(5):
+        model.record("failure", probe=False)
+    clock.advance(30)  # both cooldowns over: the model's probe fails, opening it again
+    model.record("failure", probe=model.acquire())
+    with pytest.raises(errors.CircuitOpen, match="model 'm'"):
+        Attempts(RetryPolicy(), origin, url="http://h/x", model_breaker=model).begin()
+    assert origin.acquire() is True  # the probe slot was given back
+
+
+def test_a_repeated_refusal_is_not_retried_and_takes_back_its_first_failure():
+    clock = FakeClock()
+    origin, model = _two(clock)
+    refusal = "image input is not supported"
+    run = Attempts(RetryPolicy(jitter=0.0), origin, url="http://h/x", model_breaker=model)
+    run.begin()
+    assert run.failed(_at(500, refusal)) == 0.5
+    assert model.consecutive_failures == 1
+    run.begin()
+    with pytest.raises(errors.UnsupportedRequest) as info:
+        run.failed(_at(500, refusal))
+    assert info.value.attempts == 2 and model.consecutive_failures == 0
+    assert "try again" not in str(info.value).lower()

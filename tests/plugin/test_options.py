@@ -72,10 +72,14 @@ def test_image_detail_reaches_the_image_part(model_server, write_settings, run_l
     [
         ({}, ("-o", "reasoning_summary", "auto"), "needs the responses API shape"),
         ({"modelCapabilities": {"sim-model": {"reasoning": False}}},
-         ("-o", "reasoning_effort", "low"), "does not reason"),
-        ({"modelCapabilities": {"sim-model": {"tools": False}}},
-         ("-o", "parallel_tool_calls", "1"), "does not take tools"),
-        ({"capabilities": {"images": False}}, ("-o", "image_detail", "high"), "does not take images"),
+         ("-o", "reasoning_effort", "low"),
+         "does not reason; the server's model listing says sim-model has no reasoning"),
+        ({"modelCapabilities": {"sim-model": {"tools": False, "probedAt": "2026-12-01T10:00:00+00:00"}}},
+         ("-o", "parallel_tool_calls", "1"),
+         "does not take tools; `llm openai-compat test sim --model sim-model` found no tool "
+         "calling on 2026-12-01T10:00:00+00:00"),
+        ({"capabilities": {"images": False}}, ("-o", "image_detail", "high"),
+         "does not take images; the provider's settings say there is no image input"),
     ],
 )
 def test_options_ruled_out_are_refused_before_sending(
@@ -87,6 +91,8 @@ def test_options_ruled_out_are_refused_before_sending(
     assert result.exit_code != 0
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and reason in lines[0] and "sim/sim-model" in lines[0]
+    if "is not offered" in lines[0]:  # a capability: the way to re-test or override it too
+        assert "set modelCapabilities['sim-model']." in lines[0] and "to true" in lines[0]
     assert _api_requests(model_server) == []
 
 

@@ -15,7 +15,9 @@ capabilities off or behaviours on, per request, so one process serves every vari
     missing-choice-none tools without a tool_choice are never called (llama-cpp-python's
                         chatml-function-calling reads a missing choice as "none")
     no-responses        404 on /responses
-    no-json-schema      400 on a json_schema response format (chat or responses)
+    no-json-schema      400 on a json_schema response format (chat or responses);
+                        `no-json-schema=<MODEL>`: for that model only
+    no-json-object=<MODEL>  400 on a json_object response format for that model (bare: every one)
     no-developer        400 like OpenAI's "'messages[0].role' does not support 'developer'"
     typed-items         400 "Cannot determine type of 'item'" (llama.cpp's server) for a Responses
                         input item without `type`
@@ -33,6 +35,12 @@ capabilities off or behaviours on, per request, so one process serves every vari
                         `delta.refusal`), as OpenAI's structured outputs refuse
     key=<KEY>           require `Authorization: Bearer <KEY>`, else 401 invalid_api_key
     fail=<STATUS>       answer every API request with that status and an OpenAI-style error
+    fail-model=<MODEL>  with fail=: only requests for that model fail (one model rate limited
+                        or broken behind a gateway, the others healthy)
+    fail-varies         with fail=: the error message names the request's number, so no two
+                        attempts get the same answer
+    no-images           500 with llama-server's "image input is not supported" body (a
+                        text-only model sent an image), the same answer every time
     delay=<MS>          sleep between streamed events
     words=<N>           the plain text answer is N words long (for long streams)
     drop-streamed-tools a streamed chat answer that would call a tool is empty instead (a gateway
@@ -147,9 +155,33 @@ class Plan:
     reasoning_tokens: int
 
 
+def applies(flags: dict[str, Any], name: str, body: Any) -> bool:
+    """A flag given bare applies to every model; `name=<MODEL>` to that model's requests only."""
+    value = flags.get(name)
+    if value is True:
+        return True
+    return isinstance(value, str) and isinstance(body, dict) and body.get("model") == value
+
+
+# llama-server's answer to an image for a model loaded without a projector (tools/server).
+LLAMA_NO_IMAGES = ("image input is not supported - hint: if this is unexpected, you may need "
+                   "to provide the mmproj")
+
+
+def has_image(body: Any) -> bool:
+    """Whether a chat or Responses body carries an image part."""
+    items = (body.get("messages") or body.get("input") or []) if isinstance(body, dict) else []
+    for item in items if isinstance(items, list) else []:
+        content = item.get("content") if isinstance(item, dict) else None
+        for part in content if isinstance(content, list) else []:
+            if isinstance(part, dict) and part.get("type") in ("image_url", "input_image"):
+                return True
+    return False
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str, *, etype: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None, vllm: bool = False) -> None:
+                 param: str | None = None, code: Any = None, vllm: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.body: dict[str, Any] = (
@@ -494,11 +526,14 @@ def read_chat(body: dict[str, Any], flags: dict[str, Any]) -> Ask:
     fmt = None
     response_format = body.get("response_format") or {}
     if response_format.get("type") == "json_schema":
-        if "no-json-schema" in flags:
+        if applies(flags, "no-json-schema", body):
             raise ApiError(400, "response_format of type json_schema is not supported",
                            param="response_format")
         fmt = {"kind": "json_schema", "schema": (response_format.get("json_schema") or {}).get("schema")}
     elif response_format.get("type") == "json_object":
+        if applies(flags, "no-json-object", body):
+            raise ApiError(400, "response_format of type json_object is not supported",
+                           param="response_format")
         fmt = {"kind": "json_object", "schema": None}
     return Ask(
         model=str(body.get("model") or "sim-model"),
@@ -651,11 +686,14 @@ def read_responses(body: dict[str, Any], flags: dict[str, Any]) -> Ask:
     fmt = None
     text_format = (body.get("text") or {}).get("format") or {}
     if text_format.get("type") == "json_schema":
-        if "no-json-schema" in flags:
+        if applies(flags, "no-json-schema", body):
             raise ApiError(400, "text.format of type json_schema is not supported",
                            param="text.format")
         fmt = {"kind": "json_schema", "schema": text_format.get("schema")}
     elif text_format.get("type") == "json_object":
+        if applies(flags, "no-json-object", body):
+            raise ApiError(400, "text.format of type json_object is not supported",
+                           param="text.format")
         fmt = {"kind": "json_object", "schema": None}
     return Ask(
         model=str(body.get("model") or "sim-model"),
@@ -964,13 +1002,19 @@ class Handler(BaseHTTPRequestHandler):
         key = flags.get("key")
         if key and self.headers.get("Authorization") != f"Bearer {key}":
             raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
-        if flags.get("fail"):
+        only = flags.get("fail-model")
+        if flags.get("fail") and (not only or (isinstance(body, dict) and body.get("model") == only)):
             status = int(flags["fail"])
             etype = "server_error" if status >= 500 else "invalid_request_error"
             code = "rate_limit_exceeded" if status == 429 else None
-            error = ApiError(status, f"Simulated failure with HTTP {status}", etype=etype, code=code)
+            text = f"Simulated failure with HTTP {status}"
+            if "fail-varies" in flags:
+                text += f" (request {number})"
+            error = ApiError(status, text, etype=etype, code=code)
             record["outcome"] = "error"
             return self._send_json(status, error.body, {"Retry-After": "0"})
+        if "no-images" in flags and has_image(body):
+            raise ApiError(500, LLAMA_NO_IMAGES, etype="server_error", code=500)
         if method == "GET" and api == "/api/tags":  # Ollama's native listing
             record["outcome"] = "complete"
             names = str(flags["models"]).split(",") if flags.get("models") else MODELS
