@@ -90,7 +90,7 @@ def test_the_users_client_gets_the_cores_retries_breaker_and_redaction(model_ser
         assert len(seen) == 2  # one retry, made on the user's client
         message = str(caught.value)
         assert "503" in message and key not in message and "\n" not in message
-        assert runtime.pools.breaker_count() == 1  # the runtime's breaker counted them
+        assert runtime.pools.breaker_count() == 2  # the runtime's breakers (origin, model) counted them
         wrong_key = ChatOpenAICompat(
             base_url=model_server.url(f"key={key}x"),
             model="m",
