@@ -3,12 +3,20 @@
 A client is bound to one provider (from the settings file, or given inline). `stream()` yields
 events from `events.py`; `complete()` returns the assembled `Result`. Everything but the I/O
 loop lives in `call.py` and is shared; the async client duplicates only that loop.
+
+Failover: when the provider came from the settings file with `fallbacks`, a call that fails
+transiently (after its retries, or with its breaker open) before any byte of the answer
+arrived is sent to the next fallback, with that provider's own settings, key and breaker. Never
+after output started, never on a 4xx or a ConfigError, never once the deadline is spent. The
+answer then carries a `ResponseMeta` whose extra says `served_by` and `fallback_from`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,16 +26,17 @@ from .call import (
     StreamState,
     Target,
     body_events,
+    call_deadline,
     learn_from,
     prepare,
 )
 from .config.settings import ProviderSettings
 from .discovery import aprovider_models, provider_models
-from .errors import ConfigError, OpenAICompatError
+from .errors import ConfigError, DeadlineExceeded, OpenAICompatError, clip, is_transient
 from .events import Event, Finish, ResponseMeta, Usage
 from .hooks import AttemptRecord, Exchange
 from .http import transport
-from .http.retry import CircuitBreaker, RetryPolicy
+from .http.retry import CircuitBreaker, Deadline, RetryPolicy, with_changes
 from .messages import Conversation, RequestOptions
 from .providers import inline_provider_id, resolve_provider
 from .result import Result, ResultBuilder, collect
@@ -41,6 +50,38 @@ if TYPE_CHECKING:
     from .wire.embeddings import Encoding
 
 __all__ = ["AsyncClient", "Client"]
+
+_NOTICES = logging.getLogger("llm_openai_compat")  # where retry notices go too
+
+
+class _Leg:
+    """One provider of a call's failover chain, and whether its answer started arriving."""
+
+    __slots__ = ("delivered", "options", "primary", "target", "tried")
+
+    def __init__(self, target: Target, options: RequestOptions, primary: str, tried: list[str]) -> None:
+        self.target, self.options, self.primary = target, options, primary
+        self.tried = tried  # the providers that failed before this one
+        self.delivered = False
+
+    def meta(self) -> ResponseMeta | None:
+        """Which provider answered, when it is not the one asked."""
+        if not self.tried:
+            return None
+        return ResponseMeta(None, None, {"served_by": self.target.id, "fallback_from": list(self.tried)})
+
+
+def _fails_over(error: OpenAICompatError, leg: _Leg) -> bool:
+    """Transient (retries spent, or the breaker open), nothing delivered, budget left."""
+    return is_transient(error) and not leg.delivered and not isinstance(error, DeadlineExceeded)
+
+
+def _after_failover(error: OpenAICompatError, failures: list[tuple[str, OpenAICompatError]]) -> OpenAICompatError:
+    """The last error, naming every provider tried before it and why each failed."""
+    if not failures:
+        return error
+    before = "; ".join(f"{pid}: {clip(e.message, 160).rstrip('.')}" for pid, e in failures)
+    return with_changes(error, message=f"{error.message.rstrip('.')} (after failing over from {before})")
 
 
 def _target(
@@ -66,7 +107,11 @@ def _target(
 class _Recorder:
     """Collects what the exchange hook reports; cheap when nobody listens."""
 
-    def __init__(self, runtime: Runtime, target: Target, prepared: Prepared | EmbedRequest) -> None:
+    def __init__(
+        self, runtime: Runtime, target: Target, prepared: Prepared | EmbedRequest,
+        fallback_from: Sequence[str] = (),
+    ) -> None:
+        self.fallback_from = tuple(fallback_from)
         self.runtime = runtime
         self.target = target
         self.prepared = prepared
@@ -131,6 +176,7 @@ class _Recorder:
                 error=None if error is None else str(error),
                 usage=usage,
                 finish_reason=finish_reason,
+                extra={"fallback_from": list(self.fallback_from)} if self.fallback_from else {},
             ),
             request_log=self.target.request_log,
         )
@@ -147,9 +193,16 @@ class _BaseClient:
         policy: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         runtime: Runtime | None = None,
+        deadline: float | None = None,
     ) -> None:
         """`runtime` owns the pools, breakers and learned quirks used (see runtime.py); the
-        default runtime when None."""
+        default runtime when None. `deadline` (seconds) bounds each call as a whole, retries,
+        backoff and fallbacks included, over the provider's `deadlineMs`; a call's own
+        `RequestOptions.deadline` wins over both. `breaker` is the provider's own; fallbacks
+        use theirs."""
+        if deadline is not None:
+            call_deadline(None, deadline)  # a bad value fails here, not at the first call
+        self.deadline = deadline
         self.runtime = runtime or default_runtime()
         self.target = _target(
             provider, provider_id=provider_id, api_key=api_key, settings_path=settings_path,
@@ -169,6 +222,7 @@ class _BaseClient:
         policy: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         runtime: Runtime | None = None,
+        deadline: float | None = None,
         **fields: Any,
     ) -> Self:
         """A client for a provider given in code rather than in the settings file. `fields`
@@ -180,7 +234,7 @@ class _BaseClient:
         target = resolve_provider(
             base_url, api_key=api_key, provider_id=provider_id, runtime=runtime, **fields
         )
-        return cls(target, policy=policy, breaker=breaker, runtime=runtime)
+        return cls(target, policy=policy, breaker=breaker, runtime=runtime, deadline=deadline)
 
     @property
     def provider_id(self) -> str:
@@ -192,14 +246,55 @@ class _BaseClient:
             f"base_url={transport.redact_url(self.target.settings.base_url)!r})"
         )
 
-    def _begin(self, conversation: Conversation, options: RequestOptions) -> tuple[Prepared, _Recorder]:
-        prepared = prepare(self.target, conversation, options, self.runtime)
+    def _deadline(self, options: RequestOptions) -> Deadline | None:
+        """The call's deadline, made once so that every retry and fallback shares it."""
+        seconds = options.deadline if options.deadline is not None else self.deadline
+        return call_deadline(self.target.settings.deadline_ms, seconds)
+
+    def _legs(self, options: RequestOptions) -> list[tuple[str, Target | None, RequestOptions, ConfigError | None]]:
+        """The failover chain: this provider, then its fallbacks (or why one is unusable)."""
+        legs: list[tuple[str, Target | None, RequestOptions, ConfigError | None]] = [
+            (self.target.id, self.target, options, None)
+        ]
+        for fallback in self.target.fallbacks:
+            model = fallback.model or options.model
+            legs.append((fallback.provider, fallback.target, replace(options, model=model), fallback.problem))
+        return legs
+
+    def _breaker_for(self, target: Target) -> CircuitBreaker | None:
+        return self.breaker if target is self.target else None
+
+    @staticmethod
+    def _failing_over(leg: _Leg, failures: list[tuple[str, OpenAICompatError]]) -> None:
+        """The notice that a failover happens (a dim line under llm, a log record elsewhere)."""
+        if _NOTICES.isEnabledFor(logging.WARNING):
+            pid, error = failures[-1]
+            _NOTICES.warning(
+                "%s failed (%s); failing over to %s (model %s)",
+                pid, type(error).__name__, leg.target.id, leg.options.model,
+            )
+
+    @staticmethod
+    def _give_up(failures: list[tuple[str, OpenAICompatError]]) -> OpenAICompatError:
+        """Every provider of the chain failed: the last real failure, naming the others."""
+        for index in range(len(failures) - 1, -1, -1):
+            if not isinstance(failures[index][1], ConfigError) or index == 0:
+                return _after_failover(failures[index][1], failures[:index] + failures[index + 1 :])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _begin(
+        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
+    ) -> tuple[Prepared, _Recorder]:
+        target = leg.target
+        prepared = prepare(target, conversation, leg.options, self.runtime, deadline)
         headers = prepared.endpoint.headers
         auth = headers.get("Authorization") or headers.get("api-key")
-        if auth != self._backstopped:  # a new key (or the first call): into the backstop
+        if target is not self.target:
+            self.runtime.secrets.add(*prepared.endpoint.secrets)
+        elif auth != self._backstopped:  # a new key (or the first call): into the backstop
             self.runtime.secrets.add(*prepared.endpoint.secrets)
             self._backstopped = auth
-        return prepared, _Recorder(self.runtime, self.target, prepared)
+        return prepared, _Recorder(self.runtime, target, prepared, leg.tried)
 
     def _adapt(
         self, prepared: Prepared, recorder: _Recorder, error: OpenAICompatError, tried: set[str]
@@ -209,7 +304,7 @@ class _BaseClient:
         point of the call's errors: scrubbed here of the call's secrets, whatever raised them."""
         self.runtime.scrub(error, prepared.endpoint.secrets)
         if recorder.status is None:
-            adaptation = learn_from(self.runtime, self.target.id, prepared.profile, error, tried)
+            adaptation = learn_from(self.runtime, recorder.target.id, prepared.profile, error, tried)
             if adaptation is not None and adaptation.retry:
                 return True
         recorder.finish(None, error)
@@ -240,6 +335,7 @@ class _BaseClient:
         return EmbedJob(
             self.target, texts, model=model, dimensions=dimensions, encoding=encoding,
             batch_size=batch_size, extra_body=extra_body, learned=learned, runtime=self.runtime,
+            deadline=call_deadline(self.target.settings.deadline_ms, self.deadline),
         )
 
 
@@ -259,9 +355,34 @@ class Client(_BaseClient):
     def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> Generator[Event, None, None]:
+        deadline = self._deadline(options)
+        failures: list[tuple[str, OpenAICompatError]] = []
+        for pid, target, leg_options, problem in self._legs(options):
+            if target is None:
+                assert problem is not None
+                failures.append((pid, problem))
+                continue
+            leg = _Leg(target, leg_options, self.target.id, [p for p, _ in failures])
+            if failures:
+                self._failing_over(leg, failures)
+            try:
+                yield from self._stream_leg(leg, conversation, deadline)
+                return
+            except OpenAICompatError as error:
+                if not _fails_over(error, leg):
+                    if failures:
+                        raise _after_failover(error, failures) from None
+                    raise
+                failures.append((pid, error))
+        raise self._give_up(failures)
+
+    def _stream_leg(
+        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
+    ) -> Generator[Event, None, None]:
+        options = leg.options
         tried: set[str] = set()
         while True:
-            prepared, recorder = self._begin(conversation, options)
+            prepared, recorder = self._begin(leg, conversation, deadline)
             closing: list[Event] | None = None
             try:
                 if prepared.stream:
@@ -270,14 +391,17 @@ class Client(_BaseClient):
                         prepared.body_bytes,
                         pools=self.runtime.pools,
                         policy=self.policy,
-                        breaker=self.breaker,
+                        breaker=self._breaker_for(leg.target),
                         on_attempt=recorder.on_attempt,
                     ) as response:
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
                         if options.include_headers:
                             yield headers_meta(response.headers)
+                        if (meta := leg.meta()) is not None:
+                            yield meta
                         for chunk in transport.iter_body(response, prepared.endpoint):
+                            leg.delivered = True
                             yield from state.feed(chunk)
                             if state.error is not None:
                                 del chunk  # server bytes: not a local of the traceback
@@ -288,7 +412,7 @@ class Client(_BaseClient):
                             yield from closing
                             raise state.error
                 else:
-                    closing, failure = self._fetch(prepared, recorder, options.include_headers)
+                    closing, failure = self._fetch(leg, prepared, recorder, options.include_headers)
                     if failure is not None:
                         yield from closing
                         raise failure
@@ -304,11 +428,32 @@ class Client(_BaseClient):
         if options.stream:
             return collect(self.stream(conversation, options))
         # Not streamed: one read and one parse, with no generator in between.
+        deadline = self._deadline(options)
+        failures: list[tuple[str, OpenAICompatError]] = []
+        for pid, target, leg_options, problem in self._legs(options):
+            if target is None:
+                assert problem is not None
+                failures.append((pid, problem))
+                continue
+            leg = _Leg(target, leg_options, self.target.id, [p for p, _ in failures])
+            if failures:
+                self._failing_over(leg, failures)
+            try:
+                return self._complete_leg(leg, conversation, deadline)
+            except OpenAICompatError as error:
+                if not _fails_over(error, leg):
+                    if failures:
+                        raise _after_failover(error, failures) from None
+                    raise
+                failures.append((pid, error))
+        raise self._give_up(failures)
+
+    def _complete_leg(self, leg: _Leg, conversation: Conversation, deadline: Deadline | None) -> Result:
         tried: set[str] = set()
         while True:
-            prepared, recorder = self._begin(conversation, options)
+            prepared, recorder = self._begin(leg, conversation, deadline)
             try:
-                events, failure = self._fetch(prepared, recorder, options.include_headers)
+                events, failure = self._fetch(leg, prepared, recorder, leg.options.include_headers)
                 if failure is not None:
                     raise failure
             except OpenAICompatError as error:
@@ -319,20 +464,23 @@ class Client(_BaseClient):
             return collect(events)
 
     def _fetch(
-        self, prepared: Prepared, recorder: _Recorder, headers: bool = False
+        self, leg: _Leg, prepared: Prepared, recorder: _Recorder, headers: bool = False
     ) -> tuple[list[Event], OpenAICompatError | None]:
         response = transport.send(
             prepared.endpoint,
             prepared.body_bytes,
             pools=self.runtime.pools,
             policy=self.policy,
-            breaker=self.breaker,
+            breaker=self._breaker_for(leg.target),
             on_attempt=recorder.on_attempt,
         )
+        leg.delivered = True
         recorder.opened(response.status_code)
         events, failure = body_events(
             prepared, response.headers.get("content-type"), response.content
         )
+        if (meta := leg.meta()) is not None:
+            events = [meta, *events]
         if headers:
             events = [headers_meta(response.headers), *events]
         return events, failure
@@ -431,9 +579,35 @@ class AsyncClient(_BaseClient):
     async def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> AsyncGenerator[Event, None]:
+        deadline = self._deadline(options)
+        failures: list[tuple[str, OpenAICompatError]] = []
+        for pid, target, leg_options, problem in self._legs(options):
+            if target is None:
+                assert problem is not None
+                failures.append((pid, problem))
+                continue
+            leg = _Leg(target, leg_options, self.target.id, [p for p, _ in failures])
+            if failures:
+                self._failing_over(leg, failures)
+            try:
+                async for event in self._stream_leg(leg, conversation, deadline):
+                    yield event
+                return
+            except OpenAICompatError as error:
+                if not _fails_over(error, leg):
+                    if failures:
+                        raise _after_failover(error, failures) from None
+                    raise
+                failures.append((pid, error))
+        raise self._give_up(failures)
+
+    async def _stream_leg(
+        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
+    ) -> AsyncGenerator[Event, None]:
+        options = leg.options
         tried: set[str] = set()
         while True:
-            prepared, recorder = self._begin(conversation, options)
+            prepared, recorder = self._begin(leg, conversation, deadline)
             closing: list[Event] | None = None
             try:
                 if prepared.stream:
@@ -442,14 +616,17 @@ class AsyncClient(_BaseClient):
                         prepared.body_bytes,
                         pools=self.runtime.pools,
                         policy=self.policy,
-                        breaker=self.breaker,
+                        breaker=self._breaker_for(leg.target),
                         on_attempt=recorder.on_attempt,
                     ) as response:
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
                         if options.include_headers:
                             yield headers_meta(response.headers)
+                        if (meta := leg.meta()) is not None:
+                            yield meta
                         async for chunk in transport.aiter_body(response, prepared.endpoint):
+                            leg.delivered = True
                             for event in state.feed(chunk):
                                 yield event
                             if state.error is not None:
@@ -462,7 +639,7 @@ class AsyncClient(_BaseClient):
                                 yield event
                             raise state.error
                 else:
-                    closing, failure = await self._fetch(prepared, recorder, options.include_headers)
+                    closing, failure = await self._fetch(leg, prepared, recorder, options.include_headers)
                     if failure is not None:
                         for event in closing:
                             yield event
@@ -483,11 +660,34 @@ class AsyncClient(_BaseClient):
                 builder.add(event)
             return builder.build()
         # Not streamed: no async generator between the read and the parse (docs/performance.md).
+        deadline = self._deadline(options)
+        failures: list[tuple[str, OpenAICompatError]] = []
+        for pid, target, leg_options, problem in self._legs(options):
+            if target is None:
+                assert problem is not None
+                failures.append((pid, problem))
+                continue
+            leg = _Leg(target, leg_options, self.target.id, [p for p, _ in failures])
+            if failures:
+                self._failing_over(leg, failures)
+            try:
+                return await self._complete_leg(leg, conversation, deadline)
+            except OpenAICompatError as error:
+                if not _fails_over(error, leg):
+                    if failures:
+                        raise _after_failover(error, failures) from None
+                    raise
+                failures.append((pid, error))
+        raise self._give_up(failures)
+
+    async def _complete_leg(
+        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
+    ) -> Result:
         tried: set[str] = set()
         while True:
-            prepared, recorder = self._begin(conversation, options)
+            prepared, recorder = self._begin(leg, conversation, deadline)
             try:
-                events, failure = await self._fetch(prepared, recorder, options.include_headers)
+                events, failure = await self._fetch(leg, prepared, recorder, leg.options.include_headers)
                 if failure is not None:
                     raise failure
             except OpenAICompatError as error:
@@ -498,20 +698,23 @@ class AsyncClient(_BaseClient):
             return collect(events)
 
     async def _fetch(
-        self, prepared: Prepared, recorder: _Recorder, headers: bool = False
+        self, leg: _Leg, prepared: Prepared, recorder: _Recorder, headers: bool = False
     ) -> tuple[list[Event], OpenAICompatError | None]:
         response = await transport.asend(
             prepared.endpoint,
             prepared.body_bytes,
             pools=self.runtime.pools,
             policy=self.policy,
-            breaker=self.breaker,
+            breaker=self._breaker_for(leg.target),
             on_attempt=recorder.on_attempt,
         )
+        leg.delivered = True
         recorder.opened(response.status_code)
         events, failure = body_events(
             prepared, response.headers.get("content-type"), response.content
         )
+        if (meta := leg.meta()) is not None:
+            events = [meta, *events]
         if headers:
             events = [headers_meta(response.headers), *events]
         return events, failure
