@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,10 +57,10 @@ _NOTICES = logging.getLogger("llm_openai_compat")  # where retry notices go too
 class _Leg:
     """One provider of a call's failover chain, and whether its answer started arriving."""
 
-    __slots__ = ("delivered", "options", "primary", "target", "tried")
+    __slots__ = ("delivered", "options", "target", "tried")
 
-    def __init__(self, target: Target, options: RequestOptions, primary: str, tried: list[str]) -> None:
-        self.target, self.options, self.primary = target, options, primary
+    def __init__(self, target: Target, options: RequestOptions, tried: list[str]) -> None:
+        self.target, self.options = target, options
         self.tried = tried  # the providers that failed before this one
         self.delivered = False
 
@@ -71,9 +71,52 @@ class _Leg:
         return ResponseMeta(None, None, {"served_by": self.target.id, "fallback_from": list(self.tried)})
 
 
-def _fails_over(error: OpenAICompatError, leg: _Leg) -> bool:
-    """Transient (retries spent, or the breaker open), nothing delivered, budget left."""
-    return is_transient(error) and not leg.delivered and not isinstance(error, DeadlineExceeded)
+class _Chain:
+    """The failover chain of one call: the provider, then its `fallbacks`, sharing one
+    deadline. Iterating gives the legs to try; `failed` raises unless the next one may go.
+    Pure bookkeeping, shared by the four loops (sync and async, streamed or not)."""
+
+    def __init__(self, client: _BaseClient, options: RequestOptions) -> None:
+        self.deadline = client._deadline(options)
+        self._first = client.target
+        self._options = options
+        self.failures: list[tuple[str, OpenAICompatError]] = []
+
+    def __iter__(self) -> Iterator[_Leg]:
+        options = self._options
+        yield _Leg(self._first, options, [])
+        for fallback in self._first.fallbacks:
+            if fallback.target is None:  # broken or foreign: skipped, named if all fail
+                assert fallback.problem is not None
+                self.failures.append((fallback.provider, fallback.problem))
+                continue
+            leg = _Leg(
+                fallback.target, replace(options, model=fallback.model or options.model),
+                [pid for pid, _ in self.failures],
+            )
+            if _NOTICES.isEnabledFor(logging.WARNING):
+                pid, error = self.failures[-1]
+                _NOTICES.warning(
+                    "%s failed (%s); failing over to %s (model %s)",
+                    pid, type(error).__name__, leg.target.id, leg.options.model,
+                )
+            yield leg
+
+    def failed(self, leg: _Leg, error: OpenAICompatError) -> None:
+        """Return to fail over: transient (retries spent, or the breaker open), nothing
+        delivered, budget left. Else raise the error, naming the providers tried before."""
+        if is_transient(error) and not leg.delivered and not isinstance(error, DeadlineExceeded):
+            self.failures.append((leg.target.id, error))
+            return
+        if not self.failures:
+            raise error
+        raise _after_failover(error, self.failures) from None
+
+    def exhausted(self) -> OpenAICompatError:
+        """Every provider failed: the last real failure, naming the others."""
+        failures = self.failures
+        index = max(i for i, (_, e) in enumerate(failures) if not isinstance(e, ConfigError))
+        return _after_failover(failures[index][1], failures[:index] + failures[index + 1 :])
 
 
 def _after_failover(error: OpenAICompatError, failures: list[tuple[str, OpenAICompatError]]) -> OpenAICompatError:
@@ -251,36 +294,8 @@ class _BaseClient:
         seconds = options.deadline if options.deadline is not None else self.deadline
         return call_deadline(self.target.settings.deadline_ms, seconds)
 
-    def _legs(self, options: RequestOptions) -> list[tuple[str, Target | None, RequestOptions, ConfigError | None]]:
-        """The failover chain: this provider, then its fallbacks (or why one is unusable)."""
-        legs: list[tuple[str, Target | None, RequestOptions, ConfigError | None]] = [
-            (self.target.id, self.target, options, None)
-        ]
-        for fallback in self.target.fallbacks:
-            model = fallback.model or options.model
-            legs.append((fallback.provider, fallback.target, replace(options, model=model), fallback.problem))
-        return legs
-
     def _breaker_for(self, target: Target) -> CircuitBreaker | None:
         return self.breaker if target is self.target else None
-
-    @staticmethod
-    def _failing_over(leg: _Leg, failures: list[tuple[str, OpenAICompatError]]) -> None:
-        """The notice that a failover happens (a dim line under llm, a log record elsewhere)."""
-        if _NOTICES.isEnabledFor(logging.WARNING):
-            pid, error = failures[-1]
-            _NOTICES.warning(
-                "%s failed (%s); failing over to %s (model %s)",
-                pid, type(error).__name__, leg.target.id, leg.options.model,
-            )
-
-    @staticmethod
-    def _give_up(failures: list[tuple[str, OpenAICompatError]]) -> OpenAICompatError:
-        """Every provider of the chain failed: the last real failure, naming the others."""
-        for index in range(len(failures) - 1, -1, -1):
-            if not isinstance(failures[index][1], ConfigError) or index == 0:
-                return _after_failover(failures[index][1], failures[:index] + failures[index + 1 :])
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _begin(
         self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
@@ -355,26 +370,14 @@ class Client(_BaseClient):
     def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> Generator[Event, None, None]:
-        deadline = self._deadline(options)
-        failures: list[tuple[str, OpenAICompatError]] = []
-        for pid, target, leg_options, problem in self._legs(options):
-            if target is None:
-                assert problem is not None
-                failures.append((pid, problem))
-                continue
-            leg = _Leg(target, leg_options, self.target.id, [p for p, _ in failures])
-            if failures:
-                self._failing_over(leg, failures)
+        chain = _Chain(self, options)
+        for leg in chain:
             try:
-                yield from self._stream_leg(leg, conversation, deadline)
+                yield from self._stream_leg(leg, conversation, chain.deadline)
                 return
             except OpenAICompatError as error:
-                if not _fails_over(error, leg):
-                    if failures:
-                        raise _after_failover(error, failures) from None
-                    raise
-                failures.append((pid, error))
-        raise self._give_up(failures)
+                chain.failed(leg, error)
+        raise chain.exhausted()
 
     def _stream_leg(
         self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
@@ -428,25 +431,13 @@ class Client(_BaseClient):
         if options.stream:
             return collect(self.stream(conversation, options))
         # Not streamed: one read and one parse, with no generator in between.
-        deadline = self._deadline(options)
-        failures: list[tuple[str, OpenAICompatError]] = []
-        for pid, target, leg_options, problem in self._legs(options):
-            if target is None:
-                assert problem is not None
-                failures.append((pid, problem))
-                continue
-            leg = _Leg(target, leg_options, self.target.id, [p for p, _ in failures])
-            if failures:
-                self._failing_over(leg, failures)
+        chain = _Chain(self, options)
+        for leg in chain:
             try:
-                return self._complete_leg(leg, conversation, deadline)
+                return self._complete_leg(leg, conversation, chain.deadline)
             except OpenAICompatError as error:
-                if not _fails_over(error, leg):
-                    if failures:
-                        raise _after_failover(error, failures) from None
-                    raise
-                failures.append((pid, error))
-        raise self._give_up(failures)
+                chain.failed(leg, error)
+        raise chain.exhausted()
 
     def _complete_leg(self, leg: _Leg, conversation: Conversation, deadline: Deadline | None) -> Result:
         tried: set[str] = set()
@@ -579,27 +570,15 @@ class AsyncClient(_BaseClient):
     async def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> AsyncGenerator[Event, None]:
-        deadline = self._deadline(options)
-        failures: list[tuple[str, OpenAICompatError]] = []
-        for pid, target, leg_options, problem in self._legs(options):
-            if target is None:
-                assert problem is not None
-                failures.append((pid, problem))
-                continue
-            leg = _Leg(target, leg_options, self.target.id, [p for p, _ in failures])
-            if failures:
-                self._failing_over(leg, failures)
+        chain = _Chain(self, options)
+        for leg in chain:
             try:
-                async for event in self._stream_leg(leg, conversation, deadline):
+                async for event in self._stream_leg(leg, conversation, chain.deadline):
                     yield event
                 return
             except OpenAICompatError as error:
-                if not _fails_over(error, leg):
-                    if failures:
-                        raise _after_failover(error, failures) from None
-                    raise
-                failures.append((pid, error))
-        raise self._give_up(failures)
+                chain.failed(leg, error)
+        raise chain.exhausted()
 
     async def _stream_leg(
         self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
@@ -660,25 +639,13 @@ class AsyncClient(_BaseClient):
                 builder.add(event)
             return builder.build()
         # Not streamed: no async generator between the read and the parse (docs/performance.md).
-        deadline = self._deadline(options)
-        failures: list[tuple[str, OpenAICompatError]] = []
-        for pid, target, leg_options, problem in self._legs(options):
-            if target is None:
-                assert problem is not None
-                failures.append((pid, problem))
-                continue
-            leg = _Leg(target, leg_options, self.target.id, [p for p, _ in failures])
-            if failures:
-                self._failing_over(leg, failures)
+        chain = _Chain(self, options)
+        for leg in chain:
             try:
-                return await self._complete_leg(leg, conversation, deadline)
+                return await self._complete_leg(leg, conversation, chain.deadline)
             except OpenAICompatError as error:
-                if not _fails_over(error, leg):
-                    if failures:
-                        raise _after_failover(error, failures) from None
-                    raise
-                failures.append((pid, error))
-        raise self._give_up(failures)
+                chain.failed(leg, error)
+        raise chain.exhausted()
 
     async def _complete_leg(
         self, leg: _Leg, conversation: Conversation, deadline: Deadline | None

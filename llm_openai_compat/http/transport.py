@@ -164,15 +164,15 @@ def _deadline_fired(endpoint: Endpoint) -> bool:
     return endpoint.deadline is not None and endpoint.deadline.remaining() <= 0.01
 
 
-def _late(endpoint: Endpoint, delivered: int) -> errors.DeadlineExceeded:
-    """The deadline passed while a body was arriving."""
+def _late(endpoint: Endpoint, received: int, *, shown: bool = True) -> errors.DeadlineExceeded:
+    """The deadline passed while a body was arriving (`shown`: its bytes reached the caller)."""
     assert endpoint.deadline is not None
     hint = (
         "The output above is incomplete; raise the deadline, or leave it unset for long answers"
-        if delivered else None
+        if received and shown else None
     )
     return endpoint.deadline.exceeded(
-        after=f"while the answer was arriving ({delivered} bytes received)", hint=hint,
+        after=f"while the answer was arriving ({received} bytes received)", hint=hint,
         **_where(endpoint),
     )
 
@@ -345,7 +345,7 @@ def _unusable(endpoint: Endpoint, body: BodyReader) -> errors.OpenAICompatError 
     nothing was delivered), past the deadline, or more than MAX_BODY_BYTES (not retried);
     None when it can."""
     if body.late:
-        return _late(endpoint, 0)
+        return _late(endpoint, body.size, shown=False)
     if body.stalled:
         message = f"No answer within {fmt_seconds(endpoint.read_timeout_s)} s, only keep-alives"
         return errors.NetworkTimeout(message, **_where(endpoint))

@@ -3,6 +3,7 @@ all bounded by it, and the error names the bound that fired. Against real local 
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -17,6 +18,7 @@ from llm_openai_compat import (
     DeadlineExceeded,
     Message,
     NetworkTimeout,
+    Provider5xx,
     RequestOptions,
     RetryPolicy,
     load_settings,
@@ -92,10 +94,34 @@ def test_backoff_within_the_budget_still_retries(model_server):
     slept: list[float] = []
     policy = RetryPolicy(jitter=0.0, steps=(0.01,), sleep=slept.append, max_attempts=3)
     client = _client(Client, model_server.url("fail=503"), policy=policy, deadline=30)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(Provider5xx) as caught:
         client.complete(HI, RequestOptions(model="m"))
     assert not isinstance(caught.value, DeadlineExceeded)
     assert slept == [0.01, 0.01]
+
+
+def test_a_body_read_whole_is_cut_at_the_deadline(fault_server):
+    body = json.dumps({"id": "x", "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}).encode()
+    fault_server.enqueue({"status": 200, "body_b64": base64.b64encode(body).decode(),
+                          "chunk_size": 4, "delay_between_chunks": 0.1, "chunked": True})
+    client = _client(Client, fault_server.base_url + "/v1", deadline=0.5, timeout_ms=5000)
+    with pytest.raises(DeadlineExceeded, match="while the answer was arriving") as caught:
+        client.complete(HI, RequestOptions(model="m", stream=False))
+    assert "incomplete" not in str(caught.value)  # nothing was shown: a body is read whole
+    assert len(fault_server.requests()) == 1
+
+
+def test_a_spent_deadline_does_not_fail_over(model_server, tmp_path):
+    token = uuid.uuid4().hex[:8]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"providers": {
+        "a": {"baseURL": model_server.url("fail=503"), "fallbacks": [{"provider": "b"}]},
+        "b": {"baseURL": model_server.url("never-called", f"t={token}")},
+    }}))
+    policy = RetryPolicy(jitter=0.0, steps=(5.0,), sleep=lambda s: None)
+    with pytest.raises(DeadlineExceeded):
+        Client("a", settings_path=path, policy=policy, deadline=1).complete(HI, RequestOptions(model="m"))
+    assert not [r for r in model_server.requests() if f"t={token}" in r["path"]]
 
 
 def test_deadline_ms_from_the_settings_file(fault_server, tmp_path):
