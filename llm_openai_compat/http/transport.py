@@ -302,6 +302,10 @@ class _Primed(httpx2.SyncByteStream):
     def close(self) -> None:
         self._stream.close()
 
+    @property
+    def elapsed(self) -> Any:  # Response.elapsed reads it from the stream it was given
+        return getattr(self._stream, "elapsed", None)
+
 
 class _APrimed(httpx2.AsyncByteStream):
     """The async twin of `_Primed`."""
@@ -320,6 +324,10 @@ class _APrimed(httpx2.AsyncByteStream):
 
     async def aclose(self) -> None:
         await self._stream.aclose()
+
+    @property
+    def elapsed(self) -> Any:
+        return getattr(self._stream, "elapsed", None)
 
 
 def _prime(response: httpx2.Response) -> None:

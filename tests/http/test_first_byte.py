@@ -78,3 +78,23 @@ def test_a_stall_after_bytes_stays_a_stream_error_never_retried(fault_server):
     assert "stalled" in str(caught.value) and "(timeoutMs)" in str(caught.value)
     assert "incomplete" in str(caught.value)
     assert len(fault_server.requests()) == 1
+
+
+def test_the_primed_stream_keeps_the_response_whole(fault_server):
+    """Reading the first bytes inside the retry loop loses none of them and keeps httpx2's
+    bookkeeping (elapsed, close) working: the whole body arrives, in order."""
+    from llm_openai_compat.http import transport
+    from llm_openai_compat.runtime import Runtime
+
+    body = sse(*(chunk(content=f"w{i} ") for i in range(50)))
+    fault_server.enqueue({"status": 200, "headers": {"content-type": "text/event-stream"},
+                          "body": body, "chunked": True, "chunk_size": 7})
+    runtime = Runtime()
+    try:
+        endpoint = transport.Endpoint(provider="p", url=fault_server.url(), timeout_ms=2000)
+        with transport.send_stream(endpoint, b"{}", pools=runtime.pools, policy=FAST) as response:
+            got = b"".join(transport.iter_body(response, endpoint))
+        assert got == body.encode()
+        assert response.elapsed.total_seconds() >= 0
+    finally:
+        runtime.close()
