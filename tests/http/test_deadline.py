@@ -30,14 +30,24 @@ pytestmark = pytest.mark.timeout(60)
 HI = Conversation((Message.text("user", "hi"),))
 
 
-def _client(cls, url: str, policy: RetryPolicy | None = None, deadline: float | None = None, **fields):
-    return cls.inline(url, provider_id=f"p-{uuid.uuid4().hex[:6]}", breaker=CircuitBreaker("t"),
-                      policy=policy or RetryPolicy(jitter=0.0), deadline=deadline, **fields)
+def _client(
+    cls, url: str, policy: RetryPolicy | None = None, deadline: float | None = None, **fields
+):
+    return cls.inline(
+        url,
+        provider_id=f"p-{uuid.uuid4().hex[:6]}",
+        breaker=CircuitBreaker("t"),
+        policy=policy or RetryPolicy(jitter=0.0),
+        deadline=deadline,
+        **fields,
+    )
 
 
 def test_a_trickling_answer_is_cut_at_the_deadline(model_server):
     # 200 words, one event every 50 ms: 10 s of answer, each gap far below timeoutMs.
-    client = _client(Client, model_server.url("delay=50", "words=200"), deadline=0.5, timeout_ms=5000)
+    client = _client(
+        Client, model_server.url("delay=50", "words=200"), deadline=0.5, timeout_ms=5000
+    )
     texts = []
     with pytest.raises(DeadlineExceeded) as caught:
         for event in client.stream(HI, RequestOptions(model="m")):
@@ -101,9 +111,27 @@ def test_backoff_within_the_budget_still_retries(model_server):
 
 
 def test_a_body_read_whole_is_cut_at_the_deadline(fault_server):
-    body = json.dumps({"id": "x", "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}]}).encode()
-    fault_server.enqueue({"status": 200, "body_b64": base64.b64encode(body).decode(),
-                          "chunk_size": 4, "delay_between_chunks": 0.1, "chunked": True})
+    body = json.dumps(
+        {
+            "id": "x",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "hi"},
+                    "finish_reason": "stop",
+                }
+            ],
+        }
+    ).encode()
+    fault_server.enqueue(
+        {
+            "status": 200,
+            "body_b64": base64.b64encode(body).decode(),
+            "chunk_size": 4,
+            "delay_between_chunks": 0.1,
+            "chunked": True,
+        }
+    )
     client = _client(Client, fault_server.base_url + "/v1", deadline=0.5, timeout_ms=5000)
     with pytest.raises(DeadlineExceeded, match="while the answer was arriving") as caught:
         client.complete(HI, RequestOptions(model="m", stream=False))
@@ -114,22 +142,43 @@ def test_a_body_read_whole_is_cut_at_the_deadline(fault_server):
 def test_a_spent_deadline_does_not_fail_over(model_server, tmp_path):
     token = uuid.uuid4().hex[:8]
     path = tmp_path / "s.json"
-    path.write_text(json.dumps({"providers": {
-        "a": {"baseURL": model_server.url("fail=503"), "fallbacks": [{"provider": "b"}]},
-        "b": {"baseURL": model_server.url("never-called", f"t={token}")},
-    }}))
+    path.write_text(
+        json.dumps(
+            {
+                "providers": {
+                    "a": {
+                        "baseURL": model_server.url("fail=503"),
+                        "fallbacks": [{"provider": "b"}],
+                    },
+                    "b": {"baseURL": model_server.url("never-called", f"t={token}")},
+                }
+            }
+        )
+    )
     policy = RetryPolicy(jitter=0.0, steps=(5.0,), sleep=lambda s: None)
     with pytest.raises(DeadlineExceeded):
-        Client("a", settings_path=path, policy=policy, deadline=1).complete(HI, RequestOptions(model="m"))
+        Client("a", settings_path=path, policy=policy, deadline=1).complete(
+            HI, RequestOptions(model="m")
+        )
     assert not [r for r in model_server.requests() if f"t={token}" in r["path"]]
 
 
 def test_deadline_ms_from_the_settings_file(fault_server, tmp_path):
     fault_server.set_default({"status": 200, "json": {}, "delay_before_headers": 8})
     path = tmp_path / "s.json"
-    path.write_text(json.dumps({"providers": {"slow": {
-        "baseURL": fault_server.base_url + "/v1", "timeoutMs": 4000, "deadlineMs": 600,
-    }}}))
+    path.write_text(
+        json.dumps(
+            {
+                "providers": {
+                    "slow": {
+                        "baseURL": fault_server.base_url + "/v1",
+                        "timeoutMs": 4000,
+                        "deadlineMs": 600,
+                    }
+                }
+            }
+        )
+    )
     with pytest.raises(DeadlineExceeded) as caught:
         Client("slow", settings_path=path).complete(HI, RequestOptions(model="m"))
     assert "0.6 s deadline (deadlineMs)" in str(caught.value)
@@ -148,10 +197,16 @@ def test_embeddings_share_the_deadline(model_server):
 @pytest.mark.parametrize("value", [0, -1, "5", 1.5])
 def test_deadline_ms_is_validated_per_provider(tmp_path, value):
     path = tmp_path / "s.json"
-    path.write_text(json.dumps({"providers": {
-        "bad": {"baseURL": "http://127.0.0.1:9/v1", "deadlineMs": value},
-        "good": {"baseURL": "http://127.0.0.1:9/v1", "deadlineMs": 12000},
-    }}))
+    path.write_text(
+        json.dumps(
+            {
+                "providers": {
+                    "bad": {"baseURL": "http://127.0.0.1:9/v1", "deadlineMs": value},
+                    "good": {"baseURL": "http://127.0.0.1:9/v1", "deadlineMs": 12000},
+                }
+            }
+        )
+    )
     settings = load_settings(path)
     assert list(settings.providers) == ["good"] and settings.providers["good"].deadline_ms == 12000
     assert settings.broken["bad"].field == "providers.bad.deadlineMs"

@@ -28,8 +28,14 @@ FAST = RetryPolicy(jitter=0.0, steps=(0.01,))
 
 
 def _client(cls, url: str, **fields):
-    return cls.inline(url, provider_id=f"p-{uuid.uuid4().hex[:6]}", policy=FAST,
-                      breaker=CircuitBreaker("t"), timeout_ms=400, **fields)
+    return cls.inline(
+        url,
+        provider_id=f"p-{uuid.uuid4().hex[:6]}",
+        policy=FAST,
+        breaker=CircuitBreaker("t"),
+        timeout_ms=400,
+        **fields,
+    )
 
 
 def _stalled(server, token: str) -> list[dict]:
@@ -65,11 +71,16 @@ def test_a_server_that_always_stalls_is_an_honest_network_timeout(model_server):
 
 
 def test_a_stall_after_bytes_stays_a_stream_error_never_retried(fault_server):
-    fault_server.enqueue({
-        "status": 200, "headers": {"content-type": "text/event-stream"}, "chunked": True,
-        "body": sse(chunk(content="Hello"), chunk(content=" world")),
-        "stall_after_bytes": 60, "stall_seconds": 3,
-    })
+    fault_server.enqueue(
+        {
+            "status": 200,
+            "headers": {"content-type": "text/event-stream"},
+            "chunked": True,
+            "body": sse(chunk(content="Hello"), chunk(content=" world")),
+            "stall_after_bytes": 60,
+            "stall_seconds": 3,
+        }
+    )
     client = _client(Client, fault_server.base_url + "/v1")
     seen = []
     with pytest.raises(StreamError) as caught:
@@ -87,8 +98,15 @@ def test_the_primed_stream_keeps_the_response_whole(fault_server):
     from llm_openai_compat.runtime import Runtime
 
     body = sse(*(chunk(content=f"w{i} ") for i in range(50)))
-    fault_server.enqueue({"status": 200, "headers": {"content-type": "text/event-stream"},
-                          "body": body, "chunked": True, "chunk_size": 7})
+    fault_server.enqueue(
+        {
+            "status": 200,
+            "headers": {"content-type": "text/event-stream"},
+            "body": body,
+            "chunked": True,
+            "chunk_size": 7,
+        }
+    )
     runtime = Runtime()
     try:
         endpoint = transport.Endpoint(provider="p", url=fault_server.url(), timeout_ms=2000)

@@ -24,8 +24,11 @@ def _file(tmp_path, **providers):
 def test_fallbacks_apply_to_a_provider_from_the_file(model_server, tmp_path):
     path = _file(
         tmp_path,
-        a={"baseURL": model_server.url("fail=503"), "maxRetries": 0,
-           "fallbacks": [{"provider": "b", "model": "m2"}]},
+        a={
+            "baseURL": model_server.url("fail=503"),
+            "maxRetries": 0,
+            "fallbacks": [{"provider": "b", "model": "m2"}],
+        },
         b={"baseURL": model_server.url()},
     )
     chat = ChatOpenAICompat(provider="a", model="m", settings_path=str(path))
@@ -44,7 +47,11 @@ def test_fallbacks_apply_to_a_provider_from_the_file(model_server, tmp_path):
 async def test_fallbacks_apply_async(model_server, tmp_path):
     path = _file(
         tmp_path,
-        a={"baseURL": model_server.url("fail=502"), "maxRetries": 0, "fallbacks": [{"provider": "b"}]},
+        a={
+            "baseURL": model_server.url("fail=502"),
+            "maxRetries": 0,
+            "fallbacks": [{"provider": "b"}],
+        },
         b={"baseURL": model_server.url()},
     )
     message = await ChatOpenAICompat(provider="a", model="m", settings_path=str(path)).ainvoke("hi")
@@ -52,8 +59,9 @@ async def test_fallbacks_apply_async(model_server, tmp_path):
 
 
 def test_deadline_on_the_model_and_per_call(model_server):
-    chat = ChatOpenAICompat(base_url=model_server.url("delay=50", "words=200"), model="m",
-                            deadline=0.5, timeout=5)
+    chat = ChatOpenAICompat(
+        base_url=model_server.url("delay=50", "words=200"), model="m", deadline=0.5, timeout=5
+    )
     with pytest.raises(DeadlineExceeded) as caught:
         list(chat.stream("hi"))
     assert isinstance(caught.value, ModelTimeoutError)
@@ -64,8 +72,9 @@ def test_deadline_on_the_model_and_per_call(model_server):
 
 
 def test_embeddings_take_a_deadline(model_server):
-    embeddings = OpenAICompatEmbeddings(base_url=model_server.url("fail=503"), model="e",
-                                        deadline=0.2, max_retries=5)
+    embeddings = OpenAICompatEmbeddings(
+        base_url=model_server.url("fail=503"), model="e", deadline=0.2, max_retries=5
+    )
     with pytest.raises(DeadlineExceeded):
         embeddings.embed_documents(["a"])
 
@@ -73,7 +82,8 @@ def test_embeddings_take_a_deadline(model_server):
 def test_a_stall_before_the_first_byte_is_retried(model_server):
     token = uuid.uuid4().hex[:8]
     chat = ChatOpenAICompat(
-        base_url=model_server.url("stall-first=1", "stall=2000", f"t={token}"), model="m",
+        base_url=model_server.url("stall-first=1", "stall=2000", f"t={token}"),
+        model="m",
         timeout=0.4,
     )
     assert "".join(c.content for c in chat.stream("hi")) == "Hello! You said: hi."

@@ -77,8 +77,11 @@ def test_a_stall_before_the_first_byte_is_retried(model_server, write_settings, 
 
 def test_deadline_ms_bounds_llm_embed(model_server, write_settings, run_llm):
     # maxRetries 5: the first backoff (0.5 s) would end after the 0.3 s budget, so no retry.
-    write_settings(emb=sim(model_server.url("fail=503"), "m", embeddingModels=["e"],
-                           maxRetries=5, deadlineMs=300))
+    write_settings(
+        emb=sim(
+            model_server.url("fail=503"), "m", embeddingModels=["e"], maxRetries=5, deadlineMs=300
+        )
+    )
     result = run_llm("embed", "-m", "emb/e", "-c", "hello")
     assert result.exit_code != 0
     assert "exceeded its 0.3 s deadline (deadlineMs) after 1 attempt" in result.output
