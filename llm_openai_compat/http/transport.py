@@ -177,6 +177,12 @@ def _late(endpoint: Endpoint, received: int, *, shown: bool = True) -> errors.De
     )
 
 
+def _late_waiting(endpoint: Endpoint) -> errors.DeadlineExceeded:
+    """The deadline passed before the server answered (no response, or no first byte)."""
+    assert endpoint.deadline is not None
+    return endpoint.deadline.exceeded(after="waiting for the server's answer", **_where(endpoint))
+
+
 def _broken_stream(
     exc: BaseException, endpoint: Endpoint, delivered: int
 ) -> errors.StreamError | errors.DeadlineExceeded:
@@ -262,7 +268,7 @@ def _attempt_timeout(call: _Call) -> tuple[httpx2.Timeout, bool]:
 def _timed_out(exc: BaseException, call: _Call, cut: bool) -> errors.OpenAICompatError:
     """An httpx2 exception before any byte reached the caller, naming the bound that fired."""
     if cut and isinstance(exc, httpx2.TimeoutException) and _deadline_fired(call.ep):
-        return _late(call.ep, 0)
+        return _late_waiting(call.ep)
     return translate_exception(exc, call.ep)
 
 
@@ -271,7 +277,7 @@ def _first_byte_error(exc: BaseException, call: _Call, cut: bool) -> errors.Open
     so this is transient (a timeout or a broken connection) and retried like one."""
     if isinstance(exc, httpx2.TimeoutException):
         if cut and _deadline_fired(call.ep):
-            return _late(call.ep, 0)
+            return _late_waiting(call.ep)
         read = fmt_seconds(_seconds(call.ep.timeout_ms)[1])
         return errors.NetworkTimeout(
             f"The server sent its headers, then no byte for {read} s (timeoutMs)",

@@ -76,7 +76,7 @@ def test_a_server_that_never_answers_is_cut_at_the_deadline_not_at_timeouts(faul
     # Without the deadline: 2 x timeoutMs (8 s). With it: one attempt, cut well before 4 s.
     assert time.monotonic() - started < 4
     assert len(fault_server.requests()) == 1
-    assert "0.5 s deadline (deadline)" in str(caught.value)
+    assert "0.5 s deadline (deadline) waiting for the server's answer" in str(caught.value)
 
 
 def test_without_a_deadline_the_timeout_names_timeout_ms(fault_server):
@@ -216,3 +216,14 @@ def test_deadline_ms_is_validated_per_provider(tmp_path, value):
 def test_a_bad_deadline_in_code_is_a_config_error(value):
     with pytest.raises(ConfigError, match="deadline must be a positive number"):
         Client.inline("http://127.0.0.1:9/v1", deadline=value)
+
+
+def test_a_stream_stalling_before_its_first_byte_is_cut_at_the_deadline(model_server):
+    token = uuid.uuid4().hex[:8]
+    url = model_server.url("stall-first=9", "stall=5000", f"t={token}")
+    client = _client(Client, url, deadline=0.5, timeout_ms=4000)
+    with pytest.raises(DeadlineExceeded) as caught:
+        list(client.stream(HI, RequestOptions(model="m")))
+    assert "0.5 s deadline (deadline) waiting for the server's answer" in str(caught.value)
+    assert "incomplete" not in str(caught.value)
+    assert len([r for r in model_server.requests() if f"t={token}" in r["path"]]) == 1
