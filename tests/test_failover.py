@@ -267,3 +267,21 @@ def test_a_bad_fallback_breaks_only_its_provider(tmp_path, fallbacks, field, wor
     assert list(settings.providers) == ["b"]
     error = settings.broken["a"]
     assert error.field == field and words in str(error) and str(path) in str(error)
+
+
+def test_removing_a_fallback_provider_keeps_the_others_working(tmp_path):
+    from llm_openai_compat.config.settings import remove_provider
+
+    path = _write(
+        tmp_path,
+        {
+            "a": _entry("http://127.0.0.1:9/v1", {"provider": "b"}, {"provider": "c"}),
+            "b": _entry("http://127.0.0.1:9/v1"),
+            "c": _entry("http://127.0.0.1:9/v1", {"provider": "b", "model": "x"}),
+        },
+    )
+    settings = remove_provider("b", path)
+    assert list(settings.providers) == ["a", "c"] and not settings.broken
+    assert [f.provider for f in settings.providers["a"].fallbacks] == ["c"]
+    assert settings.providers["c"].fallbacks == []
+    assert json.loads(path.read_text())["providers"]["a"]["fallbacks"] == [{"provider": "c"}]

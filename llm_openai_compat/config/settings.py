@@ -869,13 +869,21 @@ def upsert_provider(
 
 
 def remove_provider(provider_id: str, path: Path | None = None) -> Settings:
-    """Remove one provider; `active` goes too if it pointed there."""
+    """Remove one provider; `active` goes too if it pointed there, and so do other providers'
+    `fallbacks` entries naming it (else removing a fallback would break those providers)."""
     with _edit(path) as (where, old, providers):
         if provider_id not in providers:
             hint = f"Known providers: {', '.join(providers) or 'none'}"
             message = f"there is no provider {provider_id!r} to remove"
             raise ConfigError(message, file=str(where), provider=provider_id, hint=hint)
         del providers[provider_id]
+        for pid, entry in providers.items():
+            fallbacks = entry.get("fallbacks") if isinstance(entry, dict) else None
+            if isinstance(fallbacks, list) and any(
+                isinstance(f, dict) and f.get("provider") == provider_id for f in fallbacks
+            ):
+                kept = [f for f in fallbacks if not (isinstance(f, dict) and f.get("provider") == provider_id)]
+                providers[pid] = {**entry, "fallbacks": kept}
         raw = {**old, "providers": providers}
         if isinstance(raw.get("active"), dict) and raw["active"].get("provider") == provider_id:
             del raw["active"]
