@@ -81,7 +81,7 @@ _CALL_OPTIONS = frozenset(
     {*_PARAMS, "model", "tools", "tool_choice", "parallel_tool_calls", "response_format",
      "extra_body", "stream_usage", "logprobs", "top_logprobs", "reasoning", "model_kwargs",
      "conversation_id", "system_message_mode", "max_retries", "prompt_cache_key",
-     "include_response_headers"}
+     "include_response_headers", "deadline"}
 )
 _IGNORED = frozenset({"stream", "ls_structured_output_format"})  # consumed by LangChain itself
 
@@ -153,6 +153,9 @@ class ChatOpenAICompat(BaseChatModel):
     """Extra request headers (not for keys)."""
     timeout: float | None = None
     """Read timeout in seconds."""
+    deadline: float | None = Field(None, gt=0)
+    """Seconds a whole call may take, retries, backoff and fallbacks included (over the
+    provider's `deadlineMs`; a call's own `deadline=` wins). None: no total bound."""
     max_retries: int | None = None
     """Retries after the first attempt on transient failures (default 5)."""
     temperature: float | None = None
@@ -358,13 +361,14 @@ class ChatOpenAICompat(BaseChatModel):
     def _sync(self) -> Client:
         if self._client is None:
             self._client = Client(self._target(), runtime=self._runtime(),
-                                  http_client=self.http_client)
+                                  http_client=self.http_client, deadline=self.deadline)
         return self._client
 
     def _async(self) -> AsyncClient:
         if self._async_client is None:
             self._async_client = AsyncClient(self._target(), runtime=self._runtime(),
-                                             http_client=self.http_async_client)
+                                             http_client=self.http_async_client,
+                                             deadline=self.deadline)
         return self._async_client
 
     # -- LangChain metadata ----------------------------------------------------------------
@@ -493,6 +497,7 @@ class ChatOpenAICompat(BaseChatModel):
             prompt_cache_key=call.get("prompt_cache_key"),
             server_tools=server_tools,
             include_headers=call.get("include_response_headers", self.include_response_headers),
+            deadline=call.get("deadline"),
         )
 
     def _conversation(self, messages: list[BaseMessage], call: Mapping[str, Any],
@@ -515,9 +520,9 @@ class ChatOpenAICompat(BaseChatModel):
         settings = target.settings.model_copy(update={"max_retries": retries})
         if sync:
             return Client(replace(target, settings=settings), runtime=self._runtime(),
-                          http_client=self.http_client)
+                          http_client=self.http_client, deadline=self.deadline)
         return AsyncClient(replace(target, settings=settings), runtime=self._runtime(),
-                           http_client=self.http_async_client)
+                           http_client=self.http_async_client, deadline=self.deadline)
 
     def _builder(self, options: RequestOptions) -> ChunkBuilder:
         return ChunkBuilder(options.model, v1=self.output_version == "v1",

@@ -59,6 +59,9 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
     headers: dict[str, str] | None = None
     timeout: float | None = None
     """Read timeout in seconds."""
+    deadline: float | None = Field(None, gt=0)
+    """Seconds a whole embed call may take, every batch and retry included (over the
+    provider's `deadlineMs`). None: no total bound."""
     max_retries: int | None = None
     dimensions: int | None = Field(None, gt=0)
     """Vector length to ask for (models that shorten vectors); None: the model's own, or the
@@ -154,7 +157,7 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if self._client is None:
             self._client = Client(self._target, runtime=self._runtime(),
-                                  http_client=self.http_client)
+                                  http_client=self.http_client, deadline=self.deadline)
         with translated_errors():
             return self._client.embed(texts, **self._options()).vectors
 
@@ -164,7 +167,8 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         if self._async_client is None:
             self._async_client = AsyncClient(self._target, runtime=self._runtime(),
-                                             http_client=self.http_async_client)
+                                             http_client=self.http_async_client,
+                                             deadline=self.deadline)
         with translated_errors():
             result = await self._async_client.embed(texts, **self._options())
         return result.vectors

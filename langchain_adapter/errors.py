@@ -77,6 +77,10 @@ class NetworkTimeout(core.NetworkTimeout, ModelTimeoutError):
     pass
 
 
+class DeadlineExceeded(core.DeadlineExceeded, ModelTimeoutError):
+    pass
+
+
 class ConnectError(core.ConnectError, ModelConnectionError):
     pass
 
@@ -95,6 +99,7 @@ _DUALS: dict[type[core.OpenAICompatError], type[core.OpenAICompatError]] = {
     core.QuotaExceeded: QuotaExceeded,
     core.Provider5xx: Provider5xx,
     core.NetworkTimeout: NetworkTimeout,
+    core.DeadlineExceeded: DeadlineExceeded,
     core.ConnectError: ConnectError,
     core.CircuitOpen: CircuitOpen,
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -30,7 +31,7 @@ from .errors import (
 )
 from .events import Event, StreamFailure
 from .http.bodies import MAX_BODY_BYTES, MAX_IDLE_BYTES, MAX_STREAM_BYTES, only_keepalives
-from .http.retry import fmt_seconds
+from .http.retry import Deadline, fmt_seconds
 from .http.transport import Endpoint, redact_url
 from .http.urls import resolve_endpoint
 from .messages import Conversation, RequestOptions
@@ -41,12 +42,14 @@ from .wire.sse import SSEDecoder
 from .wire.stops import StopEmulation, emulated_stops
 
 __all__ = [
+    "Fallback",
     "Prepared",
     "Secret",
     "StreamState",
     "Target",
     "auth_headers",
     "body_events",
+    "call_deadline",
     "key_headers",
     "learn_from",
     "prepare",
@@ -88,9 +91,22 @@ class Target:
     settings: ProviderSettings
     api_key: Secret | None = None
     request_log: str | None = None
+    # The providers to fail over to, in order (the settings file's `fallbacks`).
+    fallbacks: tuple[Fallback, ...] = ()
 
     def __repr__(self) -> str:  # the settings may hold secret headers or URL credentials
         return f"Target(id={self.id!r}, base_url={redact_url(self.settings.base_url)!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """A provider to fail over to: resolved from the same file, or why it cannot be used
+    (a broken or foreign entry: skipped when its turn comes, and named in the final error)."""
+
+    provider: str
+    model: str | None = None  # None: the model the call asked for
+    target: Target | None = None
+    problem: ConfigError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,9 +283,29 @@ def no_tool_calling(
     )
 
 
+def call_deadline(deadline_ms: int | None, seconds: float | None = None) -> Deadline | None:
+    """The deadline of a call starting now: `seconds` given in code (`deadline=`, `-o
+    deadline`), else the provider's `deadlineMs`; None when neither is set."""
+    if seconds is not None:
+        if not math.isfinite(seconds) or seconds <= 0:
+            raise ConfigError(
+                f"deadline must be a positive number of seconds, not {seconds}", field="deadline"
+            )
+        return Deadline.after(seconds, "deadline")
+    if deadline_ms is not None:
+        return Deadline.after(deadline_ms / 1000, "deadlineMs")
+    return None
+
+
 def prepare(
-    target: Target, conversation: Conversation, options: RequestOptions, runtime: Runtime | None = None
+    target: Target,
+    conversation: Conversation,
+    options: RequestOptions,
+    runtime: Runtime | None = None,
+    deadline: Deadline | None = None,
 ) -> Prepared:
+    """`deadline` is the call's, made once by the caller (`call_deadline`) so that retries
+    after a 400 and fallbacks share it."""
     settings = target.settings
     shape: Shape = settings.api_shape
     profile = profile_for(target, runtime or default_runtime(), options.model)
@@ -313,6 +349,7 @@ def prepare(
         verify_tls=settings.verify_tls,
         max_attempts=None if settings.max_retries is None else settings.max_retries + 1,
         model=options.model,
+        deadline=deadline,
     )
     return Prepared(
         endpoint=endpoint,

@@ -3,12 +3,20 @@
 A client is bound to one provider (from the settings file, or given inline). `stream()` yields
 events from `events.py`; `complete()` returns the assembled `Result`. Everything but the I/O
 loop lives in `call.py` and is shared; the async client duplicates only that loop.
+
+Failover: when the provider came from the settings file with `fallbacks`, a call that fails
+transiently (after its retries, or with its breaker open) before any byte of the answer
+arrived is sent to the next fallback, with that provider's own settings, key and breaker. Never
+after output started, never on a 4xx or a ConfigError, never once the deadline is spent. The
+answer then carries a `ResponseMeta` whose extra says `served_by` and `fallback_from`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Generator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,17 +28,18 @@ from .call import (
     StreamState,
     Target,
     body_events,
+    call_deadline,
     learn_from,
     prepare,
 )
 from .config.settings import ProviderSettings
 from .discovery import aprovider_models, provider_models
-from .errors import ConfigError, OpenAICompatError
+from .errors import ConfigError, DeadlineExceeded, OpenAICompatError, clip, is_transient
 from .events import Event, Finish, ResponseMeta, Usage
 from .hooks import AttemptRecord, Exchange
 from .http import transport
 from .http.pools import OwnedClients, Pools
-from .http.retry import CircuitBreaker, RetryPolicy
+from .http.retry import CircuitBreaker, Deadline, RetryPolicy, with_changes
 from .messages import Conversation, RequestOptions
 from .providers import inline_provider_id, resolve_provider
 from .result import Result, ResultBuilder, collect
@@ -44,6 +53,81 @@ if TYPE_CHECKING:
     from .wire.embeddings import Encoding
 
 __all__ = ["AsyncClient", "Client"]
+
+_NOTICES = logging.getLogger("llm_openai_compat")  # where retry notices go too
+
+
+class _Leg:
+    """One provider of a call's failover chain, and whether its answer started arriving."""
+
+    __slots__ = ("delivered", "options", "target", "tried")
+
+    def __init__(self, target: Target, options: RequestOptions, tried: list[str]) -> None:
+        self.target, self.options = target, options
+        self.tried = tried  # the providers that failed before this one
+        self.delivered = False
+
+    def meta(self) -> ResponseMeta | None:
+        """Which provider answered, when it is not the one asked."""
+        if not self.tried:
+            return None
+        return ResponseMeta(None, None, {"served_by": self.target.id, "fallback_from": list(self.tried)})
+
+
+class _Chain:
+    """The failover chain of one call: the provider, then its `fallbacks`, sharing one
+    deadline. Iterating gives the legs to try; `failed` raises unless the next one may go.
+    Pure bookkeeping, shared by the four loops (sync and async, streamed or not)."""
+
+    def __init__(self, client: _BaseClient, options: RequestOptions) -> None:
+        self.deadline = client._deadline(options)
+        self._first = client.target
+        self._options = options
+        self.failures: list[tuple[str, OpenAICompatError]] = []
+
+    def __iter__(self) -> Iterator[_Leg]:
+        options = self._options
+        yield _Leg(self._first, options, [])
+        for fallback in self._first.fallbacks:
+            if fallback.target is None:  # broken or foreign: skipped, named if all fail
+                assert fallback.problem is not None
+                self.failures.append((fallback.provider, fallback.problem))
+                continue
+            leg = _Leg(
+                fallback.target, replace(options, model=fallback.model or options.model),
+                [pid for pid, _ in self.failures],
+            )
+            if _NOTICES.isEnabledFor(logging.WARNING):
+                pid, error = self.failures[-1]
+                _NOTICES.warning(
+                    "%s failed (%s); failing over to %s (model %s)",
+                    pid, type(error).__name__, leg.target.id, leg.options.model,
+                )
+            yield leg
+
+    def failed(self, leg: _Leg, error: OpenAICompatError) -> None:
+        """Return to fail over: transient (retries spent, or the breaker open), nothing
+        delivered, budget left. Else raise the error, naming the providers tried before."""
+        if is_transient(error) and not leg.delivered and not isinstance(error, DeadlineExceeded):
+            self.failures.append((leg.target.id, error))
+            return
+        if not self.failures:
+            raise error
+        raise _after_failover(error, self.failures) from None
+
+    def exhausted(self) -> OpenAICompatError:
+        """Every provider failed: the last real failure, naming the others."""
+        failures = self.failures
+        index = max(i for i, (_, e) in enumerate(failures) if not isinstance(e, ConfigError))
+        return _after_failover(failures[index][1], failures[:index] + failures[index + 1 :])
+
+
+def _after_failover(error: OpenAICompatError, failures: list[tuple[str, OpenAICompatError]]) -> OpenAICompatError:
+    """The last error, naming every provider tried before it and why each failed."""
+    if not failures:
+        return error
+    before = "; ".join(f"{pid}: {clip(e.message, 160).rstrip('.')}" for pid, e in failures)
+    return with_changes(error, message=f"{error.message.rstrip('.')} (after failing over from {before})")
 
 
 def _target(
@@ -69,7 +153,11 @@ def _target(
 class _Recorder:
     """Collects what the exchange hook reports; cheap when nobody listens."""
 
-    def __init__(self, runtime: Runtime, target: Target, prepared: Prepared | EmbedRequest) -> None:
+    def __init__(
+        self, runtime: Runtime, target: Target, prepared: Prepared | EmbedRequest,
+        fallback_from: Sequence[str] = (),
+    ) -> None:
+        self.fallback_from = tuple(fallback_from)
         self.runtime = runtime
         self.target = target
         self.prepared = prepared
@@ -134,6 +222,7 @@ class _Recorder:
                 error=None if error is None else str(error),
                 usage=usage,
                 finish_reason=finish_reason,
+                extra={"fallback_from": list(self.fallback_from)} if self.fallback_from else {},
             ),
             request_log=self.target.request_log,
         )
@@ -151,11 +240,18 @@ class _BaseClient:
         breaker: CircuitBreaker | None = None,
         runtime: Runtime | None = None,
         http_client: Any = None,
+        deadline: float | None = None,
     ) -> None:
         """`runtime` owns the pools, breakers and learned quirks used (see runtime.py); the
         default runtime when None. `http_client`: an `httpx2.Client` (for `Client`) or
         `httpx2.AsyncClient` (for `AsyncClient`) the caller owns, used as is for this
-        client's requests instead of the runtime's pools, never closed here."""
+        client's requests instead of the runtime's pools, never closed here. `deadline`
+        (seconds) bounds each call as a whole, retries, backoff and fallbacks included, over
+        the provider's `deadlineMs`; a call's own `RequestOptions.deadline` wins over both.
+        `breaker` is the provider's own; fallbacks use theirs."""
+        if deadline is not None:
+            call_deadline(None, deadline)  # a bad value fails here, not at the first call
+        self.deadline = deadline
         self.runtime = runtime or default_runtime()
         self.http_client = _checked_http_client(type(self).__name__, http_client)
         self.target = _target(
@@ -178,6 +274,7 @@ class _BaseClient:
         breaker: CircuitBreaker | None = None,
         runtime: Runtime | None = None,
         http_client: Any = None,
+        deadline: float | None = None,
         **fields: Any,
     ) -> Self:
         """A client for a provider given in code rather than in the settings file. `fields`
@@ -189,7 +286,8 @@ class _BaseClient:
         target = resolve_provider(
             base_url, api_key=api_key, provider_id=provider_id, runtime=runtime, **fields
         )
-        return cls(target, policy=policy, breaker=breaker, runtime=runtime, http_client=http_client)
+        return cls(target, policy=policy, breaker=breaker, runtime=runtime,
+                   http_client=http_client, deadline=deadline)
 
     @property
     def provider_id(self) -> str:
@@ -214,14 +312,27 @@ class _BaseClient:
             f"base_url={transport.redact_url(self.target.settings.base_url)!r})"
         )
 
-    def _begin(self, conversation: Conversation, options: RequestOptions) -> tuple[Prepared, _Recorder]:
-        prepared = prepare(self.target, conversation, options, self.runtime)
+    def _deadline(self, options: RequestOptions) -> Deadline | None:
+        """The call's deadline, made once so that every retry and fallback shares it."""
+        seconds = options.deadline if options.deadline is not None else self.deadline
+        return call_deadline(self.target.settings.deadline_ms, seconds)
+
+    def _breaker_for(self, target: Target) -> CircuitBreaker | None:
+        return self.breaker if target is self.target else None
+
+    def _begin(
+        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
+    ) -> tuple[Prepared, _Recorder]:
+        target = leg.target
+        prepared = prepare(target, conversation, leg.options, self.runtime, deadline)
         headers = prepared.endpoint.headers
         auth = headers.get("Authorization") or headers.get("api-key")
-        if auth != self._backstopped:  # a new key (or the first call): into the backstop
+        if target is not self.target:
+            self.runtime.secrets.add(*prepared.endpoint.secrets)
+        elif auth != self._backstopped:  # a new key (or the first call): into the backstop
             self.runtime.secrets.add(*prepared.endpoint.secrets)
             self._backstopped = auth
-        return prepared, _Recorder(self.runtime, self.target, prepared)
+        return prepared, _Recorder(self.runtime, target, prepared, leg.tried)
 
     def _adapt(
         self, prepared: Prepared, recorder: _Recorder, error: OpenAICompatError, tried: set[str]
@@ -231,7 +342,7 @@ class _BaseClient:
         point of the call's errors: scrubbed here of the call's secrets, whatever raised them."""
         self.runtime.scrub(error, prepared.endpoint.secrets)
         if recorder.status is None:
-            adaptation = learn_from(self.runtime, self.target.id, prepared.profile, error, tried)
+            adaptation = learn_from(self.runtime, recorder.target.id, prepared.profile, error, tried)
             if adaptation is not None and adaptation.retry:
                 return True
         recorder.finish(None, error)
@@ -262,6 +373,7 @@ class _BaseClient:
         return EmbedJob(
             self.target, texts, model=model, dimensions=dimensions, encoding=encoding,
             batch_size=batch_size, extra_body=extra_body, learned=learned, runtime=self.runtime,
+            deadline=call_deadline(self.target.settings.deadline_ms, self.deadline),
         )
 
 
@@ -296,9 +408,22 @@ class Client(_BaseClient):
     def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> Generator[Event, None, None]:
+        chain = _Chain(self, options)
+        for leg in chain:
+            try:
+                yield from self._stream_leg(leg, conversation, chain.deadline)
+                return
+            except OpenAICompatError as error:
+                chain.failed(leg, error)
+        raise chain.exhausted()
+
+    def _stream_leg(
+        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
+    ) -> Generator[Event, None, None]:
+        options = leg.options
         tried: set[str] = set()
         while True:
-            prepared, recorder = self._begin(conversation, options)
+            prepared, recorder = self._begin(leg, conversation, deadline)
             closing: list[Event] | None = None
             try:
                 if prepared.stream:
@@ -307,14 +432,17 @@ class Client(_BaseClient):
                         prepared.body_bytes,
                         pools=self._pools,
                         policy=self.policy,
-                        breaker=self.breaker,
+                        breaker=self._breaker_for(leg.target),
                         on_attempt=recorder.on_attempt,
                     ) as response:
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
                         if options.include_headers:
                             yield headers_meta(response.headers)
+                        if (meta := leg.meta()) is not None:
+                            yield meta
                         for chunk in transport.iter_body(response, prepared.endpoint):
+                            leg.delivered = True
                             yield from state.feed(chunk)
                             if state.error is not None:
                                 del chunk  # server bytes: not a local of the traceback
@@ -325,7 +453,7 @@ class Client(_BaseClient):
                             yield from closing
                             raise state.error
                 else:
-                    closing, failure = self._fetch(prepared, recorder, options.include_headers)
+                    closing, failure = self._fetch(leg, prepared, recorder, options.include_headers)
                     if failure is not None:
                         yield from closing
                         raise failure
@@ -341,11 +469,20 @@ class Client(_BaseClient):
         if options.stream:
             return collect(self.stream(conversation, options))
         # Not streamed: one read and one parse, with no generator in between.
+        chain = _Chain(self, options)
+        for leg in chain:
+            try:
+                return self._complete_leg(leg, conversation, chain.deadline)
+            except OpenAICompatError as error:
+                chain.failed(leg, error)
+        raise chain.exhausted()
+
+    def _complete_leg(self, leg: _Leg, conversation: Conversation, deadline: Deadline | None) -> Result:
         tried: set[str] = set()
         while True:
-            prepared, recorder = self._begin(conversation, options)
+            prepared, recorder = self._begin(leg, conversation, deadline)
             try:
-                events, failure = self._fetch(prepared, recorder, options.include_headers)
+                events, failure = self._fetch(leg, prepared, recorder, leg.options.include_headers)
                 if failure is not None:
                     raise failure
             except OpenAICompatError as error:
@@ -356,20 +493,23 @@ class Client(_BaseClient):
             return collect(events)
 
     def _fetch(
-        self, prepared: Prepared, recorder: _Recorder, headers: bool = False
+        self, leg: _Leg, prepared: Prepared, recorder: _Recorder, headers: bool = False
     ) -> tuple[list[Event], OpenAICompatError | None]:
         response = transport.send(
             prepared.endpoint,
             prepared.body_bytes,
             pools=self._pools,
             policy=self.policy,
-            breaker=self.breaker,
+            breaker=self._breaker_for(leg.target),
             on_attempt=recorder.on_attempt,
         )
+        leg.delivered = True
         recorder.opened(response.status_code)
         events, failure = body_events(
             prepared, response.headers.get("content-type"), response.content
         )
+        if (meta := leg.meta()) is not None:
+            events = [meta, *events]
         if headers:
             events = [headers_meta(response.headers), *events]
         return events, failure
@@ -468,9 +608,23 @@ class AsyncClient(_BaseClient):
     async def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> AsyncGenerator[Event, None]:
+        chain = _Chain(self, options)
+        for leg in chain:
+            try:
+                async for event in self._stream_leg(leg, conversation, chain.deadline):
+                    yield event
+                return
+            except OpenAICompatError as error:
+                chain.failed(leg, error)
+        raise chain.exhausted()
+
+    async def _stream_leg(
+        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
+    ) -> AsyncGenerator[Event, None]:
+        options = leg.options
         tried: set[str] = set()
         while True:
-            prepared, recorder = self._begin(conversation, options)
+            prepared, recorder = self._begin(leg, conversation, deadline)
             closing: list[Event] | None = None
             try:
                 if prepared.stream:
@@ -479,14 +633,17 @@ class AsyncClient(_BaseClient):
                         prepared.body_bytes,
                         pools=self._pools,
                         policy=self.policy,
-                        breaker=self.breaker,
+                        breaker=self._breaker_for(leg.target),
                         on_attempt=recorder.on_attempt,
                     ) as response:
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
                         if options.include_headers:
                             yield headers_meta(response.headers)
+                        if (meta := leg.meta()) is not None:
+                            yield meta
                         async for chunk in transport.aiter_body(response, prepared.endpoint):
+                            leg.delivered = True
                             for event in state.feed(chunk):
                                 yield event
                             if state.error is not None:
@@ -499,7 +656,7 @@ class AsyncClient(_BaseClient):
                                 yield event
                             raise state.error
                 else:
-                    closing, failure = await self._fetch(prepared, recorder, options.include_headers)
+                    closing, failure = await self._fetch(leg, prepared, recorder, options.include_headers)
                     if failure is not None:
                         for event in closing:
                             yield event
@@ -520,11 +677,22 @@ class AsyncClient(_BaseClient):
                 builder.add(event)
             return builder.build()
         # Not streamed: no async generator between the read and the parse (docs/performance.md).
+        chain = _Chain(self, options)
+        for leg in chain:
+            try:
+                return await self._complete_leg(leg, conversation, chain.deadline)
+            except OpenAICompatError as error:
+                chain.failed(leg, error)
+        raise chain.exhausted()
+
+    async def _complete_leg(
+        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
+    ) -> Result:
         tried: set[str] = set()
         while True:
-            prepared, recorder = self._begin(conversation, options)
+            prepared, recorder = self._begin(leg, conversation, deadline)
             try:
-                events, failure = await self._fetch(prepared, recorder, options.include_headers)
+                events, failure = await self._fetch(leg, prepared, recorder, leg.options.include_headers)
                 if failure is not None:
                     raise failure
             except OpenAICompatError as error:
@@ -535,20 +703,23 @@ class AsyncClient(_BaseClient):
             return collect(events)
 
     async def _fetch(
-        self, prepared: Prepared, recorder: _Recorder, headers: bool = False
+        self, leg: _Leg, prepared: Prepared, recorder: _Recorder, headers: bool = False
     ) -> tuple[list[Event], OpenAICompatError | None]:
         response = await transport.asend(
             prepared.endpoint,
             prepared.body_bytes,
             pools=self._pools,
             policy=self.policy,
-            breaker=self.breaker,
+            breaker=self._breaker_for(leg.target),
             on_attempt=recorder.on_attempt,
         )
+        leg.delivered = True
         recorder.opened(response.status_code)
         events, failure = body_events(
             prepared, response.headers.get("content-type"), response.content
         )
+        if (meta := leg.meta()) is not None:
+            events = [meta, *events]
         if headers:
             events = [headers_meta(response.headers), *events]
         return events, failure

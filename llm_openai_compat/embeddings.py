@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .call import USER_AGENT, Target, auth_headers, learn_from, profile_for
+from .call import USER_AGENT, Target, auth_headers, call_deadline, learn_from, profile_for
 from .config.profiles import Profile
 from .errors import ConfigError, OpenAICompatError
 from .events import Usage
+from .http.retry import Deadline
 from .http.transport import Endpoint, redact_url
 from .http.urls import embeddings_endpoint
 from .limits import LearnedLimits
@@ -125,7 +126,10 @@ class EmbedJob:
         extra_body: Mapping[str, Any] | None = None,
         learned: LearnedLimits | None = None,
         runtime: Runtime | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
+        """`deadline` bounds the whole job, every batch and retry (None: the provider's
+        `deadlineMs`, counted from now)."""
         if dimensions is not None and dimensions <= 0:
             raise ConfigError(
                 f"dimensions must be a positive integer, not {dimensions}",
@@ -173,6 +177,7 @@ class EmbedJob:
             verify_tls=settings.verify_tls,
             max_attempts=None if settings.max_retries is None else settings.max_retries + 1,
             model=model,
+            deadline=deadline or call_deadline(settings.deadline_ms),
         )
 
     # -- planning ------------------------------------------------------------------------

@@ -7,7 +7,8 @@ OpenAICompatError
  ├── ProviderTransient           worth retrying (the transport already did)
  │    ├── RateLimited            429 (not insufficient_quota)
  │    ├── Provider5xx            500-599, and 408 / 409
- │    ├── NetworkTimeout         connect, read, write or pool timeout
+ │    ├── NetworkTimeout         no byte for `timeoutMs` (connect, first byte, or a gap)
+ │    │    └── DeadlineExceeded  the call's total budget (`deadlineMs` / `deadline=`) ran out
  │    ├── ConnectError           refused, reset, DNS, TLS
  │    └── CircuitOpen            too many consecutive failures; failing fast for a while
  ├── ProviderError               not worth retrying
@@ -36,8 +37,11 @@ Seed 003's "Error translation" table, and what answers to each of its names here
 
 Beyond the seed: a 5xx is transient unless the same request gets the same answer twice and
 that answer says something is unsupported or invalid (`repeated_refusal`): then it is an
-`UnsupportedRequest`, reported as what it is and never advised to "try again". 403 is
-`Unauthorized` too; a 429 `insufficient_quota` is `QuotaExceeded` (a
+`UnsupportedRequest`, reported as what it is and never advised to "try again".
+`DeadlineExceeded` is a `NetworkTimeout` so that code catching seed 003's timeout catches it,
+but it is final: it is never retried and never fails over to a fallback provider, since the
+budget that would pay for either is spent. Its message names the bound that fired.
+403 is `Unauthorized` too; a 429 `insufficient_quota` is `QuotaExceeded` (a
 `ProviderError`: waiting does not refill a quota); 404 is `NotFound`, naming the URL and model.
 
 A 401 is not transient in fact: retrying a refused key only repeats the refusal. So
@@ -68,6 +72,7 @@ __all__ = [
     "CircuitOpen",
     "ConfigError",
     "ConnectError",
+    "DeadlineExceeded",
     "MalformedJSON",
     "MissingKey",
     "MissingStructuredOutput",
@@ -295,6 +300,15 @@ class Provider5xx(ProviderTransient):
 
 class NetworkTimeout(ProviderTransient):
     default_hint = "The server did not answer in time; check it is up, or raise the provider's timeoutMs"
+
+
+class DeadlineExceeded(NetworkTimeout):
+    """The call's total budget ran out (retries and backoff included). Never retried."""
+
+    default_hint = (
+        "Raise the deadline (deadlineMs in the settings file, deadline= in code, -o deadline "
+        "in llm), or leave it unset to wait as long as the retries take"
+    )
 
 
 class ConnectError(ProviderTransient):

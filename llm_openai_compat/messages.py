@@ -173,3 +173,6 @@ class RequestOptions:
     server_tools: tuple[Mapping[str, Any], ...] = ()
     # Deliver the response's HTTP headers as a first `ResponseMeta` (extra["headers"]).
     include_headers: bool = False
+    # This call's total budget in seconds (retries, backoff, fallbacks included), over the
+    # client's `deadline` and the provider's `deadlineMs`.
+    deadline: float | None = None

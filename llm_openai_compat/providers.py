@@ -17,8 +17,14 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from .call import Secret, Target
-from .config.settings import Active, ProviderSettings, error_from_validation, usable
+from .call import Fallback, Secret, Target
+from .config.settings import (
+    Active,
+    ProviderSettings,
+    Settings,
+    error_from_validation,
+    usable,
+)
 from .config.settings import settings_path as default_settings_path
 from .errors import ConfigError
 from .runtime import Runtime, default_runtime
@@ -115,7 +121,30 @@ def resolve_provider(
         )
     if overrides:
         found = validate_provider(name_or_base_url, {**found.model_dump(), **overrides})
-    return Target(name_or_base_url, found, api_key=secret, request_log=loaded.request_log)
+    return Target(
+        name_or_base_url, found, api_key=secret, request_log=loaded.request_log,
+        fallbacks=_fallbacks(found, loaded, str(path or default_settings_path())),
+    )
+
+
+def _fallbacks(settings: ProviderSettings, loaded: Settings, file: str) -> tuple[Fallback, ...]:
+    """A provider's `fallbacks` resolved in the same file, each with its own settings (auth,
+    URL, breaker). Not transitive: a fallback's own fallbacks are not followed, so a cycle in
+    the file cannot make a call loop."""
+    out = []
+    for entry in settings.fallbacks:
+        other = loaded.providers.get(entry.provider)
+        if other is None:
+            try:
+                usable(loaded, entry.provider, file)
+                problem = unknown_provider(entry.provider, loaded.providers, file)
+            except ConfigError as error:
+                problem = error
+            out.append(Fallback(entry.provider, entry.model, problem=problem))
+            continue
+        target = Target(entry.provider, other, request_log=loaded.request_log)
+        out.append(Fallback(entry.provider, entry.model, target=target))
+    return tuple(out)
 
 
 def named_or_active(

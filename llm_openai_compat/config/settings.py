@@ -43,6 +43,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "Active",
     "EmbeddingModelSettings",
+    "FallbackSettings",
     "KeyRef",
     "ProviderSettings",
     "Settings",
@@ -121,6 +122,19 @@ class EmbeddingModelSettings(BaseModel):
     dimensions: int | None = Field(None, gt=0, strict=True)
 
 
+MAX_FALLBACKS = 8
+
+
+class FallbackSettings(BaseModel):
+    """One entry of a provider's `fallbacks`: another provider of the file, and the model to
+    ask it for (None: the same model id as the failed call)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str = Field(min_length=1, strict=True)
+    model: str | None = Field(None, min_length=1, strict=True)
+
+
 class ProviderSettings(BaseModel):
     """One entry of `providers`. Unknown fields are refused, with a suggestion."""
 
@@ -139,6 +153,8 @@ class ProviderSettings(BaseModel):
     url_mode: UrlMode = Field("auto", alias="urlMode")
     # None: the transport decides (600 s read, 10 s connect).
     timeout_ms: int | None = Field(None, alias="timeoutMs", gt=0, strict=True)
+    # The whole call's budget, retries, backoff and fallbacks included. None: no total bound.
+    deadline_ms: int | None = Field(None, alias="deadlineMs", gt=0, strict=True)
     headers: dict[str, str] = Field(default_factory=dict)
     default_params: dict[str, Any] = Field(default_factory=dict, alias="defaultParams")
     model_params: dict[str, dict[str, Any]] = Field(default_factory=dict, alias="modelParams")
@@ -160,6 +176,9 @@ class ProviderSettings(BaseModel):
     # than this; `modelsRefreshedAt` (epoch seconds) is when it was last tried.
     refresh_hours: float | None = Field(None, alias="refreshHours", gt=0)
     models_refreshed_at: int | None = Field(None, alias="modelsRefreshedAt", ge=0, strict=True)
+    # Tried in order when a call fails transiently (after its retries, or its breaker is open)
+    # before any byte reached the caller. Not transitive: only this provider's own list.
+    fallbacks: list[FallbackSettings] = Field(default_factory=list, max_length=MAX_FALLBACKS)
 
     def __repr_args__(self) -> Any:
         # A base URL may carry `user:password@`: never show it in a repr.
@@ -184,6 +203,15 @@ class ProviderSettings(BaseModel):
         twice = sorted({m for m in value if value.count(m) > 1})
         if twice:
             raise _custom("duplicate", f"model {twice[0]!r} is listed twice")
+        return value
+
+    @field_validator("fallbacks")
+    @classmethod
+    def _check_fallbacks(cls, value: list[FallbackSettings]) -> list[FallbackSettings]:
+        pairs = [(f.provider, f.model) for f in value]
+        twice = sorted({p for p in pairs if pairs.count(p) > 1}, key=str)
+        if twice:
+            raise _custom("duplicate", f"fallback {twice[0][0]!r} is listed twice")
         return value
 
     @field_validator("embedding_models")
@@ -526,6 +554,27 @@ def _validate_one(provider_id: str, entry: Any, file: str | None) -> ConfigError
     return None
 
 
+def _fallback_problem(
+    provider_id: str, entry: Mapping[str, Any], providers: Mapping[str, Any], file: str | None
+) -> ConfigError | None:
+    """Why a provider's `fallbacks` cannot be followed: one names the provider itself or one
+    that is not in the file. (A fallback that is itself broken is skipped when called, so one
+    typo elsewhere never disables this provider.)"""
+    for index, fallback in enumerate(entry.get("fallbacks") or ()):
+        other = fallback["provider"]
+        problem = None
+        if other == provider_id:
+            problem = "a provider cannot fall back to itself"
+        elif other not in providers:
+            problem = f"fallback provider {other!r} is not in providers (known: {', '.join(providers)})"
+        if problem is not None:
+            return ConfigError(
+                problem, file=file, provider=provider_id, field=f"providers.{provider_id}.fallbacks[{index}].provider",
+                hint="Name another provider of this file, or remove the entry",
+            )
+    return None
+
+
 def _validate(raw: Mapping[str, Any], file: str | None) -> Settings:
     """The settings of a file: each provider validated alone (a broken one is skipped and
     recorded, another adapter's is set aside quietly); a broken top level fails as a whole."""
@@ -541,6 +590,8 @@ def _validate(raw: Mapping[str, Any], file: str | None) -> Settings:
                 foreign[pid] = protocol
                 continue
             problem = _validate_one(pid, entry, file)
+            if problem is None:
+                problem = _fallback_problem(pid, entry, providers, file)
             if problem is None:
                 good[pid] = entry
             else:
@@ -831,13 +882,21 @@ def upsert_provider(
 
 
 def remove_provider(provider_id: str, path: Path | None = None) -> Settings:
-    """Remove one provider; `active` goes too if it pointed there."""
+    """Remove one provider; `active` goes too if it pointed there, and so do other providers'
+    `fallbacks` entries naming it (else removing a fallback would break those providers)."""
     with _edit(path) as (where, old, providers):
         if provider_id not in providers:
             hint = f"Known providers: {', '.join(providers) or 'none'}"
             message = f"there is no provider {provider_id!r} to remove"
             raise ConfigError(message, file=str(where), provider=provider_id, hint=hint)
         del providers[provider_id]
+        for pid, entry in providers.items():
+            fallbacks = entry.get("fallbacks") if isinstance(entry, dict) else None
+            if isinstance(fallbacks, list) and any(
+                isinstance(f, dict) and f.get("provider") == provider_id for f in fallbacks
+            ):
+                kept = [f for f in fallbacks if not (isinstance(f, dict) and f.get("provider") == provider_id)]
+                providers[pid] = {**entry, "fallbacks": kept}
         raw = {**old, "providers": providers}
         if isinstance(raw.get("active"), dict) and raw["active"].get("provider") == provider_id:
             del raw["active"]

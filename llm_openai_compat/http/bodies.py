@@ -50,9 +50,12 @@ class BodyReader:
     """Collects chunks; `add` says whether to keep reading."""
 
     def __init__(
-        self, idle_s: float, limit: int | None = None, clock: Callable[[], float] = time.monotonic
+        self, idle_s: float, limit: int | None = None, clock: Callable[[], float] = time.monotonic,
+        late: Callable[[], bool] | None = None,
     ) -> None:
         self.parts: list[bytes] = []
+        self.late = False  # the call's deadline passed while the body arrived
+        self._expired = late
         self.size = 0
         self.limit = limit
         self.idle_s = idle_s
@@ -64,6 +67,9 @@ class BodyReader:
     def add(self, chunk: bytes) -> bool:
         self.parts.append(chunk)
         self.size += len(chunk)
+        if self._expired is not None and self._expired():
+            self.late = True
+            return False
         now = self._clock()
         if not only_keepalives(chunk):
             self._last = now
@@ -83,30 +89,33 @@ class BodyReader:
 
 
 def read_body(
-    response: httpx2.Response, idle_s: float, limit: int | None = MAX_BODY_BYTES, *, quiet: bool = False
+    response: httpx2.Response, idle_s: float, limit: int | None = MAX_BODY_BYTES, *,
+    quiet: bool = False, late: Callable[[], bool] | None = None,
 ) -> BodyReader:
-    """Read the body (httpx2 errors propagate unless `quiet`). Unless it stalled or overflowed,
-    the response's `.content` is set, as `Response.read()` would."""
-    reader = BodyReader(idle_s, limit)
+    """Read the body (httpx2 errors propagate unless `quiet`). Unless it stalled, overflowed or
+    ran past the deadline (`late()` true), the response's `.content` is set, as
+    `Response.read()` would."""
+    reader = BodyReader(idle_s, limit, late=late)
     with contextlib.suppress(*(_QUIET_ERRORS if quiet else ())):
         for chunk in response.iter_bytes():
             if not reader.add(chunk):
                 break
-    if not reader.stalled and not reader.overflowed:
+    if not reader.stalled and not reader.overflowed and not reader.late:
         response._content = reader.content()
     return reader
 
 
 async def aread_body(
-    response: httpx2.Response, idle_s: float, limit: int | None = MAX_BODY_BYTES, *, quiet: bool = False
+    response: httpx2.Response, idle_s: float, limit: int | None = MAX_BODY_BYTES, *,
+    quiet: bool = False, late: Callable[[], bool] | None = None,
 ) -> BodyReader:
     """The async twin of `read_body`."""
-    reader = BodyReader(idle_s, limit)
+    reader = BodyReader(idle_s, limit, late=late)
     with contextlib.suppress(*(_QUIET_ERRORS if quiet else ())):
         async with contextlib.aclosing(response.aiter_bytes()) as chunks:
             async for chunk in chunks:
                 if not reader.add(chunk):
                     break
-    if not reader.stalled and not reader.overflowed:
+    if not reader.stalled and not reader.overflowed and not reader.late:
         response._content = reader.content()
     return reader

@@ -24,6 +24,7 @@ __all__ = [
     "Attempts",
     "BreakerState",
     "CircuitBreaker",
+    "Deadline",
     "OnAttempt",
     "Outcome",
     "RetryDecision",
@@ -161,6 +162,47 @@ class RetryPolicy:
 
 
 DEFAULT_POLICY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A total budget for one call: every attempt, backoff sleep and fallback provider.
+
+    `timeoutMs` bounds one wait for the server (connect, first byte, a gap between bytes); a
+    deadline bounds the whole call, so a trickling answer and a chain of retries both end. It is
+    made once per call (`after`) and shared by everything that call does; `source` names where
+    it came from (`deadlineMs` in the file, `deadline=` in code, `-o deadline` in llm).
+    """
+
+    at: float  # on `clock`'s scale
+    budget_s: float
+    source: str = "deadlineMs"
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+
+    @classmethod
+    def after(
+        cls, seconds: float | None, source: str = "deadlineMs",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Deadline | None:
+        """A deadline `seconds` from now, or None when there is no budget."""
+        if seconds is None:
+            return None
+        return cls(clock() + seconds, seconds, source, clock)
+
+    def remaining(self) -> float:
+        return self.at - self.clock()
+
+    def exceeded(
+        self, *, after: str = "", hint: str | None = None, url: str | None = None,
+        provider: str | None = None, model: str | None = None, status: int | None = None,
+        attempts: int | None = None,
+    ) -> errors.DeadlineExceeded:
+        """The error of this deadline firing; `after` says what it cut short."""
+        message = f"The call exceeded its {fmt_seconds(self.budget_s)} s deadline ({self.source})"
+        return errors.DeadlineExceeded(
+            message + (f" {after}" if after else ""), hint=hint, url=url, provider=provider,
+            model=model, status=status, attempts=attempts,
+        )
 
 
 class CircuitBreaker:
@@ -358,10 +400,12 @@ class Attempts:
         model_breaker: CircuitBreaker | None = None,
         on_attempt: OnAttempt | None = None,
         clock: Callable[[], float] = time.monotonic,
+        deadline: Deadline | None = None,
     ) -> None:
         self.policy, self.breaker, self.url = policy, breaker, url
         self.model_breaker = model_breaker
         self.on_attempt, self._clock = on_attempt, clock
+        self.deadline = deadline
         self.attempt = 0
         self.timeouts = 0
         self.last_error: errors.OpenAICompatError | None = None
@@ -376,7 +420,10 @@ class Attempts:
 
     def begin(self) -> None:
         """Before each attempt. If a breaker refuses, raise this request's last real error
-        (more useful than "failing fast" when our own failures opened it), else CircuitOpen."""
+        (more useful than "failing fast" when our own failures opened it), else CircuitOpen.
+        A spent deadline starts no attempt."""
+        if self.deadline is not None and self.deadline.remaining() <= 0:
+            raise self._out_of_time(self.last_error)
         held: list[bool] = []
         try:
             for breaker in self._breakers():
@@ -430,16 +477,28 @@ class Attempts:
     def failed(self, error: errors.OpenAICompatError) -> float:
         """After a failed attempt: the delay before the next one, or raise the final error
         (with `attempts` set). A 5xx that repeats the previous attempt's refusal exactly is
-        not transient (`errors.repeated_refusal`): it is raised at once, counted by no breaker."""
+        not transient (`errors.repeated_refusal`): it is raised at once, counted by no breaker.
+        A deadline firing is the caller's budget running out, not the server failing: it is
+        counted by no breaker either."""
         error = errors.repeated_refusal(self.last_error, error) or error
-        self._count(error)
+        if isinstance(error, errors.DeadlineExceeded):
+            self._record("neutral")
+        else:
+            self._count(error)
         if isinstance(error, errors.NetworkTimeout):
             self.timeouts += 1
         decision = self.policy.decide(error, self.attempt, timeouts=self.timeouts)
         retry = decision.retry and all(b.allows_after(decision.delay) for b in self._breakers())
+        # Never sleep past the deadline: a retry that would start after it is not made.
+        late = (
+            retry and self.deadline is not None and decision.delay >= self.deadline.remaining()
+        )
+        retry = retry and not late
         delay = decision.delay if retry else 0.0
         self._report(error.status, type(error).__name__, retry, delay)
         final = with_changes(decision.error, attempts=self.attempt)
+        if late:
+            raise self._out_of_time(final)
         if not retry:
             raise final
         if _NOTICES.isEnabledFor(logging.WARNING):
@@ -451,6 +510,19 @@ class Attempts:
             )
         self.last_error = final
         return delay
+
+    def _out_of_time(self, last: errors.OpenAICompatError | None) -> errors.DeadlineExceeded:
+        """The deadline's error, naming the failure it cut short (if any)."""
+        assert self.deadline is not None
+        if isinstance(last, errors.DeadlineExceeded):
+            return last
+        attempts = f"after {self.attempt} attempt{'s' * (self.attempt != 1)}"
+        cause = f"; last: {last.message.rstrip('.')}" if last is not None else ""
+        return self.deadline.exceeded(
+            after=f"{attempts}{cause}", url=self.url, provider=self.breaker.provider,
+            status=None if last is None else last.status, attempts=self.attempt,
+            model=None if last is None else last.model,
+        )
 
     def abandon(self) -> None:
         """Always call when done: an attempt ended without an outcome (cancelled, or an

@@ -1,7 +1,11 @@
 """HTTP transport: the retry loop over pooled httpx2 clients, and httpx2 exceptions -> our errors.
 
 Retries happen only before the first byte of a body reaches the caller, so output is never
-duplicated. The decisions (backoff, retry or not, breaker) live in `retry.py` and are shared;
+duplicated. A stream's first bytes are read inside the loop (`_prime`): a server that sends its
+headers and then nothing for `timeoutMs` is a `NetworkTimeout`, retried like one that never
+answered, since nothing reached the caller. An `Endpoint.deadline` bounds the whole call: each
+attempt's timeouts are cut to what is left of it, no backoff sleeps past it, and a body still
+arriving when it passes is cut (`errors.DeadlineExceeded`, which names the bound). The decisions (backoff, retry or not, breaker) live in `retry.py` and are shared;
 only the outer loop is written twice, once sync and once async. Clients and breakers come from
 the caller's `Pools` (one per `Runtime`); the timeout is set per request. No header value is
 ever put into an error, an `AttemptInfo` or a repr: headers are masked by `redacted_headers`,
@@ -13,7 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Iterator, Mapping
+import math
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
@@ -34,6 +39,7 @@ from .retry import (
     AttemptInfo,
     Attempts,
     CircuitBreaker,
+    Deadline,
     OnAttempt,
     RetryPolicy,
     fmt_seconds,
@@ -80,6 +86,8 @@ class Endpoint:
     verify_tls: bool = True
     max_attempts: int | None = None
     model: str | None = None
+    # The whole call's budget (`deadlineMs`, `deadline=`), shared by every request it makes.
+    deadline: Deadline | None = None
 
     @property
     def read_timeout_s(self) -> float:
@@ -132,7 +140,7 @@ def translate_exception(exc: BaseException, endpoint: Endpoint) -> errors.OpenAI
         connect, read = _seconds(endpoint.timeout_ms)
         message = {
             httpx2.ConnectTimeout: f"Timed out connecting after {fmt_seconds(connect)} s",
-            httpx2.ReadTimeout: f"No response within {fmt_seconds(read)} s",
+            httpx2.ReadTimeout: f"No response within {fmt_seconds(read)} s (timeoutMs)",
             httpx2.PoolTimeout: "Timed out waiting for a free pooled connection",
         }.get(type(exc), "Timed out sending the request")
         # The phase decides the breaker: no connection is the origin's failure (retry.py).
@@ -153,12 +161,40 @@ def _where(endpoint: Endpoint) -> dict[str, Any]:
     return {"url": redact_url(endpoint.url), "provider": endpoint.provider, "model": endpoint.model}
 
 
-def _broken_stream(exc: BaseException, endpoint: Endpoint, delivered: int) -> errors.StreamError:
+def _deadline_fired(endpoint: Endpoint) -> bool:
+    """Whether the call's deadline has passed (a timeout cut to it fires at, not before, it)."""
+    return endpoint.deadline is not None and endpoint.deadline.remaining() <= 0.01
+
+
+def _late(endpoint: Endpoint, received: int, *, shown: bool = True) -> errors.DeadlineExceeded:
+    """The deadline passed while a body was arriving (`shown`: its bytes reached the caller)."""
+    assert endpoint.deadline is not None
+    hint = (
+        "The output above is incomplete; raise the deadline, or leave it unset for long answers"
+        if received and shown else None
+    )
+    return endpoint.deadline.exceeded(
+        after=f"while the answer was arriving ({received} bytes received)", hint=hint,
+        **_where(endpoint),
+    )
+
+
+def _late_waiting(endpoint: Endpoint) -> errors.DeadlineExceeded:
+    """The deadline passed before the server answered (no response, or no first byte)."""
+    assert endpoint.deadline is not None
+    return endpoint.deadline.exceeded(after="waiting for the server's answer", **_where(endpoint))
+
+
+def _broken_stream(
+    exc: BaseException, endpoint: Endpoint, delivered: int
+) -> errors.StreamError | errors.DeadlineExceeded:
     where = _where(endpoint)
+    if isinstance(exc, httpx2.TimeoutException) and _deadline_fired(endpoint):
+        return _late(endpoint, delivered)
     if isinstance(exc, httpx2.TimeoutException):
         read = _seconds(endpoint.timeout_ms)[1]
         return errors.StreamError(
-            f"The stream stalled: no data for {fmt_seconds(read)} s after {delivered} bytes",
+            f"The stream stalled: no data for {fmt_seconds(read)} s (timeoutMs) after {delivered} bytes",
             hint="The output above is incomplete; if the model pauses longer, raise the provider's timeoutMs",
             **where,
         )
@@ -202,7 +238,8 @@ def _call(
         model_breaker = pools.breaker(ep.provider, ep.model) if ep.model else None
     pools.remember(ep.secrets)
     run = Attempts(
-        policy, breaker, url=redact_url(ep.url), model_breaker=model_breaker, on_attempt=on_attempt
+        policy, breaker, url=redact_url(ep.url), model_breaker=model_breaker,
+        on_attempt=on_attempt, deadline=ep.deadline,
     )
     return _Call(
         ep, body, method, read, _request_headers(ep.headers), run, pools, timeout_for(ep.timeout_ms)
@@ -221,9 +258,114 @@ def _classify(endpoint: Endpoint, response: httpx2.Response, body: bytes) -> err
     )
 
 
+def _attempt_timeout(call: _Call) -> tuple[httpx2.Timeout, bool]:
+    """This attempt's timeouts: the provider's, cut to what is left of the call's deadline;
+    and whether the deadline cut them (then a timeout is the deadline's)."""
+    deadline = call.ep.deadline
+    if deadline is None:
+        return call.timeout, False
+    left = max(deadline.remaining(), 0.001)
+    if left >= (call.timeout.read or math.inf):
+        return call.timeout, False
+    connect = min(call.timeout.connect or left, left)
+    return httpx2.Timeout(connect=connect, read=left, write=left, pool=min(10.0, left)), True
+
+
+def _timed_out(exc: BaseException, call: _Call, cut: bool) -> errors.OpenAICompatError:
+    """An httpx2 exception before any byte reached the caller, naming the bound that fired."""
+    if cut and isinstance(exc, httpx2.TimeoutException) and _deadline_fired(call.ep):
+        return _late_waiting(call.ep)
+    return translate_exception(exc, call.ep)
+
+
+def _first_byte_error(exc: BaseException, call: _Call, cut: bool) -> errors.OpenAICompatError:
+    """Headers came, then the body failed before its first byte: nothing reached the caller,
+    so this is transient (a timeout or a broken connection) and retried like one."""
+    if isinstance(exc, httpx2.TimeoutException):
+        if cut and _deadline_fired(call.ep):
+            return _late_waiting(call.ep)
+        read = fmt_seconds(_seconds(call.ep.timeout_ms)[1])
+        return errors.NetworkTimeout(
+            f"The server sent its headers, then no byte for {read} s (timeoutMs)",
+            hint="Nothing was received, so it was retried; if the model takes longer to start "
+            "(a large model loading), raise the provider's timeoutMs",
+            **_where(call.ep),
+        )
+    if isinstance(exc, httpx2.TransportError) and not isinstance(exc, httpx2.UnsupportedProtocol):
+        return errors.ConnectError(
+            f"The connection broke before the first byte of the answer ({_detail(exc)})",
+            **_where(call.ep),
+        )
+    return translate_exception(exc, call.ep)
+
+
+class _Primed(httpx2.SyncByteStream):
+    """A response stream whose first raw chunk was already read (inside the retry loop)."""
+
+    def __init__(self, first: bytes, rest: Iterator[bytes], stream: httpx2.SyncByteStream) -> None:
+        self._first, self._rest, self._stream = first, rest, stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._first:
+            first, self._first = self._first, b""
+            yield first
+        yield from self._rest
+
+    def close(self) -> None:
+        self._stream.close()
+
+    @property
+    def elapsed(self) -> Any:  # Response.elapsed reads it from the stream it was given
+        return getattr(self._stream, "elapsed", None)
+
+
+class _APrimed(httpx2.AsyncByteStream):
+    """The async twin of `_Primed`."""
+
+    def __init__(
+        self, first: bytes, rest: AsyncIterator[bytes], stream: httpx2.AsyncByteStream
+    ) -> None:
+        self._first, self._rest, self._stream = first, rest, stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._first:
+            first, self._first = self._first, b""
+            yield first
+        async for chunk in self._rest:
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    @property
+    def elapsed(self) -> Any:
+        return getattr(self._stream, "elapsed", None)
+
+
+def _prime(response: httpx2.Response) -> None:
+    """Read the stream's first raw chunk now, so a stall or a break before it is retried."""
+    stream = response.stream
+    assert isinstance(stream, httpx2.SyncByteStream)
+    rest = iter(stream)
+    first = next(rest, b"")
+    response.stream = _Primed(first, rest, stream)
+
+
+async def _aprime(response: httpx2.Response) -> None:
+    """The async twin of `_prime`."""
+    stream = response.stream
+    assert isinstance(stream, httpx2.AsyncByteStream)
+    rest = aiter(stream)
+    first = await anext(rest, b"")
+    response.stream = _APrimed(first, rest, stream)
+
+
 def _unusable(endpoint: Endpoint, body: BodyReader) -> errors.OpenAICompatError | None:
     """Why a 2xx body read whole cannot be used: only keep-alives for the read timeout (retried,
-    nothing was delivered), or more than MAX_BODY_BYTES (not retried); None when it can."""
+    nothing was delivered), past the deadline, or more than MAX_BODY_BYTES (not retried);
+    None when it can."""
+    if body.late:
+        return _late(endpoint, body.size, shown=False)
     if body.stalled:
         message = f"No answer within {fmt_seconds(endpoint.read_timeout_s)} s, only keep-alives"
         return errors.NetworkTimeout(message, **_where(endpoint))
@@ -233,6 +375,12 @@ def _unusable(endpoint: Endpoint, body: BodyReader) -> errors.OpenAICompatError 
     return None
 
 
+def _expiry(endpoint: Endpoint) -> Callable[[], bool] | None:
+    """For a body read whole: whether the call's deadline passed (None: no deadline)."""
+    deadline = endpoint.deadline
+    return None if deadline is None else (lambda: deadline.remaining() <= 0)
+
+
 def _open(call: _Call, client: httpx2.Client) -> httpx2.Response:
     """Attempts until a 2xx response (fully read if `call.read`), or raise the final error."""
     ep, run = call.ep, call.run
@@ -240,23 +388,33 @@ def _open(call: _Call, client: httpx2.Client) -> httpx2.Response:
         while True:
             run.begin()
             error: errors.OpenAICompatError | None = None
+            timeout, cut = _attempt_timeout(call)
             try:
                 # No local holds the request (its repr has the raw URL) or an error body (which
                 # may echo the key): tracebacks with locals, and Sentry, show every local.
                 response = client.send(
                     client.build_request(
                         call.method, _parsed_url(ep.url), headers=call.headers,
-                        content=call.body, timeout=call.timeout,
+                        content=call.body, timeout=timeout,
                     ),
                     stream=True,
                 )
-                if response.is_success and call.read:
-                    try:
-                        error = _unusable(ep, read_body(response, ep.read_timeout_s))
-                    finally:
-                        response.close()
             except _HTTPX_ERRORS as exc:
-                error = translate_exception(exc, ep)
+                error = _timed_out(exc, call, cut)
+            else:
+                try:
+                    if response.is_success and call.read:
+                        try:
+                            error = _unusable(
+                                ep, read_body(response, ep.read_timeout_s, late=_expiry(ep))
+                            )
+                        finally:
+                            response.close()
+                    elif response.is_success:
+                        _prime(response)
+                except _HTTPX_ERRORS as exc:
+                    response.close()
+                    error = _first_byte_error(exc, call, cut)
             if error is None:
                 if response.is_success:
                     try:
@@ -283,21 +441,31 @@ async def _aopen(call: _Call, client: httpx2.AsyncClient) -> httpx2.Response:
         while True:
             run.begin()
             error: errors.OpenAICompatError | None = None
+            timeout, cut = _attempt_timeout(call)
             try:
                 response = await client.send(
                     client.build_request(
                         call.method, _parsed_url(ep.url), headers=call.headers,
-                        content=call.body, timeout=call.timeout,
+                        content=call.body, timeout=timeout,
                     ),
                     stream=True,
                 )
-                if response.is_success and call.read:
-                    try:
-                        error = _unusable(ep, await aread_body(response, ep.read_timeout_s))
-                    finally:
-                        await response.aclose()
             except _HTTPX_ERRORS as exc:
-                error = translate_exception(exc, ep)
+                error = _timed_out(exc, call, cut)
+            else:
+                try:
+                    if response.is_success and call.read:
+                        try:
+                            error = _unusable(
+                                ep, await aread_body(response, ep.read_timeout_s, late=_expiry(ep))
+                            )
+                        finally:
+                            await response.aclose()
+                    elif response.is_success:
+                        await _aprime(response)
+                except _HTTPX_ERRORS as exc:
+                    await response.aclose()
+                    error = _first_byte_error(exc, call, cut)
             if error is None:
                 if response.is_success:
                     try:
@@ -391,26 +559,36 @@ async def asend(
 def iter_body(response: httpx2.Response, endpoint: Endpoint) -> Iterator[bytes]:
     """The body's bytes; a failure mid-body becomes `errors.StreamError` (never retried)."""
     delivered = 0
+    deadline = endpoint.deadline
+    failure: errors.OpenAICompatError
     try:
         for chunk in response.iter_bytes():
+            if deadline is not None and deadline.remaining() <= 0:  # a trickle is cut here
+                failure = _late(endpoint, delivered)
+                break
             delivered += len(chunk)
             yield chunk
+        else:
+            return
     except _HTTPX_ERRORS as exc:
         failure = _broken_stream(exc, endpoint, delivered)
-    else:
-        return
     raise failure.scrub(endpoint.secrets)  # outside the handler: the httpx2 exception is not chained
 
 
 async def aiter_body(response: httpx2.Response, endpoint: Endpoint) -> AsyncIterator[bytes]:
     """The async twin of `iter_body`."""
     delivered = 0
+    deadline = endpoint.deadline
+    failure: errors.OpenAICompatError
     try:
         async for chunk in response.aiter_bytes():
+            if deadline is not None and deadline.remaining() <= 0:
+                failure = _late(endpoint, delivered)
+                break
             delivered += len(chunk)
             yield chunk
+        else:
+            return
     except _HTTPX_ERRORS as exc:
         failure = _broken_stream(exc, endpoint, delivered)
-    else:
-        return
     raise failure.scrub(endpoint.secrets)

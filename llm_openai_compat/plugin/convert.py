@@ -258,7 +258,10 @@ class EventTranslator:
         elif isinstance(event, Finish):
             self._finish = event
         elif isinstance(event, ResponseMeta):
-            self._meta = event
+            meta = self._meta  # a failover or headers meta may come first: merged, not replaced
+            self._meta = event if meta is None else ResponseMeta(
+                event.id or meta.id, event.model or meta.model, {**meta.extra, **event.extra}
+            )
             if event.model and event.model != self.model:
                 # A router (OpenRouter, LiteLLM) answered with another model: llm logs it.
                 self.response.set_resolved_model(event.model)
@@ -327,8 +330,12 @@ class EventTranslator:
                 data["id"] = meta.id
             if meta.model:
                 data["model"] = meta.model
-            if meta.extra:
-                data["extra"] = _jsonable(meta.extra)
+            extra = dict(meta.extra)
+            if "served_by" in extra:  # a fallback answered: `provider` is the one that did
+                data["provider"] = extra.pop("served_by")
+                data["fallback_from"] = _jsonable(extra.pop("fallback_from", []))
+            if extra:
+                data["extra"] = _jsonable(extra)
         if self._finish is not None:
             data["finish_reason"] = self._finish.reason
             if self._finish.raw_reason and self._finish.raw_reason != self._finish.reason:

@@ -110,6 +110,13 @@ class OpenAICompatOptions(llm.Options):
         default=None, gt=0,
         description="Seconds to wait for the server (connect and each read), for this prompt.",
     )
+    deadline: float | None = Field(
+        default=None, gt=0,
+        description=(
+            "Seconds the whole prompt may take, retries and fallbacks included (over the "
+            "provider's deadlineMs)."
+        ),
+    )
     max_retries: int | None = Field(
         default=None, ge=0, le=10,
         description="How often to retry a failed request (0 to 10), for this prompt.",
@@ -429,7 +436,8 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
         try:
             try:
                 client = Client(
-                    resolve_provider(self.provider_id, **self._client_args(key, prompt.options))
+                    resolve_provider(self.provider_id, **self._client_args(key, prompt.options)),
+                    deadline=getattr(prompt.options, "deadline", None),
                 )
             finally:
                 del key  # no frame of the call keeps the raw key (tracebacks with locals)
@@ -468,7 +476,8 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
         try:
             try:
                 client = AsyncClient(
-                    resolve_provider(self.provider_id, **self._client_args(key, prompt.options))
+                    resolve_provider(self.provider_id, **self._client_args(key, prompt.options)),
+                    deadline=getattr(prompt.options, "deadline", None),
                 )
             finally:
                 del key  # no frame of the call keeps the raw key (tracebacks with locals)

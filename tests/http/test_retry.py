@@ -8,7 +8,13 @@ import threading
 import pytest
 
 from llm_openai_compat import errors
-from llm_openai_compat.http.retry import AttemptInfo, Attempts, CircuitBreaker, RetryPolicy
+from llm_openai_compat.http.retry import (
+    AttemptInfo,
+    Attempts,
+    CircuitBreaker,
+    Deadline,
+    RetryPolicy,
+)
 
 
 class FakeClock:
@@ -386,3 +392,46 @@ def test_a_repeated_refusal_is_not_retried_and_takes_back_its_first_failure():
         run.failed(_at(500, refusal))
     assert info.value.attempts == 2 and model.consecutive_failures == 0
     assert "try again" not in str(info.value).lower()
+# -- the deadline -----------------------------------------------------------------------------
+
+
+def test_a_deadline_stops_a_retry_whose_backoff_would_end_after_it():
+    clock = FakeClock()
+    deadline = Deadline.after(1.2, "deadlineMs", clock=clock)
+    run = Attempts(RetryPolicy(jitter=0.0), CircuitBreaker("p", clock=clock), url="http://h/x",
+                   clock=clock, deadline=deadline)
+    run.begin()
+    assert run.failed(_5xx(503)) == 0.5  # 1.2 s left: the 0.5 s backoff fits
+    clock.advance(0.5)
+    run.begin()
+    with pytest.raises(errors.DeadlineExceeded) as info:  # 0.7 s left: the 1 s backoff does not
+        run.failed(_5xx(503))
+    message = str(info.value)
+    assert "exceeded its 1.2 s deadline (deadlineMs) after 2 attempts; last: " in message
+    assert info.value.status == 503 and info.value.attempts == 2 and info.value.provider == "p"
+
+
+def test_a_spent_deadline_starts_no_attempt():
+    clock = FakeClock()
+    deadline = Deadline.after(1.0, "deadline", clock=clock)
+    assert deadline is not None and deadline.remaining() == 1.0
+    run = Attempts(RetryPolicy(), CircuitBreaker("p", clock=clock), url="http://h/x",
+                   clock=clock, deadline=deadline)
+    clock.advance(1.0)
+    with pytest.raises(errors.DeadlineExceeded, match="after 0 attempts"):
+        run.begin()
+    assert Deadline.after(None) is None
+
+
+def test_a_deadline_firing_is_neutral_for_the_breaker():
+    clock = FakeClock()
+    deadline = Deadline.after(1.0, clock=clock)
+    assert deadline is not None
+    breaker = CircuitBreaker("p", threshold=1, clock=clock)
+    run = Attempts(RetryPolicy(), breaker, url="http://h/x", clock=clock, deadline=deadline)
+    run.begin()
+    clock.advance(1.0)
+    with pytest.raises(errors.DeadlineExceeded):
+        run.failed(deadline.exceeded(after="while waiting"))
+    assert breaker.state == "closed"  # the caller's budget ran out, not the server
+    assert errors.is_transient(deadline.exceeded())  # still a NetworkTimeout by class

@@ -42,6 +42,9 @@ capabilities off or behaviours on, per request, so one process serves every vari
     no-images           500 with llama-server's "image input is not supported" body (a
                         text-only model sent an image), the same answer every time
     delay=<MS>          sleep between streamed events
+    stall-first=<N>     the first N streamed answers under these exact flags (since `/_reset`)
+                        send their headers, then nothing for `stall=<MS>` ms (default 3000,
+                        at most 30000), then close: a server that stalls before its first byte
     words=<N>           the plain text answer is N words long (for long streams)
     drop-streamed-tools a streamed chat answer that would call a tool is empty instead (a gateway
                         that loses tool calls when streaming)
@@ -911,6 +914,7 @@ class Server(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.records: list[dict[str, Any]] = []
         self.counter = 0
+        self.stalled: dict[str, int] = {}  # flags -> streamed answers stalled (stall-first)
 
 
 def parse_flags(path: str) -> tuple[dict[str, Any], str]:
@@ -958,6 +962,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_reset" and method == "POST":
             with self.server.lock:
                 self.server.records.clear()
+                self.server.stalled.clear()
             return self._send_json(200, {"ok": True})
         flags, api = parse_flags(path)
         api = api.removeprefix("/v1")
@@ -1080,6 +1085,18 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        if flags.get("stall-first"):
+            key = json.dumps(flags, sort_keys=True)
+            with self.server.lock:
+                done = self.server.stalled.get(key, 0)
+                stall = done < int(flags["stall-first"])
+                if stall:
+                    self.server.stalled[key] = done + 1
+            if stall:
+                self.wfile.flush()
+                time.sleep(min(float(flags.get("stall") or 3000), 30000) / 1000)
+                self.close_connection = True
+                return
         for position, event in enumerate(events):
             if delay and position:
                 time.sleep(delay)
