@@ -52,7 +52,7 @@ class EmbedAndClassify:
         prompts = [[("system", self.system), ("user", text)] for text in texts]
         answers = self.chat.batch(prompts, config={"max_concurrency": self.concurrency})
         return [{**row, "embedding": vector, "label": label_of(str(answer.content), self.labels)}
-                for row, vector, answer in zip(rows, vectors, answers)]
+                for row, vector, answer in zip(rows, vectors, answers, strict=True)]
 
 
 def run_chunk(rows: list[dict[str, Any]], udf: EmbedAndClassify) -> list[dict[str, Any]]:

@@ -11,13 +11,13 @@ skip reason, which the suite prints.
 from __future__ import annotations
 
 import fcntl
+import importlib.metadata
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,9 +46,14 @@ class EngineInstall:
 
 
 def _project_dependencies() -> list[str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    extras = project["optional-dependencies"]["langchain"]
-    return [*project["dependencies"], *(d for d in extras if not d.startswith("llm-openai-compat"))]
+    """The installed project's own requirements and its `langchain` extra's (not the project)."""
+    out = []
+    for requirement in importlib.metadata.requires("llm-openai-compat") or []:
+        spec, _, marker = requirement.partition(";")
+        marker = marker.replace(" ", "").replace("'", '"')
+        if (not marker or marker == 'extra=="langchain"') and not spec.startswith("llm-openai-compat"):
+            out.append(spec.strip())
+    return out
 
 
 def ensure_engines(venv: Path = VENV, spec: str = ENGINES_SPEC) -> EngineInstall:
