@@ -37,8 +37,8 @@ def _reference(server: Any, texts: list[str]) -> list[list[float]]:
 
 def _same(got: list[list[float]], expected: list[list[float]]) -> bool:
     return len(got) == len(expected) and all(
-        len(a) == len(b) and all(math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-7) for x, y in zip(a, b))
-        for a, b in zip(got, expected)
+        len(a) == len(b) and all(math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-7) for x, y in zip(a, b, strict=True))
+        for a, b in zip(got, expected, strict=True)
     )
 
 
