@@ -174,6 +174,7 @@ def _report(
     lines = [
         "# Embeddings throughput" + (" (quick)" if quick else ""),
         "",
+        f"Written by `python -m bench.embeddings{' --quick' if quick else ''}`. "
         f"Local `bench.server`, {DIMENSIONS}-dimension vectors, {os.cpu_count()} CPUs, load "
         f"average {os.getloadavg()[0]:.1f} at the end. Texts per second (higher is better): the "
         f"median of {reps} samples of at least {MIN_SAMPLE_S} s each, the clients taking turns "
