@@ -99,3 +99,22 @@ def sqlite_utils_db(path: Path) -> Any:
     import sqlite_utils
 
     return sqlite_utils.Database(path)
+
+
+def test_add_discover_puts_the_embedding_model_apart(llamacpp_server: Any, isolated_user_dir: Path) -> None:
+    """llama-cpp-python's `/v1/models` marks nothing (no type, no capabilities): the model id
+    (`tiny-embed`) is what tells it apart, and `add --discover` stores it as an embedding model;
+    `llm embed` then works with no hand editing."""
+    import llm.cli
+    from click.testing import CliRunner
+
+    runner = CliRunner()
+    done = runner.invoke(llm.cli.cli, ["openai-compat", "add", "lcpp", "--base-url",
+                                       llamacpp_server.base_url, "--discover"])
+    assert done.exit_code == 0, done.output
+    stored = json.loads((isolated_user_dir / "openai-compat.json").read_text())["providers"]["lcpp"]
+    assert stored["embeddingModels"] == [EMBED_MODEL]
+    assert EMBED_MODEL not in stored["models"]
+    done = runner.invoke(llm.cli.cli, ["embed", "-m", f"lcpp/{EMBED_MODEL}", "-c", "Hey"])
+    assert done.exit_code == 0, done.output
+    assert len(json.loads(done.stdout)) == 384
