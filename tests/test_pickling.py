@@ -34,6 +34,7 @@ from llm_openai_compat import (
     default_runtime,
 )
 from llm_openai_compat.config.profiles import ADAPTATIONS
+from tests.support.file_keyring import FileKeyring
 from tests.support.model_server_fixture import ModelServer
 from tests.support.pickle_worker import use
 
@@ -89,7 +90,15 @@ def key_refs(isolated_user_dir: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     keyring_file.write_text(json.dumps({"llm-openai-compat": {"pickle-test": SECRET}}))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.file_keyring.FileKeyring")
     monkeypatch.setenv("TEST_KEYRING_FILE", str(keyring_file))
-    return tmp_path
+    # This process chose its keyring backend already (the environment is read once): set it.
+    import keyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring())
+    try:
+        yield tmp_path
+    finally:
+        keyring.set_keyring(previous)
 
 
 @pytest.mark.parametrize("serializer", SERIALIZERS)
