@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import functools
+import json
 import math
 import struct
 import sys
