@@ -314,6 +314,18 @@ class ChatOpenAICompat(BaseChatModel):
             self.profile = _model_profile(target.settings.capabilities_of(self.model))
         return self
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled for worker processes without clients, pools or the auth header last sent:
+        an inline `api_key` IS in the pickle bytes (like any field); with `api_key_ref` or a
+        settings-file provider's `apiKeyRef` (env, keyring, llm) no secret is, and the worker
+        resolves it when it sends. `runtime`, if given, arrives fresh (same limits); if not,
+        the worker's default runtime serves."""
+        state = dict(super().__getstate__())
+        private = dict(state.get("__pydantic_private__") or {})
+        private.update(_client=None, _async_client=None)
+        state["__pydantic_private__"] = private
+        return state
+
     def _overrides(self, base: ProviderSettings) -> dict[str, Any]:
         """Connection fields set on this model, over the provider's."""
         out: dict[str, Any] = {}

@@ -263,6 +263,24 @@ class _BaseClient:
         self._owned: OwnedClients | None = None
         self._backstopped: str | bool | None = False  # the auth header last put in the backstop
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pickle holds: the target (its settings, and an inline `api_key` if one was
+        given: that key IS in the pickle bytes; a key reference, `apiKeyRef` env / keyring /
+        llm, is resolved by the process that sends, so no secret travels), the retry policy
+        and an explicit breaker (closed). Never pools, learned quirks or the auth header last
+        sent; a runtime given explicitly arrives fresh, otherwise the unpickled client uses
+        the default runtime of the process it lands in."""
+        explicit = self.runtime if self.runtime is not default_runtime() else None
+        return {"target": self.target, "policy": self.policy, "breaker": self.breaker,
+                "runtime": explicit}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.runtime = state["runtime"] or default_runtime()
+        self.target = state["target"]
+        self.policy = state["policy"]
+        self.breaker = state["breaker"]
+        self._backstopped = False
+
     @classmethod
     def inline(
         cls,
@@ -403,7 +421,10 @@ def headers_meta(headers: Mapping[str, str]) -> ResponseMeta:
 
 
 class Client(_BaseClient):
-    """Synchronous client. Connections are pooled per provider and reused across calls."""
+    """Synchronous client. Connections are pooled per provider and reused across calls.
+
+    Picklable (`pickle`, `cloudpickle`) for worker processes: see `__getstate__` for what
+    travels. With an inline `api_key` the key is in the pickle; with `apiKeyRef` it is not."""
 
     def stream(
         self, conversation: Conversation, options: RequestOptions

@@ -25,7 +25,9 @@ first request); it serves the llm models and every client given no other.
 `Client(..., runtime=...)`, `AsyncClient` and `ChatOpenAICompat(runtime=...)` take their own,
 and tests use a fresh one each (`set_default_runtime` swaps the default). After `os.fork()` the
 child starts with empty pools, breakers, learned quirks and caches, and new locks; it never
-uses nor closes the parent's sockets. Caches of pure functions with a fixed bound (URL parsing
+uses nor closes the parent's sockets. A pickled runtime (inside a pickled client or model sent
+to a worker) arrives as a fresh one with the same limits and registered profiles: pools,
+breakers, learned quirks and secrets are per process and never travel. Caches of pure functions with a fixed bound (URL parsing
 and redaction) stay module-level `lru_cache`s.
 """
 
@@ -97,6 +99,18 @@ class Runtime:
         self._loggers: OrderedDict[str, RequestLogger] = OrderedDict()
         self.secrets: Secrets = Secrets(self.max_secrets)
         self.settings: SettingsCache = SettingsCache()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its limits and registered profiles only: the worker that unpickles it
+        starts with fresh state and never sees the sender's sockets or secrets."""
+        limits = {
+            "max_origins": self.max_origins,
+            "idle_s": self._pool_limits["idle_s"],
+            "max_breakers": self._pool_limits["max_breakers"],
+            "max_secrets": self.max_secrets,
+            "max_learned": self.max_learned,
+        }
+        return (_revive, (limits, tuple(self._registered.values())))
 
     def __repr__(self) -> str:
         pools = "no pools yet" if self._pools is None else repr(self._pools)
@@ -294,6 +308,14 @@ class Runtime:
 
 
 _EMPTY: Mapping[str, Any] = {}
+
+
+def _revive(limits: dict[str, Any], registered: Sequence[Profile]) -> Runtime:
+    """An unpickled `Runtime`: fresh state, the sender's limits and registered profiles."""
+    runtime = Runtime(**limits)
+    for profile in registered:
+        runtime.register_profile(profile)
+    return runtime
 _default: Runtime | None = None
 _default_lock = threading.Lock()
 

@@ -309,3 +309,91 @@ def _wait(pid: int, timeout: float) -> tuple[int, int]:
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     return pid, -1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_fork_while_threads_hold_the_locks_and_both_processes_run_threads(
+    runtime: Runtime, tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """The fork happens while the parent has open keep-alive connections, a request log, and a
+    thread holding the runtime's, the pools' and the logger's locks; then parent and child each
+    drive 4 threads at once. The server records which connection served which request: no
+    connection serves both processes, every answer is its own request's, nothing is lost, and
+    the request log (shared file, one logger per process) holds every exchange as a whole line."""
+    log = tmp_path / "requests.jsonl"
+    monkeypatch.setenv("OPENAI_COMPAT_REQUEST_LOG", str(log))
+    with counting_server() as server:
+        client = Client.inline(server.url(), provider_id="forked", runtime=runtime, policy=ONCE)
+        _in_threads(client, "warm", 4, 2)
+        parent_before = {s.peer for s in server.seen()}
+        logger = runtime.request_logger(str(log))
+        locks = (runtime._lock, runtime.pools._lock, logger._lock)
+        held, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            for lock in locks:
+                lock.acquire()
+            held.set()
+            release.wait(30)
+            for lock in reversed(locks):
+                lock.release()
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert held.wait(10)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: its copies of the locks are held by a thread it does not have
+            status = 1
+            try:
+                os.close(read_end)
+                signal.alarm(30)
+                answers = _in_threads(client, "child", 4, 10)
+                same_logger = runtime.request_logger(str(log)) is logger
+                os.write(write_end, json.dumps({"answers": answers, "same": same_logger}).encode())
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        release.set()  # the parent's locks come free; the child never waited for them
+        holder.join(10)
+        parent_answers = _in_threads(client, "parent", 4, 10)
+        ready, _, _ = select.select([read_end], [], [], 30)
+        report = json.loads(os.read(read_end, 1 << 20) or b"{}") if ready else {}
+        os.close(read_end)
+        _, status = _wait(pid, 30)
+    assert status == 0 and report, "the child did not finish (a lock inherited held?)"
+    assert report["same"] is False  # the child made its own logger (and lock)
+    for answers in (report["answers"], parent_answers):
+        assert answers and all(got == f"{model} /v1/chat/completions" for model, got in answers)
+    seen = server.seen()
+    child = [s for s in seen if s.model.startswith("child-")]
+    parent = [s for s in seen if s.model.startswith("parent-")]
+    assert len(child) == len(parent) == 40  # nothing lost, nothing sent twice
+    assert sorted(s.model for s in child) == sorted(m for m, _ in report["answers"])
+    child_peers, parent_peers = {s.peer for s in child}, {s.peer for s in parent}
+    assert not child_peers & (parent_peers | parent_before)  # no connection served both
+    assert parent_peers & parent_before  # the parent's keep-alive connections still serve it
+    lines = log.read_text().splitlines()
+    assert len(lines) == 8 + 80
+    assert all(json.loads(line)["outcome"] == "ok" for line in lines)
+
+
+def _in_threads(client: Client, prefix: str, threads: int, each: int) -> list[tuple[str, str]]:
+    """`threads` threads each asking `each` times at once; (model sent, text answered) pairs."""
+    out: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        for i in range(each):
+            model = f"{prefix}-{t}-{i}"
+            text = ask(client, model)
+            with lock:
+                out.append((model, text))
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    return out

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from .. import errors
 
@@ -237,6 +237,10 @@ class CircuitBreaker:
         self._opened_at: float | None = None  # set while open or half-open
         self._probing = False
         self._cause: str | None = None  # what the last failure was ("HTTP 429", "ConnectError")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled closed: its count and state belong to the process that saw the failures."""
+        return (_closed_breaker, (self.provider, self.threshold, self.cooldown, self._clock))
 
     def __repr__(self) -> str:
         model = f", model={self.model!r}" if self.model is not None else ""
@@ -528,3 +532,10 @@ class Attempts:
         """Always call when done: an attempt ended without an outcome (cancelled, or an
         unexpected exception) must not keep the breaker's single probe slot forever."""
         self._record("neutral")
+
+
+def _closed_breaker(
+    provider: str, threshold: int, cooldown: float, clock: Callable[[], float]
+) -> CircuitBreaker:
+    """An unpickled `CircuitBreaker`: the sender's settings, closed."""
+    return CircuitBreaker(provider, threshold=threshold, cooldown=cooldown, clock=clock)

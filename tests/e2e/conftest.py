@@ -7,10 +7,12 @@ says what the build, install and start-up cost."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.engines import ENGINES_SPEC, EngineInstall, ensure_engines
 from tests.support.litellm_proxy import LITELLM_SPEC, LiteLLMProxy, ensure_litellm
 from tests.support.llamacpp_server import (
     LLAMACPP_SPEC,
@@ -22,6 +24,7 @@ from tests.support.llamacpp_server import (
 
 _REPORT: dict[str, Any] = {}
 _LLAMA: dict[str, Any] = {}
+_ENGINES: dict[str, Any] = {}
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -62,6 +65,18 @@ def llamacpp_server(tmp_path_factory) -> Iterator[LlamaCppServer]:
 
 
 @pytest.fixture(scope="session")
+def engines() -> Path:
+    """The python of the cached venv holding Ray and Dask (tests/support/engines.py)."""
+    install: EngineInstall = _ENGINES.get("install") or ensure_engines()
+    _ENGINES["install"] = install
+    if install.python is None:
+        reason = f"Ray and Dask end-to-end tests skipped: {install.skip_reason}"
+        _ENGINES["skip"] = reason
+        pytest.skip(reason)
+    return install.python
+
+
+@pytest.fixture(scope="session")
 def litellm_proxy(tmp_path_factory, model_server) -> Iterator[LiteLLMProxy]:
     install = ensure_litellm()
     _REPORT["install"] = install
@@ -82,6 +97,20 @@ def litellm_proxy(tmp_path_factory, model_server) -> Iterator[LiteLLMProxy]:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     _litellm_summary(terminalreporter)
     _llamacpp_summary(terminalreporter)
+    _engines_summary(terminalreporter)
+
+
+def _engines_summary(terminalreporter: Any) -> None:
+    install: EngineInstall | None = _ENGINES.get("install")
+    if install is None:
+        return
+    terminalreporter.section("Ray and Dask end-to-end")
+    if _ENGINES.get("skip"):
+        terminalreporter.write_line(f"SKIPPED: {_ENGINES['skip']}", yellow=True, bold=True)
+        return
+    how = "installed now" if install.installed_now else f"cached in {install.python.parents[1]}"
+    took = f"{install.install_seconds:.1f} s" if install.install_seconds is not None else "?"
+    terminalreporter.write_line(f"{ENGINES_SPEC}: {how} (install took {took})")
 
 
 def _llamacpp_summary(terminalreporter: Any) -> None:

@@ -34,6 +34,7 @@ capabilities off or behaviours on, per request, so one process serves every vari
     refusal             chat answers are refusals (`refusal` with `content: null`, streamed as
                         `delta.refusal`), as OpenAI's structured outputs refuse
     key=<KEY>           require `Authorization: Bearer <KEY>`, else 401 invalid_api_key
+    key-sha256=<HEX>    the same for the key whose SHA-256 is HEX (a URL that does not hold the key)
     fail=<STATUS>       answer every API request with that status and an OpenAI-style error
     fail-model=<MODEL>  with fail=: only requests for that model fail (one model rate limited
                         or broken behind a gateway, the others healthy)
@@ -989,10 +990,17 @@ class Handler(BaseHTTPRequestHandler):
             record["outcome"] = "disconnected"
             self.close_connection = True
 
-    def _embeddings(self, flags: dict[str, Any], body: Any, record: dict[str, Any], size: int) -> None:
-        key = flags.get("key")
-        if key and self.headers.get("Authorization") != f"Bearer {key}":
+    def _check_key(self, flags: dict[str, Any]) -> None:
+        key, digest = flags.get("key"), flags.get("key-sha256")
+        sent = self.headers.get("Authorization") or ""
+        given = sent.removeprefix("Bearer ")
+        if (key and sent != f"Bearer {key}") or (
+            digest and hashlib.sha256(given.encode()).hexdigest() != digest
+        ):
             raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+
+    def _embeddings(self, flags: dict[str, Any], body: Any, record: dict[str, Any], size: int) -> None:
+        self._check_key(flags)
         if flags.get("fail"):
             status = int(flags["fail"])
             record["outcome"] = "error"
@@ -1004,9 +1012,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _api(self, method: str, api: str, flags: dict[str, Any], body: Any,
              record: dict[str, Any], number: int) -> None:
-        key = flags.get("key")
-        if key and self.headers.get("Authorization") != f"Bearer {key}":
-            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+        self._check_key(flags)
         only = flags.get("fail-model")
         if flags.get("fail") and (not only or (isinstance(body, dict) and body.get("model") == only)):
             status = int(flags["fail"])
