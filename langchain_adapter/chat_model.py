@@ -58,6 +58,7 @@ from .convert import (
     to_tool_specs,
 )
 from .errors import translated_errors
+from .pickling import worker_state
 from .structured import (
     Method,
     ToolChoice,
@@ -319,12 +320,8 @@ class ChatOpenAICompat(BaseChatModel):
         an inline `api_key` IS in the pickle bytes (like any field); with `api_key_ref` or a
         settings-file provider's `apiKeyRef` (env, keyring, llm) no secret is, and the worker
         resolves it when it sends. `runtime`, if given, arrives fresh (same limits); if not,
-        the worker's default runtime serves."""
-        state = dict(super().__getstate__())
-        private = dict(state.get("__pydantic_private__") or {})
-        private.update(_client=None, _async_client=None)
-        state["__pydantic_private__"] = private
-        return state
+        the worker's default runtime serves. With `http_client=`, pickling is refused."""
+        return worker_state(self, super().__getstate__())
 
     def _overrides(self, base: ProviderSettings) -> dict[str, Any]:
         """Connection fields set on this model, over the provider's."""

@@ -33,6 +33,7 @@ from llm_openai_compat import (
 )
 
 from .errors import translated_errors
+from .pickling import worker_state
 
 __all__ = ["OpenAICompatEmbeddings"]
 
@@ -129,12 +130,8 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
         an inline `api_key` IS in the pickle bytes (like any field); with `api_key_ref` or a
         settings-file provider's `apiKeyRef` (env, keyring, llm) no secret is, and the worker
         resolves it when it sends. `runtime`, if given, arrives fresh (same limits); if not,
-        the worker's default runtime serves."""
-        state = dict(super().__getstate__())
-        private = dict(state.get("__pydantic_private__") or {})
-        private.update(_client=None, _async_client=None)
-        state["__pydantic_private__"] = private
-        return state
+        the worker's default runtime serves. With `http_client=`, pickling is refused."""
+        return worker_state(self, super().__getstate__())
 
     def _overrides(self, base: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -270,15 +270,23 @@ class _BaseClient:
         and an explicit breaker (closed). Never pools, learned quirks or the auth header last
         sent; a runtime given explicitly arrives fresh, otherwise the unpickled client uses
         the default runtime of the process it lands in."""
+        if self.http_client is not None:
+            raise TypeError(
+                f"cannot pickle a {type(self).__name__} given http_client=: that client's "
+                "connections belong to this process; build the client in the worker instead"
+            )
         explicit = self.runtime if self.runtime is not default_runtime() else None
         return {"target": self.target, "policy": self.policy, "breaker": self.breaker,
-                "runtime": explicit}
+                "runtime": explicit, "deadline": self.deadline}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.runtime = state["runtime"] or default_runtime()
         self.target = state["target"]
         self.policy = state["policy"]
         self.breaker = state["breaker"]
+        self.deadline = state.get("deadline")
+        self.http_client = None
+        self._owned = None
         self._backstopped = False
 
     @classmethod

@@ -195,3 +195,30 @@ def test_unpickled_objects_carry_no_pools_clients_or_learned_state(
     assert back[2]._client is None and back[2]._async_client is None
     assert back[3]._client is None and back[3].runtime is None
     assert [use(obj) for obj in back] == here  # and each works, on its own fresh state
+
+
+@pytest.mark.parametrize("serializer", SERIALIZERS)
+def test_the_deadline_travels_and_a_users_http_client_is_refused(
+    model_server: ModelServer, serializer: str
+) -> None:
+    import httpx2
+
+    dump = SERIALIZERS[serializer].dumps
+    client = Client.inline(model_server.url(), api_key=SECRET, deadline=7.5)
+    assert pickle.loads(dump(client)).deadline == 7.5
+    chat = ChatOpenAICompat(base_url=model_server.url(), api_key=SECRET, model="m", deadline=7.5)
+    assert pickle.loads(dump(chat)).deadline == 7.5
+    own_async = httpx2.AsyncClient()  # never used, so never opened: nothing to close
+    with httpx2.Client() as own:
+        owned: list[Any] = [
+            Client.inline(model_server.url(), api_key=SECRET, http_client=own),
+            ChatOpenAICompat(base_url=model_server.url(), api_key=SECRET, model="m", http_client=own),
+            ChatOpenAICompat(
+                base_url=model_server.url(), api_key=SECRET, model="m", http_async_client=own_async
+            ),
+            OpenAICompatEmbeddings(base_url=model_server.url(), api_key=SECRET, model="m", http_client=own),
+        ]
+        for obj in owned:
+            with pytest.raises(TypeError, match="cannot pickle .* build .* in the worker") as refused:
+                dump(obj)
+            assert SECRET not in str(refused.value) and "\n" not in str(refused.value)
