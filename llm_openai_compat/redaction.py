@@ -68,6 +68,8 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret in text:
             text = text.replace(secret, _MASK)
+    if len(text) < MIN_SECRET_LEN:  # shorter than anything credential-shaped
+        return text
     return _CREDENTIAL_PATTERNS.sub(_mask, text)
 
 

@@ -86,10 +86,14 @@ class Endpoint:
         """Seconds a response may go without data; a stream without an event (see call.py)."""
         return _DEFAULT_TIMEOUT_S if self.timeout_ms is None else max(self.timeout_ms, 1) / 1000
 
-    @functools.cached_property
+    @property
     def secrets(self) -> tuple[str, ...]:
-        """This request's secrets (sensitive header values, URL credentials), longest first."""
-        return call_secrets(self.headers, self.url)
+        """This request's secrets (sensitive header values, URL credentials), longest first;
+        computed once (not a `cached_property`: its lock cost more than the rest of the call)."""
+        found: tuple[str, ...] | None = self.__dict__.get("_secrets")
+        if found is None:
+            found = self.__dict__["_secrets"] = call_secrets(self.headers, self.url)
+        return found
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -187,13 +191,22 @@ class _Call:
         return f"_Call({self.method} {self.ep!r}, read={self.read})"
 
 
+@functools.lru_cache(maxsize=64)  # `replace` per call was a cost the A/B showed
+def _with_attempts(policy: RetryPolicy, attempts: int, *injected: object) -> RetryPolicy:
+    """`policy` with `attempts`; `injected` (its sleep, asleep and random, which the policy's
+    equality ignores) are part of the cache key so a policy never gets another's."""
+    return replace(policy, max_attempts=attempts)
+
+
 def _call(
     ep: Endpoint, body: bytes | None, method: Method, read: bool, pools: Pools,
     policy: RetryPolicy | None, breaker: CircuitBreaker | None, on_attempt: OnAttempt | None,
 ) -> _Call:
     policy = policy or DEFAULT_POLICY
-    if ep.max_attempts is not None:
-        policy = replace(policy, max_attempts=max(1, ep.max_attempts))
+    if ep.max_attempts is not None and policy.max_attempts != max(1, ep.max_attempts):
+        policy = _with_attempts(
+            policy, max(1, ep.max_attempts), policy.sleep, policy.asleep, policy.random
+        )
     breaker = breaker or pools.breaker(ep.provider)
     pools.remember(ep.secrets)
     run = Attempts(policy, breaker, url=redact_url(ep.url), on_attempt=on_attempt)
