@@ -24,7 +24,7 @@ from .call import (
 from .config.settings import ProviderSettings
 from .discovery import aprovider_models, provider_models
 from .errors import ConfigError, OpenAICompatError
-from .events import Event, Finish, ResponseMeta, Usage
+from .events import Event, Finish, ResponseMeta, Usage, coalesce
 from .hooks import AttemptRecord, Exchange
 from .http import transport
 from .http.retry import CircuitBreaker, RetryPolicy
@@ -253,16 +253,38 @@ def headers_meta(headers: Mapping[str, str]) -> ResponseMeta:
     }})
 
 
+def _batch(events: list[Event], reads: bool) -> list[Any]:
+    """What a stream yields for `events`: them one by one, or as one coalesced list."""
+    if not reads:
+        return events
+    return [coalesce(events)] if events else []
+
+
 class Client(_BaseClient):
     """Synchronous client. Connections are pooled per provider and reused across calls."""
 
     def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> Generator[Event, None, None]:
+        """The answer's events, one at a time, as the server sends them."""
+        return self._events(conversation, options, False)
+
+    def stream_reads(
+        self, conversation: Conversation, options: RequestOptions
+    ) -> Generator[list[Event], None, None]:
+        """The same events in lists: everything that arrived in one network read, `coalesce`d
+        (adjacent text pieces joined...). Never waits for more data than arrived; for hosts
+        with a per-chunk cost (LangChain, llm), which then pay it once per read."""
+        return self._events(conversation, options, True)
+
+    def _events(
+        self, conversation: Conversation, options: RequestOptions, reads: bool
+    ) -> Generator[Any, None, None]:
         tried: set[str] = set()
         while True:
             prepared, recorder = self._begin(conversation, options)
             closing: list[Event] | None = None
+            pending: list[Event] = []
             try:
                 if prepared.stream:
                     with transport.send_stream(
@@ -276,28 +298,44 @@ class Client(_BaseClient):
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
                         if options.include_headers:
-                            yield headers_meta(response.headers)
-                        for chunk in transport.iter_body(response, prepared.endpoint):
-                            yield from state.feed(chunk)
-                            if state.error is not None:
-                                del chunk  # server bytes: not a local of the traceback
-                                raise state.error
+                            if reads:
+                                pending.append(headers_meta(response.headers))
+                            else:
+                                yield headers_meta(response.headers)
+                        if reads:
+                            arrived = transport.arrived(response)
+                            for chunk in transport.iter_body(response, prepared.endpoint):
+                                pending += state.feed(chunk)
+                                if state.error is not None:
+                                    del chunk  # server bytes: not a local of the traceback
+                                    if pending:
+                                        yield coalesce(pending)
+                                    raise state.error
+                                if pending and not arrived():
+                                    yield coalesce(pending)
+                                    pending = []
+                        else:
+                            for chunk in transport.iter_body(response, prepared.endpoint):
+                                yield from state.feed(chunk)
+                                if state.error is not None:
+                                    del chunk  # server bytes: not a local of the traceback
+                                    raise state.error
                         chunk = b""  # nor when `close` raises
                         closing = state.close()
                         if state.error is not None:
-                            yield from closing
+                            yield from _batch(pending + closing, reads)
                             raise state.error
                 else:
                     closing, failure = self._fetch(prepared, recorder, options.include_headers)
                     if failure is not None:
-                        yield from closing
+                        yield from _batch(closing, reads)
                         raise failure
             except OpenAICompatError as error:
                 if self._adapt(prepared, recorder, error, tried):
                     continue
                 raise
             recorder.finish(closing, None)
-            yield from closing
+            yield from _batch(pending + closing, reads)
             return
 
     def complete(self, conversation: Conversation, options: RequestOptions) -> Result:
@@ -428,13 +466,26 @@ class Client(_BaseClient):
 class AsyncClient(_BaseClient):
     """Asynchronous client on httpx2's AsyncClient (no thread pool)."""
 
-    async def stream(
+    def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> AsyncGenerator[Event, None]:
+        """The answer's events, one at a time, as the server sends them."""
+        return self._events(conversation, options, False)
+
+    def stream_reads(
+        self, conversation: Conversation, options: RequestOptions
+    ) -> AsyncGenerator[list[Event], None]:
+        """The async twin of `Client.stream_reads`: one coalesced list per network read."""
+        return self._events(conversation, options, True)
+
+    async def _events(
+        self, conversation: Conversation, options: RequestOptions, reads: bool
+    ) -> AsyncGenerator[Any, None]:
         tried: set[str] = set()
         while True:
             prepared, recorder = self._begin(conversation, options)
             closing: list[Event] | None = None
+            pending: list[Event] = []
             try:
                 if prepared.stream:
                     async with transport.asend_stream(
@@ -448,32 +499,48 @@ class AsyncClient(_BaseClient):
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
                         if options.include_headers:
-                            yield headers_meta(response.headers)
-                        async for chunk in transport.aiter_body(response, prepared.endpoint):
-                            for event in state.feed(chunk):
-                                yield event
-                            if state.error is not None:
-                                del chunk  # server bytes: not a local of the traceback
-                                raise state.error
+                            if reads:
+                                pending.append(headers_meta(response.headers))
+                            else:
+                                yield headers_meta(response.headers)
+                        if reads:
+                            arrived = transport.arrived(response)
+                            async for chunk in transport.aiter_body(response, prepared.endpoint):
+                                pending += state.feed(chunk)
+                                if state.error is not None:
+                                    del chunk  # server bytes: not a local of the traceback
+                                    if pending:
+                                        yield coalesce(pending)
+                                    raise state.error
+                                if pending and not arrived():
+                                    yield coalesce(pending)
+                                    pending = []
+                        else:
+                            async for chunk in transport.aiter_body(response, prepared.endpoint):
+                                for event in state.feed(chunk):
+                                    yield event
+                                if state.error is not None:
+                                    del chunk  # server bytes: not a local of the traceback
+                                    raise state.error
                         chunk = b""  # nor when `close` raises
                         closing = state.close()
                         if state.error is not None:
-                            for event in closing:
-                                yield event
+                            for item in _batch(pending + closing, reads):
+                                yield item
                             raise state.error
                 else:
                     closing, failure = await self._fetch(prepared, recorder, options.include_headers)
                     if failure is not None:
-                        for event in closing:
-                            yield event
+                        for item in _batch(closing, reads):
+                            yield item
                         raise failure
             except OpenAICompatError as error:
                 if self._adapt(prepared, recorder, error, tried):
                     continue
                 raise
             recorder.finish(closing, None)
-            for event in closing:
-                yield event
+            for item in _batch(pending + closing, reads):
+                yield item
             return
 
     async def complete(self, conversation: Conversation, options: RequestOptions) -> Result:

@@ -368,6 +368,8 @@ class Assembler:
                 self._tool_fragment(delta, out)  # type: ignore[arg-type]
             elif kind in _PASSED_THROUGH:
                 out.append(delta)  # type: ignore[arg-type]
+            elif kind is Usage:
+                self._usage = delta  # type: ignore[assignment]
             else:
                 self._feed_one(delta, out)
         return out
