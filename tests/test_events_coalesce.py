@@ -6,6 +6,7 @@ refusal and tool arguments, and every other event keeps its place between them.
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from llm_openai_compat.events import (
@@ -30,27 +31,44 @@ def test_adjacent_text_pieces_become_one_event() -> None:
 def test_other_events_keep_their_place_and_break_a_run() -> None:
     meta = ResponseMeta("r1", "m")
     probs = Logprobs(({"token": "a"},))
-    events: list[Event] = [meta, TextDelta("a"), TextDelta("b"), probs, TextDelta("c"), Finish("stop")]
+    events: list[Event] = [
+        meta,
+        TextDelta("a"),
+        TextDelta("b"),
+        probs,
+        TextDelta("c"),
+        Finish("stop"),
+    ]
     assert coalesce(events) == [meta, TextDelta("ab"), probs, TextDelta("c"), Finish("stop")]
 
 
 def test_reasoning_of_two_kinds_and_refusal_are_not_mixed() -> None:
     events: list[Event] = [
-        ReasoningDelta("x"), ReasoningDelta("y"), ReasoningDelta("s", "summary"),
-        RefusalDelta("no"), RefusalDelta("pe"), TextDelta("t"),
+        ReasoningDelta("x"),
+        ReasoningDelta("y"),
+        ReasoningDelta("s", "summary"),
+        RefusalDelta("no"),
+        RefusalDelta("pe"),
+        TextDelta("t"),
     ]
     assert coalesce(events) == [
-        ReasoningDelta("xy"), ReasoningDelta("s", "summary"), RefusalDelta("nope"), TextDelta("t"),
+        ReasoningDelta("xy"),
+        ReasoningDelta("s", "summary"),
+        RefusalDelta("nope"),
+        TextDelta("t"),
     ]
 
 
 def test_argument_pieces_join_per_call_only() -> None:
     events: list[Event] = [
-        ToolCallStart(0, "c0", "f"), ToolCallArgumentsDelta(0, "c0", '{"a"'),
-        ToolCallArgumentsDelta(0, "c0", ": 1}"), ToolCallArgumentsDelta(1, "c1", "{}"),
+        ToolCallStart(0, "c0", "f"),
+        ToolCallArgumentsDelta(0, "c0", '{"a"'),
+        ToolCallArgumentsDelta(0, "c0", ": 1}"),
+        ToolCallArgumentsDelta(1, "c1", "{}"),
     ]
     assert coalesce(events) == [
-        ToolCallStart(0, "c0", "f"), ToolCallArgumentsDelta(0, "c0", '{"a": 1}'),
+        ToolCallStart(0, "c0", "f"),
+        ToolCallArgumentsDelta(0, "c0", '{"a": 1}'),
         ToolCallArgumentsDelta(1, "c1", "{}"),
     ]
 
@@ -80,14 +98,18 @@ def test_random_streams_lose_and_reorder_nothing() -> None:
         assert len(joined) <= len(events)
         for kind in (TextDelta, ReasoningDelta, RefusalDelta):
             assert _text_of(joined, kind) == _text_of(events, kind)
-        assert [e for e in joined if isinstance(e, Usage)] == [e for e in events if isinstance(e, Usage)]
+        assert [e for e in joined if isinstance(e, Usage)] == [
+            e for e in events if isinstance(e, Usage)
+        ]
         for index in (0, 1):
+
             def args(seq: list[Event], i: int = index) -> str:
                 return "".join(
                     e.delta for e in seq if isinstance(e, ToolCallArgumentsDelta) and e.index == i
                 )
+
             assert args(joined) == args(events)
         # no two neighbours that could have been joined are left apart
-        for left, right in zip(joined, joined[1:]):
+        for left, right in itertools.pairwise(joined):
             if type(left) is type(right) and isinstance(left, (TextDelta, RefusalDelta)):
                 raise AssertionError(f"{left} and {right} were left apart")

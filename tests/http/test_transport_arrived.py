@@ -34,7 +34,9 @@ def _events(n: int) -> list[bytes]:
 def _chunked_response(trailer: bytes = b"") -> bytes:
     pieces = _events(3)
     body = _chunk(pieces[0]) + _chunk(pieces[1], b";ext=1") + _chunk(pieces[2]) + b"0\r\n"
-    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     return head + body + trailer + b"\r\n"
 
 
@@ -104,7 +106,7 @@ def test_an_unknown_stream_gives_a_probe_that_never_says_arrived() -> None:
     class Opaque:
         stream = object()
 
-    assert transport.arrived(Opaque()) () is False  # type: ignore[arg-type]
+    assert transport.arrived(Opaque())() is False  # type: ignore[arg-type]
 
 
 def _conversation() -> Conversation:
@@ -116,11 +118,15 @@ def test_a_batch_is_delivered_before_the_server_sends_more(fault_server: FaultSe
     timeout: the first batch must reach the caller before that timeout fires (a batch held
     back for more data would come after the timeout's error, or never)."""
     sent = sse(chunk("Hel"), chunk("lo"), done=False)
-    fault_server.enqueue({
-        "status": 200, "headers": {"content-type": SSE},
-        "chunks": [sent + sse(chunk(" never"), chunk("", "stop"))],
-        "stall_after_bytes": len(sent.encode()) + 7, "stall_seconds": 10,
-    })
+    fault_server.enqueue(
+        {
+            "status": 200,
+            "headers": {"content-type": SSE},
+            "chunks": [sent + sse(chunk(" never"), chunk("", "stop"))],
+            "stall_after_bytes": len(sent.encode()) + 7,
+            "stall_seconds": 10,
+        }
+    )
     client = Client.inline(
         base_url=fault_server.url("/v1"), provider_id="arrived", timeout_ms=1500, max_retries=0
     )

@@ -20,7 +20,9 @@ def server(model_server: ModelServer) -> ModelServer:
 
 
 def chat(server: ModelServer, **fields: Any) -> ChatOpenAICompat:
-    return ChatOpenAICompat(base_url=server.url("words=300"), model="sim-model", max_retries=0, **fields)
+    return ChatOpenAICompat(
+        base_url=server.url("words=300"), model="sim-model", max_retries=0, **fields
+    )
 
 
 class Tokens(BaseCallbackHandler):
@@ -43,7 +45,9 @@ def _texts(chunks: list[Any]) -> list[str]:
     return [c.text for c in chunks if c.text]
 
 
-def test_a_read_becomes_one_chunk_and_every_chunk_reaches_the_callbacks(server: ModelServer) -> None:
+def test_a_read_becomes_one_chunk_and_every_chunk_reaches_the_callbacks(
+    server: ModelServer,
+) -> None:
     per_event = _texts(list(chat(server, stream_granularity="event").stream("tell me")))
     handler = Tokens()
     chunks = list(chat(server).stream("tell me", config={"callbacks": [handler]}))
@@ -56,7 +60,9 @@ def test_a_read_becomes_one_chunk_and_every_chunk_reaches_the_callbacks(server: 
 
 
 async def test_the_async_stream_coalesces_too(server: ModelServer) -> None:
-    per_event = _texts([c async for c in chat(server, stream_granularity="event").astream("tell me")])
+    per_event = _texts(
+        [c async for c in chat(server, stream_granularity="event").astream("tell me")]
+    )
     handler = AsyncTokens()
     per_read = _texts(
         [c async for c in chat(server).astream("tell me", config={"callbacks": [handler]})]
