@@ -253,6 +253,12 @@ def headers_meta(headers: Mapping[str, str]) -> ResponseMeta:
     }})
 
 
+def _answers(events: list[Event]) -> bool:
+    """Whether `events` hold a piece of the answer (not only metadata): time to first text is
+    not traded for throughput, so the first such batch is not held for the rest of its read."""
+    return any(not isinstance(e, ResponseMeta) for e in events)
+
+
 def _batch(events: list[Event], reads: bool) -> list[Any]:
     """What a stream yields for `events`: them one by one, or as one coalesced list."""
     if not reads:
@@ -304,6 +310,7 @@ class Client(_BaseClient):
                                 yield headers_meta(response.headers)
                         if reads:
                             arrived = transport.arrived(response)
+                            first = True  # the answer's first batch goes out with its first piece
                             for chunk in transport.iter_body(response, prepared.endpoint):
                                 pending += state.feed(chunk)
                                 if state.error is not None:
@@ -311,7 +318,10 @@ class Client(_BaseClient):
                                     if pending:
                                         yield coalesce(pending)
                                     raise state.error
-                                if pending and not arrived():
+                                if pending and (
+                                    not arrived() or (first and _answers(pending))
+                                ):
+                                    first = first and not _answers(pending)
                                     yield coalesce(pending)
                                     pending = []
                         else:
@@ -505,6 +515,7 @@ class AsyncClient(_BaseClient):
                                 yield headers_meta(response.headers)
                         if reads:
                             arrived = transport.arrived(response)
+                            first = True  # the answer's first batch goes out with its first piece
                             async for chunk in transport.aiter_body(response, prepared.endpoint):
                                 pending += state.feed(chunk)
                                 if state.error is not None:
@@ -512,7 +523,10 @@ class AsyncClient(_BaseClient):
                                     if pending:
                                         yield coalesce(pending)
                                     raise state.error
-                                if pending and not arrived():
+                                if pending and (
+                                    not arrived() or (first and _answers(pending))
+                                ):
+                                    first = first and not _answers(pending)
                                     yield coalesce(pending)
                                     pending = []
                         else:
