@@ -8,6 +8,7 @@ fast and wrong):
 - `stream(shape, n)`      a streamed `text-n` on `chat` or `responses`; returns the text length
 - `tool(n)`               a streamed `tool-n` (chat); returns the complete call's parsed arguments
 - `acall()`               the async twin of `call()` (the async scenario runs 500 of them)
+- `first_text(n)`         a streamed `text-n`: seconds to the first text, and the text length
 
 Heavy imports happen in `import_()` (timed by the `import` scenario) and objects are built in
 `setup()`; neither is inside the timed part of the other scenarios. The environment (set by
@@ -61,6 +62,11 @@ class BenchClient:
         raise NotImplementedError
 
     def tool(self, n: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def first_text(self, n: int) -> tuple[float, int]:
+        """A streamed chat `text-n`: seconds from the request to the first text the caller
+        gets (raw httpx2: the first body byte), and the whole text's length (read after)."""
         raise NotImplementedError
 
     async def asetup(self) -> None:
@@ -131,6 +137,28 @@ class RawHttpx(BenchClient):
                 if content:
                     total += len(content)
         return total
+
+    def first_text(self, n: int) -> tuple[float, int]:
+        import time
+
+        body = {
+            "model": f"text-{n}",
+            "messages": [{"role": "user", "content": PROMPT}],
+            "stream": True,
+        }
+        t0 = time.perf_counter()
+        with self.client.stream("POST", self.base + "/chat/completions", json=body) as response:
+            raw = response.iter_raw()
+            data = [next(raw)]
+            first = time.perf_counter() - t0
+            data.extend(raw)
+        total = 0
+        for line in b"".join(data).decode().splitlines():
+            if line.startswith("data: {"):
+                choices = json.loads(line[6:])["choices"]
+                if choices:
+                    total += len(choices[0]["delta"].get("content") or "")
+        return first, total
 
     def tool(self, n: int) -> dict[str, Any]:
         body = {
@@ -218,6 +246,24 @@ class Core(BenchClient):
                 return dict(event.arguments or {})
         raise AssertionError("no tool call")
 
+    def first_text(self, n: int) -> tuple[float, int]:
+        # `stream_reads`, the coalescing road the adapters take: its first text must not wait.
+        import time
+
+        from llm_openai_compat import RequestOptions
+
+        first, total = 0.0, 0
+        t0 = time.perf_counter()
+        for batch in self.clients["chat"].stream_reads(
+            self.conversation, RequestOptions(model=f"text-{n}")
+        ):
+            for event in batch:
+                if event.type == "text":
+                    if not total:
+                        first = time.perf_counter() - t0
+                    total += len(event.text)
+        return first, total
+
     async def asetup(self) -> None:
         from llm_openai_compat import AsyncClient, Conversation, Message
 
@@ -265,6 +311,17 @@ class _LlmPython(BenchClient):
         for chunk in self.models[shape, f"text-{n}"].prompt(PROMPT):
             total += len(chunk)
         return total
+
+    def first_text(self, n: int) -> tuple[float, int]:
+        import time
+
+        first, total = 0.0, 0
+        t0 = time.perf_counter()
+        for chunk in self.models["chat", f"text-{n}"].prompt(PROMPT):
+            if chunk and not total:
+                first = time.perf_counter() - t0
+            total += len(chunk)
+        return first, total
 
     def tool(self, n: int) -> dict[str, Any]:
         import llm
@@ -405,6 +462,18 @@ class _LangChain(BenchClient):
         for chunk in self.models[shape, f"text-{n}"].stream(PROMPT):
             total += len(_text_of(chunk))
         return total
+
+    def first_text(self, n: int) -> tuple[float, int]:
+        import time
+
+        first, total = 0.0, 0
+        t0 = time.perf_counter()
+        for chunk in self.models["chat", f"text-{n}"].stream(PROMPT):
+            text = _text_of(chunk)
+            if text and not total:
+                first = time.perf_counter() - t0
+            total += len(text)
+        return first, total
 
     def tool(self, n: int) -> dict[str, Any]:
         tool = {

@@ -17,6 +17,9 @@ Scenarios and what `value` is:
                             (best of 3)
 - `async`                   requests/s for SIZE async calls at concurrency 50, after one
                             warm-up round of 50 (best of 3)
+- `ttfb`                    ms from the request to the first text of a streamed `text-SIZE`
+                            (raw httpx2: its first body byte): the median of TTFB_RUNS, after 5
+                            warm-up streams
 
 "Best of 3" stops early when one run is longer than INNER_CAP_S (see below).
 - `memory`                  MB by which peak RSS (VmHWM) grows during one SIZE-chunk stream
@@ -69,7 +72,9 @@ SCENARIOS = (
     "memory",
     "plugin-load",
     "import-split",
+    "ttfb",
 )
+TTFB_RUNS = 60
 
 
 def _rss_kb(field: str) -> int | None:
@@ -125,6 +130,8 @@ def _check(what: str, got: object, expected: object) -> None:
 def _models_for(scenario: str, size: int) -> list[str]:
     if scenario in ("stream-chat", "stream-responses", "memory"):
         return [f"text-{WARMUP_CHUNKS}", f"text-{size}"]
+    if scenario == "ttfb":
+        return [f"text-{size}"]
     if scenario == "tool":
         return [f"tool-{WARMUP_CHUNKS}", f"tool-{size}"]
     return ["hi"]
@@ -282,6 +289,14 @@ def measure(client_key: str, scenario: str, size: int) -> dict[str, Any]:
             "cpu_us_per_chunk": min(c for _, c in runs) / size * 1e6,
             "runs": [size / w for w, _ in runs],
         }
+    if scenario == "ttfb":
+        firsts = []
+        for run in range(5 + TTFB_RUNS):
+            first, length = client.first_text(size)
+            _check("stream length", length, size * len(TEXT_PIECE))
+            if run >= 5:
+                firsts.append(first * 1000)
+        return {"value": statistics.median(firsts), "unit": "ms", "min": min(firsts)}
     if scenario == "tool":
         expected = json.loads(expected_tool_arguments(size))
         _check(
