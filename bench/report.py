@@ -416,12 +416,12 @@ def round_two_targets(
             "{:.3f}x",
         )
     raw = s.get(("ttfb", "raw"))
-    ours = (
+    first_text = (
         ("core", "core (stream_reads)"),
         ("llm-plugin", "llm models"),
         ("lc-compat", "ChatOpenAICompat"),
     )
-    for client, label in ours:
+    for client, label in first_text:
         add(
             f"round 2: {label} time to first text within 5% of raw httpx2's time to first byte",
             _times(s.get(("ttfb", client)), raw),
