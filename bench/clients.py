@@ -9,6 +9,7 @@ fast and wrong):
 - `tool(n)`               a streamed `tool-n` (chat); returns the complete call's parsed arguments
 - `acall()`               the async twin of `call()` (the async scenario runs 500 of them)
 - `first_text(n)`         a streamed `text-n`: seconds to the first text, and the text length
+- `tool_calls(n)`         a streamed `calls-n` (n calls, 4 pieces each): every call's arguments
 
 Heavy imports happen in `import_()` (timed by the `import` scenario) and objects are built in
 `setup()`; neither is inside the timed part of the other scenarios. The environment (set by
@@ -62,6 +63,10 @@ class BenchClient:
         raise NotImplementedError
 
     def tool(self, n: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def tool_calls(self, n: int) -> list[dict[str, Any]]:
+        """A streamed `calls-n` (chat): the parsed arguments of every call, in order."""
         raise NotImplementedError
 
     def first_text(self, n: int) -> tuple[float, int]:
@@ -245,6 +250,19 @@ class Core(BenchClient):
             if event.type == "tool_call":
                 return dict(event.arguments or {})
         raise AssertionError("no tool call")
+
+    def tool_calls(self, n: int) -> list[dict[str, Any]]:
+        from llm_openai_compat import RequestOptions, ToolSpec
+
+        options = RequestOptions(
+            model=f"calls-{n}",
+            tools=(ToolSpec("get_weather", TOOL_DESCRIPTION, TOOL_SCHEMA),),
+        )
+        return [
+            dict(event.arguments or {})
+            for event in self.clients["chat"].stream(self.conversation, options)
+            if event.type == "tool_call"
+        ]
 
     def first_text(self, n: int) -> tuple[float, int]:
         # `stream_reads`, the coalescing road the adapters take: its first text must not wait.
@@ -489,6 +507,19 @@ class _LangChain(BenchClient):
         # LangChain's linear way to merge a stream (chunk + list); `+` in a loop is quadratic.
         message = chunks[0] + chunks[1:]
         return dict(message.tool_calls[0]["args"])
+
+    def tool_calls(self, n: int) -> list[dict[str, Any]]:
+        tool = {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": TOOL_DESCRIPTION,
+                "parameters": TOOL_SCHEMA,
+            },
+        }
+        chunks = list(self.models["chat", f"calls-{n}"].bind_tools([tool]).stream(PROMPT))
+        message = chunks[0] + chunks[1:]
+        return [dict(call["args"]) for call in message.tool_calls]
 
     async def asetup(self) -> None:
         self.amodel = self.make("chat", "hi")

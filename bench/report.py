@@ -384,7 +384,7 @@ def round_two_targets(
     )
     add(
         "round 2: ChatOpenAICompat streamed tool calls (500 calls x 4 pieces) >= 3x ChatOpenAI's",
-        None,
+        _ratio(s.get(("tool-calls", "lc-compat")), s.get(("tool-calls", "chatopenai")), False),
         lambda v: v >= 3,
         "{:.2f}x",
     )

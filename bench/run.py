@@ -59,6 +59,7 @@ class Plan:
     memory_size: int = 100_000
     memory_size_small: int = 10_000
     ttfb_size: int = 200
+    calls_size: int = 500
     clients: tuple[str, ...] = STREAM_CLIENTS
     scenarios: tuple[str, ...] = (
         "import",
@@ -71,6 +72,7 @@ class Plan:
         "flat",
         "cli",
         "ttfb",
+        "tool-calls",
     )
 
     @classmethod
@@ -113,6 +115,8 @@ class Plan:
                 out.append(("memory", "memory", self.memory_size, self.memory_reps))
             elif scenario == "cli":
                 out.append(("plugin-load", "plugin-load", 0, self.cli_reps))
+            elif scenario == "tool-calls":
+                out.append(("tool-calls", "tool-calls", self.calls_size, self.reps))
             elif scenario == "ttfb":
                 out.append(("ttfb", "ttfb", self.ttfb_size, self.reps))
             elif scenario == "flat":
@@ -130,6 +134,8 @@ def clients_for(job: str, plan: Plan) -> list[str]:
         return ["llm-plugin"] if "llm-plugin" in chosen else []
     if job == "import-split":
         return ["lc-compat"] if "lc-compat" in chosen else []
+    if job == "tool-calls":  # issue 19: 500 calls x 4 pieces, LangChain against LangChain
+        return [c for c in chosen if c in ("core", "lc-compat", "chatopenai")]
     if job == "ttfb":  # time to first text: ours against raw httpx2's first byte (issue 19)
         return [c for c in chosen if c in OURS or c == "raw"]
     if job == "tool-large":

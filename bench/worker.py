@@ -17,6 +17,7 @@ Scenarios and what `value` is:
                             (best of 3)
 - `async`                   requests/s for SIZE async calls at concurrency 50, after one
                             warm-up round of 50 (best of 3)
+- `tool-calls`              ms to receive SIZE tool calls of 4 argument pieces each (best of 3)
 - `ttfb`                    ms from the request to the first text of a streamed `text-SIZE`
                             (raw httpx2: its first body byte): the median of TTFB_RUNS, after 5
                             warm-up streams
@@ -45,7 +46,7 @@ import tracemalloc
 from typing import Any
 
 from .clients import get_client
-from .payloads import HI_TEXT, TEXT_PIECE, expected_tool_arguments
+from .payloads import HI_TEXT, TEXT_PIECE, call_arguments, expected_tool_arguments
 
 __all__ = ["SCENARIOS", "main", "measure"]
 
@@ -73,6 +74,7 @@ SCENARIOS = (
     "plugin-load",
     "import-split",
     "ttfb",
+    "tool-calls",
 )
 TTFB_RUNS = 60
 
@@ -132,6 +134,8 @@ def _models_for(scenario: str, size: int) -> list[str]:
         return [f"text-{WARMUP_CHUNKS}", f"text-{size}"]
     if scenario == "ttfb":
         return [f"text-{size}"]
+    if scenario == "tool-calls":
+        return [f"calls-{size}"]
     if scenario == "tool":
         return [f"tool-{WARMUP_CHUNKS}", f"tool-{size}"]
     return ["hi"]
@@ -297,6 +301,19 @@ def measure(client_key: str, scenario: str, size: int) -> dict[str, Any]:
             if run >= 5:
                 firsts.append(first * 1000)
         return {"value": statistics.median(firsts), "unit": "ms", "min": min(firsts)}
+    if scenario == "tool-calls":
+        wanted = [json.loads(call_arguments(i)) for i in range(size)]
+        times = []
+        for _ in range(1 + INNER):
+            gc.collect()
+            t0 = time.perf_counter()
+            calls = client.tool_calls(size)
+            times.append(time.perf_counter() - t0)
+            _check("tool calls", calls, wanted)
+            if times[-1] > TOOL_CAP_S:
+                break
+        best = min(times[1:] or times)  # the first run is a warm-up
+        return {"value": best * 1000, "unit": "ms", "runs": [t * 1000 for t in times]}
     if scenario == "tool":
         expected = json.loads(expected_tool_arguments(size))
         _check(

@@ -57,6 +57,10 @@ def test_time_to_first_text_and_the_round_two_targets(tmp_path):
         write_files(tmp_path, port, model_names([200], [200]))
         write_many(tmp_path / MANY_SETTINGS, port, providers=2, models=3)
         results = {c: run_one(tmp_path, port, c, "ttfb", 200) for c in ("raw", "core", "lc-compat")}
+        calls = {c: run_one(tmp_path, port, c, "tool-calls", 3) for c in ("core", "lc-compat")}
+    for client, result in calls.items():  # every call's arguments checked by the worker
+        assert "error" not in result and "unavailable" not in result, (client, result)
+        assert result["unit"] == "ms" and result["value"] > 0
     for client, result in results.items():
         assert "error" not in result and "unavailable" not in result, (client, result)
         assert result["unit"] == "ms" and result["value"] > 0
