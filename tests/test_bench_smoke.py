@@ -75,3 +75,29 @@ def test_time_to_first_text_and_the_round_two_targets(tmp_path):
     assert "### Time to first text" in report
     assert "round 2: core (stream_reads) time to first text within 5% of raw httpx2's" in report
     assert "round 2: `llm models` with 500 models in 5 providers" in report
+
+
+def test_the_ab_table_goes_between_its_markers(tmp_path):
+    """`python -m bench.ab ... --write` renders the medians and says where AFTER is at least as
+    good, and replaces only its own section of docs/performance.md."""
+    from bench.ab import AB_BEGIN, AB_END, markdown, write_section
+
+    def run(call_ratio: float, rps: float) -> dict[str, float | str]:
+        return {
+            "package": "x",
+            "call_raw_us": 400.0,
+            "call_ratio": call_ratio,
+            "async_core_rps": rps,
+        }
+
+    results = {"/a/before": [run(1.2, 900.0)], "/b/after": [run(1.1, 800.0)]}
+    table = markdown(results, ["/a/before", "/b/after"], 1)
+    assert "| call_ratio | 1.200 | 1.100 | yes |" in table
+    assert "| async_core_rps | 900.000 | 800.000 | no |" in table
+    assert "| call_raw_us | 400.000 | 400.000 |  |" in table  # the floor: no verdict
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"head\n{AB_BEGIN}\nold\n{AB_END}\ntail\n")
+    write_section(doc, table)
+    text = doc.read_text()
+    assert text.startswith("head\n") and text.endswith(f"{AB_END}\ntail\n")
+    assert "old" not in text and "call_ratio" in text
