@@ -1,13 +1,14 @@
 """A/B of the core's hot paths between two copies of `llm_openai_compat`.
 
-    python -m bench.ab BEFORE_DIR AFTER_DIR [--rounds 4]
+    python -m bench.ab BEFORE_DIR AFTER_DIR [--rounds 4] [--write]
 
 Each DIR holds a copy of the `llm_openai_compat` package (e.g. `git worktree` or a `cp -r` of
 the package with and without a change). The probe (`python -m bench.ab --probe`) runs in a
 fresh process with PYTHONPATH set to one DIR, against the benchmark server, and measures the
 core and raw httpx2 side by side in the same process (so machine drift cancels out of the
 ratios); the driver alternates BEFORE and AFTER `--rounds` times and prints medians. This is
-how each core change listed in docs/performance.md was measured.
+how each core change listed in docs/performance.md was measured. `--write` puts the table
+(and the command) into docs/performance.md between the `ab:begin` and `ab:end` markers.
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dirs", nargs="*")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--probe", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--write", action="store_true", help="put the table in docs/performance.md")
     args = parser.parse_args(argv)
     if args.probe:
         print(json.dumps(_probe(args.probe)), flush=True)
@@ -183,7 +185,44 @@ def main(argv: list[str] | None = None) -> int:
     for key in keys:
         cells = "".join(f"{statistics.median(r[key] for r in results[d]):14.3f}" for d in dirs)
         print(f"{key:28}{cells}")
+    if args.write:
+        write_section(ROOT / "docs" / "performance.md", markdown(results, dirs, args.rounds))
     return 0
+
+
+# Lower is better for these; for the rest (requests/s) higher is.
+_HIGHER_BETTER = ("async_raw_rps", "async_core_rps", "async_ratio_to_raw")
+AB_BEGIN, AB_END = "<!-- ab:begin -->", "<!-- ab:end -->"
+
+
+def markdown(results: dict[str, list[dict[str, Any]]], dirs: list[str], rounds: int) -> str:
+    """The A/B as a markdown table: medians over the rounds, and whether AFTER is at least as
+    good as BEFORE on the rows that compare the core with raw httpx2 in the same process."""
+    before, after = dirs[0], dirs[-1]
+    keys = [k for k in results[before][0] if k != "package"]
+    lines = [
+        f"`python -m bench.ab {Path(before).name} {Path(after).name} --rounds {rounds}` "
+        f"({time.strftime('%Y-%m-%d %H:%M')}; medians of {rounds} alternating processes; "
+        "load average before: " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + ").",
+        "",
+        f"| metric | {Path(before).name} | {Path(after).name} | after at least as good |",
+        "|---|---|---|---|",
+    ]
+    for key in keys:
+        a = statistics.median(r[key] for r in results[before])
+        b = statistics.median(r[key] for r in results[after])
+        relative = "raw" not in key or key.endswith("ratio") or key.endswith("_ratio_to_raw")
+        verdict = ("yes" if (b >= a if key in _HIGHER_BETTER else b <= a) else "no") if relative else ""
+        lines.append(f"| {key} | {a:.3f} | {b:.3f} | {verdict} |")
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    text = path.read_text()
+    start, end = text.find(AB_BEGIN), text.find(AB_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{path} has no {AB_BEGIN} ... {AB_END} section")
+    path.write_text(text[: start + len(AB_BEGIN)] + "\n\n" + section + "\n\n" + text[end:])
 
 
 if __name__ == "__main__":

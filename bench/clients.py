@@ -8,6 +8,8 @@ fast and wrong):
 - `stream(shape, n)`      a streamed `text-n` on `chat` or `responses`; returns the text length
 - `tool(n)`               a streamed `tool-n` (chat); returns the complete call's parsed arguments
 - `acall()`               the async twin of `call()` (the async scenario runs 500 of them)
+- `first_text(n)`         a streamed `text-n`: seconds to the first text, and the text length
+- `tool_calls(n)`         a streamed `calls-n` (n calls, 4 pieces each): every call's arguments
 
 Heavy imports happen in `import_()` (timed by the `import` scenario) and objects are built in
 `setup()`; neither is inside the timed part of the other scenarios. The environment (set by
@@ -61,6 +63,15 @@ class BenchClient:
         raise NotImplementedError
 
     def tool(self, n: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def tool_calls(self, n: int) -> list[dict[str, Any]]:
+        """A streamed `calls-n` (chat): the parsed arguments of every call, in order."""
+        raise NotImplementedError
+
+    def first_text(self, n: int) -> tuple[float, int]:
+        """A streamed chat `text-n`: seconds from the request to the first text the caller
+        gets (raw httpx2: the first body byte), and the whole text's length (read after)."""
         raise NotImplementedError
 
     async def asetup(self) -> None:
@@ -131,6 +142,28 @@ class RawHttpx(BenchClient):
                 if content:
                     total += len(content)
         return total
+
+    def first_text(self, n: int) -> tuple[float, int]:
+        import time
+
+        body = {
+            "model": f"text-{n}",
+            "messages": [{"role": "user", "content": PROMPT}],
+            "stream": True,
+        }
+        t0 = time.perf_counter()
+        with self.client.stream("POST", self.base + "/chat/completions", json=body) as response:
+            raw = response.iter_raw()
+            data = [next(raw)]
+            first = time.perf_counter() - t0
+            data.extend(raw)
+        total = 0
+        for line in b"".join(data).decode().splitlines():
+            if line.startswith("data: {"):
+                choices = json.loads(line[6:])["choices"]
+                if choices:
+                    total += len(choices[0]["delta"].get("content") or "")
+        return first, total
 
     def tool(self, n: int) -> dict[str, Any]:
         body = {
@@ -218,6 +251,37 @@ class Core(BenchClient):
                 return dict(event.arguments or {})
         raise AssertionError("no tool call")
 
+    def tool_calls(self, n: int) -> list[dict[str, Any]]:
+        from llm_openai_compat import RequestOptions, ToolSpec
+
+        options = RequestOptions(
+            model=f"calls-{n}",
+            tools=(ToolSpec("get_weather", TOOL_DESCRIPTION, TOOL_SCHEMA),),
+        )
+        return [
+            dict(event.arguments or {})
+            for event in self.clients["chat"].stream(self.conversation, options)
+            if event.type == "tool_call"
+        ]
+
+    def first_text(self, n: int) -> tuple[float, int]:
+        # `stream_reads`, the coalescing road the adapters take: its first text must not wait.
+        import time
+
+        from llm_openai_compat import RequestOptions
+
+        first, total = 0.0, 0
+        t0 = time.perf_counter()
+        for batch in self.clients["chat"].stream_reads(
+            self.conversation, RequestOptions(model=f"text-{n}")
+        ):
+            for event in batch:
+                if event.type == "text":
+                    if not total:
+                        first = time.perf_counter() - t0
+                    total += len(event.text)
+        return first, total
+
     async def asetup(self) -> None:
         from llm_openai_compat import AsyncClient, Conversation, Message
 
@@ -265,6 +329,17 @@ class _LlmPython(BenchClient):
         for chunk in self.models[shape, f"text-{n}"].prompt(PROMPT):
             total += len(chunk)
         return total
+
+    def first_text(self, n: int) -> tuple[float, int]:
+        import time
+
+        first, total = 0.0, 0
+        t0 = time.perf_counter()
+        for chunk in self.models["chat", f"text-{n}"].prompt(PROMPT):
+            if chunk and not total:
+                first = time.perf_counter() - t0
+            total += len(chunk)
+        return first, total
 
     def tool(self, n: int) -> dict[str, Any]:
         import llm
@@ -406,6 +481,18 @@ class _LangChain(BenchClient):
             total += len(_text_of(chunk))
         return total
 
+    def first_text(self, n: int) -> tuple[float, int]:
+        import time
+
+        first, total = 0.0, 0
+        t0 = time.perf_counter()
+        for chunk in self.models["chat", f"text-{n}"].stream(PROMPT):
+            text = _text_of(chunk)
+            if text and not total:
+                first = time.perf_counter() - t0
+            total += len(text)
+        return first, total
+
     def tool(self, n: int) -> dict[str, Any]:
         tool = {
             "type": "function",
@@ -420,6 +507,19 @@ class _LangChain(BenchClient):
         # LangChain's linear way to merge a stream (chunk + list); `+` in a loop is quadratic.
         message = chunks[0] + chunks[1:]
         return dict(message.tool_calls[0]["args"])
+
+    def tool_calls(self, n: int) -> list[dict[str, Any]]:
+        tool = {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": TOOL_DESCRIPTION,
+                "parameters": TOOL_SCHEMA,
+            },
+        }
+        chunks = list(self.models["chat", f"calls-{n}"].bind_tools([tool]).stream(PROMPT))
+        message = chunks[0] + chunks[1:]
+        return [dict(call["args"]) for call in message.tool_calls]
 
     async def asetup(self) -> None:
         self.amodel = self.make("chat", "hi")

@@ -17,7 +17,9 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["bench_env", "model_names", "write_files"]
+__all__ = ["MANY_SETTINGS", "bench_env", "model_names", "write_files", "write_many"]
+
+MANY_SETTINGS = "openai-compat-500.json"
 
 # Variables that would send a client elsewhere or leak a real key into the benchmark.
 _SCRUB = (
@@ -74,6 +76,19 @@ def write_files(root: Path, port: int, models: list[str]) -> None:
             if responses:
                 lines.append("  responses: true")
     (user / "extra-openai-models.yaml").write_text("\n".join(lines) + "\n")
+
+
+def write_many(path: Path, port: int, providers: int = 5, models: int = 100) -> None:
+    """A settings file of `providers` x `models` models (issue 19: `llm --version` and
+    `llm models` with 500 models in 5 providers), all at the local server (never called)."""
+    base = f"http://127.0.0.1:{port}/v1"
+    settings = {
+        "providers": {
+            f"many{p}": {"baseURL": base, "models": [f"many-{p}-{m}" for m in range(models)]}
+            for p in range(providers)
+        }
+    }
+    path.write_text(json.dumps(settings, indent=2))
 
 
 def bench_env(root: Path, port: int, *, llm_load_plugins: str | None = None) -> dict[str, str]:

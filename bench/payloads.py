@@ -6,6 +6,8 @@ its ordinary `model=` argument:
 - `hi`            a short answer ("Hello there, friend!" in 4 chunks when streamed)
 - `text-N`        N text chunks of 4 characters each ("tok ")
 - `tool-N`        one tool call, `get_weather`, whose JSON arguments arrive in N pieces
+- `calls-N`       N tool calls, one after the other, each one's arguments in 4 pieces (chat,
+                  streamed only)
 
 Both wire shapes are rendered: `/chat/completions` (OpenAI's chunk format, ending with a usage
 chunk and `data: [DONE]`) and `/responses` (typed events with `event:` lines, ending with
@@ -15,6 +17,7 @@ SSE event, as real servers (uvicorn, vLLM, llama.cpp) send them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from typing import Any
@@ -22,6 +25,7 @@ from typing import Any
 __all__ = [
     "HI_TEXT",
     "TEXT_PIECE",
+    "call_arguments",
     "expected_tool_arguments",
     "parse_model",
     "render",
@@ -33,7 +37,7 @@ HI_PIECES = ("Hello", " there", ", ", "friend!")
 HI_TEXT = "".join(HI_PIECES)
 TOOL_NAME = "get_weather"
 _CREATED = 1_700_000_000
-_MODEL_RE = re.compile(r"^(hi|text-(\d+)|tool-(\d+))$")
+_MODEL_RE = re.compile(r"^(hi|text-(\d+)|tool-(\d+)|calls-(\d+))$")
 
 
 def parse_model(model: str) -> tuple[str, int]:
@@ -45,7 +49,14 @@ def parse_model(model: str) -> tuple[str, int]:
         return "text", int(match.group(2))
     if match.group(3):
         return "tool", int(match.group(3))
+    if match.group(4):
+        return "calls", int(match.group(4))
     return "hi", len(HI_PIECES)
+
+
+def call_arguments(i: int) -> str:
+    """The JSON arguments of call `i` of `calls-N`."""
+    return json.dumps({"city": f"City number {i}"}, separators=(",", ":"))
 
 
 def tool_argument_pieces(n: int) -> list[str]:
@@ -135,6 +146,22 @@ def _chat_stream(model: str) -> list[bytes]:
         for piece in tool_argument_pieces(n):
             delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
             events.append(_sse(_chat_chunk(model, delta)))
+        events.append(_sse(_chat_chunk(model, {}, "tool_calls")))
+    elif kind == "calls":
+        for i in range(n):
+            start = {
+                "index": i,
+                "id": f"call_{i}",
+                "type": "function",
+                "function": {"name": TOOL_NAME, "arguments": ""},
+            }
+            head = {"role": "assistant", "content": None} if i == 0 else {}
+            events.append(_sse(_chat_chunk(model, {**head, "tool_calls": [start]})))
+            whole = call_arguments(i)
+            cut = [len(whole) * k // 4 for k in range(5)]
+            for a, b in itertools.pairwise(cut):
+                delta = {"tool_calls": [{"index": i, "function": {"arguments": whole[a:b]}}]}
+                events.append(_sse(_chat_chunk(model, delta)))
         events.append(_sse(_chat_chunk(model, {}, "tool_calls")))
     else:
         pieces = HI_PIECES if kind == "hi" else (TEXT_PIECE,) * n

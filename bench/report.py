@@ -48,6 +48,10 @@ CLI_LABELS = {
     "hi-builtin-without": "`llm -m builtin-hi hi` (llm's OpenAI model), no plugin loaded",
     "hi-builtin-default": "`llm -m builtin-hi hi` (llm's OpenAI model), llm's default, ours installed",
     "hi-plugin-default": "`llm -m bench/hi hi` (our model), llm's default",
+    "version-500-without": "`llm --version`, no plugin; settings of 500 models in 5 providers",
+    "version-500-ours": "`llm --version`, our plugin alone, 500 models in 5 providers",
+    "models-500-without": "`llm models`, no plugin (llm's own models only)",
+    "models-500-ours": "`llm models`, our plugin alone, 500 models in 5 providers",
 }
 
 
@@ -343,6 +347,87 @@ def targets(
             lambda v: v <= 1.5 * plan["tool_size_large"] / plan["tool_size"],
             "{:.1f}x",
         )
+    out.extend(round_two_targets(s, cli))
+    return out
+
+
+def round_two_targets(
+    s: dict[tuple[str, str], Stat], cli: dict[str, list[dict[str, Any]]]
+) -> list[Target]:
+    """Issue 19's targets (performance, round two), from the same run."""
+    out: list[Target] = []
+
+    def add(name: str, value: float | None, ok: Callable[[float], bool], fmt: str) -> None:
+        out.append(
+            Target(name, "not measured", None)
+            if value is None
+            else Target(name, fmt.format(value), bool(ok(value)))
+        )
+
+    for shape in ("chat", "responses"):
+        add(
+            f"round 2: ChatOpenAICompat stream() text throughput ({shape}) >= 5x ChatOpenAI's",
+            _ratio(
+                s.get((f"stream-{shape}", "lc-compat")),
+                s.get((f"stream-{shape}", "chatopenai")),
+                True,
+            ),
+            lambda v: v >= 5,
+            "{:.2f}x",
+        )
+    add(
+        "round 2: ChatOpenAICompat streamed tool call (1 call x 2,000 argument pieces) >= 3x "
+        "ChatOpenAI's",
+        _ratio(s.get(("tool", "lc-compat")), s.get(("tool", "chatopenai")), False),
+        lambda v: v >= 3,
+        "{:.2f}x",
+    )
+    add(
+        "round 2: ChatOpenAICompat streamed tool calls (500 calls x 4 pieces) >= 3x ChatOpenAI's",
+        _ratio(s.get(("tool-calls", "lc-compat")), s.get(("tool-calls", "chatopenai")), False),
+        lambda v: v >= 3,
+        "{:.2f}x",
+    )
+    for shape in ("chat", "responses"):
+        add(
+            f"round 2: llm models stream throughput ({shape}) >= 8x llm's built-in",
+            _ratio(
+                s.get((f"stream-{shape}", "llm-plugin")),
+                s.get((f"stream-{shape}", "llm-builtin")),
+                True,
+            ),
+            lambda v: v >= 8,
+            "{:.2f}x",
+        )
+    add(
+        "round 2: core async throughput at concurrency 50 >= 2x the openai SDK's",
+        _ratio(s.get(("async", "core")), s.get(("async", "openai")), True),
+        lambda v: v >= 2,
+        "{:.2f}x",
+    )
+    for key, what in (("version", "`llm --version`"), ("models", "`llm models`")):
+        ours = _field_stat(cli.get(f"{key}-500-ours", []), "cpu_ms")
+        none = _field_stat(cli.get(f"{key}-500-without", []), "cpu_ms")
+        add(
+            f"round 2: {what} with 500 models in 5 providers <= 1.05x llm without the plugin "
+            "(CPU time)",
+            _times(ours, none),
+            lambda v: v <= 1.05,
+            "{:.3f}x",
+        )
+    raw = s.get(("ttfb", "raw"))
+    first_text = (
+        ("core", "core (stream_reads)"),
+        ("llm-plugin", "llm models"),
+        ("lc-compat", "ChatOpenAICompat"),
+    )
+    for client, label in first_text:
+        add(
+            f"round 2: {label} time to first text within 5% of raw httpx2's time to first byte",
+            _times(s.get(("ttfb", client)), raw),
+            lambda v: v <= 1.05,
+            "{:.2f}x",
+        )
     return out
 
 
@@ -503,6 +588,29 @@ def render_report(results: Any, *, quick: bool = False) -> str:
             f"| {CLIENTS[client].label} | {_cell(chat, 'us')} | {_cell(resp, 'us')} | {over} | "
             f"{_cell(calls, 'n')} | {_cell(conns, 'n')} |"
         )
+
+    # time to first text (issue 19: latency is not traded for throughput)
+    if any(("ttfb", c) in s for c in ROW_ORDER):
+        lines += [
+            "",
+            "### Time to first text",
+            "",
+            f"A streamed {plan.get('ttfb_size', 200):,}-chunk chat answer: ms from the request to "
+            "the first text the caller gets (raw httpx2: its first body byte); the median of 60 "
+            "streams per process. Ours coalesce per network read (`stream_reads`) and still "
+            "deliver the answer's first piece at once.",
+            "",
+            "| client | time to first text (ms) | vs raw httpx2's first byte |",
+            "|---|---|---|",
+        ]
+        for client in ROW_ORDER:
+            stat = s.get(("ttfb", client))
+            if stat is None:
+                continue
+            ratio = _times(stat, s.get(("ttfb", "raw")))
+            shown = "—" if ratio is None else f"{ratio:.2f}x"
+            label = "raw httpx2 (first byte)" if client == "raw" else OUR_LABELS.get(client, client)
+            lines.append(f"| {label} | {_cell(stat, 'ms')} | {shown} |")
 
     # flatness
     lines += [

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .clients import CLIENTS, PEERS
-from .env import bench_env, model_names, write_files
+from .env import MANY_SETTINGS, bench_env, model_names, write_files, write_many
 from .payloads import HI_TEXT
 from .server import start_server
 
@@ -58,6 +58,8 @@ class Plan:
     async_size: int = 500
     memory_size: int = 100_000
     memory_size_small: int = 10_000
+    ttfb_size: int = 200
+    calls_size: int = 500
     clients: tuple[str, ...] = STREAM_CLIENTS
     scenarios: tuple[str, ...] = (
         "import",
@@ -69,6 +71,8 @@ class Plan:
         "memory",
         "flat",
         "cli",
+        "ttfb",
+        "tool-calls",
     )
 
     @classmethod
@@ -111,6 +115,10 @@ class Plan:
                 out.append(("memory", "memory", self.memory_size, self.memory_reps))
             elif scenario == "cli":
                 out.append(("plugin-load", "plugin-load", 0, self.cli_reps))
+            elif scenario == "tool-calls":
+                out.append(("tool-calls", "tool-calls", self.calls_size, self.reps))
+            elif scenario == "ttfb":
+                out.append(("ttfb", "ttfb", self.ttfb_size, self.reps))
             elif scenario == "flat":
                 out.append(("memory-small", "memory", self.memory_size_small, self.memory_reps))
                 out.append(("tool-large", "tool", self.tool_size_large, self.memory_reps))
@@ -126,6 +134,10 @@ def clients_for(job: str, plan: Plan) -> list[str]:
         return ["llm-plugin"] if "llm-plugin" in chosen else []
     if job == "import-split":
         return ["lc-compat"] if "lc-compat" in chosen else []
+    if job == "tool-calls":  # issue 19: 500 calls x 4 pieces, LangChain against LangChain
+        return [c for c in chosen if c in ("core", "lc-compat", "chatopenai")]
+    if job == "ttfb":  # time to first text: ours against raw httpx2's first byte (issue 19)
+        return [c for c in chosen if c in OURS or c == "raw"]
     if job == "tool-large":
         return [c for c in chosen if c in OURS or c == "raw"]
     if job in ("memory", "memory-small"):
@@ -165,6 +177,11 @@ CLI_CASES: tuple[tuple[str, list[str], str | None], ...] = (
     ("hi-builtin-without", ["-m", "builtin-hi", "hi"], ""),
     ("hi-builtin-default", ["-m", "builtin-hi", "hi"], None),
     ("hi-plugin-default", ["-m", "bench/hi", "hi"], None),
+    # Issue 19: a settings file of 500 models in 5 providers (`bench.env.write_many`).
+    ("version-500-without", ["--version"], ""),
+    ("version-500-ours", ["--version"], "llm-openai-compat"),
+    ("models-500-without", ["models"], ""),
+    ("models-500-ours", ["models"], "llm-openai-compat"),
 )
 
 
@@ -173,13 +190,17 @@ def llm_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("llm") or "llm")
 
 
-def run_cli(root: Path, port: int, args: list[str], load_plugins: str | None) -> dict[str, Any]:
+def run_cli(
+    root: Path, port: int, args: list[str], load_plugins: str | None, many: bool = False
+) -> dict[str, Any]:
     """Wall time of one `llm` process, and its CPU time (user + sys, from the kernel's
     accounting of the child): CPU time is what a plugin adds, and is far less disturbed than
     wall time by other work on the machine."""
     import resource
 
     env = bench_env(root, port, llm_load_plugins=load_plugins)
+    if many:
+        env["OPENAI_COMPAT_SETTINGS"] = str(root / MANY_SETTINGS)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     try:
@@ -200,6 +221,8 @@ def run_cli(root: Path, port: int, args: list[str], load_plugins: str | None) ->
         return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"}
     if args[0] == "-m" and HI_TEXT not in proc.stdout:
         return {"error": f"unexpected output {proc.stdout[:100]!r}"}
+    if args == ["models"] and many and load_plugins and proc.stdout.count("many-") < 500:
+        return {"error": "`llm models` did not list the 500 models"}
     return {"value": elapsed, "unit": "ms", "cpu_ms": cpu}
 
 
@@ -264,6 +287,7 @@ def execute(plan: Plan, log: Callable[[str], None] = print) -> Results:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, start_server() as port:
         root = Path(tmp)
         write_files(root, port, model_names(plan.text_sizes(), plan.tool_sizes()))
+        write_many(root / MANY_SETTINGS, port)
         log(f"server on 127.0.0.1:{port}; measuring its ceiling")
         proc = subprocess.run(
             [sys.executable, "-m", "bench.ceiling", str(port), str(plan.memory_size)],
@@ -283,8 +307,8 @@ def execute(plan: Plan, log: Callable[[str], None] = print) -> Results:
         for client in clients_for("import", plan):
             run_one(root, port, client, "import", 0)
         if "cli" in plan.scenarios:
-            for _key, args, load in CLI_CASES:
-                run_cli(root, port, args, load)
+            for key, args, load in CLI_CASES:
+                run_cli(root, port, args, load, "-500-" in key)
         max_reps = max([r for *_, r in jobs] + [plan.cli_reps if "cli" in plan.scenarios else 0])
         for rep in range(max_reps):
             for job, scenario, size, reps in jobs:
@@ -308,7 +332,7 @@ def execute(plan: Plan, log: Callable[[str], None] = print) -> Results:
                 cases = list(CLI_CASES)
                 shift = rep % len(cases)
                 for key, args, load in cases[shift:] + cases[:shift]:
-                    result = run_cli(root, port, args, load)
+                    result = run_cli(root, port, args, load, "-500-" in key)
                     results.cli.setdefault(key, []).append(result)
                     log(f"rep {rep + 1} cli {key:20} {result.get('value', result.get('error'))}")
     results.elapsed_s = time.perf_counter() - t_start

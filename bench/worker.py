@@ -17,6 +17,10 @@ Scenarios and what `value` is:
                             (best of 3)
 - `async`                   requests/s for SIZE async calls at concurrency 50, after one
                             warm-up round of 50 (best of 3)
+- `tool-calls`              ms to receive SIZE tool calls of 4 argument pieces each (best of 3)
+- `ttfb`                    ms from the request to the first text of a streamed `text-SIZE`
+                            (raw httpx2: its first body byte): the median of TTFB_RUNS, after 5
+                            warm-up streams
 
 "Best of 3" stops early when one run is longer than INNER_CAP_S (see below).
 - `memory`                  MB by which peak RSS (VmHWM) grows during one SIZE-chunk stream
@@ -42,7 +46,7 @@ import tracemalloc
 from typing import Any
 
 from .clients import get_client
-from .payloads import HI_TEXT, TEXT_PIECE, expected_tool_arguments
+from .payloads import HI_TEXT, TEXT_PIECE, call_arguments, expected_tool_arguments
 
 __all__ = ["SCENARIOS", "main", "measure"]
 
@@ -69,7 +73,10 @@ SCENARIOS = (
     "memory",
     "plugin-load",
     "import-split",
+    "ttfb",
+    "tool-calls",
 )
+TTFB_RUNS = 60
 
 
 def _rss_kb(field: str) -> int | None:
@@ -125,6 +132,10 @@ def _check(what: str, got: object, expected: object) -> None:
 def _models_for(scenario: str, size: int) -> list[str]:
     if scenario in ("stream-chat", "stream-responses", "memory"):
         return [f"text-{WARMUP_CHUNKS}", f"text-{size}"]
+    if scenario == "ttfb":
+        return [f"text-{size}"]
+    if scenario == "tool-calls":
+        return [f"calls-{size}"]
     if scenario == "tool":
         return [f"tool-{WARMUP_CHUNKS}", f"tool-{size}"]
     return ["hi"]
@@ -282,6 +293,27 @@ def measure(client_key: str, scenario: str, size: int) -> dict[str, Any]:
             "cpu_us_per_chunk": min(c for _, c in runs) / size * 1e6,
             "runs": [size / w for w, _ in runs],
         }
+    if scenario == "ttfb":
+        firsts = []
+        for run in range(5 + TTFB_RUNS):
+            first, length = client.first_text(size)
+            _check("stream length", length, size * len(TEXT_PIECE))
+            if run >= 5:
+                firsts.append(first * 1000)
+        return {"value": statistics.median(firsts), "unit": "ms", "min": min(firsts)}
+    if scenario == "tool-calls":
+        wanted = [json.loads(call_arguments(i)) for i in range(size)]
+        times = []
+        for _ in range(1 + INNER):
+            gc.collect()
+            t0 = time.perf_counter()
+            calls = client.tool_calls(size)
+            times.append(time.perf_counter() - t0)
+            _check("tool calls", calls, wanted)
+            if times[-1] > TOOL_CAP_S:
+                break
+        best = min(times[1:] or times)  # the first run is a warm-up
+        return {"value": best * 1000, "unit": "ms", "runs": [t * 1000 for t in times]}
     if scenario == "tool":
         expected = json.loads(expected_tool_arguments(size))
         _check(

@@ -189,6 +189,10 @@ class ChatOpenAICompat(BaseChatModel):
     include_response_headers: bool = False
     """Put the response's HTTP headers (without cookies or credentials) in
     `response_metadata["headers"]`."""
+    stream_granularity: Literal["read", "event"] = "read"
+    """"read": what arrived in one network read becomes one chunk (text joined; nothing waits
+    for more data), so LangChain's per-chunk cost is paid once per read; "event": one chunk
+    per server event."""
     use_responses_api: bool | None = None
     """True sends to `/responses` (api_shape="responses"), False to `/chat/completions`."""
     model_kwargs: dict[str, Any] | None = None
@@ -546,12 +550,22 @@ class ChatOpenAICompat(BaseChatModel):
             builders.append(builder)
         client = self._client_for(call, sync=True)
         assert isinstance(client, Client)
-        events = client.stream(self._conversation(messages, call, run_manager), options)
-        with closing(events), translated_errors():
-            for event in events:
-                chunk = builder.feed(event)
-                if chunk is not None:
-                    yield chunk
+        conversation = self._conversation(messages, call, run_manager)
+        if self.stream_granularity == "event":
+            events = client.stream(conversation, options)
+            with closing(events), translated_errors():
+                for event in events:
+                    chunk = builder.feed(event)
+                    if chunk is not None:
+                        yield chunk
+            return
+        batches = client.stream_reads(conversation, options)
+        with closing(batches), translated_errors():
+            for batch in batches:
+                for event in batch:
+                    chunk = builder.feed(event)
+                    if chunk is not None:
+                        yield chunk
 
     async def _arun(self, messages: list[BaseMessage], stop: list[str] | None,
                     call: Mapping[str, Any], *, stream: bool, run_manager: Any = None,
@@ -563,14 +577,25 @@ class ChatOpenAICompat(BaseChatModel):
             builders.append(builder)
         client = self._client_for(call, sync=False)
         assert isinstance(client, AsyncClient)
-        events = client.stream(self._conversation(messages, call, run_manager), options)
-        # aclosing: an abandoned or cancelled stream closes the HTTP response at once.
-        async with aclosing(events):
+        conversation = self._conversation(messages, call, run_manager)
+        if self.stream_granularity == "event":
+            events = client.stream(conversation, options)
+            # aclosing: an abandoned or cancelled stream closes the HTTP response at once.
+            async with aclosing(events):
+                with translated_errors():
+                    async for event in events:
+                        chunk = builder.feed(event)
+                        if chunk is not None:
+                            yield chunk
+            return
+        batches = client.stream_reads(conversation, options)
+        async with aclosing(batches):
             with translated_errors():
-                async for event in events:
-                    chunk = builder.feed(event)
-                    if chunk is not None:
-                        yield chunk
+                async for batch in batches:
+                    for event in batch:
+                        chunk = builder.feed(event)
+                        if chunk is not None:
+                            yield chunk
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:

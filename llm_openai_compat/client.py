@@ -35,7 +35,7 @@ from .call import (
 from .config.settings import ProviderSettings
 from .discovery import aprovider_models, provider_models
 from .errors import ConfigError, DeadlineExceeded, OpenAICompatError, clip, is_transient
-from .events import Event, Finish, ResponseMeta, Usage
+from .events import Event, Finish, ResponseMeta, Usage, coalesce
 from .hooks import AttemptRecord, Exchange
 from .http import transport
 from .http.pools import OwnedClients, Pools
@@ -428,6 +428,19 @@ def headers_meta(headers: Mapping[str, str]) -> ResponseMeta:
     }})
 
 
+def _answers(events: list[Event]) -> bool:
+    """Whether `events` hold a piece of the answer (not only metadata): time to first text is
+    not traded for throughput, so the first such batch is not held for the rest of its read."""
+    return any(not isinstance(e, ResponseMeta) for e in events)
+
+
+def _batch(events: list[Event], reads: bool) -> list[Any]:
+    """What a stream yields for `events`: them one by one, or as one coalesced list."""
+    if not reads:
+        return events
+    return [coalesce(events)] if events else []
+
+
 class Client(_BaseClient):
     """Synchronous client. Connections are pooled per provider and reused across calls.
 
@@ -437,23 +450,38 @@ class Client(_BaseClient):
     def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> Generator[Event, None, None]:
+        """The answer's events, one at a time, as the server sends them."""
+        return self._events(conversation, options, False)
+
+    def stream_reads(
+        self, conversation: Conversation, options: RequestOptions
+    ) -> Generator[list[Event], None, None]:
+        """The same events in lists: everything that arrived in one network read, `coalesce`d
+        (adjacent text pieces joined...). Never waits for more data than arrived; for hosts
+        with a per-chunk cost (LangChain, llm), which then pay it once per read."""
+        return self._events(conversation, options, True)
+
+    def _events(
+        self, conversation: Conversation, options: RequestOptions, reads: bool
+    ) -> Generator[Any, None, None]:
         chain = _Chain(self, options)
         for leg in chain:
             try:
-                yield from self._stream_leg(leg, conversation, chain.deadline)
+                yield from self._stream_leg(leg, conversation, chain.deadline, reads)
                 return
             except OpenAICompatError as error:
                 chain.failed(leg, error)
         raise chain.exhausted()
 
     def _stream_leg(
-        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
-    ) -> Generator[Event, None, None]:
+        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None, reads: bool
+    ) -> Generator[Any, None, None]:
         options = leg.options
         tried: set[str] = set()
         while True:
             prepared, recorder = self._begin(leg, conversation, deadline)
             closing: list[Event] | None = None
+            pending: list[Event] = []
             try:
                 if prepared.stream:
                     with transport.send_stream(
@@ -467,31 +495,51 @@ class Client(_BaseClient):
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
                         if options.include_headers:
-                            yield headers_meta(response.headers)
+                            pending.append(headers_meta(response.headers))
                         if (meta := leg.meta()) is not None:
-                            yield meta
-                        for chunk in transport.iter_body(response, prepared.endpoint):
-                            leg.delivered = True
-                            yield from state.feed(chunk)
-                            if state.error is not None:
-                                del chunk  # server bytes: not a local of the traceback
-                                raise state.error
+                            pending.append(meta)
+                        if reads:
+                            arrived = transport.arrived(response)
+                            first = True  # the answer's first batch goes out with its first piece
+                            for chunk in transport.iter_body(response, prepared.endpoint):
+                                leg.delivered = True
+                                pending += state.feed(chunk)
+                                if state.error is not None:
+                                    del chunk  # server bytes: not a local of the traceback
+                                    if pending:
+                                        yield coalesce(pending)
+                                    raise state.error
+                                if pending and (
+                                    not arrived() or (first and _answers(pending))
+                                ):
+                                    first = first and not _answers(pending)
+                                    yield coalesce(pending)
+                                    pending = []
+                        else:
+                            yield from pending
+                            pending = []
+                            for chunk in transport.iter_body(response, prepared.endpoint):
+                                leg.delivered = True
+                                yield from state.feed(chunk)
+                                if state.error is not None:
+                                    del chunk  # server bytes: not a local of the traceback
+                                    raise state.error
                         chunk = b""  # nor when `close` raises
                         closing = state.close()
                         if state.error is not None:
-                            yield from closing
+                            yield from _batch(pending + closing, reads)
                             raise state.error
                 else:
                     closing, failure = self._fetch(leg, prepared, recorder, options.include_headers)
                     if failure is not None:
-                        yield from closing
+                        yield from _batch(closing, reads)
                         raise failure
             except OpenAICompatError as error:
                 if self._adapt(prepared, recorder, error, tried):
                     continue
                 raise
             recorder.finish(closing, None)
-            yield from closing
+            yield from _batch(pending + closing, reads)
             return
 
     def complete(self, conversation: Conversation, options: RequestOptions) -> Result:
@@ -634,27 +682,40 @@ class Client(_BaseClient):
 class AsyncClient(_BaseClient):
     """Asynchronous client on httpx2's AsyncClient (no thread pool)."""
 
-    async def stream(
+    def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> AsyncGenerator[Event, None]:
+        """The answer's events, one at a time, as the server sends them."""
+        return self._events(conversation, options, False)
+
+    def stream_reads(
+        self, conversation: Conversation, options: RequestOptions
+    ) -> AsyncGenerator[list[Event], None]:
+        """The async twin of `Client.stream_reads`: one coalesced list per network read."""
+        return self._events(conversation, options, True)
+
+    async def _events(
+        self, conversation: Conversation, options: RequestOptions, reads: bool
+    ) -> AsyncGenerator[Any, None]:
         chain = _Chain(self, options)
         for leg in chain:
             try:
-                async for event in self._stream_leg(leg, conversation, chain.deadline):
-                    yield event
+                async for item in self._stream_leg(leg, conversation, chain.deadline, reads):
+                    yield item
                 return
             except OpenAICompatError as error:
                 chain.failed(leg, error)
         raise chain.exhausted()
 
     async def _stream_leg(
-        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None
-    ) -> AsyncGenerator[Event, None]:
+        self, leg: _Leg, conversation: Conversation, deadline: Deadline | None, reads: bool
+    ) -> AsyncGenerator[Any, None]:
         options = leg.options
         tried: set[str] = set()
         while True:
             prepared, recorder = self._begin(leg, conversation, deadline)
             closing: list[Event] | None = None
+            pending: list[Event] = []
             try:
                 if prepared.stream:
                     async with transport.asend_stream(
@@ -668,35 +729,56 @@ class AsyncClient(_BaseClient):
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
                         if options.include_headers:
-                            yield headers_meta(response.headers)
+                            pending.append(headers_meta(response.headers))
                         if (meta := leg.meta()) is not None:
-                            yield meta
-                        async for chunk in transport.aiter_body(response, prepared.endpoint):
-                            leg.delivered = True
-                            for event in state.feed(chunk):
+                            pending.append(meta)
+                        if reads:
+                            arrived = transport.arrived(response)
+                            first = True  # the answer's first batch goes out with its first piece
+                            async for chunk in transport.aiter_body(response, prepared.endpoint):
+                                leg.delivered = True
+                                pending += state.feed(chunk)
+                                if state.error is not None:
+                                    del chunk  # server bytes: not a local of the traceback
+                                    if pending:
+                                        yield coalesce(pending)
+                                    raise state.error
+                                if pending and (
+                                    not arrived() or (first and _answers(pending))
+                                ):
+                                    first = first and not _answers(pending)
+                                    yield coalesce(pending)
+                                    pending = []
+                        else:
+                            for event in pending:
                                 yield event
-                            if state.error is not None:
-                                del chunk  # server bytes: not a local of the traceback
-                                raise state.error
+                            pending = []
+                            async for chunk in transport.aiter_body(response, prepared.endpoint):
+                                leg.delivered = True
+                                for event in state.feed(chunk):
+                                    yield event
+                                if state.error is not None:
+                                    del chunk  # server bytes: not a local of the traceback
+                                    raise state.error
                         chunk = b""  # nor when `close` raises
                         closing = state.close()
                         if state.error is not None:
-                            for event in closing:
-                                yield event
+                            for item in _batch(pending + closing, reads):
+                                yield item
                             raise state.error
                 else:
                     closing, failure = await self._fetch(leg, prepared, recorder, options.include_headers)
                     if failure is not None:
-                        for event in closing:
-                            yield event
+                        for item in _batch(closing, reads):
+                            yield item
                         raise failure
             except OpenAICompatError as error:
                 if self._adapt(prepared, recorder, error, tried):
                     continue
                 raise
             recorder.finish(closing, None)
-            for event in closing:
-                yield event
+            for item in _batch(pending + closing, reads):
+                yield item
             return
 
     async def complete(self, conversation: Conversation, options: RequestOptions) -> Result:

@@ -424,20 +424,29 @@ class MalformedJSON(StreamError, ValueError):
 MAX_JSON_DEPTH = 200
 
 
+# `json.loads` minus its per-call wrapper (type checks, BOM test, keyword handling) for text:
+# the stream parsers call this once per event (docs/performance.md).
+_decode_str = json.JSONDecoder().decode
+# A value nested N deep has N opening and N closing brackets: shorter text cannot be too deep.
+_DEPTH_CHARS = 2 * MAX_JSON_DEPTH
+
+
 def loads_json(data: str | bytes | bytearray) -> Any:
     """`json.loads` for text that came from outside: every failure is a `MalformedJSON`.
 
     json raises ValueError for bad text, UnicodeDecodeError for bad bytes, RecursionError for
     deep nesting (`"[" * 100000`) and TypeError for input that is not text; all of them
     become one error from the tree. Nesting deeper than `MAX_JSON_DEPTH` is refused
-    too; the depth walk runs only when the text holds that many brackets (cheap `count`s)."""
+    too; the depth walk runs only when the text is long enough and holds that many brackets
+    (cheap `count`s)."""
     try:
-        value = json.loads(data)
+        # A str starting with a BOM fails in `decode` as in `json.loads` (not whitespace).
+        value = _decode_str(data) if type(data) is str else json.loads(data)
     except RecursionError:
         raise MalformedJSON(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep") from None
     except (ValueError, TypeError) as exc:
         raise MalformedJSON(f"Not valid JSON: {exc}") from None
-    if isinstance(value, (dict, list)):
+    if len(data) > _DEPTH_CHARS and isinstance(value, (dict, list)):
         opens = data.count("[") + data.count("{") if isinstance(data, str) else (
             data.count(b"[") + data.count(b"{")
         )

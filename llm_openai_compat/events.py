@@ -38,6 +38,7 @@ __all__ = [
     "ToolCallArgumentsDelta",
     "ToolCallStart",
     "Usage",
+    "coalesce",
 ]
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error", "other"]
@@ -223,3 +224,60 @@ Event = (
     | Finish
     | StreamFailure
 )
+
+
+def coalesce(events: list[Event]) -> list[Event]:
+    """`events` with each run of adjacent pieces of one kind joined into one event: text,
+    refusal, reasoning of one kind, and the argument pieces of one tool call. Order, and every
+    other event, are kept as they are; nothing is dropped. The clients' `stream_reads` applies
+    it to what arrived in one network read, so a host pays its per-chunk cost (callbacks,
+    chunk merging, partial-JSON parsing) once per read instead of once per server event."""
+    if len(events) < 2:
+        return events
+    out: list[Event] = []
+    run: list[str] = []
+    head: Event | None = None  # the first event of the run being joined
+    for event in events:
+        kind = type(event)
+        if head is not None and kind is type(head) and _joins(head, event):
+            run.append(_piece(event))
+            continue
+        if head is not None:
+            out.append(_joined(head, run) if len(run) > 1 else head)
+            head = None
+        if kind in _JOINABLE:
+            head, run = event, [_piece(event)]
+        else:
+            out.append(event)
+    if head is not None:
+        out.append(_joined(head, run) if len(run) > 1 else head)
+    return out
+
+
+_JOINABLE = (TextDelta, RefusalDelta, ReasoningDelta, ToolCallArgumentsDelta)
+
+
+def _joins(head: Event, event: Event) -> bool:
+    if isinstance(head, ReasoningDelta):
+        return head.kind == event.kind  # type: ignore[union-attr]
+    if isinstance(head, ToolCallArgumentsDelta):
+        return head.index == event.index and head.id == event.id  # type: ignore[union-attr]
+    return True
+
+
+def _piece(event: Event) -> str:
+    if isinstance(event, ToolCallArgumentsDelta):
+        return event.delta
+    return event.text  # type: ignore[union-attr]
+
+
+def _joined(head: Event, run: list[str]) -> Event:
+    text = "".join(run)
+    if isinstance(head, TextDelta):
+        return TextDelta(text)
+    if isinstance(head, RefusalDelta):
+        return RefusalDelta(text)
+    if isinstance(head, ReasoningDelta):
+        return ReasoningDelta(text, head.kind)
+    assert isinstance(head, ToolCallArgumentsDelta)
+    return ToolCallArgumentsDelta(head.index, head.id, text)

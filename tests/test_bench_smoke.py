@@ -43,3 +43,61 @@ def test_host_floors_and_own_generators_stream_what_they_are_sent(tmp_path):
     for client, result in results.items():
         assert "error" not in result and "unavailable" not in result, (client, result)
         assert result["unit"] == "MB" and result["value"] >= 0
+
+
+def test_time_to_first_text_and_the_round_two_targets(tmp_path):
+    """Issue 19's additions: the `ttfb` scenario (raw httpx2's first byte against our first text,
+    through each of our clients), the 500-model settings file the CLI cases read, and the round
+    two targets in the report."""
+    import json
+
+    from bench.env import MANY_SETTINGS, write_many
+
+    with start_server() as port:
+        write_files(tmp_path, port, model_names([200], [200]))
+        write_many(tmp_path / MANY_SETTINGS, port, providers=2, models=3)
+        results = {c: run_one(tmp_path, port, c, "ttfb", 200) for c in ("raw", "core", "lc-compat")}
+        calls = {c: run_one(tmp_path, port, c, "tool-calls", 3) for c in ("core", "lc-compat")}
+    for client, result in calls.items():  # every call's arguments checked by the worker
+        assert "error" not in result and "unavailable" not in result, (client, result)
+        assert result["unit"] == "ms" and result["value"] > 0
+    for client, result in results.items():
+        assert "error" not in result and "unavailable" not in result, (client, result)
+        assert result["unit"] == "ms" and result["value"] > 0
+    many = json.loads((tmp_path / MANY_SETTINGS).read_text())["providers"]
+    assert sum(len(p["models"]) for p in many.values()) == 6
+
+    plan = Plan(reps=1)
+    run = Results(plan=plan.__dict__, machine={"cpus": 1, "platform": "test", "versions": {}})
+    for client, result in results.items():
+        run.add("ttfb", client, result)
+    report = render_report(run, quick=True)
+    assert "### Time to first text" in report
+    assert "round 2: core (stream_reads) time to first text within 5% of raw httpx2's" in report
+    assert "round 2: `llm models` with 500 models in 5 providers" in report
+
+
+def test_the_ab_table_goes_between_its_markers(tmp_path):
+    """`python -m bench.ab ... --write` renders the medians and says where AFTER is at least as
+    good, and replaces only its own section of docs/performance.md."""
+    from bench.ab import AB_BEGIN, AB_END, markdown, write_section
+
+    def run(call_ratio: float, rps: float) -> dict[str, float | str]:
+        return {
+            "package": "x",
+            "call_raw_us": 400.0,
+            "call_ratio": call_ratio,
+            "async_core_rps": rps,
+        }
+
+    results = {"/a/before": [run(1.2, 900.0)], "/b/after": [run(1.1, 800.0)]}
+    table = markdown(results, ["/a/before", "/b/after"], 1)
+    assert "| call_ratio | 1.200 | 1.100 | yes |" in table
+    assert "| async_core_rps | 900.000 | 800.000 | no |" in table
+    assert "| call_raw_us | 400.000 | 400.000 |  |" in table  # the floor: no verdict
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"head\n{AB_BEGIN}\nold\n{AB_END}\ntail\n")
+    write_section(doc, table)
+    text = doc.read_text()
+    assert text.startswith("head\n") and text.endswith(f"{AB_END}\ntail\n")
+    assert "old" not in text and "call_ratio" in text

@@ -175,8 +175,10 @@ class Pools:
         key = (provider, model)
         breaker = breakers.get(key)
         if breaker is not None:  # the common case, without the lock (each step is atomic)
-            with contextlib.suppress(KeyError):  # evicted meanwhile: still a working breaker
+            try:  # noqa: SIM105 - suppress() costs a context manager per request
                 breakers.move_to_end(key)
+            except KeyError:  # evicted meanwhile: still a working breaker
+                pass
             return breaker
         with self._lock:
             breaker = breakers.get(key)

@@ -46,7 +46,7 @@ from .retry import (
 )
 
 __all__ = [
-    "AttemptInfo", "Endpoint", "Pools", "aiter_body", "asend", "asend_stream",
+    "AttemptInfo", "Endpoint", "Pools", "aiter_body", "arrived", "asend", "asend_stream",
     "is_sensitive_header", "iter_body", "redact_url", "redacted_headers", "send", "send_stream",
     "timeout_for", "translate_exception",
 ]
@@ -94,10 +94,14 @@ class Endpoint:
         """Seconds a response may go without data; a stream without an event (see call.py)."""
         return _DEFAULT_TIMEOUT_S if self.timeout_ms is None else max(self.timeout_ms, 1) / 1000
 
-    @functools.cached_property
+    @property
     def secrets(self) -> tuple[str, ...]:
-        """This request's secrets (sensitive header values, URL credentials), longest first."""
-        return call_secrets(self.headers, self.url)
+        """This request's secrets (sensitive header values, URL credentials), longest first;
+        computed once (not a `cached_property`: its lock cost more than the rest of the call)."""
+        found: tuple[str, ...] | None = self.__dict__.get("_secrets")
+        if found is None:
+            found = self.__dict__["_secrets"] = call_secrets(self.headers, self.url)
+        return found
 
     def __repr__(self) -> str:
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -225,13 +229,22 @@ class _Call:
         return f"_Call({self.method} {self.ep!r}, read={self.read})"
 
 
+@functools.lru_cache(maxsize=64)  # `replace` per call was a cost the A/B showed
+def _with_attempts(policy: RetryPolicy, attempts: int, *injected: object) -> RetryPolicy:
+    """`policy` with `attempts`; `injected` (its sleep, asleep and random, which the policy's
+    equality ignores) are part of the cache key so a policy never gets another's."""
+    return replace(policy, max_attempts=attempts)
+
+
 def _call(
     ep: Endpoint, body: bytes | None, method: Method, read: bool, pools: Pools,
     policy: RetryPolicy | None, breaker: CircuitBreaker | None, on_attempt: OnAttempt | None,
 ) -> _Call:
     policy = policy or DEFAULT_POLICY
-    if ep.max_attempts is not None:
-        policy = replace(policy, max_attempts=max(1, ep.max_attempts))
+    if ep.max_attempts is not None and policy.max_attempts != max(1, ep.max_attempts):
+        policy = _with_attempts(
+            policy, max(1, ep.max_attempts), policy.sleep, policy.asleep, policy.random
+        )
     model_breaker = None
     if breaker is None:  # the origin's, and the model's (a breaker given is the only one)
         breaker = pools.breaker(ep.provider)
@@ -554,6 +567,59 @@ async def asend(
         return await _aopen(call, lease.client)
     finally:
         await pools.arelease(lease)
+
+
+def _never() -> bool:
+    return False
+
+
+def arrived(response: httpx2.Response) -> Callable[[], bool]:
+    """A probe for coalescing per network read: True when the response's next body bytes have
+    already arrived (h11 holds them), so reading on returns without touching the network.
+
+    httpx2 has no public way to ask, so this looks through its stream to httpcore2's HTTP/1.1
+    connection and h11's receive buffer; where anything is not as expected (HTTP/2, another
+    transport, a later version) the probe is always False: one batch per read of the body, the
+    granularity without coalescing. It never says True when the next read would wait: for a
+    chunked body at a chunk boundary it asks for a whole chunk-size line and a byte beyond."""
+    try:
+        inner: Any = response.stream  # private attributes, each checked: see the docstring
+        if isinstance(inner, (_Primed, _APrimed)):  # its first chunk is read by then
+            inner = inner._stream
+        stream = inner._stream._httpcore_stream._stream
+        state = stream._connection._h11_state
+        if not isinstance(state._receive_buffer._data, bytearray):
+            return _never
+        state._reader  # noqa: B018 - it must exist
+    except AttributeError:
+        return _never
+
+    return lambda: h11_ready(state)
+
+
+def h11_ready(state: Any) -> bool:
+    """Whether an h11 connection can produce its next body event (data or the end) from the
+    bytes it already holds, without reading the network (see `arrived`)."""
+    data = state._receive_buffer._data
+    size = len(data)
+    if not size:
+        return False
+    reader = state._reader
+    chunk_left = getattr(reader, "_bytes_in_chunk", None)
+    if chunk_left is None:  # Content-Length or read-to-close: any byte is body
+        return type(reader).__name__ in ("ContentLengthReader", "Http10Reader")
+    if reader._reading_trailer:
+        return False
+    skip = len(reader._bytes_to_discard)
+    if chunk_left and not skip:
+        return True  # inside a chunk: its next bytes are data
+    end = data.find(b"\r\n", skip)  # the chunk-size line, as h11 reads it
+    if end < 0 or size <= end + 2:
+        return False
+    if data[skip:end].split(b";")[0].strip().lstrip(b"0"):
+        return True  # a chunk of data follows its size line
+    rest = bytes(data[end + 2 :])  # the last chunk: only with its whole trailer
+    return rest.startswith(b"\r\n") or b"\r\n\r\n" in rest
 
 
 def iter_body(response: httpx2.Response, endpoint: Endpoint) -> Iterator[bytes]:

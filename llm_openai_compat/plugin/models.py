@@ -441,9 +441,12 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
                 )
             finally:
                 del key  # no frame of the call keeps the raw key (tracebacks with locals)
-            for event in client.stream(converted, options):
-                for out in translator.translate(event):
-                    yield watch.see(out)
+            # One read of the network, one batch: text pieces that arrived together are joined
+            # (`coalesce`), so llm keeps and prints one chunk per read, not one per token.
+            for batch in client.stream_reads(converted, options):
+                for event in batch:
+                    for out in translator.translate(event):
+                        yield watch.see(out)
         except OpenAICompatError as error:
             raise llm.ModelError(str(_for_llm(error, self.provider_id))) from None
         yield from translator.finish()
@@ -481,9 +484,10 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
                 )
             finally:
                 del key  # no frame of the call keeps the raw key (tracebacks with locals)
-            async for event in client.stream(converted, options):
-                for out in translator.translate(event):
-                    yield watch.see(out)
+            async for batch in client.stream_reads(converted, options):
+                for event in batch:
+                    for out in translator.translate(event):
+                        yield watch.see(out)
         except OpenAICompatError as error:
             raise llm.ModelError(str(_for_llm(error, self.provider_id))) from None
         for out in translator.finish():

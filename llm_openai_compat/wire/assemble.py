@@ -153,7 +153,9 @@ _MAX_COUNT = 2**53
 def count_of(value: Any) -> int | None:
     """A server's token count, or None when it is not one: a bool, a string ("12"), NaN,
     infinity, a fraction, a negative number or an absurdly large one."""
-    if isinstance(value, bool):
+    if type(value) is int:  # the common case first (bool is a subclass, not this type)
+        return value if 0 <= value <= _MAX_COUNT else None
+    if value is None or isinstance(value, bool):
         return None
     if isinstance(value, float):
         if not value.is_integer():  # also NaN and infinity
@@ -164,6 +166,10 @@ def count_of(value: Any) -> int | None:
     return None
 
 
+# One encoder for every scrub: `json.dumps` with options builds a new one per call.
+_to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def _scrubbed(value: Any, secrets: tuple[str, ...] = ()) -> Any:
     """`value` (JSON data from the server) with known secrets and credential-shaped strings
     redacted: a server may echo the request's key into metadata that adapters store (llm's
@@ -172,7 +178,7 @@ def _scrubbed(value: Any, secrets: tuple[str, ...] = ()) -> Any:
     if isinstance(value, str):
         return redact(value, secrets)
     try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
+        text = _to_json(value)
     except (TypeError, ValueError, RecursionError):
         return {}
     scrubbed = redact(text, secrets)
@@ -180,6 +186,17 @@ def _scrubbed(value: Any, secrets: tuple[str, ...] = ()) -> Any:
 
 
 def _scrubbed_meta(meta: ResponseMeta, secrets: tuple[str, ...] = ()) -> ResponseMeta:
+    # One test of the three together first (each as `_scrubbed` sees it), since most often
+    # nothing is masked; a match spanning two parts only sends it down the exact road.
+    try:
+        extra = _to_json(meta.extra) if meta.extra else ""
+    except (TypeError, ValueError, RecursionError):
+        extra = None
+    ident, model = meta.id or "", meta.model or ""
+    if extra is not None and isinstance(ident, str) and isinstance(model, str):
+        text = "\x00".join((ident, model, extra))
+        if redact(text, secrets) == text:
+            return meta
     return ResponseMeta(
         id=_scrubbed(meta.id, secrets) if meta.id else meta.id,
         model=_scrubbed(meta.model, secrets) if meta.model else meta.model,
@@ -306,6 +323,12 @@ def _partial_suffix(text: str, tag: str) -> int:
     return 0
 
 
+# Deltas that are already events: passed on as they come.
+_PASSED_THROUGH = (
+    ReasoningDelta, ReasoningItem, Logprobs, RefusalDelta, Annotation, ServerToolItem, OtherChoice,
+)
+
+
 class Assembler:
     """Feed deltas, get events. Call `close()` once at the end of the body or stream."""
 
@@ -333,43 +356,49 @@ class Assembler:
     def feed(self, deltas: Iterable[Delta]) -> list[Event]:
         out: list[Event] = []
         for delta in deltas:
-            # isinstance, most frequent first: a `match` is slower per delta on Python 3.11.
-            if isinstance(delta, TextDelta):
+            # By exact type, most frequent first; anything else (and subclasses) in `_feed_one`:
+            # an isinstance chain (or a `match`) costs up to a dozen calls per delta.
+            kind = type(delta)
+            if kind is TextDelta:
                 if self._think is None:
-                    out.append(delta)
+                    out.append(delta)  # type: ignore[arg-type]
                 else:
-                    out.extend(self._think.feed(delta.text))
-            elif isinstance(delta, ToolCallFragment):
-                self._tool_fragment(delta, out)
-            elif isinstance(
-                delta,
-                (
-                    ReasoningDelta,
-                    ReasoningItem,
-                    Logprobs,
-                    RefusalDelta,
-                    Annotation,
-                    ServerToolItem,
-                    OtherChoice,
-                ),
-            ):
-                out.append(delta)
-            elif isinstance(delta, Usage):
-                self._usage = delta
-            elif isinstance(delta, ResponseMeta):
-                self._merge_meta(delta, out)
-            elif isinstance(delta, FinishSignal):
-                if not self._finished:
-                    self._finished = True
-                    raw = delta.raw_reason
-                    self._finish_raw = raw if raw is None or raw.isalnum() else _scrubbed(raw, self._secrets)
-                    self._complete_calls(out)
-            elif isinstance(delta, DoneSignal):
-                self._done = True
-            elif isinstance(delta, StreamFailure) and not self._failed:
-                self._failed = True
-                out.append(delta)
+                    out.extend(self._think.feed(delta.text))  # type: ignore[union-attr]
+            elif kind is ToolCallFragment:
+                self._tool_fragment(delta, out)  # type: ignore[arg-type]
+            elif kind in _PASSED_THROUGH:
+                out.append(delta)  # type: ignore[arg-type]
+            elif kind is Usage:
+                self._usage = delta  # type: ignore[assignment]
+            else:
+                self._feed_one(delta, out)
         return out
+
+    def _feed_one(self, delta: Delta, out: list[Event]) -> None:
+        if isinstance(delta, TextDelta):
+            if self._think is None:
+                out.append(delta)
+            else:
+                out.extend(self._think.feed(delta.text))
+        elif isinstance(delta, ToolCallFragment):
+            self._tool_fragment(delta, out)
+        elif isinstance(delta, _PASSED_THROUGH):
+            out.append(delta)
+        elif isinstance(delta, Usage):
+            self._usage = delta
+        elif isinstance(delta, ResponseMeta):
+            self._merge_meta(delta, out)
+        elif isinstance(delta, FinishSignal):
+            if not self._finished:
+                self._finished = True
+                raw = delta.raw_reason
+                self._finish_raw = raw if raw is None or raw.isalnum() else _scrubbed(raw, self._secrets)
+                self._complete_calls(out)
+        elif isinstance(delta, DoneSignal):
+            self._done = True
+        elif isinstance(delta, StreamFailure) and not self._failed:
+            self._failed = True
+            out.append(delta)
 
     def close(self) -> list[Event]:
         """End of stream: flush, complete open calls, then usage and finish (or a failure)."""
@@ -387,7 +416,9 @@ class Assembler:
         if self._usage is not None:
             usage = self._usage
             if usage.raw:
-                usage = replace(usage, raw=_scrubbed(usage.raw, self._secrets))
+                raw = _scrubbed(usage.raw, self._secrets)
+                if raw is not usage.raw:  # most often nothing to mask: no copy
+                    usage = replace(usage, raw=raw)
             out.append(usage)
         if self._finished:
             reason = normalize_finish_reason(self._finish_raw)

@@ -65,6 +65,11 @@ _ECHO_LIMIT = 200
 _ALWAYS_META = ("system_fingerprint", "service_tier")
 
 
+@functools.lru_cache(maxsize=64)  # a profile's few names; a parser is made for every call
+def _meta_fields(extra: tuple[str, ...]) -> tuple[str, ...]:
+    return _ALWAYS_META + tuple(f for f in extra if f not in _ALWAYS_META)
+
+
 class ChatStreamParser:
     """Turns one SSE event (or one parsed chunk) of a Chat Completions stream into deltas.
 
@@ -88,9 +93,7 @@ class ChatStreamParser:
     def __init__(self, profile: Profile) -> None:
         self._profile = profile
         self._fields = profile.reasoning_fields
-        self._meta_fields = _ALWAYS_META + tuple(
-            f for f in profile.response_meta_fields if f not in _ALWAYS_META
-        )
+        self._meta_fields = _meta_fields(profile.response_meta_fields)
         self._usage_fields = profile.nested_usage_fields
         self._id: Any = None
         self._model: Any = None
