@@ -506,12 +506,10 @@ class ChatOpenAICompat(BaseChatModel):
             builders.append(builder)
         client = self._client_for(call, sync=True)
         assert isinstance(client, Client)
-        events = client.stream(self._conversation(messages, call, run_manager), options)
-        with closing(events), translated_errors():
-            for event in events:
-                chunk = builder.feed(event)
-                if chunk is not None:
-                    yield chunk
+        batches = client.stream_batches(self._conversation(messages, call, run_manager), options)
+        with closing(batches), translated_errors():
+            for batch in batches:
+                yield from builder.feed_batch(batch)
 
     async def _arun(self, messages: list[BaseMessage], stop: list[str] | None,
                     call: Mapping[str, Any], *, stream: bool, run_manager: Any = None,
@@ -523,13 +521,12 @@ class ChatOpenAICompat(BaseChatModel):
             builders.append(builder)
         client = self._client_for(call, sync=False)
         assert isinstance(client, AsyncClient)
-        events = client.stream(self._conversation(messages, call, run_manager), options)
+        batches = client.stream_batches(self._conversation(messages, call, run_manager), options)
         # aclosing: an abandoned or cancelled stream closes the HTTP response at once.
-        async with aclosing(events):
+        async with aclosing(batches):
             with translated_errors():
-                async for event in events:
-                    chunk = builder.feed(event)
-                    if chunk is not None:
+                async for batch in batches:
+                    for chunk in builder.feed_batch(batch):
                         yield chunk
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,

@@ -1,7 +1,7 @@
 """`Client` and `AsyncClient`: the single entry point both adapters call.
 
 A client is bound to one provider (from the settings file, or given inline). `stream()` yields
-events from `events.py`; `complete()` returns the assembled `Result`. Everything but the I/O
+events from `events.py` (`stream_batches()` the same events, one list per network read); `complete()` returns the assembled `Result`. Everything but the I/O
 loop lives in `call.py` and is shared; the async client duplicates only that loop.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from contextlib import aclosing, closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -259,10 +260,20 @@ class Client(_BaseClient):
     def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> Generator[Event, None, None]:
+        with closing(self.stream_batches(conversation, options)) as batches:
+            for batch in batches:
+                yield from batch
+
+    def stream_batches(
+        self, conversation: Conversation, options: RequestOptions
+    ) -> Generator[list[Event], None, None]:
+        """The events of `stream()`, in lists: each list is what one network read produced
+        (or the final events), never empty. Everything in a list has arrived, so a host may
+        merge it into one chunk of its own without delaying anything."""
         tried: set[str] = set()
         while True:
             prepared, recorder = self._begin(conversation, options)
-            closing: list[Event] | None = None
+            ending: list[Event] | None = None
             try:
                 if prepared.stream:
                     with transport.send_stream(
@@ -276,28 +287,33 @@ class Client(_BaseClient):
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
                         if options.include_headers:
-                            yield headers_meta(response.headers)
+                            yield [headers_meta(response.headers)]
                         for chunk in transport.iter_body(response, prepared.endpoint):
-                            yield from state.feed(chunk)
+                            events = state.feed(chunk)
+                            if events:
+                                yield events
                             if state.error is not None:
                                 del chunk  # server bytes: not a local of the traceback
                                 raise state.error
                         chunk = b""  # nor when `close` raises
-                        closing = state.close()
+                        ending = state.close()
                         if state.error is not None:
-                            yield from closing
+                            if ending:
+                                yield ending
                             raise state.error
                 else:
-                    closing, failure = self._fetch(prepared, recorder, options.include_headers)
+                    ending, failure = self._fetch(prepared, recorder, options.include_headers)
                     if failure is not None:
-                        yield from closing
+                        if ending:
+                            yield ending
                         raise failure
             except OpenAICompatError as error:
                 if self._adapt(prepared, recorder, error, tried):
                     continue
                 raise
-            recorder.finish(closing, None)
-            yield from closing
+            recorder.finish(ending, None)
+            if ending:
+                yield ending
             return
 
     def complete(self, conversation: Conversation, options: RequestOptions) -> Result:
@@ -431,10 +447,19 @@ class AsyncClient(_BaseClient):
     async def stream(
         self, conversation: Conversation, options: RequestOptions
     ) -> AsyncGenerator[Event, None]:
+        async with aclosing(self.stream_batches(conversation, options)) as batches:
+            async for batch in batches:
+                for event in batch:
+                    yield event
+
+    async def stream_batches(
+        self, conversation: Conversation, options: RequestOptions
+    ) -> AsyncGenerator[list[Event], None]:
+        """The async twin of `Client.stream_batches`."""
         tried: set[str] = set()
         while True:
             prepared, recorder = self._begin(conversation, options)
-            closing: list[Event] | None = None
+            ending: list[Event] | None = None
             try:
                 if prepared.stream:
                     async with transport.asend_stream(
@@ -448,32 +473,33 @@ class AsyncClient(_BaseClient):
                         recorder.opened(response.status_code)
                         state = StreamState(prepared, content_type=response.headers.get("content-type"))
                         if options.include_headers:
-                            yield headers_meta(response.headers)
+                            yield [headers_meta(response.headers)]
                         async for chunk in transport.aiter_body(response, prepared.endpoint):
-                            for event in state.feed(chunk):
-                                yield event
+                            events = state.feed(chunk)
+                            if events:
+                                yield events
                             if state.error is not None:
                                 del chunk  # server bytes: not a local of the traceback
                                 raise state.error
                         chunk = b""  # nor when `close` raises
-                        closing = state.close()
+                        ending = state.close()
                         if state.error is not None:
-                            for event in closing:
-                                yield event
+                            if ending:
+                                yield ending
                             raise state.error
                 else:
-                    closing, failure = await self._fetch(prepared, recorder, options.include_headers)
+                    ending, failure = await self._fetch(prepared, recorder, options.include_headers)
                     if failure is not None:
-                        for event in closing:
-                            yield event
+                        if ending:
+                            yield ending
                         raise failure
             except OpenAICompatError as error:
                 if self._adapt(prepared, recorder, error, tried):
                     continue
                 raise
-            recorder.finish(closing, None)
-            for event in closing:
-                yield event
+            recorder.finish(ending, None)
+            if ending:
+                yield ending
             return
 
     async def complete(self, conversation: Conversation, options: RequestOptions) -> Result:
