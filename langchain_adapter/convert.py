@@ -388,7 +388,9 @@ class ChunkBuilder:
         as one JSON object), is sent whole with `index=None`, as LangChain itself makes chunks
         from whole `tool_calls`: its `merge_lists` then appends it instead of scanning every
         call merged so far for the same index (quadratic in calls per response). A call still
-        streaming keeps its integer index so its later pieces merge into it."""
+        streaming keeps its integer index so its later pieces merge into it. (A server that
+        went on after complete JSON would break the arguments anyway: what it adds then
+        arrives as a separate, invalid call with the same id.)"""
         if len(run) == 1 and type(run[0]) is not ToolCall:
             chunk = self.feed(run[0])
             if chunk is not None:

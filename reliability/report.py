@@ -95,8 +95,10 @@ ATTACK_CLASSES = [
       "test_hardening.py::test_httpx_info_log", "test_hardening.py::test_a_key_echoed",
       "test_hardening.py::test_clip"]),
     ("Every input dimension stays linear",
-     "bytes, chunks, tool calls per response, argument pieces per call and whitespace-only deltas at n and 10n, "
-     "through the core, llm and the LangChain adapter (best of several runs; bound 12x)",
+     "bytes, chunks, tool calls per response, argument pieces per call, whitespace-only deltas, a new API key per "
+     "call (echoed back by the server), a new inline base URL per call and providers in the settings file, at n and "
+     "10n, through the core, llm and LangChain's public `stream()` and `invoke()` (best of several runs; bound 12x; "
+     "secrets and breakers held checked against the Runtime's bounds)",
      ["test_linearity.py"]),
     ("Shared files written by several processes",
      "10 real `llm openai-compat add` processes at once; 40 writers in 8 threads",
@@ -280,14 +282,16 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
     add("")
     linear = records.get("linearity", [])
     if linear:
-        add(_table(["Dimension", "Adapter", "n", "time at n (s)", "time at 10n (s)", "ratio (bound 12)"], [
-            [r["dimension"], r["adapter"], f"{r['n']:,}", r["small_s"], r["large_s"], r["ratio"]] for r in linear
+        add("Linearity at the suite's sizes (full sizes: docs/linearity.md, `python -m bench --only linearity`); "
+            "state held = what the test's Runtime (32 secrets, 32 breakers) kept after 11n calls:")
+        add("")
+        add(_table(["Dimension", "Adapter", "n", "time at n (s)", "time at 10n (s)", "ratio (bound 12)", "state held"], [
+            [r["dimension"], r["adapter"], f"{r['n']:,}", r["small_s"], r["large_s"], r["ratio"],
+             ", ".join(f"{k} {v}" for k, v in (r.get("state") or {}).items()
+                       if k in ("secrets held", "breakers held")) or "-"]
+            for r in linear
         ]))
         add("")
-    add("Through LangChain's public `stream()`, langchain_core merges tool-call chunks with `merge_lists`, which scans "
-        "the merged list for each new chunk's index: quadratic in tool calls per response, upstream. The LangChain row "
-        "above times the adapter's own `_stream` generator.")
-    add("")
 
     add("## Retries and the circuit breaker: measured against DESIGN.md")
     add("")

@@ -43,3 +43,22 @@ def test_host_floors_and_own_generators_stream_what_they_are_sent(tmp_path):
     for client, result in results.items():
         assert "error" not in result and "unavailable" not in result, (client, result)
         assert result["unit"] == "MB" and result["value"] >= 0
+
+
+def test_the_linearity_section_measures_and_writes_its_table(tmp_path):
+    """`python -m bench --only linearity` in small: two rows (bytes through the core and llm)
+    measured in a fresh process, and docs/linearity.md's table rendered from them."""
+    from bench.linearity import BEGIN, END, RATIO, run_linearity
+
+    out = tmp_path / "linearity.md"
+    rows = run_linearity(out, small=True, limit=2, log=lambda line: None)
+    assert [(r["dimension"], r["adapter"]) for r in rows] == [("bytes", "core"), ("bytes", "llm")]
+    assert all(r["small_s"] > 0 and r["large_s"] > 0 for r in rows)
+    text = out.read_text()
+    assert BEGIN in text and END in text
+    for r in rows:
+        verdict = "PASS" if r["ratio"] <= RATIO else "**MISS**"
+        assert (
+            f"| bytes | 2,000 -> 20,000 | {r['adapter']} | {r['small_s']} | {r['large_s']} | {r['ratio']}x | {verdict} |"
+            in text
+        )
