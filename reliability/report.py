@@ -226,7 +226,8 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
         ["tests/support/hostile_server.py + tests/reliability/test_outsider_attack.py", "an outsider's attack: its own "
          "`http.server`, hypothesis-drawn hostile values, canaries searched everywhere (see Attack classes)"],
         ["tests/reliability/test_hardening.py", "one regression test per finding of issue 13, through every entry point"],
-        ["tests/reliability/test_linearity.py", "10x input, at most 12x time, per dimension and adapter"],
+        ["tests/reliability/test_linearity.py + bench/linearity.py", "10x input, at most 12x CPU time, for 8 dimensions "
+         "(5 of one response, 3 of many calls or providers) through the core, llm and LangChain's public stream()/invoke()"],
         ["tests/reliability/test_report.py", "checks that the report shows the figures it is given"],
     ]))
     add("")
