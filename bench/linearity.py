@@ -140,8 +140,8 @@ SMALL_SIZES = {
     "tool calls per response": 300,
     "argument pieces per call": 1_000,
     "whitespace-only deltas": 1_000,
-    "distinct keys": 20,
-    "distinct base URLs": 20,
+    "distinct keys": 40,
+    "distinct base URLs": 40,
     "providers in the file": 50,
 }
 FULL_SIZES = {

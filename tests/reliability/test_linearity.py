@@ -14,8 +14,8 @@ call, whitespace-only deltas (3.6 s at 10n before the `<think>` splitter was fix
 echoes each key into the answer, so every call has a secret of its own to scrub), a new
 inline base URL per call (a breaker each), and providers in the settings file (parsed,
 validated and registered or resolved by a fresh Runtime). For the first two the test's Runtime
-holds at most 32 secrets and 32 breakers, so the bound is reached at n and at 10n alike and
-checked after.
+holds at most 32 secrets and 32 breakers and n is 40, so the bound is reached (and evicting) at
+n and at 10n alike, and checked after.
 
 LangChain's `stream()` and `invoke()` merge every chunk at the end (`merge_lists`), scanning
 the tool-call chunks merged so far for each new one with an integer index. The adapter sends a
