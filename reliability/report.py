@@ -283,8 +283,11 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
     add("")
     linear = records.get("linearity", [])
     if linear:
-        add("Linearity at the suite's sizes (full sizes: docs/linearity.md, `python -m bench --only linearity`); "
-            "state held = what the test's Runtime (32 secrets, 32 breakers) kept after 11n calls:")
+        bounds = next((r["state"] for r in linear if (r.get("state") or {}).get("secrets bound")), {})
+        add("Linearity at the suite's sizes, in CPU time (full sizes: docs/linearity.md, "
+            "`python -m bench --only linearity`); state held = what the test's Runtime (at most "
+            f"{bounds.get('secrets bound', '?')} secrets, {bounds.get('breakers bound', '?')} breakers) "
+            "kept after the runs at n and 10n:")
         add("")
         add(_table(["Dimension", "Adapter", "n", "time at n (s)", "time at 10n (s)", "ratio (bound 12)", "state held"], [
             [r["dimension"], r["adapter"], f"{r['n']:,}", r["small_s"], r["large_s"], r["ratio"],
