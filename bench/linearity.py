@@ -295,7 +295,7 @@ def _response_run(adapter: str, mode: str) -> Callable[[], None]:
 
 
 @contextmanager
-def _fresh_runtime(**limits: int) -> Iterator[Any]:
+def _fresh_runtime(**limits: Any) -> Iterator[Any]:
     """A new default Runtime (nothing parsed or pooled yet), closed afterwards."""
     from llm_openai_compat import Runtime, set_default_runtime
 
@@ -395,21 +395,18 @@ class Measurement:
         return self.ratio <= RATIO
 
 
-def _best(action: Callable[[], None], runs: int) -> float:
-    """The least CPU time of the process (client and server threads) over `runs` runs. CPU
-    time, not wall time: on a shared machine a run of 20 ms often gets a core to itself and
-    one of 500 ms never does, which inflates the ratio with no change in the work done."""
-    best = float("inf")
-    for _ in range(runs):
-        gc.collect()
-        gc.disable()  # collector pauses grow with what the caller retains, not with our code
-        try:
-            start = time.process_time()
-            action()
-            best = min(best, time.process_time() - start)
-        finally:
-            gc.enable()
-    return best
+def _cpu(action: Callable[[], None]) -> float:
+    """The CPU time of the process (client and server threads) for one run. CPU time, not
+    wall time: on a shared machine a short run often gets a core to itself and a long one never
+    does, which inflates the ratio with no change in the work done."""
+    gc.collect()
+    gc.disable()  # collector pauses grow with what the caller retains, not with our code
+    try:
+        start = time.process_time()
+        action()
+        return time.process_time() - start
+    finally:
+        gc.enable()
 
 
 def _tries(
@@ -427,6 +424,9 @@ def _tries(
     return t_small, t_large, attempt
 
 
+REPEAT = 10  # runs at n per measurement: as much work, and as much exposure to noise, as 10n
+
+
 def measure(
     dimension: str,
     adapter: str,
@@ -434,58 +434,44 @@ def measure(
     server: BodyServer,
     *,
     mode: str = "stream",
-    small_runs: int = 4,
-    large_runs: int = 2,
     tries: int = 3,
 ) -> Measurement:
-    """Best of `small_runs` at n against best of `large_runs` at 10n. Noise (other processes on
-    a shared machine) only ever adds time: a ratio over the bound is measured again, up to
-    `tries` times; a quadratic path is ~100x at every try, noise does not repeat."""
-    from llm_openai_compat import default_runtime
-
+    """The time at n (the mean of 10 runs in a row, each on a fresh Runtime with the current
+    one's bounds for a workload) against the time of one run at 10n; the best of each over up
+    to `tries` rounds. Ten runs at n take as long as one at 10n, so noise falls on both alike
+    (the best of a few short runs would be luckier than the best of long ones); a quadratic
+    path is ~100x at every try."""
     label = adapter if adapter != "langchain" else f"langchain {mode}()"
     server.echo_key = dimension == "distinct keys"
+    _write_providers({"lin": server.origin + "/v1"})
     if dimension in RESPONSE_DIMENSIONS:
         build = RESPONSE_DIMENSIONS[dimension]
         small_body, large_body = build(n), build(10 * n)
-        _write_providers({"lin": server.origin + "/v1"})
         action = _response_run(adapter, mode)
 
-        def at(size_body: bytes, runs: int) -> float:
+        def at(size_body: bytes, repeat: int) -> float:
             server.body = size_body
-            return _best(action, runs)
+
+            def runs() -> None:
+                for _ in range(repeat):
+                    action()
+
+            return _cpu(runs) / repeat
 
         at(small_body, 1)  # warm: imports, pools, caches
         t_small, t_large, attempt = _tries(
-            lambda: at(small_body, small_runs), lambda: at(large_body, large_runs), tries
+            lambda: at(small_body, REPEAT), lambda: at(large_body, 1), tries
         )
-        return Measurement(
-            dimension,
-            label,
-            n,
-            round(t_small, 4),
-            round(t_large, 4),
-            round(t_large / t_small, 2),
-            attempt,
-            {},
+        state: dict[str, int] = {}
+    else:
+        server.body = chunks(3)
+        state = {}
+        _workload(dimension, adapter, 2, server, 1, state)  # warm
+        t_small, t_large, attempt = _tries(
+            lambda: _workload(dimension, adapter, n, server, REPEAT, state),
+            lambda: _workload(dimension, adapter, 10 * n, server, 1, state),
+            tries,
         )
-    server.body = chunks(3)
-    _write_providers({"lin": server.origin + "/v1"})
-    _best(_workload_run(dimension, adapter, 2, server), 1)  # warm
-    t_small, t_large, attempt = _tries(
-        lambda: _best(_workload_run(dimension, adapter, n, server), max(1, small_runs // 2)),
-        lambda: _best(_workload_run(dimension, adapter, 10 * n, server), large_runs),
-        tries,
-    )
-    runtime = default_runtime()
-    pools = runtime.pools
-    state = {
-        "secrets held": len(runtime.secrets),
-        "secrets bound": runtime.max_secrets,
-        "breakers held": len(pools._breakers),
-        "breakers bound": pools.max_breakers,
-        "keys the server saw": len(server.keys),
-    }
     return Measurement(
         dimension,
         label,
@@ -496,6 +482,38 @@ def measure(
         attempt,
         state,
     )
+
+
+def _workload(
+    dimension: str, adapter: str, n: int, server: BodyServer, repeat: int, state: dict[str, int]
+) -> float:
+    """The mean CPU time of `repeat` workloads of size n, each with new keys, URLs or
+    providers and on a fresh Runtime with the default one's bounds; `state` gets what the
+    last one's Runtime held."""
+    from llm_openai_compat import default_runtime
+
+    current = default_runtime()
+    limits = {
+        "max_secrets": current.max_secrets,
+        "max_learned": current.max_learned,
+        **current._pool_limits,
+    }
+    total = 0.0
+    for _ in range(repeat):
+        action = _workload_run(dimension, adapter, n, server)
+        with _fresh_runtime(**limits) as runtime:
+            total += _cpu(action)
+            pools = runtime.pools
+            state.update(
+                {
+                    "secrets held": len(runtime.secrets),
+                    "secrets bound": runtime.max_secrets,
+                    "breakers held": len(pools._breakers),
+                    "breakers bound": pools.max_breakers,
+                    "keys the server saw": len(server.keys),
+                }
+            )
+    return total / repeat
 
 
 def cases() -> list[tuple[str, str, str]]:
@@ -543,15 +561,17 @@ def render(rows: list[dict[str, Any]], sizes: dict[str, int], machine: str) -> s
         BEGIN,
         "",
         "Generated by `.venv/bin/python -m bench --only linearity` (bench/linearity.py) on "
-        f"{machine}. Each row: the least CPU time of a run at n against that at 10n (CPU time of "
-        "the process, client and server: on a shared machine wall time punishes long runs), through the core "
+        f"{machine}. Each row: the CPU time at n (the mean of 10 runs in a row, so as much work "
+        "and as much exposure to other processes as one run at 10n; for a workload each run on a fresh "
+        "Runtime with the same bounds) against the CPU time of a run at 10n, the best of each over up to "
+        "three tries (CPU time of the process, client and server: on a shared machine wall time "
+        "punishes long runs), through the core "
         "client, the llm plugin (in-process, `llm.get_model(...).prompt`) and LangChain's "
         "public `ChatOpenAICompat.stream()` / `invoke()`; **PASS** when the ratio is at most "
         f"{RATIO:g}x (linear is about 10x, quadratic about 100x). Response dimensions are one "
         "answer of size n from a local server on 127.0.0.1; workload dimensions are n calls "
         "(a new API key, or a new inline base URL, per call) or n providers in the settings "
-        "file (a fresh Runtime parses, validates and registers or resolves them, then one call). "
-        "A ratio over the bound is measured again, up to three tries.",
+        "file (a fresh Runtime parses, validates and registers or resolves them, then one call).",
         "",
         "| Dimension | n -> 10n | Adapter | CPU s at n | CPU s at 10n | ratio | result | state held after |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -602,8 +622,6 @@ def main(argv: list[str] | None = None) -> int:
                     sizes[dimension],
                     server,
                     mode=mode,
-                    small_runs=1 if args.small else 4,
-                    large_runs=1 if args.small else 2,
                     tries=1 if args.small else 3,
                 )
                 print(json.dumps({**asdict(m), "machine": machine}), flush=True)

@@ -1,9 +1,10 @@
 """Every input dimension stays linear through every adapter (issue 13, issue 19).
 
 For each dimension, an input of size n and one of 10n go through the core client, the llm
-plugin and LangChain's public `ChatOpenAICompat.stream()` and `invoke()`; the best of a few
-runs at each size is compared, in CPU time (on a shared machine a short run often has a core
-to itself and a long one never does, which would inflate the ratio with no extra work). A linear path takes about 10x as long (less, with a call's
+plugin and LangChain's public `ChatOpenAICompat.stream()` and `invoke()`, in CPU time (on a
+shared machine a short run often has a core to itself and a long one never does). The time at
+n is the mean of 10 runs in a row (each workload run on a fresh Runtime with the test's
+bounds), as much work and as much exposure to other processes as one run at 10n. A linear path takes about 10x as long (less, with a call's
 fixed cost); a quadratic one about 100x. The bound, 12x, is a complexity check, not a
 performance target. The measuring code is bench/linearity.py, run here at small sizes and by
 `python -m bench --only linearity` at full size (docs/linearity.md).
