@@ -4,8 +4,9 @@ is named in it, and its direction of imports is the import-linter layers contrac
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "architecture.md"

@@ -500,7 +500,7 @@ def test_retries_are_logging_records_not_stdout(model_server, caplog, capsys):
     import logging
 
     chat = ChatOpenAICompat(base_url=model_server.url("fail=503"), model="m", max_retries=1)
-    with caplog.at_level(logging.WARNING, logger="llm_openai_compat"), pytest.raises(Exception):
+    with caplog.at_level(logging.WARNING, logger="llm_openai_compat"), pytest.raises(Provider5xx):
         chat.invoke("hi")
     retries = [r.getMessage() for r in caplog.records if "; retry " in r.getMessage()]
     assert len(retries) == 1 and retries[0].startswith("HTTP 503 from ")
