@@ -350,7 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", help="comma-separated: " + ",".join(Plan().scenarios))
     parser.add_argument("--no-write", action="store_true", help="do not update docs/performance.md")
     parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"))
+    parser.add_argument(
+        "--only", choices=["linearity"], help="run one section alone: linearity -> docs/linearity.md"
+    )
     args = parser.parse_args(argv)
+    if args.only == "linearity":
+        return _linearity(args.quick, args.no_write)
     plan = Plan.quick() if args.quick else Plan()
     if args.reps:
         plan.reps = args.reps
@@ -377,4 +382,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.output}; raw results in {raw_path}")
     else:
         print(f"raw results in {raw_path} (docs not updated)")
+    if not args.scenarios and not args.clients:
+        return _linearity(args.quick, args.no_write)
+    return 0
+
+
+def _linearity(quick: bool, no_write: bool) -> int:
+    """The linearity section (bench/linearity.py): docs/linearity.md, its own document."""
+    from .linearity import RATIO, run_linearity
+
+    out = ROOT / "docs" / "linearity.md"
+    if quick or no_write:
+        out = Path(tempfile.mkdtemp(prefix="bench-linearity-")) / "linearity.md"
+    rows = run_linearity(out, small=quick, log=lambda line: print(line, flush=True))
+    missed = [r for r in rows if r["ratio"] > RATIO]
+    print(f"wrote {out}: {len(rows) - len(missed)} / {len(rows)} rows within {RATIO:g}x")
     return 0

@@ -562,10 +562,7 @@ class ChatOpenAICompat(BaseChatModel):
         batches = client.stream_reads(conversation, options)
         with closing(batches), translated_errors():
             for batch in batches:
-                for event in batch:
-                    chunk = builder.feed(event)
-                    if chunk is not None:
-                        yield chunk
+                yield from builder.feed_batch(batch)
 
     async def _arun(self, messages: list[BaseMessage], stop: list[str] | None,
                     call: Mapping[str, Any], *, stream: bool, run_manager: Any = None,
@@ -592,10 +589,8 @@ class ChatOpenAICompat(BaseChatModel):
         async with aclosing(batches):
             with translated_errors():
                 async for batch in batches:
-                    for event in batch:
-                        chunk = builder.feed(event)
-                        if chunk is not None:
-                            yield chunk
+                    for chunk in builder.feed_batch(batch):
+                        yield chunk
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:

@@ -22,7 +22,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
-from langchain_core.messages.tool import tool_call_chunk
+from langchain_core.messages.tool import ToolCallChunk, tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
@@ -317,6 +317,7 @@ class ChunkBuilder:
         # Pieces, joined once when the call completes: `+=` on a string held in a dict copies
         # it every time (quadratic in the arguments' length; docs/performance.md).
         self._streamed_args: dict[int, list[str]] = {}
+        self._sent_whole: set[int] = set()  # calls sent whole, with index=None (`_calls`)
         self._block = -1  # v1 block index: a new block whenever the kind or the call changes
         self._block_key: object = None
         self._call_blocks: dict[int, int] = {}
@@ -350,6 +351,8 @@ class ChunkBuilder:
                 self._streamed_args[index] = []
                 return self._call(index, name=name, args="", id=call_id)
             case ToolCallArgumentsDelta(index=index, delta=delta):
+                if index in self._sent_whole and not delta.strip():
+                    return None  # whitespace after arguments already sent whole
                 self._streamed_args.setdefault(index, []).append(delta)
                 return self._call(index, args=delta)
             case ToolCall():
@@ -390,18 +393,101 @@ class ChunkBuilder:
                 return self._final(reason, raw_reason)
         return None
 
-    def _complete_call(self, event: ToolCall) -> ChatGenerationChunk | None:
-        """Top up the streamed arguments when the complete call carries more (servers that
-        send arguments only in a final `.done` event)."""
+    def feed_batch(self, events: Sequence[Event]) -> Iterator[ChatGenerationChunk]:
+        """The chunks for what one network read delivered (`Client.stream_reads`): the
+        tool-call events of a run are coalesced into one chunk, one `tool_call_chunk` per call
+        with its pieces joined; every other event is fed as by `feed`. Nothing waits for more
+        data: everything here has already arrived."""
+        run: list[_CallEvent] = []
+        for event in events:
+            if isinstance(event, _CALL_EVENTS):
+                run.append(event)
+                continue
+            if run:
+                yield from self._calls(run)
+                run = []
+            chunk = self.feed(event)
+            if chunk is not None:
+                yield chunk
+        if run:
+            yield from self._calls(run)
+
+    def _calls(self, run: list[_CallEvent]) -> Iterator[ChatGenerationChunk]:
+        """One chunk for a run of tool-call events. A call whose start and arguments are all
+        in the run, with the arguments complete (its `ToolCall` is in the run, or they parse
+        as one JSON object), is sent whole with `index=None`, as LangChain itself makes chunks
+        from whole `tool_calls`: its `merge_lists` then appends it instead of scanning every
+        call merged so far for the same index (quadratic in calls per response). A call still
+        streaming keeps its integer index so its later pieces merge into it. (A server that
+        went on after complete JSON with more than whitespace would break the arguments anyway:
+        what it adds then arrives as a separate, invalid call with the same id; whitespace is
+        dropped.)"""
+        if len(run) == 1 and type(run[0]) is not ToolCall:
+            chunk = self.feed(run[0])
+            if chunk is not None:
+                yield chunk
+            return
+        calls: dict[int, _Pieces] = {}
+        for event in run:
+            index = event.index
+            pieces = calls.get(index)
+            if pieces is None:
+                pieces = calls[index] = _Pieces()
+            match event:
+                case ToolCallStart(id=call_id, name=name):
+                    self._streamed_args[index] = []
+                    pieces.started, pieces.name, pieces.id = True, name, call_id
+                case ToolCallArgumentsDelta(delta=delta):
+                    if index in self._sent_whole and not delta.strip():
+                        continue  # whitespace after arguments already sent whole
+                    self._streamed_args.setdefault(index, []).append(delta)
+                    pieces.args.append(delta)
+                case ToolCall():
+                    pieces.complete = True
+                    if index not in self._streamed_args:  # never started (no name until the end)
+                        pieces.started, pieces.name, pieces.id = True, event.name, event.id
+                    topup = self._topup(event)
+                    if topup:
+                        pieces.args.append(topup)
+        chunks: list[ToolCallChunk] = []
+        blocks: list[dict[str, Any]] = []
+        for index, pieces in calls.items():
+            args = "".join(pieces.args)
+            if not pieces.started and not args:
+                continue
+            whole = pieces.started and index not in self._sent_whole and (
+                pieces.complete or _complete_json(args)
+            )
+            if whole:
+                self._sent_whole.add(index)
+            chunks.append(tool_call_chunk(name=pieces.name, args=args, id=pieces.id,
+                                          index=None if whole else index))
+            blocks.append({"type": "tool_call_chunk", "id": pieces.id, "name": pieces.name,
+                           "args": args, "index": self._index(("call", index))})
+        if chunks:
+            yield self._emit(None, blocks=blocks, tool_call_chunks=chunks)
+
+    def _topup(self, event: ToolCall) -> str:
+        """What the complete call carries beyond the streamed arguments (servers that send
+        arguments only in a final `.done` event); records the call as complete."""
         pieces = self._streamed_args.get(event.index)
         raw = event.arguments_raw
         self._streamed_args[event.index] = [raw]
-        if pieces is None:  # never started (no name until the end)
-            return self._call(event.index, name=event.name, args=raw, id=event.id)
+        if pieces is None:
+            return raw
+        if event.index in self._sent_whole:
+            return ""  # complete JSON was sent: more would only break it
         streamed = "".join(pieces)
         if raw.startswith(streamed) and len(raw) > len(streamed):
-            return self._call(event.index, args=raw[len(streamed) :])
-        return None
+            return raw[len(streamed) :]
+        return ""
+
+    def _complete_call(self, event: ToolCall) -> ChatGenerationChunk | None:
+        """Top up the streamed arguments when the complete call carries more."""
+        if event.index not in self._streamed_args:  # never started (no name until the end)
+            return self._call(event.index, name=event.name, args=self._topup(event), id=event.id)
+        topup = self._topup(event)
+        return self._call(event.index, args=topup) if topup else None
 
     def _final(self, reason: str, raw_reason: str | None) -> ChatGenerationChunk:
         """Normalised reason (stop, length, tool_calls, ...) whatever the shape; raw kept."""
@@ -467,10 +553,10 @@ class ChunkBuilder:
         return self._block
 
     def _emit(self, block: dict[str, Any] | None, *, text: str = "",
-              **fields: Any) -> ChatGenerationChunk:
+              blocks: list[dict[str, Any]] | None = None, **fields: Any) -> ChatGenerationChunk:
         content: str | list[str | dict[str, Any]] = text
         if self._v1:
-            content = [block] if block is not None else []
+            content = [*blocks] if blocks is not None else [block] if block is not None else []
             if not self._responses:  # ChatOpenAI marks v1 only
                 fields["response_metadata"] = {**fields.get("response_metadata", {}),
                                                "output_version": "v1"}
@@ -504,6 +590,35 @@ def _responses_annotation(annotation: Annotation) -> dict[str, Any]:
     if "index" in raw:
         raw["file_index"] = raw.pop("index")
     return raw
+
+
+_CALL_EVENTS = (ToolCallStart, ToolCallArgumentsDelta, ToolCall)
+_CallEvent = ToolCallStart | ToolCallArgumentsDelta | ToolCall
+
+
+class _Pieces:
+    """One call's part of a run of tool-call events."""
+
+    __slots__ = ("args", "complete", "id", "name", "started")
+
+    def __init__(self) -> None:
+        self.started = False
+        self.complete = False
+        self.name: str | None = None
+        self.id: str | None = None
+        self.args: list[str] = []
+
+
+def _complete_json(args: str) -> bool:
+    """Whether `args` is one whole JSON object: arguments a server sent whole."""
+    text = args.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return False
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def _citation(annotation: Annotation) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """`Client` and `AsyncClient`: the single entry point both adapters call.
 
 A client is bound to one provider (from the settings file, or given inline). `stream()` yields
-events from `events.py`; `complete()` returns the assembled `Result`. Everything but the I/O
-loop lives in `call.py` and is shared; the async client duplicates only that loop.
+events from `events.py` (`stream_reads()` the same events, one coalesced list per network
+read); `complete()` returns the assembled `Result`. Everything but the I/O loop lives in `call.py` and is shared; the async client duplicates only that loop.
 
 Failover: when the provider came from the settings file with `fallbacks`, a call that fails
 transiently (after its retries, or with its breaker open) before any byte of the answer

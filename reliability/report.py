@@ -95,8 +95,10 @@ ATTACK_CLASSES = [
       "test_hardening.py::test_httpx_info_log", "test_hardening.py::test_a_key_echoed",
       "test_hardening.py::test_clip"]),
     ("Every input dimension stays linear",
-     "bytes, chunks, tool calls per response, argument pieces per call and whitespace-only deltas at n and 10n, "
-     "through the core, llm and the LangChain adapter (best of several runs; bound 12x)",
+     "bytes, chunks, tool calls per response, argument pieces per call, whitespace-only deltas, a new API key per "
+     "call (echoed back by the server), a new inline base URL per call and providers in the settings file, at n and "
+     "10n, through the core, llm and LangChain's public `stream()` and `invoke()` (best of several runs; bound 12x; "
+     "secrets and breakers held checked against the Runtime's bounds)",
      ["test_linearity.py"]),
     ("Shared files written by several processes",
      "10 real `llm openai-compat add` processes at once; 40 writers in 8 threads",
@@ -224,7 +226,8 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
         ["tests/support/hostile_server.py + tests/reliability/test_outsider_attack.py", "an outsider's attack: its own "
          "`http.server`, hypothesis-drawn hostile values, canaries searched everywhere (see Attack classes)"],
         ["tests/reliability/test_hardening.py", "one regression test per finding of issue 13, through every entry point"],
-        ["tests/reliability/test_linearity.py", "10x input, at most 12x time, per dimension and adapter"],
+        ["tests/reliability/test_linearity.py + bench/linearity.py", "10x input, at most 12x CPU time, for 8 dimensions "
+         "(5 of one response, 3 of many calls or providers) through the core, llm and LangChain's public stream()/invoke()"],
         ["tests/reliability/test_report.py", "checks that the report shows the figures it is given"],
     ]))
     add("")
@@ -280,14 +283,19 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
     add("")
     linear = records.get("linearity", [])
     if linear:
-        add(_table(["Dimension", "Adapter", "n", "time at n (s)", "time at 10n (s)", "ratio (bound 12)"], [
-            [r["dimension"], r["adapter"], f"{r['n']:,}", r["small_s"], r["large_s"], r["ratio"]] for r in linear
+        bounds = next((r["state"] for r in linear if (r.get("state") or {}).get("secrets bound")), {})
+        add("Linearity at the suite's sizes, in CPU time (full sizes: docs/linearity.md, "
+            "`python -m bench --only linearity`); state held = what the test's Runtime (at most "
+            f"{bounds.get('secrets bound', '?')} secrets, {bounds.get('breakers bound', '?')} breakers) "
+            "kept after the runs at n and 10n:")
+        add("")
+        add(_table(["Dimension", "Adapter", "n", "time at n (s)", "time at 10n (s)", "ratio (bound 12)", "state held"], [
+            [r["dimension"], r["adapter"], f"{r['n']:,}", r["small_s"], r["large_s"], r["ratio"],
+             ", ".join(f"{k} {v}" for k, v in (r.get("state") or {}).items()
+                       if k in ("secrets held", "breakers held")) or "-"]
+            for r in linear
         ]))
         add("")
-    add("Through LangChain's public `stream()`, langchain_core merges tool-call chunks with `merge_lists`, which scans "
-        "the merged list for each new chunk's index: quadratic in tool calls per response, upstream. The LangChain row "
-        "above times the adapter's own `_stream` generator.")
-    add("")
 
     add("## Retries and the circuit breaker: measured against DESIGN.md")
     add("")

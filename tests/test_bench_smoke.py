@@ -101,3 +101,20 @@ def test_the_ab_table_goes_between_its_markers(tmp_path):
     text = doc.read_text()
     assert text.startswith("head\n") and text.endswith(f"{AB_END}\ntail\n")
     assert "old" not in text and "call_ratio" in text
+def test_the_linearity_section_measures_and_writes_its_table(tmp_path):
+    """`python -m bench --only linearity` in small: two rows (bytes through the core and llm)
+    measured in a fresh process, and docs/linearity.md's table rendered from them."""
+    from bench.linearity import BEGIN, END, RATIO, run_linearity
+
+    out = tmp_path / "linearity.md"
+    rows = run_linearity(out, small=True, limit=2, log=lambda line: None)
+    assert [(r["dimension"], r["adapter"]) for r in rows] == [("bytes", "core"), ("bytes", "llm")]
+    assert all(r["small_s"] > 0 and r["large_s"] > 0 for r in rows)
+    text = out.read_text()
+    assert BEGIN in text and END in text
+    for r in rows:
+        verdict = "PASS" if r["ratio"] <= RATIO else "**MISS**"
+        assert (
+            f"| bytes | 0.2 MB -> 2 MB | {r['adapter']} | {r['small_s']} | {r['large_s']} | {r['ratio']}x | {verdict} |"
+            in text
+        )

@@ -335,3 +335,36 @@ def test_probed_capabilities_shape_the_request(fault_server):
     body = json.loads(fault_server.requests()[0]["body"])
     assert "stream_options" not in body
     assert body["messages"][0]["role"] == "system"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_stream_reads_are_the_stream_events_in_non_empty_lists(fault_server, stream):
+    """`stream_reads` yields what `stream` yields (text that arrived together joined), grouped
+    by network read, never an empty list, sync and async alike; the last list holds the
+    finish."""
+    import asyncio
+
+    body = sse(chunk("Hel"), chunk("lo"), chunk(finish="stop"), usage_chunk(9, 2))
+    reply = {"status": 200, "headers": {"content-type": "text/event-stream"}, "body": body}
+    if not stream:
+        reply = {"status": 200, "headers": {"content-type": "application/json"},
+                 "body": json.dumps({"id": "c", "model": "m1", "choices": [
+                     {"index": 0, "message": {"role": "assistant", "content": "Hello"},
+                      "finish_reason": "stop"}]})}
+    for _ in range(3):
+        fault_server.enqueue(reply)
+    options = RequestOptions(model="m1", stream=stream)
+    flat = list(client_for(fault_server).stream(HI, options))
+    batches = list(client_for(fault_server).stream_reads(HI, options))
+
+    async def abatches() -> list[list]:
+        return [b async for b in AsyncClient(fault_server.base_url).stream_reads(HI, options)]
+
+    for got in (batches, asyncio.run(abatches())):
+        assert all(isinstance(b, list) and b for b in got)
+        events = [e for b in got for e in b]
+        assert "".join(e.text for e in events if e.type == "text") == "Hello"
+        assert [e.type for e in events if e.type != "text"] == [
+            e.type for e in flat if e.type != "text"
+        ]
+        assert got[-1][-1].type == "finish"

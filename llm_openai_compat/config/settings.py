@@ -483,6 +483,15 @@ class SettingsCache:
             self._files[path] = (stamp, settings)
 
 
+def _regular_stamp(path: Path) -> _Stamp | None:
+    """The stamp of a regular file, else None (no file, or one `_read_raw` must judge)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
 def _read_raw(path: Path) -> tuple[dict[str, Any] | None, _Stamp | None]:
     """The file's JSON object and its stamp, or (None, None) when there is no file."""
     problem, hint = None, None
@@ -688,6 +697,13 @@ def load_settings(path: Path | None = None, *, cache: SettingsCache | None = Non
     """The parsed settings; no file means empty settings. With a `cache` (a runtime's), a file
     unchanged since it was parsed (same mtime, size and inode) is not parsed again."""
     where = _where(path)
+    if cache is not None:
+        # A hit costs one stat, not a read and a JSON parse of the whole file: a call
+        # resolves its provider through here, so every call would pay for every provider.
+        seen = _regular_stamp(where)
+        hit = cache.get(where, seen) if seen is not None else None
+        if hit is not None:
+            return hit
     raw, stamp = _read_raw(where)
     if raw is None or stamp is None:
         return Settings.model_validate({})

@@ -398,6 +398,27 @@ def test_cache_returns_same_object_until_the_file_changes(tmp_path: Path, runtim
     assert load_settings(path) is not second  # no cache given: parsed afresh
 
 
+def test_a_cache_hit_reads_nothing_so_a_call_costs_the_same_whatever_the_file_holds(
+    tmp_path: Path, runtime, monkeypatch
+) -> None:
+    """Every call resolves its provider through the cache: a hit is one stat, not a read and a
+    JSON parse of the whole file (which made n calls with n providers quadratic)."""
+    from llm_openai_compat.config import settings as settings_module
+
+    providers = {f"p{i}": {"baseURL": f"http://h{i}/v1"} for i in range(200)}
+    path = write(tmp_path / "s.json", {"providers": providers})
+    first = runtime.load_settings(path)
+    reads: list[Path] = []
+    real = settings_module._read_raw
+    monkeypatch.setattr(settings_module, "_read_raw", lambda p: reads.append(p) or real(p))
+    for _ in range(5):
+        assert runtime.load_settings(path) is first
+    assert reads == []
+    write(path, {"providers": {"p0": {"baseURL": "http://h0/v1"}}})  # another size: read again
+    assert list(runtime.load_settings(path).providers) == ["p0"]
+    assert len(reads) == 1
+
+
 # -- saving -----------------------------------------------------------------------------------
 
 

@@ -20,7 +20,11 @@ def _figures(outcome: str) -> dict[str, Any]:
             "outsider": [{"test": "canaries", "places": 1234, "hits": 0},
                          {"test": "hostile stream values via core", "inputs": 25, "ok": 7}],
             "linearity": [{"adapter": "llm", "dimension": "chunks", "n": 1000, "small_s": 0.1, "large_s": 0.9,
-                           "ratio": 9.0, "bound": 12.0, "held": True}],
+                           "ratio": 9.0, "bound": 12.0, "held": True},
+                          {"adapter": "core", "dimension": "distinct keys", "n": 20, "small_s": 0.2, "large_s": 2.1,
+                           "ratio": 10.5, "bound": 12.0, "held": True,
+                           "state": {"secrets held": 32, "secrets bound": 32, "breakers held": 1,
+                                     "breakers bound": 16}}],
         },
         "values": {"secrets": {"canary_hits": 0, "places_searched": 99}},
         "outcomes": [{"nodeid": n, "outcome": outcome, "duration": 0.0, "reason": None} for n in nodes],
@@ -48,5 +52,7 @@ def test_the_rendered_report_carries_the_figures_unchanged():
     text = render(_figures("passed"), CONTEXT)
     assert "**0** hits in 1,234 places searched" in text
     assert "hostile stream values via core: 25 inputs (7 answered" in text
-    assert "| chunks | llm | 1,000 | 0.1 | 0.9 | 9.0 |" in text
+    assert "| chunks | llm | 1,000 | 0.1 | 0.9 | 9.0 | - |" in text
+    assert "| distinct keys | core | 20 | 0.2 | 2.1 | 10.5 | secrets held 32, breakers held 1 |" in text
+    assert "(at most 32 secrets, 16 breakers)" in text
     assert "## Attack classes (issue 13)" in text
