@@ -462,8 +462,7 @@ class ChunkBuilder:
                 self._sent_whole.add(index)
             chunks.append(tool_call_chunk(name=pieces.name, args=args, id=pieces.id,
                                           index=None if whole else index))
-            blocks.append({"type": "tool_call_chunk", "id": pieces.id, "name": pieces.name,
-                           "args": args, "index": self._index(("call", index))})
+            blocks.append(self._call_block(index, args=args, name=pieces.name, id=pieces.id))
         if chunks:
             yield self._emit(None, blocks=blocks, tool_call_chunks=chunks)
 
@@ -531,14 +530,23 @@ class ChunkBuilder:
 
     def _call(self, index: int, *, args: str, name: str | None = None,
               id: str | None = None) -> ChatGenerationChunk:
-        block: dict[str, Any] = {"type": "tool_call_chunk", "id": id, "name": name, "args": args,
-                                 "index": self._index(("call", index))}
-        if self._responses:  # Responses' own item: `function_call` with its call_id
-            block = {"type": "function_call", "arguments": args, "index": block["index"]}
+        chunk = tool_call_chunk(name=name, args=args, id=id, index=index)
+        return self._emit(self._call_block(index, args=args, name=name, id=id),
+                          tool_call_chunks=[chunk])
+
+    def _call_block(self, index: int, *, args: str, name: str | None,
+                    id: str | None) -> dict[str, Any]:
+        """The v1 content block of a tool call's piece (`responses/v1`: Responses' own
+        `function_call` item with its call_id)."""
+        block_index = self._index(("call", index))
+        if self._responses:
+            block: dict[str, Any] = {"type": "function_call", "arguments": args,
+                                     "index": block_index}
             if name is not None:
                 block.update(name=name, call_id=id)
-        chunk = tool_call_chunk(name=name, args=args, id=id, index=index)
-        return self._emit(block, tool_call_chunks=[chunk])
+            return block
+        return {"type": "tool_call_chunk", "id": id, "name": name, "args": args,
+                "index": block_index}
 
     def _index(self, key: object) -> int:
         """The v1 block index for text, reasoning or one tool call (`("call", index)`)."""
