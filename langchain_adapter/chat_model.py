@@ -42,7 +42,6 @@ from llm_openai_compat import (
     Runtime,
     Secret,
     Target,
-    default_runtime,
     merge_params,
     named_or_active,
     resolve_provider,
@@ -58,7 +57,7 @@ from .convert import (
     to_tool_specs,
 )
 from .errors import translated_errors
-from .pickling import worker_state
+from .held_clients import HeldClients
 from .structured import (
     Method,
     ToolChoice,
@@ -113,7 +112,7 @@ _NOT_APPLICABLE = {
 _OUTPUT_VERSIONS = frozenset({"v0", "v1", "responses/v1"})
 
 
-class ChatOpenAICompat(BaseChatModel):
+class ChatOpenAICompat(HeldClients, BaseChatModel):
     """A chat model for any server that speaks OpenAI's HTTP API.
 
     Configure it from the shared settings file, `ChatOpenAICompat(provider="ollama",
@@ -309,23 +308,10 @@ class ChatOpenAICompat(BaseChatModel):
             self._ls_provider = _inline_ls_provider(self.base_url, profile.name)
         validate_params(self._params({}, None), target.settings.api_shape, where="ChatOpenAICompat")
         self._resolved = target
-        if self.http_client is not None:  # a client of the wrong kind fails now
-            self._client = Client(self._target(), runtime=self._runtime(),
-                                  http_client=self.http_client)
-        if self.http_async_client is not None:
-            self._async_client = AsyncClient(self._target(), runtime=self._runtime(),
-                                             http_client=self.http_async_client)
+        self._bind_given_clients()
         if self.profile is None:
             self.profile = _model_profile(target.settings.capabilities_of(self.model))
         return self
-
-    def __getstate__(self) -> dict[Any, Any]:
-        """Pickled for worker processes without clients, pools or the auth header last sent:
-        an inline `api_key` IS in the pickle bytes (like any field); with `api_key_ref` or a
-        settings-file provider's `apiKeyRef` (env, keyring, llm) no secret is, and the worker
-        resolves it when it sends. `runtime`, if given, arrives fresh (same limits); if not,
-        the worker's default runtime serves. With `http_client=`, pickling is refused."""
-        return worker_state(self, super().__getstate__())
 
     def _overrides(self, base: ProviderSettings) -> dict[str, Any]:
         """Connection fields set on this model, over the provider's."""
@@ -368,21 +354,8 @@ class ChatOpenAICompat(BaseChatModel):
             return self._resolved
         return replace(self._resolved, api_key=Secret(self.api_key.get_secret_value()))
 
-    def _runtime(self) -> Runtime:
-        return self.runtime or default_runtime()
-
-    def _sync(self) -> Client:
-        if self._client is None:
-            self._client = Client(self._target(), runtime=self._runtime(),
-                                  http_client=self.http_client, deadline=self.deadline)
-        return self._client
-
-    def _async(self) -> AsyncClient:
-        if self._async_client is None:
-            self._async_client = AsyncClient(self._target(), runtime=self._runtime(),
-                                             http_client=self.http_async_client,
-                                             deadline=self.deadline)
-        return self._async_client
+    def _client_target(self) -> Target:
+        return self._target()
 
     # -- LangChain metadata ----------------------------------------------------------------
 

@@ -27,18 +27,17 @@ from llm_openai_compat import (
     ConfigError,
     Runtime,
     Target,
-    default_runtime,
     named_or_active,
     resolve_provider,
 )
 
 from .errors import translated_errors
-from .pickling import worker_state
+from .held_clients import HeldClients
 
 __all__ = ["OpenAICompatEmbeddings"]
 
 
-class OpenAICompatEmbeddings(BaseModel, Embeddings):
+class OpenAICompatEmbeddings(HeldClients, BaseModel, Embeddings):
     """Embeddings from a provider in the settings file, `OpenAICompatEmbeddings(provider=
     "ollama", model="nomic-embed-text")` (the model defaults to the provider's first embedding
     model), or inline, `OpenAICompatEmbeddings(base_url="http://localhost:8000/v1", model="m")`.
@@ -117,21 +116,8 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
                 **overrides,
             )
         self._target = target
-        if self.http_client is not None:  # a client of the wrong kind fails now
-            self._client = Client(target, runtime=self._runtime(), http_client=self.http_client)
-        if self.http_async_client is not None:
-            self._async_client = AsyncClient(
-                target, runtime=self._runtime(), http_client=self.http_async_client
-            )
+        self._bind_given_clients()
         return self
-
-    def __getstate__(self) -> dict[Any, Any]:
-        """Pickled for worker processes without clients, pools or the auth header last sent:
-        an inline `api_key` IS in the pickle bytes (like any field); with `api_key_ref` or a
-        settings-file provider's `apiKeyRef` (env, keyring, llm) no secret is, and the worker
-        resolves it when it sends. `runtime`, if given, arrives fresh (same limits); if not,
-        the worker's default runtime serves. With `http_client=`, pickling is refused."""
-        return worker_state(self, super().__getstate__())
 
     def _overrides(self, base: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -147,8 +133,8 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
             out["max_retries"] = self.max_retries
         return out
 
-    def _runtime(self) -> Runtime:
-        return self.runtime or default_runtime()
+    def _client_target(self) -> Target:
+        return self._target
 
     @property
     def provider_id(self) -> str:
@@ -164,22 +150,15 @@ class OpenAICompatEmbeddings(BaseModel, Embeddings):
         }
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        if self._client is None:
-            self._client = Client(self._target, runtime=self._runtime(),
-                                  http_client=self.http_client, deadline=self.deadline)
         with translated_errors():
-            return self._client.embed(texts, **self._options()).vectors
+            return self._sync().embed(texts, **self._options()).vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
-        if self._async_client is None:
-            self._async_client = AsyncClient(self._target, runtime=self._runtime(),
-                                             http_client=self.http_async_client,
-                                             deadline=self.deadline)
         with translated_errors():
-            result = await self._async_client.embed(texts, **self._options())
+            result = await self._async().embed(texts, **self._options())
         return result.vectors
 
     async def aembed_query(self, text: str) -> list[float]:

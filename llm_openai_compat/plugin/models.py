@@ -378,28 +378,25 @@ def _check_first(conversation: Any, kwargs: Mapping[str, Any]) -> None:
         check(kwargs.get("schema"), kwargs.get("tools") or conversation.tools)
 
 
-class _CheckedConversation(llm.Conversation):
-    """A conversation whose schema and tools are checked by the model first (`_check_request`)."""
+class _ChecksFirst:
+    """Mixin: the conversation's schema and tools are checked by the model first
+    (`_check_request`), so a refusal comes before llm sends anything."""
 
     def prompt(self, *args: Any, **kwargs: Any) -> Any:
         _check_first(self, kwargs)
-        return super().prompt(*args, **kwargs)
+        return super().prompt(*args, **kwargs)  # type: ignore[misc]
 
     def chain(self, *args: Any, **kwargs: Any) -> Any:
         _check_first(self, kwargs)
-        return super().chain(*args, **kwargs)
+        return super().chain(*args, **kwargs)  # type: ignore[misc]
 
 
-class _CheckedAsyncConversation(llm.AsyncConversation):
+class _CheckedConversation(_ChecksFirst, llm.Conversation):
+    """An llm `Conversation` checked first."""
+
+
+class _CheckedAsyncConversation(_ChecksFirst, llm.AsyncConversation):
     """The async twin of `_CheckedConversation`."""
-
-    def prompt(self, *args: Any, **kwargs: Any) -> Any:
-        _check_first(self, kwargs)
-        return super().prompt(*args, **kwargs)
-
-    def chain(self, *args: Any, **kwargs: Any) -> Any:
-        _check_first(self, kwargs)
-        return super().chain(*args, **kwargs)
 
 
 def _checked(conversation: Any, cls: type[Any]) -> Any:

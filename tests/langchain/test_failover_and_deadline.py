@@ -87,3 +87,23 @@ def test_a_stall_before_the_first_byte_is_retried(model_server):
         timeout=0.4,
     )
     assert "".join(c.content for c in chat.stream("hi")) == "Hello! You said: hi."
+
+
+def test_the_deadline_holds_with_a_given_http_client(model_server):
+    """A given `http_client=` binds the core client at construction; the model's deadline
+    must still travel with it (it once did not, so the call ran unbounded)."""
+    import httpx2
+
+    with httpx2.Client() as http, httpx2.Client() as http_embed:
+        chat = ChatOpenAICompat(
+            base_url=model_server.url("delay=50", "words=200"), model="m", deadline=0.5,
+            timeout=5, http_client=http,
+        )
+        with pytest.raises(DeadlineExceeded, match=r"0\.5 s deadline"):
+            list(chat.stream("hi"))
+        embeddings = OpenAICompatEmbeddings(
+            base_url=model_server.url("fail=503"), model="e", deadline=0.2, max_retries=5,
+            http_client=http_embed,
+        )
+        with pytest.raises(DeadlineExceeded):
+            embeddings.embed_documents(["a"])
