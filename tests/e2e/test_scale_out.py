@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.support.engines import run_example
+from tests.support.litellm_proxy import LIMITED_PARALLEL
 from tests.support.model_server import expected_vector
 
 pytestmark = pytest.mark.timeout(900)
@@ -87,3 +88,29 @@ def test_workers_through_a_litellm_proxy_share_one_gateway(
     # Everything reached the server through the proxy: its own upstream key, never the workers'.
     assert seen and all(r["headers"].get("authorization") == "Bearer none" for r in seen)
     assert len([r for r in seen if r["path"].endswith("/chat/completions")]) == ROWS
+
+
+def test_a_fleet_sized_to_the_gateway_limit_completes_within_it(
+    engines: Path, litellm_proxy: Any, model_server: Any, tmp_path: Path
+) -> None:
+    """README's advice for a shared limit: it lives in the gateway (`max_parallel_requests` per
+    deployment, LIMITED_PARALLEL), and workers x max_concurrency is kept at or below it, since
+    LiteLLM answers 429 beyond it and a run of 429s opens each worker's breaker for that model.
+    Sized so, every row arrives exactly once and the server, holding each request 30 ms, never
+    serves more than the limit of one deployment at once."""
+    model_server.reset()
+    out = tmp_path / "out.jsonl"
+    workers = 2
+    per_worker = LIMITED_PARALLEL // workers
+    _run(engines, "dask_batch.py", litellm_proxy.base_url + "/v1", out,
+         "--embed-model", "sim-embed-limited", "--chat-model", "sim-model-limited",
+         "--api-key-env", "PROXY_KEY", "--concurrency", str(per_worker),
+         env={"PROXY_KEY": litellm_proxy.master_key})
+    _check(out, ROWS)
+    seen = model_server.requests()
+    chats = [r for r in seen if r["path"].endswith("/chat/completions")]
+    assert len(chats) == ROWS
+    for path in ("/chat/completions", "/embeddings"):
+        held = [r for r in seen if r["path"].endswith(path)]
+        assert held and all("hold" in r["flags"] for r in held)
+    assert max(r["in_flight"] for r in seen) <= LIMITED_PARALLEL

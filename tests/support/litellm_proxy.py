@@ -11,7 +11,10 @@ models are answered by LiteLLM's own `mock_response` / `mock_tool_calls` (no ups
   `/v1/responses` is LiteLLM's own Responses bridge answering over its chat endpoint;
 - `mock-embed`: LiteLLM's mock embeddings (`mock_response` is the vector; it answers one
   vector whatever the number of inputs), and `sim-embed`, `/embeddings` routed to the model
-  server (a vector per input, derived from its text).
+  server (a vector per input, derived from its text);
+- `sim-model-limited` and `sim-embed-limited`: the same two behind `max_parallel_requests`
+  (`LIMITED_PARALLEL` in flight per deployment for every caller together; LiteLLM answers 429
+  beyond it), the server holding each request 30 ms: one limit shared by a fleet of workers.
 
 Every mock has `api_base` on a closed local port, so no code path can reach the internet.
 The proxy needs no database, but it needs the `prisma` Python package: its handler for
@@ -158,6 +161,9 @@ def _die_with_parent() -> None:
         _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+LIMITED_PARALLEL = 2
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -209,6 +215,20 @@ def _config(port: int, upstream: str | None, dead: str) -> dict[str, Any]:
                 "litellm_params": {"model": "openai/sim-embed", "api_base": upstream, "api_key": "none"},
             }
         )
+        # The same behind a limit for the whole fleet: at most LIMITED_PARALLEL requests in
+        # flight per deployment (LiteLLM answers 429 beyond it), the server holding each one
+        # 30 ms so that workers really overlap.
+        held = upstream.removesuffix("/v1") + "/f/hold=30/v1"
+        for name in ("sim-model", "sim-embed"):
+            models.append(
+                {
+                    "model_name": f"{name}-limited",
+                    "litellm_params": {
+                        "model": f"openai/{name}", "api_base": held, "api_key": "none",
+                        "max_parallel_requests": LIMITED_PARALLEL,
+                    },
+                }
+            )
     return {
         "model_list": models,
         "general_settings": {"master_key": MASTER_KEY},

@@ -43,6 +43,9 @@ capabilities off or behaviours on, per request, so one process serves every vari
     no-images           500 with llama-server's "image input is not supported" body (a
                         text-only model sent an image), the same answer every time
     delay=<MS>          sleep between streamed events
+    hold=<MS>           hold every API request that long before answering (each record's
+                        `in_flight` counts the API requests being served when it arrived, itself
+                        included: what a limit in front of the server let through at once)
     stall-first=<N>     the first N streamed answers under these exact flags (since `/_reset`)
                         send their headers, then nothing for `stall=<MS>` ms (default 3000,
                         at most 30000), then close: a server that stalls before its first byte
@@ -915,6 +918,7 @@ class Server(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.records: list[dict[str, Any]] = []
         self.counter = 0
+        self.in_flight = 0  # API requests being served now
         self.stalled: dict[str, int] = {}  # flags -> streamed answers stalled (stall-first)
 
 
@@ -977,8 +981,12 @@ class Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.records.append(record)
             self.server.counter += 1
+            self.server.in_flight += 1
+            record["in_flight"] = self.server.in_flight
             number = self.server.counter
         try:
+            if flags.get("hold"):
+                time.sleep(min(float(flags["hold"]), 5000) / 1000)
             if method == "POST" and api == "/embeddings":
                 self._embeddings(flags, body, record, len(raw))
             else:
@@ -989,6 +997,9 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             record["outcome"] = "disconnected"
             self.close_connection = True
+        finally:
+            with self.server.lock:
+                self.server.in_flight -= 1
 
     def _check_key(self, flags: dict[str, Any]) -> None:
         key, digest = flags.get("key"), flags.get("key-sha256")
