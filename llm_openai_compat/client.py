@@ -675,7 +675,7 @@ class Client(_BaseClient):
         without embedding models) else `/models` (`discovery.provider_models`)."""
         return provider_models(
             self.target, policy=self.policy, breaker=self._listing_breaker(),
-            runtime=self.runtime,
+            runtime=self.runtime, pools=self._pools,
         )
 
 
@@ -888,7 +888,8 @@ class AsyncClient(_BaseClient):
     async def list_models(self) -> list[str]:
         """`Client.list_models` on the async transport."""
         return await aprovider_models(
-            self.target, policy=self.policy, breaker=self._listing_breaker(), runtime=self.runtime
+            self.target, policy=self.policy, breaker=self._listing_breaker(), runtime=self.runtime,
+            pools=self._pools,
         )
 
 

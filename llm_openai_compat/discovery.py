@@ -28,6 +28,7 @@ from .config.profiles import Profile
 from .config.settings import ProviderSettings
 from .errors import MalformedJSON, OpenAICompatError, StreamError, loads_json
 from .http import transport
+from .http.pools import Pools
 from .http.retry import CircuitBreaker, RetryPolicy
 from .http.urls import UrlMode, models_endpoint, validate_base_url
 from .runtime import Runtime, default_runtime
@@ -263,7 +264,7 @@ def _models_in(content: bytes, endpoint: transport.Endpoint, native: bool) -> Mo
 
 def _listed(
     plan: list[tuple[transport.Endpoint, bool]], policy: RetryPolicy,
-    breaker: CircuitBreaker | None, runtime: Runtime,
+    breaker: CircuitBreaker | None, runtime: Runtime, pools: Pools | None = None,
 ) -> ModelListing:
     """The first listing that answers; the first error when none does. Without a `breaker`,
     each listing has one of its own: a listing that fails must not open the provider's."""
@@ -271,7 +272,7 @@ def _listed(
     for endpoint, native in plan:
         try:
             response = transport.send(
-                endpoint, None, pools=runtime.pools, method="GET", policy=policy,
+                endpoint, None, pools=pools or runtime.pools, method="GET", policy=policy,
                 breaker=breaker or CircuitBreaker(endpoint.provider),
             )
             return _models_in(response.content, endpoint, native)
@@ -283,14 +284,14 @@ def _listed(
 
 async def _alisted(
     plan: list[tuple[transport.Endpoint, bool]], policy: RetryPolicy,
-    breaker: CircuitBreaker | None, runtime: Runtime,
+    breaker: CircuitBreaker | None, runtime: Runtime, pools: Pools | None = None,
 ) -> ModelListing:
     """`_listed` on the async transport."""
     first: OpenAICompatError | None = None
     for endpoint, native in plan:
         try:
             response = await transport.asend(
-                endpoint, None, pools=runtime.pools, method="GET", policy=policy,
+                endpoint, None, pools=pools or runtime.pools, method="GET", policy=policy,
                 breaker=breaker or CircuitBreaker(endpoint.provider),
             )
             return _models_in(response.content, endpoint, native)
@@ -336,31 +337,35 @@ def list_models(base_url: str, **kwargs: Any) -> list[str]:
 
 def provider_model_listing(
     target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
-    runtime: Runtime | None = None,
+    runtime: Runtime | None = None, pools: Pools | None = None,
 ) -> ModelListing:
     """`list_model_listing` for a resolved provider: its key (given, or its apiKeyRef resolved
-    now), headers, profile, URL mode, TLS setting and timeout."""
+    now), headers, profile, URL mode, TLS setting and timeout. `pools`: where the requests go
+    (a client's, with the caller's own `http_client` in front); the runtime's by default."""
     policy = policy or _POLICY
     runtime = runtime or default_runtime()
-    return _listed(_target_plan(target, policy, runtime), policy, breaker, runtime)
+    return _listed(_target_plan(target, policy, runtime), policy, breaker, runtime, pools)
 
 
 def provider_models(
     target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
-    runtime: Runtime | None = None,
+    runtime: Runtime | None = None, pools: Pools | None = None,
 ) -> list[str]:
     """The chat model ids of `provider_model_listing`."""
-    return provider_model_listing(target, policy=policy, breaker=breaker, runtime=runtime).models
+    return provider_model_listing(
+        target, policy=policy, breaker=breaker, runtime=runtime, pools=pools
+    ).models
 
 
 async def aprovider_models(
     target: Target, *, policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
-    runtime: Runtime | None = None,
+    runtime: Runtime | None = None, pools: Pools | None = None,
 ) -> list[str]:
     """`provider_models` on the async transport."""
     policy = policy or _POLICY
     runtime = runtime or default_runtime()
-    return (await _alisted(_target_plan(target, policy, runtime), policy, breaker, runtime)).models
+    plan = _target_plan(target, policy, runtime)
+    return (await _alisted(plan, policy, breaker, runtime, pools)).models
 
 
 def discover_model_listing(

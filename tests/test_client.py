@@ -368,3 +368,37 @@ def test_stream_reads_are_the_stream_events_in_non_empty_lists(fault_server, str
             e.type for e in flat if e.type != "text"
         ]
         assert got[-1][-1].type == "finish"
+
+
+def test_list_models_goes_through_the_users_http_client(model_server, runtime):
+    """A model listing is one of the client's requests: with `http_client=` it goes through
+    that client (its headers and hooks), not the runtime's pools, sync and async."""
+    import asyncio
+
+    import httpx2
+
+    from llm_openai_compat import AsyncClient
+
+    seen: list[str] = []
+    with httpx2.Client(
+        headers={"X-Owned-By": "lister"},
+        event_hooks={"request": [lambda r: seen.append(r.url.path)]},
+    ) as http:
+        client = Client.inline(model_server.url(), runtime=runtime, http_client=http)
+        model_server.reset()
+        assert client.list_models()
+        assert seen == ["/v1/models"]
+        assert model_server.requests()[-1]["headers"]["x-owned-by"] == "lister"
+        assert runtime.pools.sync_keys() == []
+
+    async def listed() -> list[str]:
+        async def hook(request: httpx2.Request) -> None:
+            seen.append("async " + request.url.path)
+
+        async with httpx2.AsyncClient(event_hooks={"request": [hook]}) as http_async:
+            aclient = AsyncClient.inline(model_server.url(), runtime=runtime,
+                                         http_client=http_async)
+            return await aclient.list_models()
+
+    assert asyncio.run(listed())
+    assert seen[-1] == "async /v1/models"
