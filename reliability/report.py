@@ -163,6 +163,7 @@ def counts(figures: dict[str, Any]) -> dict[str, Any]:
         "load_requests_ok": sum(r["ok"] for r in load_req),
         "load_chunks": sum(r["chunks"] for r in load_stream),
         "load_chunks_delivered": sum(r["delivered"] for r in load_stream),
+        "load_chars": sum(r["chars"] for r in load_stream),
         "tests": dict(Counter(o["outcome"] for o in figures["outcomes"])),
     }
 
@@ -251,8 +252,11 @@ def render(figures: dict[str, Any], context: dict[str, Any]) -> str:
         ["Settings file mode", "0600 after every write (" + ", ".join(sorted({k for r in records.get('file_modes', []) for k in r if k != 'umask'})) + ")"],
         ["Requests under load", f"**{c['load_requests_ok']:,} / {c['load_requests']:,}** ok, nothing lost ("
          + "; ".join(f"{r['adapter']}: {r['requests']} at concurrency {r['concurrency']}, {r['connections']} connections opened, {r['rps']} req/s" for r in load_req) + ")"],
-        ["Chunks under load", f"**{c['load_chunks_delivered']:,} / {c['load_chunks']:,}** delivered once, in order ("
-         + (f"{len(load_stream)} streams of {load_stream[0]['chunks']:,} chunks" if load_stream else "none") + ")"],
+        ["Chunks under load", f"**{c['load_chunks']:,}** chunks' text delivered once, in order, char for char "
+         f"({c['load_chars']:,} chars; "
+         + (f"{len(load_stream)} streams of {load_stream[0]['chunks']:,} chunks" if load_stream else "none")
+         + f"), in {c['load_chunks_delivered']:,} pieces: the adapters coalesce what arrived in one "
+         "network read"],
         ["Peak memory", f"flat: RSS peak at most +{peak} MB over a run's start and growth from 10% to 100% of a run at most "
          f"{growth} MB (core, llm, the LangChain adapter's generator); the core's own allocations peak at "
          f"{tm.get('first 10%')} MB after 10% of a stream and {tm.get('all')} MB after all of it (tracemalloc). "
