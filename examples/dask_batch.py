@@ -73,8 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight per worker")
-    parser.add_argument("--max-retries", type=int, default=None,
-                        help="retries per request (default: the provider's); a gateway's 429s are retried")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", default="dask_batch.jsonl")
     args = parser.parse_args(argv)
@@ -82,11 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     key = {"api_key_ref": {"kind": "env", "name": args.api_key_env}} if args.api_key_env else {}
     udf = EmbedAndClassify(
         OpenAICompatEmbeddings(
-            base_url=args.base_url, model=args.embed_model, max_concurrency=args.concurrency,
-            max_retries=args.max_retries, **key
+            base_url=args.base_url, model=args.embed_model, max_concurrency=args.concurrency, **key
         ),
-        ChatOpenAICompat(base_url=args.base_url, model=args.chat_model, temperature=0,
-                         max_retries=args.max_retries, **key),
+        ChatOpenAICompat(base_url=args.base_url, model=args.chat_model, temperature=0, **key),
         LABELS, args.concurrency,
     )
     rows = make_rows(args.rows, LABELS)

@@ -70,19 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight per worker")
-    parser.add_argument("--max-retries", type=int, default=None,
-                        help="retries per request (default: the provider's); a gateway's 429s are retried")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", default="ray_batch.jsonl")
     args = parser.parse_args(argv)
 
     key = {"api_key_ref": {"kind": "env", "name": args.api_key_env}} if args.api_key_env else {}
     embeddings = OpenAICompatEmbeddings(
-        base_url=args.base_url, model=args.embed_model, max_concurrency=args.concurrency,
-        max_retries=args.max_retries, **key
+        base_url=args.base_url, model=args.embed_model, max_concurrency=args.concurrency, **key
     )
-    chat = ChatOpenAICompat(base_url=args.base_url, model=args.chat_model, temperature=0,
-                            max_retries=args.max_retries, **key)
+    chat = ChatOpenAICompat(base_url=args.base_url, model=args.chat_model, temperature=0, **key)
 
     ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False,
              object_store_memory=128 * 1024 * 1024)

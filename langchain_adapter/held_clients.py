@@ -17,8 +17,8 @@ __all__ = ["HeldClients"]
 
 
 class HeldClients:
-    """Mixin for the pydantic models above; each declares the fields and private attributes
-    named under TYPE_CHECKING and says which `Target` its clients serve."""
+    """Mixin for `ChatOpenAICompat` and `OpenAICompatEmbeddings`: each declares the fields and
+    private attributes named under TYPE_CHECKING and says which `Target` its clients serve."""
 
     if TYPE_CHECKING:
         runtime: Runtime | None

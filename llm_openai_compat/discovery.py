@@ -272,7 +272,7 @@ def _listed(
     for endpoint, native in plan:
         try:
             response = transport.send(
-                endpoint, None, pools=pools or runtime.pools, method="GET", policy=policy,
+                endpoint, None, pools=runtime.pools if pools is None else pools, method="GET", policy=policy,
                 breaker=breaker or CircuitBreaker(endpoint.provider),
             )
             return _models_in(response.content, endpoint, native)
@@ -291,7 +291,7 @@ async def _alisted(
     for endpoint, native in plan:
         try:
             response = await transport.asend(
-                endpoint, None, pools=pools or runtime.pools, method="GET", policy=policy,
+                endpoint, None, pools=runtime.pools if pools is None else pools, method="GET", policy=policy,
                 breaker=breaker or CircuitBreaker(endpoint.provider),
             )
             return _models_in(response.content, endpoint, native)
