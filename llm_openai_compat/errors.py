@@ -65,6 +65,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pydantic_core
+
 from .redaction import redact, redact_url
 
 __all__ = [
@@ -424,8 +426,12 @@ class MalformedJSON(StreamError, ValueError):
 MAX_JSON_DEPTH = 200
 
 
-# `json.loads` minus its per-call wrapper (type checks, BOM test, keyword handling) for text:
-# the stream parsers call this once per event (docs/performance.md).
+# The stream parsers parse once per event (docs/performance.md): pydantic-core's parser (Rust;
+# pydantic is a dependency already) takes a third of `json.loads`'s time for a chunk. Where it
+# refuses text, the standard library decides, so what is accepted and how it reads is exactly
+# `json.loads`'s (`_json_loads`). Its string cache is pydantic-core's own, bounded.
+_from_json = pydantic_core.from_json
+# `json.loads` minus its per-call wrapper (type checks, BOM test, keyword handling) for text.
 _decode_str = json.JSONDecoder().decode
 # A value nested N deep has N opening and N closing brackets: shorter text cannot be too deep.
 _DEPTH_CHARS = 2 * MAX_JSON_DEPTH
@@ -440,12 +446,9 @@ def loads_json(data: str | bytes | bytearray) -> Any:
     too; the depth walk runs only when the text is long enough and holds that many brackets
     (cheap `count`s)."""
     try:
-        # A str starting with a BOM fails in `decode` as in `json.loads` (not whitespace).
-        value = _decode_str(data) if type(data) is str else json.loads(data)
-    except RecursionError:
-        raise MalformedJSON(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep") from None
-    except (ValueError, TypeError) as exc:
-        raise MalformedJSON(f"Not valid JSON: {exc}") from None
+        value = _from_json(data)
+    except ValueError:  # what it refuses json may still take (a lone surrogate, a BOM)
+        value = _json_loads(data)
     if len(data) > _DEPTH_CHARS and isinstance(value, (dict, list)):
         opens = data.count("[") + data.count("{") if isinstance(data, str) else (
             data.count(b"[") + data.count(b"{")
@@ -453,6 +456,18 @@ def loads_json(data: str | bytes | bytearray) -> Any:
         if opens > MAX_JSON_DEPTH and _deeper_than(value, MAX_JSON_DEPTH):
             raise MalformedJSON(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep")
     return value
+
+
+def _json_loads(data: str | bytes | bytearray) -> Any:
+    """The standard library's answer, for text pydantic-core's parser refused: the same
+    values and errors as `json.loads` in every case."""
+    try:
+        # A str starting with a BOM fails in `decode` as in `json.loads` (not whitespace).
+        return _decode_str(data) if type(data) is str else json.loads(data)
+    except RecursionError:
+        raise MalformedJSON(f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except (ValueError, TypeError) as exc:
+        raise MalformedJSON(f"Not valid JSON: {exc}") from None
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

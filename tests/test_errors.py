@@ -204,3 +204,61 @@ def test_a_refusal_repeated_word_for_word_is_unsupported(message):
 )
 def test_other_5xx_stay_transient(previous, current):
     assert errors.repeated_refusal(previous, current) is None
+
+
+# -- loads_json: pydantic-core's parser, with json.loads deciding whatever it refuses ----------
+
+_JSON_EDGES = [
+    b'{"a":1}', b'{"a":NaN}', b'{"a":Infinity}', b'[-Infinity]', b"1e400", b"-0", b"1.0",
+    b"123456789012345678901234567890123", b"12345678901234567890.5", b'{"a":1,"a":2}',
+    b'"\\ud800"', b'"\\udc00x"', b'"\\ud83d\\ude00"', b'"\xed\xa0\x80"', b"\xef\xbb\xbf{}",
+    b'"a\x01b"', b"{} x", b"{}  \n", b'"\xff"', b"", b"nan", b"-", b"01", b"1.", b'"\\u0000"',
+    b'{"\\u00e9":1}', b'"\t"', b"'a'", b"[1,]", b'{"a":1,}', b"\x00", b'"\\x"', b'"\\/"',
+    b"[" * 199 + b"]" * 199, b"[" * 100_000, b'  {"a": [1, 2.5, -0.0, 1E5, true, false, null]} ',
+    b'{"choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}]}',
+]
+
+
+@pytest.mark.parametrize("raw", _JSON_EDGES, ids=lambda r: repr(r[:24]))
+@pytest.mark.parametrize("kind", ["bytes", "str"])
+def test_loads_json_reads_and_refuses_exactly_what_json_loads_does(raw, kind):
+    """Where the fast parser and json disagree (lone surrogates, a BOM) json decides; the
+    values read are json's to the type (an int stays an int, -0.0 stays negative)."""
+    if kind == "str":
+        try:
+            data: str | bytes = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pytest.skip("not text")
+    else:
+        data = raw
+    try:
+        expected = ("ok", json.loads(data))
+    except (ValueError, RecursionError):
+        expected = ("error", None)
+    try:
+        got = ("ok", errors.loads_json(data))
+    except errors.MalformedJSON:
+        got = ("error", None)
+    assert repr(got) == repr(expected)
+
+
+def test_loads_json_values_match_json_on_generated_documents():
+    """Bounded random documents (seeded) read the same through both parsers."""
+    import random
+
+    rng = random.Random(19)
+    pieces = ["0", "-1", "1.5e3", "true", "null", '"x"', '"\\u00e9"', '"\\n"', "2e-5", "[]", "{}"]
+
+    def value(depth: int) -> str:
+        roll = rng.random()
+        if depth > 4 or roll < 0.4:
+            return rng.choice(pieces)
+        if roll < 0.7:
+            return "[" + ",".join(value(depth + 1) for _ in range(rng.randint(0, 4))) + "]"
+        keys = [f'"k{rng.randint(0, 5)}"' for _ in range(rng.randint(0, 4))]
+        return "{" + ",".join(f"{k}:{value(depth + 1)}" for k in keys) + "}"
+
+    for _ in range(500):
+        text = value(0)
+        assert repr(errors.loads_json(text)) == repr(json.loads(text)), text
+        assert repr(errors.loads_json(text.encode())) == repr(json.loads(text)), text

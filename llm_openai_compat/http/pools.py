@@ -26,6 +26,7 @@ import httpx2
 from ..forks import generation
 from ..redaction import Secrets
 from . import logfilter
+from .direct import Route, route_for
 from .retry import CircuitBreaker
 
 __all__ = ["Lease", "OwnedClients", "PoolKey", "Pools", "pool_key"]
@@ -38,10 +39,15 @@ PoolKey = tuple[str, str, int | None, bool]  # scheme, host, port, verify_tls
 C = TypeVar("C", httpx2.Client, httpx2.AsyncClient)
 
 
+# httpx2 parses a URL string on every request, a cost the profile showed; a parsed URL is
+# reused as is (docs/performance.md).
+parsed_url = functools.lru_cache(maxsize=256)(httpx2.URL)
+
+
 @functools.lru_cache(maxsize=512)  # a pure function of the URL; parsing costs ~17 us
 def _origin(url: str) -> tuple[str, str, int | None]:
     try:
-        parsed = httpx2.URL(url)
+        parsed = parsed_url(url)
     except (httpx2.InvalidURL, UnicodeError, TypeError):
         return ("", url, None)  # the request itself reports the bad URL
     return (parsed.scheme, parsed.host, parsed.port)
@@ -73,11 +79,13 @@ def client_kwargs(key: PoolKey) -> dict[str, Any]:
 class Lease(Generic[C]):
     """One client in use by one request; `Pools.release` / `arelease` gives it back."""
 
-    __slots__ = ("client", "key", "last_used", "pid", "retired", "users")
+    __slots__ = ("client", "key", "last_used", "pid", "retired", "route", "users")
 
-    def __init__(self, key: PoolKey, client: C) -> None:
+    def __init__(self, key: PoolKey, client: C, route: Route | None = None) -> None:
         self.key = key
         self.client: C = client
+        # Our own client's road past httpx2's client layer (`direct`); None: `client.send`.
+        self.route = route
         self.pid = os.getpid()  # a client is closed only by the process that opened it
         self.users = 0
         self.last_used = 0.0
@@ -199,7 +207,8 @@ class Pools:
         with self._lock:
             lease = self._sync.get(key)
             if lease is None:
-                lease = self._sync[key] = Lease(key, httpx2.Client(**client_kwargs(key)))
+                client = httpx2.Client(**client_kwargs(key))
+                lease = self._sync[key] = Lease(key, client, route_for(client, url, _LIMITS.max_connections or 100))
             else:
                 self._sync.move_to_end(key)
             lease.users += 1
@@ -283,7 +292,8 @@ class Pools:
                 guard = pools.guard = self._close_with_loop(loop, pools)
             lease = pools.clients.get(key)
             if lease is None:
-                lease = pools.clients[key] = Lease(key, httpx2.AsyncClient(**client_kwargs(key)))
+                aclient = httpx2.AsyncClient(**client_kwargs(key))
+                lease = pools.clients[key] = Lease(key, aclient, route_for(aclient, url, _LIMITS.max_connections or 100))
             else:
                 pools.clients.move_to_end(key)
             lease.users += 1
@@ -294,8 +304,7 @@ class Pools:
         if guard is not None:
             await guard.__anext__()  # parks it; the loop now tracks it for shutdown
         for old in doomed:
-            with contextlib.suppress(Exception):
-                await old.client.aclose()
+            await _aclose(old)
         return lease
 
     async def arelease(self, lease: Lease[httpx2.AsyncClient]) -> None:
@@ -304,8 +313,7 @@ class Pools:
             lease.last_used = self._clock()
             close = lease.retired and lease.users == 0
         if close and os.getpid() == lease.pid:
-            with contextlib.suppress(Exception):
-                await lease.client.aclose()
+            await _aclose(lease)
 
     async def _close_with_loop(
         self, loop: asyncio.AbstractEventLoop, pools: _LoopPools
@@ -320,8 +328,7 @@ class Pools:
                 pools.clients.clear()
             for lease in leases:
                 lease.retired = True
-                with contextlib.suppress(Exception):
-                    await lease.client.aclose()
+                await _aclose(lease)
 
     async def aclose(self) -> None:
         """Close the running loop's async clients now, then everything else as `close` does."""
@@ -385,6 +392,15 @@ class OwnedClients(Pools):
 
     async def aclose(self) -> None:
         """As `close`: nothing here is ours to close."""
+
+
+async def _aclose(lease: Lease[httpx2.AsyncClient]) -> None:
+    """Close an async lease: its route's connections, then its client."""
+    with contextlib.suppress(Exception):
+        if lease.route is not None:
+            await lease.route.aclose()
+    with contextlib.suppress(Exception):
+        await lease.client.aclose()
 
 
 def _quietly(close: Callable[[], None]) -> None:

@@ -32,8 +32,9 @@ from ..redaction import (
     redacted_headers,
     strip_userinfo,
 )
-from .bodies import MAX_BODY_BYTES, BodyReader, aread_body, read_body
-from .pools import Pools
+from . import direct
+from .bodies import MAX_BODY_BYTES, BodyReader, achunks, aread_body, chunks, read_body
+from .pools import Lease, Pools, parsed_url
 from .retry import (
     DEFAULT_POLICY,
     AttemptInfo,
@@ -55,11 +56,6 @@ Method = Literal["GET", "POST"]
 _DEFAULT_TIMEOUT_S = 600.0
 _MAX_ERROR_BODY = 1024 * 1024
 _HTTPX_ERRORS = (httpx2.HTTPError, httpx2.InvalidURL, UnicodeError)
-
-
-# httpx2 parses a URL string on every request, a cost the profile showed; a parsed URL is
-# reused as is (docs/performance.md).
-_parsed_url = functools.lru_cache(maxsize=256)(httpx2.URL)
 
 
 def _seconds(timeout_ms: int | None) -> tuple[float, float]:
@@ -394,9 +390,10 @@ def _expiry(endpoint: Endpoint) -> Callable[[], bool] | None:
     return None if deadline is None else (lambda: deadline.remaining() <= 0)
 
 
-def _open(call: _Call, client: httpx2.Client) -> httpx2.Response:
+def _open(call: _Call, lease: Lease[httpx2.Client]) -> httpx2.Response:
     """Attempts until a 2xx response (fully read if `call.read`), or raise the final error."""
-    ep, run = call.ep, call.run
+    ep, run, client = call.ep, call.run, lease.client
+    route = direct.takes(lease.route, ep.url)
     try:
         while True:
             run.begin()
@@ -405,13 +402,18 @@ def _open(call: _Call, client: httpx2.Client) -> httpx2.Response:
             try:
                 # No local holds the request (its repr has the raw URL) or an error body (which
                 # may echo the key): tracebacks with locals, and Sentry, show every local.
-                response = client.send(
-                    client.build_request(
-                        call.method, _parsed_url(ep.url), headers=call.headers,
-                        content=call.body, timeout=timeout,
-                    ),
-                    stream=True,
-                )
+                if route is not None:
+                    response = direct.request(
+                        route, call.method, parsed_url(ep.url), call.headers, call.body, timeout
+                    )
+                else:
+                    response = client.send(
+                        client.build_request(
+                            call.method, parsed_url(ep.url), headers=call.headers, content=call.body,
+                            timeout=timeout,
+                        ),
+                        stream=True,
+                    )
             except _HTTPX_ERRORS as exc:
                 error = _timed_out(exc, call, cut)
             else:
@@ -447,22 +449,28 @@ def _open(call: _Call, client: httpx2.Client) -> httpx2.Response:
         run.abandon()
 
 
-async def _aopen(call: _Call, client: httpx2.AsyncClient) -> httpx2.Response:
+async def _aopen(call: _Call, lease: Lease[httpx2.AsyncClient]) -> httpx2.Response:
     """The async twin of `_open`."""
-    ep, run = call.ep, call.run
+    ep, run, client = call.ep, call.run, lease.client
+    route = direct.takes(lease.route, ep.url)
     try:
         while True:
             run.begin()
             error: errors.OpenAICompatError | None = None
             timeout, cut = _attempt_timeout(call)
             try:
-                response = await client.send(
-                    client.build_request(
-                        call.method, _parsed_url(ep.url), headers=call.headers,
-                        content=call.body, timeout=timeout,
-                    ),
-                    stream=True,
-                )
+                if route is not None:
+                    response = await direct.arequest(
+                        route, call.method, parsed_url(ep.url), call.headers, call.body, timeout
+                    )
+                else:
+                    response = await client.send(
+                        client.build_request(
+                            call.method, parsed_url(ep.url), headers=call.headers, content=call.body,
+                            timeout=timeout,
+                        ),
+                        stream=True,
+                    )
             except _HTTPX_ERRORS as exc:
                 error = _timed_out(exc, call, cut)
             else:
@@ -512,7 +520,7 @@ def send_stream(
     call = _call(endpoint, body, method, False, pools, policy, breaker, on_attempt)
     lease = pools.lease(endpoint.url, endpoint.verify_tls)
     try:
-        response = _open(call, lease.client)
+        response = _open(call, lease)
         try:
             yield response
         finally:
@@ -531,7 +539,7 @@ async def asend_stream(
     call = _call(endpoint, body, method, False, pools, policy, breaker, on_attempt)
     lease = await pools.alease(endpoint.url, endpoint.verify_tls)
     try:
-        response = await _aopen(call, lease.client)
+        response = await _aopen(call, lease)
         try:
             yield response
         finally:
@@ -550,7 +558,7 @@ def send(
     call = _call(endpoint, body, method, True, pools, policy, breaker, on_attempt)
     lease = pools.lease(endpoint.url, endpoint.verify_tls)
     try:
-        return _open(call, lease.client)
+        return _open(call, lease)
     finally:
         pools.release(lease)
 
@@ -564,7 +572,7 @@ async def asend(
     call = _call(endpoint, body, method, True, pools, policy, breaker, on_attempt)
     lease = await pools.alease(endpoint.url, endpoint.verify_tls)
     try:
-        return await _aopen(call, lease.client)
+        return await _aopen(call, lease)
     finally:
         await pools.arelease(lease)
 
@@ -586,7 +594,9 @@ def arrived(response: httpx2.Response) -> Callable[[], bool]:
         inner: Any = response.stream  # private attributes, each checked: see the docstring
         if isinstance(inner, (_Primed, _APrimed)):  # its first chunk is read by then
             inner = inner._stream
-        stream = inner._stream._httpcore_stream._stream
+        if not isinstance(inner, direct.ByteStreams):  # httpx2's client wraps it once more
+            inner = inner._stream
+        stream = inner._httpcore_stream._stream
         state = stream._connection._h11_state
         if not isinstance(state._receive_buffer._data, bytearray):
             return _never
@@ -628,7 +638,7 @@ def iter_body(response: httpx2.Response, endpoint: Endpoint) -> Iterator[bytes]:
     deadline = endpoint.deadline
     failure: errors.OpenAICompatError
     try:
-        for chunk in response.iter_bytes():
+        for chunk in chunks(response):
             if deadline is not None and deadline.remaining() <= 0:  # a trickle is cut here
                 failure = _late(endpoint, delivered)
                 break
@@ -647,7 +657,7 @@ async def aiter_body(response: httpx2.Response, endpoint: Endpoint) -> AsyncIter
     deadline = endpoint.deadline
     failure: errors.OpenAICompatError
     try:
-        async for chunk in response.aiter_bytes():
+        async for chunk in achunks(response):
             if deadline is not None and deadline.remaining() <= 0:
                 failure = _late(endpoint, delivered)
                 break

@@ -1,0 +1,116 @@
+"""AsyncOriginPool against a real local server: bounded, reused, waiters woken, nothing leaked
+by a timeout or a cancellation, closed connections never handed out again."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpcore2
+import pytest
+
+from llm_openai_compat.http.origin_pool import AsyncOriginPool
+from tests.support.counting_server import CountingServer, counting_server
+from tests.support.fault_server_fixture import FaultServer
+
+
+def _request(url: str, pool_timeout: float | None = 5.0) -> httpcore2.Request:
+    body = b'{"model": "m"}'
+    return httpcore2.Request(
+        "POST", url + "/chat/completions",
+        headers=[(b"Host", url.split("/")[2].encode()), (b"Content-Length", b"%d" % len(body))],
+        content=body,
+        extensions={"timeout": {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": pool_timeout}},
+    )
+
+
+def _run(server: CountingServer, test: Any) -> None:
+    async def main() -> None:
+        base = httpcore2.AsyncConnectionPool()
+        try:
+            await asyncio.wait_for(test(server.url(), base), 20)
+        finally:
+            await base.aclose()
+
+    asyncio.run(main())
+
+
+def test_at_most_max_connections_and_a_waiter_is_woken_by_a_release():
+    async def test(url: str, base: Any) -> None:
+        pool = AsyncOriginPool(base, max_connections=2)
+        first = await pool.handle_async_request(_request(url))
+        second = await pool.handle_async_request(_request(url))
+        third = asyncio.create_task(pool.handle_async_request(_request(url)))
+        await asyncio.sleep(0.1)
+        assert not third.done() and pool.open_connections == 2  # waits for a connection
+        await first.aread()
+        await first.aclose()  # its connection goes to the waiter
+        answer = await asyncio.wait_for(third, 5)
+        assert b"chat/completions" in await answer.aread()
+        await answer.aclose()
+        await second.aclose()  # unread: its connection cannot carry another request
+        assert pool.open_connections == 1
+        await pool.aclose()
+        assert pool.open_connections == 0
+
+    with counting_server() as server:
+        _run(server, test)
+        assert server.accepted == 2  # the third request reused the first one's connection
+        assert server.wait_open_at_most(0) == 0  # aclose closed them
+
+
+def test_a_pool_timeout_and_a_cancelled_waiter_leak_no_connection():
+    async def test(url: str, base: Any) -> None:
+        pool = AsyncOriginPool(base, max_connections=1)
+        held = await pool.handle_async_request(_request(url))
+        with pytest.raises(httpcore2.PoolTimeout):
+            await pool.handle_async_request(_request(url, pool_timeout=0.05))
+        waiting = asyncio.create_task(pool.handle_async_request(_request(url)))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await held.aread()
+        await held.aclose()
+        for _ in range(3):  # the one connection is free, and reused
+            answer = await pool.handle_async_request(_request(url, pool_timeout=1.0))
+            await answer.aread()
+            await answer.aclose()
+        assert pool.open_connections == 1
+        await pool.aclose()
+
+    with counting_server() as server:
+        _run(server, test)
+        assert server.accepted == 1
+
+
+def test_a_request_that_fails_gives_its_slot_back():
+    async def test(url: str, base: Any) -> None:
+        pool = AsyncOriginPool(base, max_connections=1)
+        for _ in range(3):
+            with pytest.raises(httpcore2.ConnectError):
+                await pool.handle_async_request(_request("http://127.0.0.1:1/v1"))
+        assert pool.open_connections == 0
+
+    with counting_server() as server:
+        _run(server, test)
+
+
+def test_a_connection_the_server_closed_is_not_handed_out(fault_server: FaultServer):
+    ok = {"status": 200, "headers": {"content-type": "application/json"}, "body": "{}"}
+    fault_server.enqueue({**ok, "close": True}, ok, ok)
+
+    async def main() -> None:
+        base = httpcore2.AsyncConnectionPool()
+        pool = AsyncOriginPool(base, max_connections=1)
+        url = fault_server.url("/v1")
+        for _ in range(3):
+            answer = await pool.handle_async_request(_request(url))
+            assert await answer.aread() == b"{}"
+            await answer.aclose()
+        assert pool.open_connections == 1  # the closed one was dropped, its slot reused
+        await pool.aclose()
+        await base.aclose()
+
+    asyncio.run(main())
+    assert len(fault_server.requests()) == 3
