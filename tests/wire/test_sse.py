@@ -234,3 +234,20 @@ def test_chunking_never_changes_events(
     chunks = [body[a:b] for a, b in itertools.pairwise(bounds)]
     assert decode(chunks) == expected
     assert decode(one_byte_chunks(body)) == expected
+    # One chunk per event, as servers send them (the decoder's fast path for `data: ...\n\n`).
+    per_event = [piece + b"\n\n" for piece in body.split(b"\n\n")]
+    per_event[-1] = per_event[-1][:-2]
+    assert b"".join(per_event) == body
+    assert decode([p for p in per_event if p]) == expected
+
+
+def test_one_event_per_chunk_keeps_what_came_before() -> None:
+    """The fast path never skips pending state: an event type, data lines or a CR from the
+    chunks before it, a BOM, or a `retry` field."""
+    assert decode([b"event: x\n", b"data: a\n\n"]) == [E("x", "a", None, None)]
+    assert decode([b"data: a\n", b"data: b\n\n"]) == [E("message", "a\nb", None, None)]
+    assert decode([b"data: a\r", b"\ndata: b\n\n"]) == [E("message", "a\nb", None, None)]
+    assert decode([b"\xef\xbb\xbfdata: a\n\n"]) == [E("message", "a", None, None)]
+    assert decode([b"id: 7\n\n", b"data: a\n\n"]) == [E("message", "a", "7", None)]
+    assert decode([b"retry: 5\n", b"data: a\n\n"]) == [E("message", "a", None, 5)]
+    assert decode([b"data: a\rb\n\n"]) == decode(one_byte_chunks(b"data: a\rb\n\n"))
