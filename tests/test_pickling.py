@@ -219,6 +219,6 @@ def test_the_deadline_travels_and_a_users_http_client_is_refused(
             OpenAICompatEmbeddings(base_url=model_server.url(), api_key=SECRET, model="m", http_client=own),
         ]
         for obj in owned:
-            with pytest.raises(TypeError, match="cannot pickle .* build .* in the worker") as refused:
+            with pytest.raises(TypeError, match=r"cannot pickle .* build .* in the worker") as refused:
                 dump(obj)
             assert SECRET not in str(refused.value) and "\n" not in str(refused.value)

@@ -103,6 +103,19 @@ def _custom(kind: str, message: str, **ctx: str) -> PydanticCustomError:
     return PydanticCustomError(kind, message, ctx)
 
 
+def _empty_list() -> list[Any]:
+    return []
+
+
+def _empty_dict() -> dict[str, Any]:
+    return {}
+
+
+# Python functions as default factories, not `list` / `dict`: pydantic inspects a factory's
+# signature when it builds the models, and a builtin's goes through `tokenize`, whose first
+# use costs ~10 ms of every `llm` command that lists models (docs/performance.md).
+
+
 class KeyRef(BaseModel):
     """Where a provider's key lives. Never the key itself."""
 
@@ -143,11 +156,11 @@ class ProviderSettings(BaseModel):
     protocol: Literal["openai-compatible"] = "openai-compatible"
     api_key_ref: KeyRef | None = Field(None, alias="apiKeyRef")
     base_url: str = Field(alias="baseURL")
-    models: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=_empty_list)
     # Ids, or {"id", "dimensions"} objects: served at `/embeddings`, registered with llm as
     # embedding models (never as chat models).
     embedding_models: list[str | EmbeddingModelSettings] = Field(
-        default_factory=list, alias="embeddingModels"
+        default_factory=_empty_list, alias="embeddingModels"
     )
     api_shape: ApiShape = Field("chat-completions", alias="apiShape")
     url_mode: UrlMode = Field("auto", alias="urlMode")
@@ -155,30 +168,30 @@ class ProviderSettings(BaseModel):
     timeout_ms: int | None = Field(None, alias="timeoutMs", gt=0, strict=True)
     # The whole call's budget, retries, backoff and fallbacks included. None: no total bound.
     deadline_ms: int | None = Field(None, alias="deadlineMs", gt=0, strict=True)
-    headers: dict[str, str] = Field(default_factory=dict)
-    default_params: dict[str, Any] = Field(default_factory=dict, alias="defaultParams")
-    model_params: dict[str, dict[str, Any]] = Field(default_factory=dict, alias="modelParams")
-    extra_body: dict[str, Any] = Field(default_factory=dict, alias="extraBody")
+    headers: dict[str, str] = Field(default_factory=_empty_dict)
+    default_params: dict[str, Any] = Field(default_factory=_empty_dict, alias="defaultParams")
+    model_params: dict[str, dict[str, Any]] = Field(default_factory=_empty_dict, alias="modelParams")
+    extra_body: dict[str, Any] = Field(default_factory=_empty_dict, alias="extraBody")
     profile: str | None = None
     system_message_mode: Literal["system", "developer", "remove"] | None = Field(
         None, alias="systemMessageMode"
     )
     verify_tls: bool = Field(True, alias="verifyTls", strict=True)
     max_retries: int | None = Field(None, alias="maxRetries", ge=0, le=10, strict=True)
-    capabilities: dict[str, Any] = Field(default_factory=dict)
+    capabilities: dict[str, Any] = Field(default_factory=_empty_dict)
     # Per model: what its server published about it (`capabilities.capabilities_from_item`),
     # over the provider-level `capabilities`; and the other names llm knows it by.
     model_capabilities: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, alias="modelCapabilities"
+        default_factory=_empty_dict, alias="modelCapabilities"
     )
-    model_aliases: dict[str, list[str]] = Field(default_factory=dict, alias="modelAliases")
+    model_aliases: dict[str, list[str]] = Field(default_factory=_empty_dict, alias="modelAliases")
     # Opt-in: the model list is refreshed (in the background of a prompt) once it is older
     # than this; `modelsRefreshedAt` (epoch seconds) is when it was last tried.
     refresh_hours: float | None = Field(None, alias="refreshHours", gt=0)
     models_refreshed_at: int | None = Field(None, alias="modelsRefreshedAt", ge=0, strict=True)
     # Tried in order when a call fails transiently (after its retries, or its breaker is open)
     # before any byte reached the caller. Not transitive: only this provider's own list.
-    fallbacks: list[FallbackSettings] = Field(default_factory=list, max_length=MAX_FALLBACKS)
+    fallbacks: list[FallbackSettings] = Field(default_factory=_empty_list, max_length=MAX_FALLBACKS)
 
     def __repr_args__(self) -> Any:
         # A base URL may carry `user:password@`: never show it in a repr.
@@ -280,7 +293,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
 
-    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    providers: dict[str, ProviderSettings] = Field(default_factory=_empty_dict)
     active: Active | None = None
     request_log: str | None = Field(None, alias="requestLog")
     _broken: dict[str, ConfigError] = PrivateAttr(default_factory=dict)

@@ -97,6 +97,9 @@ def embedding_models(
     loading extension profiles (those load at request time, never while llm starts)."""
     from .. import default_runtime
 
+    dimensions_of = provider.embedding_dimensions()
+    if not dimensions_of:  # no profile to look up (its module costs ms of every llm command)
+        return []
     profile = default_runtime().registered_profile(provider.profile, provider.base_url)
     ref = provider.api_key_ref
     return [
@@ -108,5 +111,5 @@ def embedding_models(
             needs_key=ref.name if ref is not None and ref.kind == "llm" else None,
             key_env_var=ref.name if ref is not None and ref.kind == "env" else None,
         )
-        for name, dimensions in provider.embedding_dimensions().items()
+        for name, dimensions in dimensions_of.items()
     ]

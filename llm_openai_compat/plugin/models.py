@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import llm
 from llm.parts import StreamEvent
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from .notices import AnswerWatch
 
@@ -36,6 +36,10 @@ _OWNED_BODY_KEYS = ("model", "messages", "input", "stream")
 
 
 class OpenAICompatOptions(llm.Options):
+    # Built on first validation (a prompt's `-o`), not at import: `llm models` and every
+    # command that only lists models never validate options (docs/performance.md).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
     temperature: float | None = Field(
         default=None,
         ge=0,
@@ -232,9 +236,9 @@ class _Shared:
         self.model_name = model_name
         self.shape = provider.api_shape
         # The provider's probe, overridden by what the server published about this model.
-        self.capabilities: dict[str, Any] = provider.capabilities_of(model_name)
         self._provider_caps = provider.capabilities  # kept apart: a refusal names its source
         self._model_caps = provider.own_capabilities(model_name)
+        self.capabilities: dict[str, Any] = {**self._provider_caps, **self._model_caps}
         caps = self.capabilities
         self.can_stream = caps.get("streaming", True) is not False
         self.supports_tools = caps.get("tools", True) is not False
