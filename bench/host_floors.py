@@ -74,6 +74,20 @@ class LangChainFloor(BenchClient):
             total += len(chunk.text)
         return total
 
+    def first_text(self, n: int) -> tuple[float, int]:
+        """The host's own time to a first chunk: `stream()`'s callbacks and run setup, with
+        no HTTP and no parsing (the model is built beforehand, as for the adapter)."""
+        import time
+
+        model = self.model_class(pieces=n)
+        first, total = 0.0, 0
+        t0 = time.perf_counter()
+        for chunk in model.stream(PROMPT):
+            if not total:
+                first = time.perf_counter() - t0
+            total += len(chunk.text)
+        return first, total
+
 
 class LlmFloor(BenchClient):
     key = "llm-floor"
@@ -104,6 +118,19 @@ class LlmFloor(BenchClient):
         for chunk in self.model.prompt(PROMPT):
             total += len(chunk)
         return total
+
+    def first_text(self, n: int) -> tuple[float, int]:
+        """The host's own time to a first chunk: `prompt()` and its `Response`, no HTTP."""
+        import time
+
+        self.model.pieces = n
+        first, total = 0.0, 0
+        t0 = time.perf_counter()
+        for chunk in self.model.prompt(PROMPT):
+            if not total:
+                first = time.perf_counter() - t0
+            total += len(chunk)
+        return first, total
 
 
 class OwnGenerator(BenchClient):

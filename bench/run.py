@@ -137,7 +137,9 @@ def clients_for(job: str, plan: Plan) -> list[str]:
     if job == "tool-calls":  # issue 19: 500 calls x 4 pieces, LangChain against LangChain
         return [c for c in chosen if c in ("core", "lc-compat", "chatopenai")]
     if job == "ttfb":  # time to first text: ours against raw httpx2's first byte (issue 19)
-        return [c for c in chosen if c in OURS or c == "raw"]
+        # Beside each adapter, its host's floor: the host's own time to a first chunk.
+        floors = [keys[0] for ours, keys in HOST_CLIENTS.items() if ours in chosen]
+        return [*(c for c in chosen if c in OURS or c == "raw"), *floors]
     if job == "tool-large":
         return [c for c in chosen if c in OURS or c == "raw"]
     if job in ("memory", "memory-small"):
