@@ -365,7 +365,8 @@ class ChatOpenAICompat(HeldClients, BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        params = {field: getattr(self, field, None) for field in _PARAMS}
+        values = self.__dict__  # pydantic's field values: a getattr miss costs an exception
+        params = {field: values.get(field) for field in _PARAMS}
         return {
             "model": self.model,
             "provider": self._resolved.id,
@@ -427,8 +428,10 @@ class ChatOpenAICompat(HeldClients, BaseChatModel):
     def _params(self, call: Mapping[str, Any], stop: list[str] | None) -> dict[str, Any]:
         """camelCase params for the core (which applies `stop` itself where the wire shape
         has no such field), from this model's fields, `model_kwargs` and the call's options."""
-        explicit = {
-            camel: call.get(field, getattr(self, field, None)) for field, camel in _PARAMS.items()
+        values = self.__dict__  # pydantic's field values (`reasoning_summary` is only a call's)
+        explicit: dict[str, Any] = {
+            camel: call[field] if field in call else values.get(field)
+            for field, camel in _PARAMS.items()
         }
         kwargs_params, _ = _split_model_kwargs(
             {**(self.model_kwargs or {}), **(call.get("model_kwargs") or {})}

@@ -107,6 +107,9 @@ def _message(message: BaseMessage) -> Message:
 
 
 def _input_parts(message: BaseMessage) -> tuple[Part, ...]:
+    content = message.content
+    if isinstance(content, str):  # plain text: what `content_blocks` would give, without it
+        return (TextPart(content),) if content else ()
     parts: list[Part] = []
     for block in message.content_blocks:
         part = _input_part(block)

@@ -121,9 +121,12 @@ def resolve_provider(
         )
     if overrides:
         found = validate_provider(name_or_base_url, {**found.model_dump(), **overrides})
+    fallbacks = (
+        _fallbacks(found, loaded, str(path or default_settings_path())) if found.fallbacks else ()
+    )
     return Target(
         name_or_base_url, found, api_key=secret, request_log=loaded.request_log,
-        fallbacks=_fallbacks(found, loaded, str(path or default_settings_path())),
+        fallbacks=fallbacks,
     )
 
 

@@ -479,6 +479,9 @@ class SettingsCache:
     def __init__(self, limit: int = 16) -> None:
         self.limit = limit
         self._files: dict[Path, tuple[_Stamp, Settings]] = {}
+        # The same, by the path as given (before symlinks are resolved) and the stat of what
+        # it points at: a hit costs one stat, without resolving the path (a syscall per part).
+        self._given: dict[str, tuple[tuple[int, ...], Settings]] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -494,6 +497,28 @@ class SettingsCache:
             if path not in self._files and len(self._files) >= self.limit:
                 self._files.pop(next(iter(self._files)))
             self._files[path] = (stamp, settings)
+
+    def get_given(self, given: str, stamp: tuple[int, ...]) -> Settings | None:
+        hit = self._given.get(given)
+        return hit[1] if hit is not None and hit[0] == stamp else None
+
+    def put_given(self, given: str, stamp: tuple[int, ...], settings: Settings) -> None:
+        with self._lock:
+            if given not in self._given and len(self._given) >= self.limit:
+                self._given.pop(next(iter(self._given)))
+            self._given[given] = (stamp, settings)
+
+
+def _given_stamp(given: str) -> tuple[int, ...] | None:
+    """What `given` points at (symlinks followed): a regular file's (mtime, size, inode,
+    device), else None."""
+    try:
+        st = os.stat(given)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev)
 
 
 def _regular_stamp(path: Path) -> _Stamp | None:
@@ -709,6 +734,15 @@ def _where(path: Path | None) -> Path:
 def load_settings(path: Path | None = None, *, cache: SettingsCache | None = None) -> Settings:
     """The parsed settings; no file means empty settings. With a `cache` (a runtime's), a file
     unchanged since it was parsed (same mtime, size and inode) is not parsed again."""
+    given = given_stamp = None
+    if cache is not None:
+        # Stat before anything is read: a file changed meanwhile has another stamp next time.
+        given = os.fspath(path if path is not None else settings_path())
+        given_stamp = _given_stamp(given)
+        if given_stamp is not None:
+            hit = cache.get_given(given, given_stamp)
+            if hit is not None:
+                return hit
     where = _where(path)
     if cache is not None:
         # A hit costs one stat, not a read and a JSON parse of the whole file: a call
@@ -716,6 +750,8 @@ def load_settings(path: Path | None = None, *, cache: SettingsCache | None = Non
         seen = _regular_stamp(where)
         hit = cache.get(where, seen) if seen is not None else None
         if hit is not None:
+            if given is not None and given_stamp is not None:
+                cache.put_given(given, given_stamp, hit)
             return hit
     raw, stamp = _read_raw(where)
     if raw is None or stamp is None:
@@ -727,6 +763,8 @@ def load_settings(path: Path | None = None, *, cache: SettingsCache | None = Non
     settings = _validate(raw, str(where))
     if cache is not None:
         cache.put(where, stamp, settings)
+        if given is not None and given_stamp is not None:
+            cache.put_given(given, given_stamp, settings)
     return settings
 
 

@@ -171,10 +171,16 @@ def build_options(model_name: str, prompt: Any, stream: bool) -> RequestOptions:
     developer role, stream_options) is the core's to work around, from the provider's
     `capabilities` and what its server taught this process: never decided here."""
     opts = prompt.options
+    # The values by name (pydantic keeps them in `__dict__`): a getattr per option cost more
+    # than the rest of building the request.
+    values = (
+        opts.__dict__ if isinstance(opts, llm.Options)
+        else {name: getattr(opts, name, None) for name in OPTION_PARAMS}
+    )
     params = {
-        param: getattr(opts, name)
+        param: value
         for name, param in OPTION_PARAMS.items()
-        if getattr(opts, name, None) is not None
+        if (value := values.get(name)) is not None
     }
     top = getattr(opts, "top_logprobs", None)
     if top is not None and getattr(opts, "logprobs", None) is not False:

@@ -419,6 +419,30 @@ def test_a_cache_hit_reads_nothing_so_a_call_costs_the_same_whatever_the_file_ho
     assert len(reads) == 1
 
 
+def test_a_cache_hit_resolves_no_path_and_a_repointed_symlink_is_noticed(
+    tmp_path: Path, runtime, monkeypatch
+) -> None:
+    """A hit is keyed by the path as given and the stat of what it points at: no symlink
+    resolution per call, and a link pointed at another file reads that file."""
+    from llm_openai_compat.config import settings as settings_module
+
+    a = write(tmp_path / "a.json", {"providers": {"a": {"baseURL": "http://a/v1"}}})
+    b = write(tmp_path / "b.json", {"providers": {"b": {"baseURL": "http://b/v1"}}})
+    link = tmp_path / "settings.json"
+    link.symlink_to(a)
+    first = runtime.load_settings(link)
+    resolved: list[Any] = []
+    real = settings_module._where
+    monkeypatch.setattr(settings_module, "_where", lambda p: resolved.append(p) or real(p))
+    for _ in range(3):
+        assert runtime.load_settings(link) is first
+    assert resolved == []
+    link.unlink()
+    link.symlink_to(b)
+    assert list(runtime.load_settings(link).providers) == ["b"]
+    assert list(runtime.load_settings(a).providers) == ["a"]
+
+
 # -- saving -----------------------------------------------------------------------------------
 
 
