@@ -1,7 +1,7 @@
 """The `/embeddings` wire shape: the request body, and one parse of a response body.
 
 Pure: no I/O. Vectors sent as base64 are OpenAI's layout (little-endian float32) and are
-decoded with `struct`, not numpy, so the core stays light. Every way a body can be wrong (not
+decoded with `array`, not numpy, so the core stays light. Every way a body can be wrong (not
 JSON, nested too deeply, an item without its `index` or with one twice, a vector of the wrong
 length, NaN or infinity) is a typed `StreamError`, never a silently wrong vector: a search
 index built on a misplaced vector returns wrong answers for ever after.
@@ -9,22 +9,24 @@ index built on a misplaced vector returns wrong answers for ever after.
 
 from __future__ import annotations
 
+import array
 import base64
 import binascii
-import functools
 import json
 import math
-import struct
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import pydantic_core
 
 from ..errors import OpenAICompatError, StreamError, error_from_payload
 
 __all__ = ["EmbeddingBatch", "Encoding", "build_request", "load_body", "parse_body"]
 
 Encoding = Literal["float", "base64"]
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
 
@@ -57,7 +59,13 @@ def build_request(
 
 
 def load_body(raw: bytes) -> Any:
-    """The one place an embeddings body is decoded from JSON; every failure is a StreamError."""
+    """The one place an embeddings body is decoded from JSON; every failure is a StreamError.
+    pydantic-core's parser first (a seventh of `json.loads`'s time for float vectors); what it
+    refuses, json decides, as `errors.loads_json` does."""
+    try:
+        return pydantic_core.from_json(raw)
+    except ValueError:
+        pass
     problem = None
     try:
         return json.loads(raw)
@@ -85,30 +93,42 @@ def _count(value: Any) -> int | None:
 
 
 def _strict_b64(text: str) -> bytes:
-    # Strict: a character outside the alphabet is an error, never silently skipped.
+    """Strict: a character outside the alphabet is an error, never silently skipped.
+
+    The lenient decoder is a third faster; it skips what it cannot use, so when its output is
+    as long as the text allows (every character used: 3 bytes per 4, less the padding) the
+    text was valid and the bytes are what the strict decoder gives. Anything else goes to the
+    strict decoder, which decides."""
+    if len(text) % 4 == 0 and text.isascii():
+        raw = binascii.a2b_base64(text)
+        if len(raw) == len(text) // 4 * 3 - (2 if text.endswith("==") else text.endswith("=")):
+            return raw
     if sys.version_info >= (3, 11):
         return binascii.a2b_base64(text, strict_mode=True)
     return base64.b64decode(text, validate=True)  # pragma: no cover  (3.10)
 
 
-@functools.lru_cache(maxsize=32)
-def _floats32(count: int) -> struct.Struct:
-    return struct.Struct(f"<{count}f")
-
-
-def _decode_base64(text: str, position: int) -> list[float]:
+def _decode_base64(text: str, position: int) -> tuple[list[float], bool]:
     try:
         raw = _strict_b64(text)
     except (binascii.Error, ValueError):
         raise _bad(f"has an item {position} whose base64 vector does not decode") from None
     if len(raw) % 4:
         raise _bad(f"has an item {position} whose base64 vector is not whole float32 values")
-    # One little-endian struct unpack: about twice as fast as memoryview.cast("f").tolist(),
-    # and right on either byte order (bench/embeddings.py measures the whole call).
-    return list(_floats32(len(raw) // 4).unpack(raw))
+    # array('f').tolist(): a third faster than a struct unpack into a list (which made a tuple
+    # first); the wire is little-endian float32, swapped on a big-endian machine.
+    floats = array.array("f", raw)
+    if _BIG_ENDIAN:
+        floats.byteswap()
+    # Finite for sure when no value's high byte (the 4th, little-endian) is 0x7f or 0xff:
+    # those alone hold the exponents of NaN, infinity and values above 2**127. Two C scans
+    # of a quarter of the bytes, instead of summing the floats (`_finite`).
+    high = raw[3::4]
+    return floats.tolist(), b"\x7f" not in high and b"\xff" not in high
 
 
-def _as_vector(value: Any, position: int) -> list[float]:
+def _as_vector(value: Any, position: int) -> tuple[list[float], bool]:
+    """The vector, and whether it is known to be finite already."""
     if isinstance(value, str):
         return _decode_base64(value, position)
     if not isinstance(value, list):
@@ -116,10 +136,10 @@ def _as_vector(value: Any, position: int) -> list[float]:
     try:
         # Only numbers: a bool or a string is not a coordinate (float() would take both).
         if all(type(x) is float for x in value):
-            return value
+            return value, False
         if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in value):
             raise TypeError
-        return [float(x) for x in value]
+        return [float(x) for x in value], False
     except (TypeError, OverflowError):
         raise _bad(f"has an item {position} whose embedding is not a list of numbers") from None
 
@@ -156,7 +176,8 @@ def parse_body(obj: Any, *, count: int, dimensions: int | None = None) -> Embedd
             raise _bad(f"has an item with index {index}, outside 0..{count - 1}")
         if vectors[index] is not None:
             raise _bad(f"has index {index} twice")
-        vector = _as_vector(item.get("embedding"), position)
+        vector, finite = _as_vector(item.get("embedding"), position)
+        item["embedding"] = None  # the decoded text goes now, not with the whole body
         if not vector:
             raise _bad(f"has an empty vector at index {index}")
         if expected is None:
@@ -166,7 +187,7 @@ def parse_body(obj: Any, *, count: int, dimensions: int | None = None) -> Embedd
                 f"has a vector of {len(vector)} dimensions at index {index}, expected {expected}",
                 hint="Check the model and the `dimensions` asked for; no vector was used",
             )
-        if not _finite(vector):
+        if not finite and not _finite(vector):
             raise _bad(f"has NaN or infinity in the vector at index {index}")
         vectors[index] = vector
     usage = obj.get("usage")

@@ -88,6 +88,8 @@ def test_usage_that_is_not_a_count_is_ignored() -> None:
         ([{"index": 0, "embedding": [1.0, float("nan")]}], "NaN or infinity"),
         ([{"index": 0, "embedding": [float("inf"), 1.0]}], "NaN or infinity"),
         ([{"index": 0, "embedding": _b64([1.0, float("nan")])}], "NaN or infinity"),
+        ([{"index": 0, "embedding": _b64([float("-inf"), 1.0])}], "NaN or infinity"),
+        ([{"index": 0, "embedding": _b64([1.0, float("inf")])}], "NaN or infinity"),
         ([{"index": 0, "embedding": "not base64!"}], "does not decode"),
         ([{"index": 0, "embedding": base64.b64encode(b"abcde").decode()}], "not whole float32"),
         (["x"], "not an object"),
@@ -154,3 +156,43 @@ def test_load_body_maps_every_decode_failure(raw: bytes, needle: str) -> None:
 
 def test_load_body_reads_json() -> None:
     assert load_body(json.dumps(_body(_items())).encode())["model"] == "m"
+
+
+def test_base64_decoding_accepts_and_refuses_exactly_what_the_strict_decoder_does():
+    """The lenient decoder's fast path (every character used) gives the strict decoder's
+    bytes; everything else is the strict decoder's to judge (seeded mutations of valid text)."""
+    import base64
+    import binascii
+    import random
+
+    from llm_openai_compat.wire.embeddings import _strict_b64
+
+    def outcome(decode, text):
+        try:
+            return decode(text)
+        except (binascii.Error, ValueError):
+            return "refused"
+
+    rng = random.Random(7)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+    extra = alphabet + " \n!-_.é\x00"
+    for _ in range(20_000):
+        if rng.random() < 0.5:
+            chars = list(base64.b64encode(rng.randbytes(rng.randint(0, 24))).decode())
+            for _ in range(rng.randint(0, 3)):
+                if chars and rng.random() < 0.7:
+                    chars[rng.randrange(len(chars))] = rng.choice(extra)
+                else:
+                    chars.insert(rng.randrange(len(chars) + 1), rng.choice(extra))
+            text = "".join(chars)
+        else:
+            text = "".join(rng.choice(extra) for _ in range(rng.randint(0, 24)))
+        strict = outcome(lambda t: binascii.a2b_base64(t, strict_mode=True), text)
+        assert outcome(_strict_b64, text) == strict, text
+
+
+def test_base64_values_near_the_float32_limit_are_finite_and_kept() -> None:
+    """The high-byte precheck only sends such vectors to the exact check; they pass it."""
+    big = [1.5 * 2.0**127, -(2.0**127), 2.0**126, 1.0]  # exact float32 values
+    batch = parse_body(_body([{"index": 0, "embedding": _b64(big)}]), count=1)
+    assert batch.vectors[0] == big
