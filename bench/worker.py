@@ -20,7 +20,8 @@ Scenarios and what `value` is:
 - `tool-calls`              ms to receive SIZE tool calls of 4 argument pieces each (best of 3)
 - `ttfb`                    ms from the request to the first text of a streamed `text-SIZE`
                             (raw httpx2: its first body byte): the median of TTFB_RUNS, after 5
-                            warm-up streams
+                            warm-up streams, each beside one of raw httpx2 and of the host's
+                            floor in the same process (`_ttfb`)
 
 "Best of 3" stops early when one run is longer than INNER_CAP_S (see below).
 - `memory`                  MB by which peak RSS (VmHWM) grows during one SIZE-chunk stream
@@ -163,6 +164,41 @@ async def _async_run(client: Any, total: int) -> dict[str, Any]:
     return {"value": max(rates), "unit": "req/s", "runs": rates, "connections": opened}
 
 
+# Our adapters' hosts: their floor (a do-nothing model on the host), timed beside them.
+_TTFB_FLOORS = {"lc-compat": "lc-floor", "llm-plugin": "llm-floor"}
+
+
+def _ttfb(client: Any, size: int) -> dict[str, Any]:
+    """Time to first text, paired in this process: each stream of `client` right after one of
+    raw httpx2 (its first byte) and, for an adapter, one of its host's floor, so the ratio is
+    of neighbours (between processes the placement of client and server on the two cores
+    moves a sub-millisecond figure by half). `value`: the client's median; `raw`, `floor`:
+    the neighbours' medians."""
+    paired = {"self": client}
+    if client.key != "raw":
+        paired["raw"] = get_client("raw")
+    if client.key in _TTFB_FLOORS:
+        paired["floor"] = get_client(_TTFB_FLOORS[client.key])
+    for name, other in paired.items():
+        if name != "self":
+            other.import_()
+            other.setup(_models_for("ttfb", size), ("chat",))
+    firsts: dict[str, list[float]] = {name: [] for name in paired}
+    for run in range(5 + TTFB_RUNS):
+        for name, each in paired.items():
+            first, length = each.first_text(size)
+            _check("stream length", length, size * len(TEXT_PIECE))
+            if run >= 5:
+                firsts[name].append(first * 1000)
+    out: dict[str, Any] = {
+        "value": statistics.median(firsts["self"]), "unit": "ms", "min": min(firsts["self"]),
+    }
+    for name in ("raw", "floor"):
+        if name in firsts:
+            out[name] = statistics.median(firsts[name])
+    return out
+
+
 def _plugin_load() -> dict[str, Any]:
     """What our plugin adds to `llm --version`, measured inside one process: llm's CLI is
     imported with no plugin (LLM_LOAD_PLUGINS=''), then our entry point is loaded the way
@@ -294,13 +330,7 @@ def measure(client_key: str, scenario: str, size: int) -> dict[str, Any]:
             "runs": [size / w for w, _ in runs],
         }
     if scenario == "ttfb":
-        firsts = []
-        for run in range(5 + TTFB_RUNS):
-            first, length = client.first_text(size)
-            _check("stream length", length, size * len(TEXT_PIECE))
-            if run >= 5:
-                firsts.append(first * 1000)
-        return {"value": statistics.median(firsts), "unit": "ms", "min": min(firsts)}
+        return _ttfb(client, size)
     if scenario == "tool-calls":
         wanted = [json.loads(call_arguments(i)) for i in range(size)]
         times = []
