@@ -106,7 +106,9 @@ def _headers(
     for name, value in headers.items():
         raw = name.encode("ascii")
         merged[raw.lower()] = (raw, value.encode("ascii"))
-    out = [(b"Host", host)]
+    given_host = merged.pop(b"host", None)  # a Host header given replaces the URL's, as in httpx2
+    out = [given_host or (b"Host", host)]
+    merged.pop(b"content-length", None)  # the body's own length, always
     out.extend(merged.values())
     if body is not None:
         out.append((b"Content-Length", b"%d" % len(body)))

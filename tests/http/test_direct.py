@@ -133,3 +133,15 @@ def test_httpcore2_errors_become_the_same_errors(kind: str, fault_server: FaultS
             transport.send(ep, b"{}", pools=runtime.pools, policy=ONCE)
     finally:
         runtime.close()
+
+
+def test_a_host_header_given_replaces_the_urls_and_the_length_is_the_bodys():
+    from llm_openai_compat.http.direct import Route, _headers
+
+    route = Route(None, {b"accept": (b"Accept", b"*/*"), b"user-agent": (b"User-Agent", b"x/1")})
+    sent = _headers(route, b"127.0.0.1:9", {"Host": "api.example", "Content-Length": "999"}, b"{}")
+    names = [name.lower() for name, _ in sent]
+    assert names.count(b"host") == 1 and (b"Host", b"api.example") in sent
+    assert names.count(b"content-length") == 1 and (b"Content-Length", b"2") in sent
+    plain = _headers(route, b"127.0.0.1:9", {"Authorization": "Bearer k"}, None)
+    assert plain[0] == (b"Host", b"127.0.0.1:9") and b"content-length" not in [n.lower() for n, _ in plain]
