@@ -348,10 +348,10 @@ def execute(plan: Plan, log: Callable[[str], None] = print) -> Results:
             if "cli" in plan.scenarios and rep < plan.cli_reps:
                 # The 500-model pairs are targets within 5% of a ~0.9 s process whose CPU time
                 # varies by more than that: each runs MANY_REPEATS times a repetition.
-                cases = [
-                    case for case in CLI_CASES
-                    for _ in range(MANY_REPEATS if "-500-" in case[0] else 1)
-                ]
+                # Interleaved (without, ours, without, ours...): the machine's drift over
+                # a run falls on both sides of each comparison alike.
+                many = [case for case in CLI_CASES if "-500-" in case[0]]
+                cases = [case for case in CLI_CASES if "-500-" not in case[0]] + many * MANY_REPEATS
                 shift = rep % len(cases)
                 for key, args, load in cases[shift:] + cases[:shift]:
                     result = run_cli(root, port, args, load, "-500-" in key)
