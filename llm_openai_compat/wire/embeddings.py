@@ -153,7 +153,8 @@ def parse_body(obj: Any, *, count: int, dimensions: int | None = None) -> Embedd
     """The batch of `count` inputs in input order, reordered by each item's `index`.
 
     `dimensions`: the length every vector must have (asked for, or seen in an earlier batch);
-    without it the first vector's length is the one every other must match."""
+    without it the first vector's length is the one every other must match. `obj` is used up:
+    each item of its `data` is released once decoded (`load_body` made it for this call)."""
     if not isinstance(obj, dict):
         raise _bad("is not a JSON object")
     if obj.get("error") is not None and "data" not in obj:
@@ -177,7 +178,10 @@ def parse_body(obj: Any, *, count: int, dimensions: int | None = None) -> Embedd
         if vectors[index] is not None:
             raise _bad(f"has index {index} twice")
         vector, finite = _as_vector(item.get("embedding"), position)
-        item["embedding"] = None  # the decoded text goes now, not with the whole body
+        # The item (and its text) go now, not with the whole body: memory, and the collector,
+        # whose young generation counts containers made less those freed; one freed per list
+        # made keeps it from walking the new vectors again and again.
+        items[position] = item = None
         if not vector:
             raise _bad(f"has an empty vector at index {index}")
         if expected is None:
