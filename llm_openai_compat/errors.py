@@ -59,6 +59,7 @@ the call it came from (`scrub`), see `redaction.py`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -429,8 +430,9 @@ MAX_JSON_DEPTH = 200
 # The stream parsers parse once per event (docs/performance.md): pydantic-core's parser (Rust;
 # pydantic is a dependency already) takes a third of `json.loads`'s time for a chunk. Where it
 # refuses text, the standard library decides, so what is accepted and how it reads is exactly
-# `json.loads`'s (`_json_loads`). Its string cache is pydantic-core's own, bounded.
-_from_json = pydantic_core.from_json
+# `json.loads`'s (`_json_loads`). Its process-wide string cache is off: server text (which may
+# echo a key) is never kept beyond the value parsed, and the cache bought nothing here.
+_from_json = functools.partial(pydantic_core.from_json, cache_strings=False)
 # `json.loads` minus its per-call wrapper (type checks, BOM test, keyword handling) for text.
 _decode_str = json.JSONDecoder().decode
 # A value nested N deep has N opening and N closing brackets: shorter text cannot be too deep.

@@ -63,7 +63,7 @@ def load_body(raw: bytes) -> Any:
     pydantic-core's parser first (a seventh of `json.loads`'s time for float vectors); what it
     refuses, json decides, as `errors.loads_json` does."""
     try:
-        return pydantic_core.from_json(raw)
+        return pydantic_core.from_json(raw, cache_strings=False)  # no process-wide cache
     except ValueError:
         pass
     problem = None
