@@ -469,51 +469,38 @@ def error_from_validation(
 
 # -- loading ----------------------------------------------------------------------------------
 
-_Stamp = tuple[int, int, int]  # (mtime_ns, size, inode)
+_Stamp = tuple[int, int, int, int]  # (mtime_ns, size, inode, device)
 
 
 class SettingsCache:
-    """Parsed settings files by path, each valid while its (mtime, size, inode) holds; at most
-    `limit` files (a runtime owns one: `Runtime.settings`)."""
+    """Parsed settings by what a path points at, a regular file's (mtime, size, inode, device):
+    a file unchanged since it was parsed is found with one stat of the path as given, without
+    resolving it (a syscall per part) or reading it; a symlink pointed elsewhere, or an edit,
+    is another stamp. At most `limit` entries (a runtime owns one: `Runtime.settings`)."""
 
     def __init__(self, limit: int = 16) -> None:
         self.limit = limit
-        self._files: dict[Path, tuple[_Stamp, Settings]] = {}
-        # The same, by the path as given (before symlinks are resolved) and the stat of what
-        # it points at: a hit costs one stat, without resolving the path (a syscall per part).
-        self._given: dict[str, tuple[tuple[int, ...], Settings]] = {}
+        self._files: dict[_Stamp, Settings] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SettingsCache({len(self._files)} files)"
 
-    def get(self, path: Path, stamp: _Stamp) -> Settings | None:
-        with self._lock:
-            hit = self._files.get(path)
-        return hit[1] if hit is not None and hit[0] == stamp else None
+    def get(self, stamp: _Stamp) -> Settings | None:
+        return self._files.get(stamp)
 
-    def put(self, path: Path, stamp: _Stamp, settings: Settings) -> None:
+    def put(self, stamp: _Stamp, settings: Settings) -> None:
         with self._lock:
-            if path not in self._files and len(self._files) >= self.limit:
+            if stamp not in self._files and len(self._files) >= self.limit:
                 self._files.pop(next(iter(self._files)))
-            self._files[path] = (stamp, settings)
-
-    def get_given(self, given: str, stamp: tuple[int, ...]) -> Settings | None:
-        hit = self._given.get(given)
-        return hit[1] if hit is not None and hit[0] == stamp else None
-
-    def put_given(self, given: str, stamp: tuple[int, ...], settings: Settings) -> None:
-        with self._lock:
-            if given not in self._given and len(self._given) >= self.limit:
-                self._given.pop(next(iter(self._given)))
-            self._given[given] = (stamp, settings)
+            self._files[stamp] = settings
 
 
-def _given_stamp(given: str) -> tuple[int, ...] | None:
-    """What `given` points at (symlinks followed): a regular file's (mtime, size, inode,
-    device), else None."""
+def _stamp(path: str) -> _Stamp | None:
+    """What `path` points at (symlinks followed), if a regular file; else None (no file, or
+    one `_read_raw` must judge)."""
     try:
-        st = os.stat(given)
+        st = os.stat(path)
     except (OSError, ValueError):
         return None
     if not stat.S_ISREG(st.st_mode):
@@ -521,17 +508,8 @@ def _given_stamp(given: str) -> tuple[int, ...] | None:
     return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_dev)
 
 
-def _regular_stamp(path: Path) -> _Stamp | None:
-    """The stamp of a regular file, else None (no file, or one `_read_raw` must judge)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino) if stat.S_ISREG(st.st_mode) else None
-
-
-def _read_raw(path: Path) -> tuple[dict[str, Any] | None, _Stamp | None]:
-    """The file's JSON object and its stamp, or (None, None) when there is no file."""
+def _read_raw(path: Path) -> dict[str, Any] | None:
+    """The file's JSON object, or None when there is no file."""
     problem, hint = None, None
     try:
         st = path.stat()
@@ -545,7 +523,7 @@ def _read_raw(path: Path) -> tuple[dict[str, Any] | None, _Stamp | None]:
             with path.open("rb") as fh:
                 data = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        return None, None
+        return None
     except OSError as exc:
         problem, hint = (
             f"cannot be read ({exc.strerror or type(exc).__name__})",
@@ -554,7 +532,7 @@ def _read_raw(path: Path) -> tuple[dict[str, Any] | None, _Stamp | None]:
     if problem is None:
         raw, problem, hint = _parse(data)
         if raw is not None:
-            return raw, (st.st_mtime_ns, st.st_size, st.st_ino)
+            return raw
     raise ConfigError(f"the settings file {problem}", file=str(path), hint=hint)
 
 
@@ -733,38 +711,22 @@ def _where(path: Path | None) -> Path:
 
 def load_settings(path: Path | None = None, *, cache: SettingsCache | None = None) -> Settings:
     """The parsed settings; no file means empty settings. With a `cache` (a runtime's), a file
-    unchanged since it was parsed (same mtime, size and inode) is not parsed again."""
-    given = given_stamp = None
+    unchanged since it was parsed (same mtime, size, inode and device) is not parsed again:
+    every call resolves its provider through here."""
+    stamp = None
     if cache is not None:
         # Stat before anything is read: a file changed meanwhile has another stamp next time.
-        given = os.fspath(path if path is not None else settings_path())
-        given_stamp = _given_stamp(given)
-        if given_stamp is not None:
-            hit = cache.get_given(given, given_stamp)
-            if hit is not None:
-                return hit
+        stamp = _stamp(os.fspath(path if path is not None else settings_path()))
+        hit = cache.get(stamp) if stamp is not None else None
+        if hit is not None:
+            return hit
     where = _where(path)
-    if cache is not None:
-        # A hit costs one stat, not a read and a JSON parse of the whole file: a call
-        # resolves its provider through here, so every call would pay for every provider.
-        seen = _regular_stamp(where)
-        hit = cache.get(where, seen) if seen is not None else None
-        if hit is not None:
-            if given is not None and given_stamp is not None:
-                cache.put_given(given, given_stamp, hit)
-            return hit
-    raw, stamp = _read_raw(where)
-    if raw is None or stamp is None:
+    raw = _read_raw(where)
+    if raw is None:
         return Settings.model_validate({})
-    if cache is not None:
-        hit = cache.get(where, stamp)
-        if hit is not None:
-            return hit
     settings = _validate(raw, str(where))
-    if cache is not None:
-        cache.put(where, stamp, settings)
-        if given is not None and given_stamp is not None:
-            cache.put_given(given, given_stamp, settings)
+    if cache is not None and stamp is not None:
+        cache.put(stamp, settings)
     return settings
 
 
@@ -912,7 +874,7 @@ def save_settings(
     """
     where = _where(path)
     with _write_lock(where):
-        old = _read_raw(where)[0] or {}
+        old = _read_raw(where) or {}
         if isinstance(settings_or_raw, Settings):
             return _commit(_settings_raw(settings_or_raw, old), old, where)
         raw = dict(settings_or_raw)
@@ -932,7 +894,7 @@ def _edit(path: Path | None) -> Iterator[tuple[Path, dict[str, Any], dict[str, A
 
 
 def _edit_read(where: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    old = _read_raw(where)[0] or {}
+    old = _read_raw(where) or {}
     providers = old.get("providers", {})
     if not isinstance(providers, dict):
         raise ConfigError("providers must be a JSON object", file=str(where), field="providers")

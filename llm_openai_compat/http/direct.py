@@ -27,11 +27,16 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpcore2
 import httpx2
 
 from .origin_pool import AsyncOriginPool
 
-__all__ = ["ByteStreams", "Route", "arequest", "request", "route_for", "takes"]
+__all__ = ["ByteStreams", "Route", "arequest", "parsed_url", "request", "route_for", "takes"]
+
+# httpx2 parses a URL string on every request, a cost the profile showed; a parsed URL is
+# reused as is (docs/performance.md).
+parsed_url = functools.lru_cache(maxsize=256)(httpx2.URL)
 
 _logger = logging.getLogger("httpx2")  # the logger whose INFO line httpx2 writes per request
 
@@ -58,8 +63,7 @@ def route_for(
     `client.send` (which also reports a URL it cannot use). A URL with `user:password@` is
     sent through `client.send` whatever its origin's route (`takes`)."""
     try:
-        parsed = httpx2.URL(url)
-        transport: Any = client._transport_for_url(parsed)
+        transport: Any = client._transport_for_url(parsed_url(url))
         if type(transport) not in (httpx2.HTTPTransport, httpx2.AsyncHTTPTransport):
             return None
         pool = transport._pool
@@ -76,25 +80,24 @@ def route_for(
 
 
 def takes(route: Route | None, url: str) -> Route | None:
-    """The route a request to `url` may take: none for a URL with userinfo (Basic auth)."""
-    return None if route is None or parsed_url_userinfo(url) else route
-
-
-@functools.lru_cache(maxsize=512)
-def parsed_url_userinfo(url: str) -> bool:
+    """The route a request to `url` may take: none for a URL with userinfo (Basic auth), or
+    one httpx2 cannot parse (`client.send` reports it)."""
+    if route is None:
+        return None
     try:
-        return bool(httpx2.URL(url).userinfo)
+        return None if parsed_url(url).userinfo else route
     except (httpx2.InvalidURL, TypeError, ValueError):
-        return True  # `client.send` reports it
+        return None
 
 
-@functools.lru_cache(maxsize=512)
-def _target(url: httpx2.URL) -> tuple[Any, bytes]:
-    """httpcore2's URL and the Host header of a parsed URL (pure; once per URL)."""
-    import httpcore2
-
-    core = httpcore2.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path)
-    return core, url.netloc
+@functools.lru_cache(maxsize=256)
+def _target(url: str) -> tuple[httpcore2.URL, bytes]:
+    """httpcore2's URL and the Host header of a URL (pure; once per URL)."""
+    parsed = parsed_url(url)
+    core = httpcore2.URL(
+        scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port, target=parsed.raw_path
+    )
+    return core, parsed.netloc
 
 
 def _headers(
@@ -116,11 +119,9 @@ def _headers(
 
 
 def _core_request(
-    method: str, url: httpx2.URL, headers: dict[str, str], body: bytes | None,
+    method: str, url: str, headers: dict[str, str], body: bytes | None,
     timeout: httpx2.Timeout, route: Route,
-) -> Any:
-    import httpcore2
-
+) -> httpcore2.Request:
     core_url, host = _target(url)
     return httpcore2.Request(
         method=method,
@@ -203,20 +204,20 @@ class _AStream(_Timed, httpx2.AsyncByteStream):
         self._done()
 
 
-def _response(method: str, url: httpx2.URL, core: Any, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream) -> httpx2.Response:
+def _response(method: str, url: str, core: Any, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream) -> httpx2.Response:
     response = httpx2.Response(
         status_code=core.status, headers=core.headers, stream=stream, extensions=core.extensions
     )
     if _logger.isEnabledFor(logging.INFO):  # the line httpx2's own send writes
         _logger.info(
-            'HTTP Request: %s %s "%s %d %s"', method, url, response.http_version,
+            'HTTP Request: %s %s "%s %d %s"', method, parsed_url(url), response.http_version,
             response.status_code, response.reason_phrase,
         )
     return response
 
 
 def request(
-    route: Route, method: str, url: httpx2.URL, headers: dict[str, str], body: bytes | None,
+    route: Route, method: str, url: str, headers: dict[str, str], body: bytes | None,
     timeout: httpx2.Timeout,
 ) -> httpx2.Response:
     """Send on the route's pool; the open response (read it, then close it)."""
@@ -229,7 +230,7 @@ def request(
 
 
 async def arequest(
-    route: Route, method: str, url: httpx2.URL, headers: dict[str, str], body: bytes | None,
+    route: Route, method: str, url: str, headers: dict[str, str], body: bytes | None,
     timeout: httpx2.Timeout,
 ) -> httpx2.Response:
     """The async twin of `request`."""

@@ -19,6 +19,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpcore2
+
 __all__ = ["AsyncOriginPool"]
 
 
@@ -41,8 +43,6 @@ class AsyncOriginPool:
         return self._open
 
     async def handle_async_request(self, request: Any) -> Any:
-        import httpcore2
-
         timeouts = request.extensions.get("timeout", {})
         connection = await self._acquire(request.url.origin, timeouts.get("pool"))
         try:
@@ -58,8 +58,6 @@ class AsyncOriginPool:
         )
 
     async def _acquire(self, origin: Any, timeout: float | None) -> Any:
-        import httpcore2
-
         if self._closed:
             raise httpcore2.PoolTimeout("The connection pool was closed")
         idle = self._idle

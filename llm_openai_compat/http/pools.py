@@ -26,22 +26,20 @@ import httpx2
 from ..forks import generation
 from ..redaction import Secrets
 from . import logfilter
-from .direct import Route, route_for
+from .direct import Route, parsed_url, route_for
 from .retry import CircuitBreaker
 
 __all__ = ["Lease", "OwnedClients", "PoolKey", "Pools", "pool_key"]
 
 # As many idle connections kept as may be open: at concurrency 50, a keep-alive pool of 20
 # closed and reopened connections all the time (docs/performance.md).
-_LIMITS = httpx2.Limits(max_connections=100, max_keepalive_connections=100)
+_MAX_CONNECTIONS = 100
+_LIMITS = httpx2.Limits(
+    max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_CONNECTIONS
+)
 
 PoolKey = tuple[str, str, int | None, bool]  # scheme, host, port, verify_tls
 C = TypeVar("C", httpx2.Client, httpx2.AsyncClient)
-
-
-# httpx2 parses a URL string on every request, a cost the profile showed; a parsed URL is
-# reused as is (docs/performance.md).
-parsed_url = functools.lru_cache(maxsize=256)(httpx2.URL)
 
 
 @functools.lru_cache(maxsize=512)  # a pure function of the URL; parsing costs ~17 us
@@ -208,7 +206,7 @@ class Pools:
             lease = self._sync.get(key)
             if lease is None:
                 client = httpx2.Client(**client_kwargs(key))
-                lease = self._sync[key] = Lease(key, client, route_for(client, url, _LIMITS.max_connections or 100))
+                lease = self._sync[key] = Lease(key, client, route_for(client, url, _MAX_CONNECTIONS))
             else:
                 self._sync.move_to_end(key)
             lease.users += 1
@@ -293,7 +291,7 @@ class Pools:
             lease = pools.clients.get(key)
             if lease is None:
                 aclient = httpx2.AsyncClient(**client_kwargs(key))
-                lease = pools.clients[key] = Lease(key, aclient, route_for(aclient, url, _LIMITS.max_connections or 100))
+                lease = pools.clients[key] = Lease(key, aclient, route_for(aclient, url, _MAX_CONNECTIONS))
             else:
                 pools.clients.move_to_end(key)
             lease.users += 1

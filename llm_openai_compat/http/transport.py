@@ -34,7 +34,8 @@ from ..redaction import (
 )
 from . import direct
 from .bodies import MAX_BODY_BYTES, BodyReader, achunks, aread_body, chunks, read_body
-from .pools import Lease, Pools, parsed_url
+from .direct import parsed_url
+from .pools import Lease, Pools
 from .retry import (
     DEFAULT_POLICY,
     AttemptInfo,
@@ -404,7 +405,7 @@ def _open(call: _Call, lease: Lease[httpx2.Client]) -> httpx2.Response:
                 # may echo the key): tracebacks with locals, and Sentry, show every local.
                 if route is not None:
                     response = direct.request(
-                        route, call.method, parsed_url(ep.url), call.headers, call.body, timeout
+                        route, call.method, ep.url, call.headers, call.body, timeout
                     )
                 else:
                     response = client.send(
@@ -461,7 +462,7 @@ async def _aopen(call: _Call, lease: Lease[httpx2.AsyncClient]) -> httpx2.Respon
             try:
                 if route is not None:
                     response = await direct.arequest(
-                        route, call.method, parsed_url(ep.url), call.headers, call.body, timeout
+                        route, call.method, ep.url, call.headers, call.body, timeout
                     )
                 else:
                     response = await client.send(
