@@ -135,7 +135,7 @@ def _throughputs(embedders: dict[str, Embedder], texts: list[str], reps: int) ->
 
 
 def _extra_memory(embed: Embedder, texts: list[str]) -> float:
-    """MB allocated at the peak of the call beyond what its result keeps afterwards."""
+    """KB allocated at the peak of the call beyond what its result keeps afterwards."""
     gc.collect()
     tracemalloc.start()
     try:
@@ -144,7 +144,7 @@ def _extra_memory(embed: Embedder, texts: list[str]) -> float:
     finally:
         tracemalloc.stop()
     _check(texts, vectors)
-    return (peak - kept) / 2**20
+    return (peak - kept) / 2**10
 
 
 def run(quick: bool) -> str:
@@ -210,9 +210,9 @@ def _report(
         )
     lines += ["", "Core's extra memory at the peak of one call (beyond the vectors it returns), "
               f"in batches of {MEMORY_BATCH} (4 at a time):", ""]
-    lines += [f"- {count:,} short texts ({count // MEMORY_BATCH} batches): {mb:.1f} MB "
+    lines += [f"- {count:,} short texts ({count // MEMORY_BATCH} batches): {kb:,.0f} KB "
               f"(median of {MEMORY_RUNS} calls)"
-              for count, mb in memory]
+              for count, kb in memory]
     (_, small), (_, large) = memory
     verdicts.append(("flat memory per batch (5x the batches, <= 1.5x the extra)", large <= 1.5 * small))
     lines += ["", "| target | met |", "| --- | --- |"]

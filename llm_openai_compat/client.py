@@ -612,18 +612,18 @@ class Client(_BaseClient):
         job = self._embed_job(
             texts, model, dimensions, encoding, batch_size, extra_body, learned, max_concurrency
         )
-        if max_concurrency <= 1 or len(job.pending) <= 1:
+        if max_concurrency <= 1 or job.single:
             # One batch (a query, llm's batches): no thread pool to start for it.
             while (request := job.take()) is not None:
                 recorder = _Recorder(self.runtime, self.target, request)
                 try:
-                    raw = self._send_embed(request, recorder)
+                    loaded = self._send_embed(job, request, recorder)
                 except OpenAICompatError as error:
                     _embed_outcome(job, request, recorder, None, error)
                     continue
-                _embed_outcome(job, request, recorder, raw, None)
+                _embed_outcome(job, request, recorder, loaded, None)
             return job.result()
-        running: dict[Future[bytes], tuple[EmbedRequest, _Recorder]] = {}
+        running: dict[Future[Any], tuple[EmbedRequest, _Recorder]] = {}
         with ThreadPoolExecutor(max_concurrency, thread_name_prefix="openai-compat-embed") as pool:
             try:
                 while not job.done:
@@ -632,7 +632,8 @@ class Client(_BaseClient):
                         if request is None:
                             break
                         recorder = _Recorder(self.runtime, self.target, request)
-                        running[pool.submit(self._send_embed, request, recorder)] = (request, recorder)
+                        future = pool.submit(self._send_embed, job, request, recorder)
+                        running[future] = (request, recorder)
                     assert running, "an unfinished embed job has a batch pending or running"
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished:
@@ -645,14 +646,15 @@ class Client(_BaseClient):
                     future.cancel()
         return job.result()
 
-    def _send_embed(self, request: EmbedRequest, recorder: _Recorder) -> bytes:
+    def _send_embed(self, job: EmbedJob, request: EmbedRequest, recorder: _Recorder) -> Any:
+        """One batch sent, its body decoded here (`EmbedJob.load`: the bytes go at once)."""
         response = transport.send(
             request.endpoint, request.body_bytes, pools=self._pools, policy=self.policy,
             breaker=self.breaker,
             on_attempt=recorder.on_attempt,
         )
         recorder.opened(response.status_code)
-        return response.content
+        return job.load(response.content)
 
     def count_tokens(self, conversation: Conversation, model: str) -> TokenCount | None:
         """The server's own count of the conversation's input tokens (`token_count`), or None
@@ -853,7 +855,7 @@ class AsyncClient(_BaseClient):
         job = self._embed_job(
             texts, model, dimensions, encoding, batch_size, extra_body, learned, max_concurrency
         )
-        running: dict[asyncio.Task[bytes], tuple[EmbedRequest, _Recorder]] = {}
+        running: dict[asyncio.Task[Any], tuple[EmbedRequest, _Recorder]] = {}
         try:
             while not job.done:
                 while len(running) < max_concurrency:
@@ -861,7 +863,7 @@ class AsyncClient(_BaseClient):
                     if request is None:
                         break
                     recorder = _Recorder(self.runtime, self.target, request)
-                    task = asyncio.ensure_future(self._send_embed(request, recorder))
+                    task = asyncio.ensure_future(self._send_embed(job, request, recorder))
                     running[task] = (request, recorder)
                 assert running, "an unfinished embed job has a batch pending or running"
                 finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
@@ -876,14 +878,15 @@ class AsyncClient(_BaseClient):
                 await asyncio.gather(*running, return_exceptions=True)
         return job.result()
 
-    async def _send_embed(self, request: EmbedRequest, recorder: _Recorder) -> bytes:
+    async def _send_embed(self, job: EmbedJob, request: EmbedRequest, recorder: _Recorder) -> Any:
+        """`Client._send_embed` on the async transport."""
         response = await transport.asend(
             request.endpoint, request.body_bytes, pools=self._pools, policy=self.policy,
             breaker=self.breaker,
             on_attempt=recorder.on_attempt,
         )
         recorder.opened(response.status_code)
-        return response.content
+        return job.load(response.content)
 
     async def list_models(self) -> list[str]:
         """`Client.list_models` on the async transport."""
@@ -897,16 +900,15 @@ def _embed_outcome(
     job: EmbedJob,
     request: EmbedRequest,
     recorder: _Recorder,
-    raw: bytes | None,
+    loaded: Any,
     error: BaseException | None,
 ) -> None:
-    """A finished batch into the job: its body's vectors, or its error (raised unless the
-    job planned the batch again, smaller or as floats). The choke point of an embed call's
+    """A finished batch into the job: its decoded body's vectors, or its error (raised unless
+    the job planned the batch again, smaller or as floats). The choke point of an embed call's
     errors, as `_adapt` is of a chat call's: scrubbed here of the batch's secrets."""
     if error is None:
-        assert raw is not None
         try:
-            usage = job.received(request, raw)
+            usage = job.received(request, loaded)
         except OpenAICompatError as failure:
             recorder.runtime.scrub(failure, request.endpoint.secrets)
             recorder.finish(None, failure)

@@ -3,12 +3,18 @@
 `EmbedJob` plans batches by count and by JSON bytes (the profile's limits, lowered by what a
 server's 413 or "too many inputs" taught), builds each request, takes each parsed response
 into its place in input order, and sums the usage. `Client.embed` and `AsyncClient.embed`
-only add the I/O loop: take a batch, send it, hand the body or the error back to the job.
+only add the I/O loop: take a batch, send it, hand the decoded body or the error back to the
+job.
+
+Memory is flat per batch: besides the vectors it returns, a job keeps nothing per input (a
+batch is planned when it is taken, each input's size measured then), and a body is decoded
+from JSON by the thread that read it, so its bytes are freed before its vectors are made.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +38,9 @@ __all__ = [
     "EmbedRequest",
     "EmbeddingResult",
     "LearnedLimits",
+    "input_size",
+    "input_sizes",
+    "next_batch",
     "plan_batches",
 ]
 
@@ -76,32 +85,68 @@ class EmbedRequest:
     stream: bool = False
 
 
+# What JSON escapes (with ensure_ascii=False): a text without any of these is itself, quoted.
+_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def input_size(text: str) -> int:
+    """The input's bytes in the JSON body (escapes counted), plus its comma."""
+    if _ESCAPED.search(text) is None:
+        return (len(text) if text.isascii() else len(text.encode("utf-8"))) + 3
+    return len(_dumps(text).encode("utf-8")) + 1
+
+
 def input_sizes(texts: Sequence[str]) -> list[int]:
-    """Each input's bytes in the JSON body (escapes counted), plus its comma."""
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
-    return [len(dumps(text).encode("utf-8")) + 1 for text in texts]
+    """Each input's `input_size`."""
+    return [input_size(text) for text in texts]
+
+
+class _LazySizes(Sequence[int]):
+    """The inputs' sizes, each measured when a plan asks for it: nothing kept per input."""
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._texts = texts
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, position: int) -> int:  # type: ignore[override]  # no slices here
+        return input_size(self._texts[position])
+
+
+def next_batch(
+    sizes: Sequence[int], start: int, stop: int, max_inputs: int, max_bytes: int
+) -> Batch:
+    """The batch starting at `start` (before `stop`): at most `max_inputs` inputs and
+    `max_bytes` bytes; an input larger than `max_bytes` alone goes in a batch of its own (the
+    server decides whether it is too long)."""
+    position, total = start, 0
+    end = min(stop, start + max_inputs)
+    while position < end:
+        size = sizes[position]
+        if position > start and total + size > max_bytes:
+            break
+        total += size
+        position += 1
+    return Batch(start, position, total)
 
 
 def plan_batches(
     sizes: Sequence[int], start: int, stop: int, max_inputs: int, max_bytes: int
 ) -> list[Batch]:
-    """Consecutive batches of inputs `start..stop`, each at most `max_inputs` inputs and
-    `max_bytes` bytes; an input larger than `max_bytes` alone goes in a batch of its own (the
-    server decides whether it is too long)."""
+    """Consecutive `next_batch`es covering inputs `start..stop`."""
     batches: list[Batch] = []
-    first, total = start, 0
-    for position in range(start, stop):
-        size = sizes[position]
-        if position > first and (position - first >= max_inputs or total + size > max_bytes):
-            batches.append(Batch(first, position, total))
-            first, total = position, 0
-        total += size
-    if stop > first:
-        batches.append(Batch(first, stop, total))
+    while start < stop:
+        batches.append(next_batch(sizes, start, stop, max_inputs, max_bytes))
+        start = batches[-1].stop
     return batches
 
 
 def _check_texts(texts: Sequence[str], provider: str) -> None:
+    """Every input a string that can be sent, checked before any batch is."""
     for position, text in enumerate(texts):
         if not isinstance(text, str):
             raise ConfigError(
@@ -109,6 +154,15 @@ def _check_texts(texts: Sequence[str], provider: str) -> None:
                 provider=provider,
                 hint="Pass strings; this server's profile does not embed binary content",
             )
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError(
+                    f"input {position} is not valid Unicode (it holds a lone surrogate)",
+                    provider=provider,
+                    hint="Decode the text with errors='replace', or drop the character",
+                ) from None
 
 
 class EmbedJob:
@@ -153,15 +207,20 @@ class EmbedJob:
         self._learned = self.runtime.embed_limits if learned is None else learned
         self._key = (target.id, model)
         self._batch_size = batch_size
-        self._sizes = input_sizes(texts)
+        self._sizes = _LazySizes(texts)
         self._vectors: list[list[float] | None] = [None] * len(texts)
         self._left = len(texts)
+        self._planned = 0  # inputs before this one are in a batch already
         self._input_tokens: int | None = None
         self._total_tokens: int | None = None
         self._server_model: str | None = None
         self._tried: set[str] = set()
         self.requests = 0
-        self.pending: deque[Batch] = deque(self._plan(0, len(texts)))
+        # Batches to send before the next one planned from `_planned` on: the first one
+        # (planned now, so `single` knows), and those a refusal had planned again.
+        self.pending: deque[Batch] = deque()
+        if texts:
+            self.pending.append(self._plan_next())
         settings = target.settings
         self._endpoint = Endpoint(
             provider=target.id,
@@ -198,21 +257,37 @@ class EmbedJob:
         inputs, size = self.limits()
         return plan_batches(self._sizes, start, stop, inputs, size)
 
+    def _plan_next(self) -> Batch:
+        batch = next_batch(self._sizes, self._planned, len(self.texts), *self.limits())
+        self._planned = batch.stop
+        return batch
+
     @property
     def done(self) -> bool:
         return self._left == 0
 
+    @property
+    def single(self) -> bool:
+        """Whether one batch is all there is to send now (no thread pool worth starting)."""
+        return len(self.pending) <= 1 and self._planned == len(self.texts)
+
     def take(self) -> EmbedRequest | None:
         """The next batch to send, or None when none is waiting."""
-        if not self.pending:
+        if self.pending:
+            batch = self.pending.popleft()
+        elif self._planned < len(self.texts):
+            return self._request(self._plan_next())
+        else:
             return None
-        batch = self.pending.popleft()
         inputs, size = self.limits()
         if batch.count > inputs or (batch.count > 1 and batch.size > size):
             # Planned before a refusal lowered the limits: planned again under them.
             smaller = plan_batches(self._sizes, batch.start, batch.stop, inputs, size)
             batch = smaller[0]
             self.pending.extendleft(reversed(smaller[1:]))
+        return self._request(batch)
+
+    def _request(self, batch: Batch) -> EmbedRequest:
         body = build_request(
             self.model,
             self.texts[batch.start : batch.stop],
@@ -227,13 +302,24 @@ class EmbedJob:
     def where(self) -> dict[str, Any]:
         return {"url": redact_url(self._endpoint.url), "provider": self.target.id, "model": self.model}
 
-    def received(self, request: EmbedRequest, raw: bytes) -> Usage:
-        """Take a response body into place; returns its usage (for the request log)."""
+    def load(self, raw: bytes) -> Any:
+        """A response body decoded from JSON. Thread-safe (it reads nothing that changes), so
+        the thread that read the body decodes it, and the bytes are freed before the vectors
+        are made from it (`received`)."""
+        try:
+            return load_body(raw)
+        except OpenAICompatError as error:
+            failure = error.at(**self.where())
+        raise failure
+
+    def received(self, request: EmbedRequest, loaded: Any) -> Usage:
+        """Take a decoded response body (`load`) into place, using it up; returns its usage
+        (for the request log)."""
         batch = request.batch
         failure: OpenAICompatError | None
         try:
             parsed: EmbeddingBatch = parse_body(
-                load_body(raw), count=batch.count, dimensions=self._expected
+                loaded, count=batch.count, dimensions=self._expected
             )
         except OpenAICompatError as error:
             failure = error.at(**self.where())

@@ -193,6 +193,12 @@ async def test_binary_or_non_text_input_is_refused_before_sending(embed: Any) ->
         await embed("http://127.0.0.1:9/v1", ["a", b"b"])  # type: ignore[list-item]
 
 
+async def test_text_that_is_not_unicode_is_refused_before_sending(embed: Any) -> None:
+    # A lone surrogate (a file name read with surrogateescape) cannot be sent as UTF-8.
+    with pytest.raises(ConfigError, match="input 2 is not valid Unicode"):
+        await embed("http://127.0.0.1:9/v1", ["a", "é", "bad \udce9 byte"])
+
+
 async def test_no_input_sends_nothing(embed: Any) -> None:
     result = await embed("http://127.0.0.1:9/v1", [])
     assert result.vectors == [] and result.requests == 0
@@ -283,3 +289,33 @@ def test_limits_learned_belong_to_the_clients_runtime(model_server: ModelServer)
     finally:
         mine.close()
         other.close()
+
+
+def test_memory_beside_the_vectors_is_flat_in_the_number_of_batches(
+    model_server: ModelServer,
+) -> None:
+    """A job keeps nothing per input or per batch beyond the vectors it returns: 5x the
+    batches, the same extra memory at the peak (within a few KB of noise)."""
+    import gc
+    import tracemalloc
+
+    client = Client.inline(model_server.url(), max_retries=0)
+    texts = [f"text {i}" for i in range(2_000)]
+
+    def extra(count: int) -> int:
+        inputs = texts[:count]
+        gc.collect()
+        tracemalloc.start()
+        try:
+            vectors = client.embed(
+                inputs, model="sim-embed", batch_size=50, max_concurrency=1, learned=LearnedLimits()
+            ).vectors
+            kept, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert len(vectors) == count
+        return peak - kept
+
+    extra(100)  # the pool's connection, opened once
+    small, large = min(extra(400) for _ in range(2)), min(extra(2_000) for _ in range(2))
+    assert large - small < 4_096, (small, large)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from llm_openai_compat import embeddings_endpoint
-from llm_openai_compat.embeddings import LearnedLimits, input_sizes, plan_batches
+from llm_openai_compat import Client, embeddings_endpoint
+from llm_openai_compat.embeddings import LearnedLimits, input_sizes, next_batch, plan_batches
 
 
 def _spans(batches: list) -> list[tuple[int, int]]:
@@ -41,6 +41,32 @@ def test_input_sizes_count_json_escapes_and_utf8() -> None:
     texts = ['a"b', "é", "\n"]
     expected = [len(json.dumps(t, ensure_ascii=False).encode()) + 1 for t in texts]
     assert input_sizes(texts) == expected == [7, 5, 5]
+
+
+def test_next_batch_stops_at_the_range_end() -> None:
+    assert next_batch([1] * 10, 7, 9, 5, 100) == plan_batches([1] * 10, 7, 9, 5, 100)[0]
+    assert (next_batch([1] * 10, 7, 9, 5, 100).start, next_batch([1] * 10, 7, 9, 5, 100).stop) == (7, 9)
+
+
+def test_a_job_plans_each_batch_when_it_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing kept per input but the result's slots: a batch's inputs are measured when
+    the batch is taken, so memory beside the vectors is flat in the number of batches."""
+    import llm_openai_compat.embeddings as module
+
+    measured: list[str] = []
+    real = module.input_size
+    monkeypatch.setattr(module, "input_size", lambda text: measured.append(text) or real(text))
+    texts = [f"text {i}" for i in range(10_000)]
+    client = Client.inline("http://127.0.0.1:9/v1", api_key="k")
+    job = client._embed_job(texts, "m", None, "float", 100, None, LearnedLimits(), 4)
+    assert len(measured) == 100 and len(job.pending) == 1 and not job.single
+    spans = []
+    while (request := job.take()) is not None:
+        spans.append((request.batch.start, request.batch.stop))
+        assert len(measured) <= spans[-1][1]  # never measured ahead of what is sent
+    assert spans == [(i, i + 100) for i in range(0, 10_000, 100)]
+    one = client._embed_job(texts[:50], "m", None, "float", 100, None, LearnedLimits(), 4)
+    assert one.single
 
 
 def test_learned_limits_only_go_down_and_are_bounded() -> None:
