@@ -14,7 +14,6 @@ from JSON by the thread that read it, so its bytes are freed before its vectors 
 from __future__ import annotations
 
 import json
-import re
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from .http.urls import embeddings_endpoint
 from .limits import LearnedLimits
 from .runtime import Runtime, default_runtime
 from .wire.embeddings import EmbeddingBatch, Encoding, build_request, load_body, parse_body
-from .wire.encode import encode_body
+from .wire.encode import encode_body, encode_text_body
 
 __all__ = [
     "Batch",
@@ -85,15 +84,18 @@ class EmbedRequest:
     stream: bool = False
 
 
-# What JSON escapes (with ensure_ascii=False): a text without any of these is itself, quoted.
-_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+# What JSON escapes (with ensure_ascii=False): a text without any of these is its UTF-8 bytes,
+# quoted. (No byte of a multi-byte UTF-8 character is below 0x80.)
+_ESCAPED = bytes(range(0x20)) + b'"\\'
 _dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def input_size(text: str) -> int:
     """The input's bytes in the JSON body (escapes counted), plus its comma."""
-    if _ESCAPED.search(text) is None:
-        return (len(text) if text.isascii() else len(text.encode("utf-8"))) + 3
+    raw = text.encode("utf-8")
+    # Deleting what JSON escapes, in one C pass: a quarter of a regex search's time.
+    if len(raw.translate(None, _ESCAPED)) == len(raw):
+        return len(raw) + 3
     return len(_dumps(text).encode("utf-8")) + 1
 
 
@@ -295,7 +297,9 @@ class EmbedJob:
             encoding=self.encoding,
             extra_body=self._extra_body,
         )
-        return EmbedRequest(batch, self._endpoint, body, encode_body(body), self.model)
+        # The caller's extra_body may hold anything JSON does; without it the body is text.
+        encoded = encode_body(body) if self._extra_body else encode_text_body(body)
+        return EmbedRequest(batch, self._endpoint, body, encoded, self.model)
 
     # -- outcomes ------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llm_openai_compat import Client, embeddings_endpoint
 from llm_openai_compat.embeddings import LearnedLimits, input_sizes, next_batch, plan_batches
@@ -35,6 +37,13 @@ def test_a_sub_range_is_planned_in_place() -> None:
 
 def test_empty_range_has_no_batch() -> None:
     assert plan_batches([], 0, 0, 10, 10) == []
+
+
+@given(st.text(alphabet=st.one_of(
+    st.characters(codec="utf-8"), st.sampled_from(['"', "\\", "\x00", "\x1f", "\x7f", "é", "😀"])
+)))
+def test_an_input_size_is_its_bytes_in_the_body(text: str) -> None:
+    assert input_sizes([text]) == [len(json.dumps(text, ensure_ascii=False).encode()) + 1]
 
 
 def test_input_sizes_count_json_escapes_and_utf8() -> None:

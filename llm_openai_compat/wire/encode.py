@@ -14,10 +14,20 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["encode_body"]
+import pydantic_core
+
+__all__ = ["encode_body", "encode_text_body"]
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:
     return _ENCODER.encode(body).encode("utf-8")
+
+
+def encode_text_body(body: Mapping[str, str | int | list[str]]) -> bytes:
+    """`encode_body` for a body of strings, integers and lists of strings only (an embeddings
+    batch): pydantic-core's serializer writes the same bytes for those types (the same escapes,
+    UTF-8 kept, no whitespace) in half the time, which a batch of long texts notices. Floats,
+    whose shortest forms the two write differently, never go through it."""
+    return pydantic_core.to_json(body)

@@ -12,6 +12,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llm_openai_compat.config.profiles import PROFILES
 from llm_openai_compat.messages import (
@@ -22,7 +24,7 @@ from llm_openai_compat.messages import (
     ToolSpec,
 )
 from llm_openai_compat.wire import chat_request, responses_request
-from llm_openai_compat.wire.encode import encode_body
+from llm_openai_compat.wire.encode import encode_body, encode_text_body
 
 # Deliberately not in alphabetical order.
 SCHEMA = {
@@ -79,3 +81,24 @@ def test_the_same_request_encodes_to_the_same_bytes() -> None:
         "chat-completions", native=False, response_format=ResponseFormat("json_schema", schema=dict(SCHEMA))
     )
     assert first == second
+
+
+# Every kind of character JSON treats apart: controls, quote, backslash, DEL, the line
+# separators, non-BMP, and plain text.
+_text = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from(['"', "\\", "\x00", "\x1f", "\x7f", "\u2028", "\u2029", "/", "😀"]),
+    ),
+    max_size=40,
+)
+
+
+@given(st.lists(_text, max_size=8), _text, st.none() | st.integers(1, 4096))
+def test_a_text_body_encodes_to_the_same_bytes_either_way(
+    texts: list[str], model: str, dimensions: int | None
+) -> None:
+    body: dict[str, Any] = {"model": model, "input": texts, "encoding_format": "base64"}
+    if dimensions is not None:
+        body["dimensions"] = dimensions
+    assert encode_text_body(body) == encode_body(body)
