@@ -501,17 +501,21 @@ class Client(_BaseClient):
                         if reads:
                             arrived = transport.arrived(response)
                             first = True  # the answer's first batch goes out with its first piece
+                            held: list[bytes] = []  # chunks of this read, not parsed yet
                             for chunk in transport.iter_body(response, prepared.endpoint):
                                 leg.delivered = True
-                                pending += state.feed(chunk)
+                                more = arrived()
+                                if more and not first:
+                                    # Parsed with the rest of the read, in one call (`_held`).
+                                    held.append(chunk)
+                                    continue
+                                pending += state.feed(_held(held, chunk) if held else chunk)
                                 if state.error is not None:
                                     del chunk  # server bytes: not a local of the traceback
                                     if pending:
                                         yield coalesce(pending)
                                     raise state.error
-                                if pending and (
-                                    not arrived() or (first and _answers(pending))
-                                ):
+                                if pending and (not more or (first and _answers(pending))):
                                     first = first and not _answers(pending)
                                     yield coalesce(pending)
                                     pending = []
@@ -737,17 +741,21 @@ class AsyncClient(_BaseClient):
                         if reads:
                             arrived = transport.arrived(response)
                             first = True  # the answer's first batch goes out with its first piece
+                            held: list[bytes] = []  # chunks of this read, not parsed yet
                             async for chunk in transport.aiter_body(response, prepared.endpoint):
                                 leg.delivered = True
-                                pending += state.feed(chunk)
+                                more = arrived()
+                                if more and not first:
+                                    # Parsed with the rest of the read, in one call (`_held`).
+                                    held.append(chunk)
+                                    continue
+                                pending += state.feed(_held(held, chunk) if held else chunk)
                                 if state.error is not None:
                                     del chunk  # server bytes: not a local of the traceback
                                     if pending:
                                         yield coalesce(pending)
                                     raise state.error
-                                if pending and (
-                                    not arrived() or (first and _answers(pending))
-                                ):
+                                if pending and (not more or (first and _answers(pending))):
                                     first = first and not _answers(pending)
                                     yield coalesce(pending)
                                     pending = []
@@ -894,6 +902,17 @@ class AsyncClient(_BaseClient):
             self.target, policy=self.policy, breaker=self._listing_breaker(), runtime=self.runtime,
             pools=self._pools,
         )
+
+
+def _held(held: list[bytes], chunk: bytes) -> bytes:
+    """The chunks of one network read as one: the stream state's per-call work and the SSE
+    decoder's (whose fast path takes many whole events at once) are paid once per read.
+    `held` is emptied. Only chunks followed by more data are held (`transport.arrived`), so
+    none is left when the body ends."""
+    held.append(chunk)
+    joined = b"".join(held)
+    held.clear()
+    return joined
 
 
 def _embed_outcome(

@@ -584,7 +584,7 @@ def _never() -> bool:
 
 def arrived(response: httpx2.Response) -> Callable[[], bool]:
     """A probe for coalescing per network read: True when the response's next body bytes have
-    already arrived (h11 holds them), so reading on returns without touching the network.
+    already arrived (h11 holds them), so reading on returns data without touching the network.
 
     httpx2 has no public way to ask, so this looks through its stream to httpcore2's HTTP/1.1
     connection and h11's receive buffer; where anything is not as expected (HTTP/2, another
@@ -609,8 +609,8 @@ def arrived(response: httpx2.Response) -> Callable[[], bool]:
 
 
 def h11_ready(state: Any) -> bool:
-    """Whether an h11 connection can produce its next body event (data or the end) from the
-    bytes it already holds, without reading the network (see `arrived`)."""
+    """Whether an h11 connection can produce its next body data from the bytes it already
+    holds, without reading the network (see `arrived`)."""
     data = state._receive_buffer._data
     size = len(data)
     if not size:
@@ -627,10 +627,14 @@ def h11_ready(state: Any) -> bool:
     end = data.find(b"\r\n", skip)  # the chunk-size line, as h11 reads it
     if end < 0 or size <= end + 2:
         return False
-    if data[skip:end].split(b";")[0].strip().lstrip(b"0"):
-        return True  # a chunk of data follows its size line
-    rest = bytes(data[end + 2 :])  # the last chunk: only with its whole trailer
-    return rest.startswith(b"\r\n") or b"\r\n\r\n" in rest
+    # A chunk of data follows its size line; the last chunk (size 0) is the end, not data: a
+    # batch held for more of the read goes out now rather than wait on the stream's close.
+    if data[skip] in _NONZERO_HEX:  # how a size line of data starts: no parse needed
+        return True
+    return bool(data[skip:end].split(b";")[0].strip().lstrip(b"0"))
+
+
+_NONZERO_HEX = frozenset(b"123456789abcdefABCDEF")
 
 
 def iter_body(response: httpx2.Response, endpoint: Endpoint) -> Iterator[bytes]:

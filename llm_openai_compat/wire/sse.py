@@ -33,6 +33,10 @@ class ServerSentEvent:
     retry: int | None = None
 
 
+def _starts_event(chunk: bytes, at: int) -> bool:
+    return chunk[at : at + 6] == b"data: " or chunk[at : at + 7] == b"event: "
+
+
 class SSEDecoder:
     """Turns chunks of bytes into `ServerSentEvent`s; call `flush()` once at end of stream.
 
@@ -76,23 +80,50 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one chunk; return the events it completed (often none, sometimes several)."""
-        # The common case, one whole `data: ...` event per chunk with nothing pending: decoded
-        # as the general path below would, without splitting it into lines.
-        if (
-            chunk[:6] == b"data: "
-            and chunk.find(b"\n") == len(chunk) - 2
-            and chunk[-1:] == b"\n"
-            and self._started
+        events = self._fast(chunk)
+        return events if events is not None else self._general(chunk)
+
+    def _clean(self) -> bool:
+        """Nothing pending: the next byte starts a line of a new event."""
+        return (
+            self._started
             and not self._tail
             and not self._data
             and not self._pending_cr
             and not self._event_type
             and self._retry is None
-            and len(chunk) <= self.max_event_bytes
-            and b"\r" not in chunk
-        ):
-            data = chunk[6:-2].decode("utf-8", "replace")
-            return [ServerSentEvent("message", data, self.last_event_id, None)]
+        )
+
+    def _fast(self, chunk: bytes) -> list[ServerSentEvent] | None:
+        """The common case, decoded as the general path would, without a call per line: whole
+        events (one per chunk, or all a network read brought), each a `data: ` line, perhaps
+        after an `event: ` line; an event cut by the read before or after them goes the
+        general way. None: the whole chunk goes the general way. (The decoder gives the same
+        events however a stream is cut, so a cut at a blank line changes nothing.)"""
+        if b"\r" in chunk:
+            return None
+        if not self._clean():
+            cut = chunk.find(b"\n\n") + 2
+            if cut < 2 or cut >= len(chunk) or not _starts_event(chunk, cut):
+                return None
+            head = self._general(chunk[:cut])  # the end of the event before
+            rest = chunk[cut:]
+            events = self._fast(rest) if self._clean() else None
+            return head + (events if events is not None else self._general(rest))
+        if chunk[:6] == b"data: " and chunk.find(b"\n") == len(chunk) - 2:  # one event
+            if len(chunk) > self.max_event_bytes:
+                return None
+            return [ServerSentEvent("message", chunk[6:-2].decode("utf-8", "replace"), self.last_event_id)]
+        end = chunk.rfind(b"\n\n") + 2
+        if end < 2 or not _starts_event(chunk, 0):
+            return None
+        events = self._whole_events(chunk[:end] if end < len(chunk) else chunk)
+        if events is not None and end < len(chunk):
+            events += self._general(chunk[end:])  # the start of an event the read cut
+        return events
+
+    def _general(self, chunk: bytes) -> list[ServerSentEvent]:
+        """Any chunk: split into lines, each line applied by the spec's rules."""
         if not self._started:
             chunk = self._strip_bom(chunk)
             if not self._started:
@@ -126,6 +157,32 @@ class SSEDecoder:
             self._line(line, events)
         if self._tail_bytes > self.max_event_bytes:
             self._fail("a line")
+        return events
+
+    def _whole_events(self, chunk: bytes) -> list[ServerSentEvent] | None:
+        """The events of a chunk of whole blocks, each `data: D` or `event: T` + `data: D`
+        (one line each); None when any block is something else (the general path decides)."""
+        events: list[ServerSentEvent] = []
+        last_id, limit = self.last_event_id, self.max_event_bytes
+        for block in chunk[:-2].split(b"\n\n"):
+            if len(block) > limit:
+                return None
+            if block[:6] == b"data: ":
+                if b"\n" in block:
+                    return None
+                events.append(ServerSentEvent("message", block[6:].decode("utf-8", "replace"), last_id))
+                continue
+            line_end = block.find(b"\n")
+            if (
+                line_end < 0
+                or block[:7] != b"event: "
+                or block[line_end + 1 : line_end + 7] != b"data: "
+                or block.find(b"\n", line_end + 1) != -1
+            ):
+                return None
+            kind = block[7:line_end].decode("utf-8", "replace") or "message"
+            data = block[line_end + 7 :].decode("utf-8", "replace")
+            events.append(ServerSentEvent(kind, data, last_id))
         return events
 
     def flush(self) -> list[ServerSentEvent]:

@@ -239,6 +239,48 @@ def test_chunking_never_changes_events(
     per_event[-1] = per_event[-1][:-2]
     assert b"".join(per_event) == body
     assert decode([p for p in per_event if p]) == expected
+    # Several whole events per chunk, as one network read brings them (the multi-event path).
+    pieces = [p for p in per_event if p]
+    joins = sorted(set(data.draw(st.lists(st.integers(0, len(pieces)), max_size=6), label="joins")))
+    groups = [b"".join(pieces[a:b]) for a, b in itertools.pairwise([0, *joins, len(pieces)])]
+    assert decode([g for g in groups if g]) == expected
+
+
+def test_several_events_in_one_chunk() -> None:
+    """The multi-event fast path: only whole one-line `data: ` events; anything else in the
+    chunk (another field, a comment, a blank line too many, a long event) goes the general
+    way, with the same result."""
+    for chunk in [
+        b"data: a\n\ndata: b\n\n",
+        b"data: a\n\ndata: \n\ndata: c\n\n",
+        b"data: a\n\n\ndata: b\n\n",
+        b"data: a\n\n: ping\n\ndata: b\n\n",
+        b"data: a\n\nevent: x\ndata: b\n\n",
+        b"data: a\n\ndata:b\n\n",
+        b"data: a\ndata: b\n\ndata: c\n\n",
+        b"data: \xc3\n\ndata: \xa9\n\n",
+        b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\ndata: 3\n\n",
+        b"event: a\ndata: 1\ndata: 2\n\nevent: b\ndata: 3\n\n",
+        b"event: \ndata: 1\n\ndata: 2\n\n",
+        b"event: a\nid: 3\ndata: 1\n\ndata: 2\n\n",
+        b"event: a\n\ndata: 1\n\n",
+        b"event: a\nevent: b\ndata: 1\n\n",
+        b"event: a\ndata:1\n\n",
+    ]:
+        assert decode([chunk]) == decode(one_byte_chunks(chunk)), chunk
+    # Reads that end inside an event, then bring its end, whole events and the next's start.
+    stream = b'data: {"a": 1}\n\nevent: t\ndata: 2\n\ndata: 3\n\nevent: u\ndata: 4\n\n'
+    for cut in range(1, len(stream)):
+        assert decode([stream[:cut], stream[cut:]]) == decode([stream]), cut
+        for second in range(cut + 1, len(stream)):
+            pieces = [stream[:cut], stream[cut:second], stream[second:]]
+            assert decode(pieces) == decode([stream]), (cut, second)
+    assert decode([b"id: 9\n\n", b"data: a\n\ndata: b\n\n"]) == [
+        E("message", "a", "9", None), E("message", "b", "9", None)
+    ]
+    decoder = SSEDecoder(max_event_bytes=10)
+    with pytest.raises(StreamError, match="longer than 10 bytes"):
+        decoder.feed(b"data: a\n\ndata: " + b"x" * 20 + b"\n\n")
 
 
 def test_one_event_per_chunk_keeps_what_came_before() -> None:
