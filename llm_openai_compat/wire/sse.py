@@ -102,6 +102,8 @@ class SSEDecoder:
         events however a stream is cut, so a cut at a blank line changes nothing.)"""
         if b"\r" in chunk:
             return None
+        if not self._started and not self._bom_buf and chunk and chunk[:1] != _BOM[:1]:
+            self._started = True  # no BOM at the start of the stream: nothing to strip
         if not self._clean():
             cut = chunk.find(b"\n\n") + 2
             if cut < 2 or cut >= len(chunk) or not _starts_event(chunk, cut):

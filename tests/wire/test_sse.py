@@ -290,6 +290,10 @@ def test_one_event_per_chunk_keeps_what_came_before() -> None:
     assert decode([b"data: a\n", b"data: b\n\n"]) == [E("message", "a\nb", None, None)]
     assert decode([b"data: a\r", b"\ndata: b\n\n"]) == [E("message", "a\nb", None, None)]
     assert decode([b"\xef\xbb\xbfdata: a\n\n"]) == [E("message", "a", None, None)]
+    assert decode([b"", b"\xef\xbb\xbfdata: a\n\n"]) == [E("message", "a", None, None)]
+    assert decode([b"\xef", b"\xbb\xbfdata: a\n\ndata: b\n\n"]) == [
+        E("message", "a", None, None), E("message", "b", None, None)
+    ]
     assert decode([b"id: 7\n\n", b"data: a\n\n"]) == [E("message", "a", "7", None)]
     assert decode([b"retry: 5\n", b"data: a\n\n"]) == [E("message", "a", None, 5)]
     assert decode([b"data: a\rb\n\n"]) == decode(one_byte_chunks(b"data: a\rb\n\n"))
