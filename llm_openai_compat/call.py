@@ -412,11 +412,14 @@ class StreamState:
             # The per-chunk path: locals, and the progress test folded into the one loop.
             parse, assembler = parser.feed_event, self._assembler
             progress = False
+            deltas: list[Delta] = []
             for sse in decoder.feed(chunk):
                 data = sse.data
                 if not progress and data and not data.isspace():
                     progress = True
-                out.extend(assembler.feed(parse(sse.event, data)))
+                deltas += parse(sse.event, data)
+            # One assembler pass for the chunk's deltas (the parser never reads its state).
+            out += assembler.feed(deltas)
             if self._stops is not None:
                 out = self._stops.apply(out)
             if assembler.failed:

@@ -237,16 +237,18 @@ def coalesce(events: list[Event]) -> list[Event]:
     out: list[Event] = []
     run: list[str] = []
     head: Event | None = None  # the first event of the run being joined
+    head_kind: type | None = None
     for event in events:
         kind = type(event)
-        if head is not None and kind is type(head) and _joins(head, event):
-            run.append(_piece(event))
+        # Text (by far the most frequent) joins without a call; others ask `_joins`.
+        if kind is head_kind and (kind is TextDelta or _joins(head, event)):  # type: ignore[arg-type]
+            run.append(_piece(event) if kind is not TextDelta else event.text)  # type: ignore[union-attr]
             continue
         if head is not None:
             out.append(_joined(head, run) if len(run) > 1 else head)
-            head = None
+            head = head_kind = None
         if kind in _JOINABLE:
-            head, run = event, [_piece(event)]
+            head, head_kind, run = event, kind, [_piece(event)]
         else:
             out.append(event)
     if head is not None:

@@ -241,7 +241,7 @@ class ChatStreamParser:
     def _nested_usage(self, obj: Mapping[str, Any]) -> Any:
         for key in self._usage_fields:
             holder = obj.get(key)
-            if isinstance(holder, _MAPPING):
+            if holder is not None and isinstance(holder, _MAPPING):  # absent: no ABC check
                 usage = holder.get("usage")
                 if usage is not None:
                     return usage
