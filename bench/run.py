@@ -51,6 +51,9 @@ class Plan:
     memory_reps: int = 2
     memory_reps_peers: int = 1
     cli_reps: int = 5
+    # The 500-model pairs are targets within 5% of a ~0.9 s process whose CPU time varies by
+    # more than that: each runs this many times a repetition, side by side (see `_run`).
+    cli_many_repeats: int = 5
     call_size: int = 0
     stream_size: int = 10_000
     tool_size: int = 2_000
@@ -82,6 +85,7 @@ class Plan:
             memory_reps=1,
             memory_reps_peers=1,
             cli_reps=1,
+            cli_many_repeats=1,
             stream_size=2_000,
             tool_size=500,
             tool_size_large=5_000,
@@ -184,9 +188,6 @@ CLI_CASES: tuple[tuple[str, list[str], str | None], ...] = (
     ("models-500-without", ["models"], ""),
     ("models-500-ours", ["models"], "llm-openai-compat"),
 )
-
-
-MANY_REPEATS = 3
 
 
 def llm_executable() -> str:
@@ -346,12 +347,12 @@ def execute(plan: Plan, log: Callable[[str], None] = print) -> Results:
                         f"rep {rep + 1} {job:16} {client:14} {shown}  ({time.perf_counter() - t0:.1f} s)"
                     )
             if "cli" in plan.scenarios and rep < plan.cli_reps:
-                # The 500-model pairs are targets within 5% of a ~0.9 s process whose CPU time
-                # varies by more than that: each runs MANY_REPEATS times a repetition.
-                # Interleaved (without, ours, without, ours...): the machine's drift over
-                # a run falls on both sides of each comparison alike.
+                # The 500-model pairs run `cli_many_repeats` times a repetition, interleaved
+                # (without, ours, without, ours...): the machine's drift over a run falls on
+                # both sides of each comparison alike, and the report pairs the i-th run of
+                # each side (`report._paired_cpu`).
                 many = [case for case in CLI_CASES if "-500-" in case[0]]
-                cases = [case for case in CLI_CASES if "-500-" not in case[0]] + many * MANY_REPEATS
+                cases = [case for case in CLI_CASES if "-500-" not in case[0]] + many * plan.cli_many_repeats
                 shift = rep % len(cases)
                 for key, args, load in cases[shift:] + cases[:shift]:
                     result = run_cli(root, port, args, load, "-500-" in key)

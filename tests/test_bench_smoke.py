@@ -77,6 +77,17 @@ def test_time_to_first_text_and_the_round_two_targets(tmp_path):
     assert "round 2: `llm models` with 500 models in 5 providers" in report
 
 
+def test_the_cli_target_pairs_runs_made_side_by_side():
+    """Issue 19's CLI targets: the median of the i-th runs' ratios (here 1.0), not the ratio
+    of the medians (150 / 120 = 1.25); a run that failed is left out with its pair."""
+    from bench.report import _paired_cpu
+
+    ours = [{"cpu_ms": 100.0}, {"cpu_ms": 300.0}, {"cpu_ms": 150.0}, {"error": "x"}]
+    without = [{"cpu_ms": 100.0}, {"cpu_ms": 300.0}, {"cpu_ms": 120.0}, {"cpu_ms": 1.0}]
+    assert _paired_cpu(ours, without) == 1.0
+    assert _paired_cpu([], without) is None
+
+
 def test_the_ab_table_goes_between_its_markers(tmp_path):
     """`python -m bench.ab ... --write` renders the medians and says where AFTER is at least as
     good, and replaces only its own section of docs/performance.md."""
