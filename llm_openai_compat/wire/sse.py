@@ -112,7 +112,8 @@ class SSEDecoder:
             rest = chunk[cut:]
             events = self._fast(rest) if self._clean() else None
             return head + (events if events is not None else self._general(rest))
-        if chunk[:6] == b"data: " and chunk.find(b"\n") == len(chunk) - 2:  # one event
+        if chunk[-2:] == b"\n\n" and chunk[:6] == b"data: " and chunk.find(b"\n") == len(chunk) - 2:
+            # One event, the chunk that servers send for each.
             if len(chunk) > self.max_event_bytes:
                 return None
             return [ServerSentEvent("message", chunk[6:-2].decode("utf-8", "replace"), self.last_event_id)]

@@ -269,7 +269,10 @@ def test_several_events_in_one_chunk() -> None:
     ]:
         assert decode([chunk]) == decode(one_byte_chunks(chunk)), chunk
     # Reads that end inside an event, then bring its end, whole events and the next's start.
-    stream = b'data: {"a": 1}\n\nevent: t\ndata: 2\n\ndata: 3\n\nevent: u\ndata: 4\n\n'
+    stream = (
+        b'data: {"a": 1}\n\nevent: t\ndata: 2\n\ndata: 3\n\n: c\n\ndata: 5\nid: 7\n\n'
+        b"event: u\ndata: 4\n\nretry: 5\ndata: 6\n\ndata: 8\n\n"
+    )
     for cut in range(1, len(stream)):
         assert decode([stream[:cut], stream[cut:]]) == decode([stream]), cut
         for second in range(cut + 1, len(stream)):
@@ -291,6 +294,9 @@ def test_one_event_per_chunk_keeps_what_came_before() -> None:
     assert decode([b"data: a\r", b"\ndata: b\n\n"]) == [E("message", "a\nb", None, None)]
     assert decode([b"\xef\xbb\xbfdata: a\n\n"]) == [E("message", "a", None, None)]
     assert decode([b"", b"\xef\xbb\xbfdata: a\n\n"]) == [E("message", "a", None, None)]
+    # One line feed, one byte before the end, is not a whole event: the next line goes on.
+    assert decode([b"data: a\ni", b"d: 1\n\n"]) == [E("message", "a", "1", None)]
+    assert decode([b"data: a\nd", b"ata: b\n\n"]) == [E("message", "a\nb", None, None)]
     assert decode([b"\xef", b"\xbb\xbfdata: a\n\ndata: b\n\n"]) == [
         E("message", "a", None, None), E("message", "b", None, None)
     ]
