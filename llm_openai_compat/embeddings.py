@@ -38,7 +38,6 @@ __all__ = [
     "EmbeddingResult",
     "LearnedLimits",
     "input_size",
-    "input_sizes",
     "next_batch",
     "plan_batches",
 ]
@@ -97,11 +96,6 @@ def input_size(text: str) -> int:
     if len(raw.translate(None, _ESCAPED)) == len(raw):
         return len(raw) + 3
     return len(_dumps(text).encode("utf-8")) + 1
-
-
-def input_sizes(texts: Sequence[str]) -> list[int]:
-    """Each input's `input_size`."""
-    return [input_size(text) for text in texts]
 
 
 class _LazySizes(Sequence[int]):

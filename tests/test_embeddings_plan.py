@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llm_openai_compat import Client, embeddings_endpoint
-from llm_openai_compat.embeddings import LearnedLimits, input_sizes, next_batch, plan_batches
+from llm_openai_compat.embeddings import LearnedLimits, input_size, next_batch, plan_batches
+from tests.support.spy import spy
 
 
 def _spans(batches: list) -> list[tuple[int, int]]:
@@ -43,13 +44,13 @@ def test_empty_range_has_no_batch() -> None:
     st.characters(codec="utf-8"), st.sampled_from(['"', "\\", "\x00", "\x1f", "\x7f", "é", "😀"])
 )))
 def test_an_input_size_is_its_bytes_in_the_body(text: str) -> None:
-    assert input_sizes([text]) == [len(json.dumps(text, ensure_ascii=False).encode()) + 1]
+    assert input_size(text) == len(json.dumps(text, ensure_ascii=False).encode()) + 1
 
 
 def test_input_sizes_count_json_escapes_and_utf8() -> None:
     texts = ['a"b', "é", "\n"]
     expected = [len(json.dumps(t, ensure_ascii=False).encode()) + 1 for t in texts]
-    assert input_sizes(texts) == expected == [7, 5, 5]
+    assert [input_size(t) for t in texts] == expected == [7, 5, 5]
 
 
 def test_next_batch_stops_at_the_range_end() -> None:
@@ -62,9 +63,7 @@ def test_a_job_plans_each_batch_when_it_is_taken(monkeypatch: pytest.MonkeyPatch
     the batch is taken, so memory beside the vectors is flat in the number of batches."""
     import llm_openai_compat.embeddings as module
 
-    measured: list[str] = []
-    real = module.input_size
-    monkeypatch.setattr(module, "input_size", lambda text: measured.append(text) or real(text))
+    measured = spy(monkeypatch, module, "input_size")
     texts = [f"text {i}" for i in range(10_000)]
     client = Client.inline("http://127.0.0.1:9/v1", api_key="k")
     job = client._embed_job(texts, "m", None, "float", 100, None, LearnedLimits(), 4)

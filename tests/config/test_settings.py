@@ -28,6 +28,7 @@ from llm_openai_compat.config.settings import (
 from llm_openai_compat.errors import ConfigError, MissingKey
 from llm_openai_compat.runtime import Runtime
 from tests.support.error_chain import iter_chain
+from tests.support.spy import spy
 
 CANARY = "sk-canary-0123456789abcdefXYZ"
 
@@ -408,9 +409,7 @@ def test_a_cache_hit_reads_nothing_so_a_call_costs_the_same_whatever_the_file_ho
     providers = {f"p{i}": {"baseURL": f"http://h{i}/v1"} for i in range(200)}
     path = write(tmp_path / "s.json", {"providers": providers})
     first = runtime.load_settings(path)
-    reads: list[Path] = []
-    real = settings_module._read_raw
-    monkeypatch.setattr(settings_module, "_read_raw", lambda p: reads.append(p) or real(p))
+    reads = spy(monkeypatch, settings_module, "_read_raw")
     for _ in range(5):
         assert runtime.load_settings(path) is first
     assert reads == []
@@ -431,9 +430,7 @@ def test_a_cache_hit_resolves_no_path_and_a_repointed_symlink_is_noticed(
     link = tmp_path / "settings.json"
     link.symlink_to(a)
     first = runtime.load_settings(link)
-    resolved: list[Any] = []
-    real = settings_module._where
-    monkeypatch.setattr(settings_module, "_where", lambda p: resolved.append(p) or real(p))
+    resolved = spy(monkeypatch, settings_module, "_where")
     for _ in range(3):
         assert runtime.load_settings(link) is first
     assert resolved == []
