@@ -516,15 +516,22 @@ class Client(_BaseClient):
                                         yield coalesce(pending)
                                     raise state.error
                                 if pending and (not more or (first and _answers(pending))):
-                                    first = first and not _answers(pending)
+                                    if first and _answers(pending):
+                                        first = False  # its first piece is out: reads joined
+                                        transport.join_reads(response)
                                     yield coalesce(pending)
                                     pending = []
                         else:
                             yield from pending
                             pending = []
+                            whole = False
                             for chunk in transport.iter_body(response, prepared.endpoint):
                                 leg.delivered = True
-                                yield from state.feed(chunk)
+                                events = state.feed(chunk)
+                                if not whole and _answers(events):
+                                    whole = True  # the first piece of the answer is out
+                                    transport.join_reads(response)
+                                yield from events
                                 if state.error is not None:
                                     del chunk  # server bytes: not a local of the traceback
                                     raise state.error
@@ -756,16 +763,23 @@ class AsyncClient(_BaseClient):
                                         yield coalesce(pending)
                                     raise state.error
                                 if pending and (not more or (first and _answers(pending))):
-                                    first = first and not _answers(pending)
+                                    if first and _answers(pending):
+                                        first = False  # its first piece is out: reads joined
+                                        transport.join_reads(response)
                                     yield coalesce(pending)
                                     pending = []
                         else:
                             for event in pending:
                                 yield event
                             pending = []
+                            whole = False
                             async for chunk in transport.aiter_body(response, prepared.endpoint):
                                 leg.delivered = True
-                                for event in state.feed(chunk):
+                                events = state.feed(chunk)
+                                if not whole and _answers(events):
+                                    whole = True  # the first piece of the answer is out
+                                    transport.join_reads(response)
+                                for event in events:
                                     yield event
                                 if state.error is not None:
                                     del chunk  # server bytes: not a local of the traceback

@@ -27,12 +27,15 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import h11
 import httpcore2
 import httpx2
 
 from .origin_pool import AsyncOriginPool
 
-__all__ = ["ByteStreams", "Route", "arequest", "parsed_url", "request", "route_for", "takes"]
+__all__ = [
+    "ByteStreams", "Route", "arequest", "join_reads", "parsed_url", "request", "route_for", "takes",
+]
 
 # httpx2 parses a URL string on every request, a cost the profile showed; a parsed URL is
 # reused as is (docs/performance.md).
@@ -145,8 +148,17 @@ def _httpcore_errors() -> tuple[type[Exception], ...]:
     return tuple(_exceptions())
 
 
+@functools.cache
+def _h11_errors() -> tuple[type[Exception], ...]:
+    """What reading a body from h11 raises: httpcore2's network errors, and h11's protocol
+    error (httpcore2 maps it to its RemoteProtocolError; `_map` does the same)."""
+    return (*_exceptions(), h11.RemoteProtocolError)
+
+
 def _map(exc: Exception) -> Exception:
     """httpcore2's exception as httpx2's transport maps it (the most specific class)."""
+    if isinstance(exc, h11.RemoteProtocolError):  # as httpcore2's `map_exceptions` does
+        return httpx2.RemoteProtocolError(str(exc))
     mapped: type[Exception] | None = None
     for source, target in _exceptions().items():
         if isinstance(exc, source) and (mapped is None or issubclass(target, mapped)):
@@ -157,25 +169,84 @@ def _map(exc: Exception) -> Exception:
 class _Timed:
     """`elapsed` once closed, as httpx2's client sets it (`Response.elapsed` reads it)."""
 
-    __slots__ = ("_httpcore_stream", "_start", "elapsed")
+    __slots__ = ("_httpcore_stream", "_start", "_wire", "elapsed", "whole")
 
     def __init__(self, stream: Any) -> None:
         self._httpcore_stream = stream
         self._start = time.perf_counter()
+        self._wire = _wire(stream)
+        # False: one piece per HTTP chunk, as httpcore2 yields them. True (`join_reads`): one
+        # piece per network read, everything h11 can decode from the bytes that read brought.
+        self.whole = False
 
     def _done(self) -> None:
         self.elapsed = datetime.timedelta(seconds=time.perf_counter() - self._start)
 
 
+def _wire(stream: Any) -> tuple[Any, Any, int, float | None] | None:
+    """(h11 connection, network stream, read size, read timeout) of an HTTP/1.1 response's
+    stream, for reading its body without httpcore2's per-chunk layers; None (httpcore2 reads
+    it) for HTTP/2, a proxy tunnel's other classes, debug logging or trace hooks on (httpcore2
+    writes their lines), or private attributes not as expected."""
+    try:
+        inner = stream._stream  # the pool's wrapper (httpcore2's, or `_Released`) -> HTTP/1.1
+        connection = inner._connection
+        request = inner._request
+        if not isinstance(connection, (httpcore2.HTTP11Connection, httpcore2.AsyncHTTP11Connection)):
+            return None
+        state = connection._h11_state
+        if not isinstance(state, h11.Connection) or "trace" in request.extensions:
+            return None
+        if _http11_logger.isEnabledFor(logging.DEBUG):
+            return None
+        timeout = request.extensions.get("timeout", {}).get("read")
+        return state, connection._network_stream, int(connection.READ_NUM_BYTES), timeout
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+_http11_logger = logging.getLogger("httpcore2.http11")
+_NEED_DATA = h11.NEED_DATA
+_DATA = h11.Data
+
+
 class _Stream(_Timed, httpx2.SyncByteStream):
-    """httpcore2's response stream, with its exceptions mapped to httpx2's."""
+    """httpcore2's response stream, with its exceptions mapped to httpx2's.
+
+    An HTTP/1.1 body is read here from h11, as httpcore2's own loop does, without its four
+    generator layers and context manager per HTTP chunk (about a quarter of reading a
+    streamed event); with `whole` set, the chunks of one network read come out joined. On any
+    failure the response is closed first, as httpcore2 does: a connection left mid-body is
+    never reused (h11 is not DONE, so httpcore2 closes it)."""
 
     __slots__ = ()
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            yield from self._httpcore_stream
-        except _httpcore_errors() as exc:
+            if self._wire is None:
+                yield from self._httpcore_stream
+                return
+            state, network, size, timeout = self._wire
+            next_event = state.next_event
+            parts: list[bytes] = []
+            while True:
+                event = next_event()
+                if type(event) is _DATA:
+                    if self.whole:
+                        parts.append(event.data)
+                    else:
+                        yield bytes(event.data)
+                elif event is _NEED_DATA:
+                    if parts:
+                        joined, parts = b"".join(parts), []
+                        yield joined
+                    state.receive_data(network.read(size, timeout))
+                else:  # EndOfMessage (or PAUSED): the body is whole
+                    if parts:
+                        yield b"".join(parts)
+                    return
+        except _h11_errors() as exc:
+            self.close()
             raise _map(exc) from exc
 
     def close(self) -> None:
@@ -192,9 +263,31 @@ class _AStream(_Timed, httpx2.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._httpcore_stream:
-                yield chunk
-        except _httpcore_errors() as exc:
+            if self._wire is None:
+                async for chunk in self._httpcore_stream:
+                    yield chunk
+                return
+            state, network, size, timeout = self._wire
+            next_event = state.next_event
+            parts: list[bytes] = []
+            while True:
+                event = next_event()
+                if type(event) is _DATA:
+                    if self.whole:
+                        parts.append(event.data)
+                    else:
+                        yield bytes(event.data)
+                elif event is _NEED_DATA:
+                    if parts:
+                        joined, parts = b"".join(parts), []
+                        yield joined
+                    state.receive_data(await network.read(size, timeout))
+                else:
+                    if parts:
+                        yield b"".join(parts)
+                    return
+        except _h11_errors() as exc:
+            await self.aclose()
             raise _map(exc) from exc
 
     async def aclose(self) -> None:
@@ -202,6 +295,11 @@ class _AStream(_Timed, httpx2.AsyncByteStream):
         if close is not None:
             await close()
         self._done()
+
+
+def join_reads(stream: Any) -> None:
+    """From now on, `stream` (one of `ByteStreams`) yields a network read's chunks joined."""
+    stream.whole = True
 
 
 def _response(method: str, url: str, core: Any, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream) -> httpx2.Response:

@@ -49,7 +49,7 @@ from .retry import (
 
 __all__ = [
     "AttemptInfo", "Endpoint", "Pools", "aiter_body", "arrived", "asend", "asend_stream",
-    "is_sensitive_header", "iter_body", "redact_url", "redacted_headers", "send", "send_stream",
+    "is_sensitive_header", "iter_body", "join_reads", "redact_url", "redacted_headers", "send", "send_stream",
     "timeout_for", "translate_exception",
 ]
 
@@ -606,6 +606,19 @@ def arrived(response: httpx2.Response) -> Callable[[], bool]:
         return _never
 
     return lambda: h11_ready(state)
+
+
+def join_reads(response: httpx2.Response) -> None:
+    """From now on the response's body comes one piece per network read (the chunks h11 can
+    decode from what one read brought, joined) where the direct road reads it from h11; else
+    nothing changes and `arrived` tells the caller what to hold. A caller sets it once the
+    answer's first piece is out: until then each chunk is parsed as it comes, so a read that
+    brought a whole answer does not delay its first text by the parse of all of it."""
+    inner: Any = response.stream
+    if isinstance(inner, (_Primed, _APrimed)):
+        inner = inner._stream
+    if isinstance(inner, direct.ByteStreams):
+        direct.join_reads(inner)
 
 
 def h11_ready(state: Any) -> bool:
