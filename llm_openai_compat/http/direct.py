@@ -31,6 +31,7 @@ import h11
 import httpcore2
 import httpx2
 
+from .chunked import ChunkedDecoder
 from .origin_pool import AsyncOriginPool
 
 __all__ = [
@@ -205,6 +206,36 @@ def _wire(stream: Any) -> tuple[Any, Any, int, float | None] | None:
         return None
 
 
+def _take_chunked(state: Any) -> tuple[ChunkedDecoder, bytes] | None:
+    """A decoder for a chunked body h11 has not started on, and the body bytes h11 already
+    holds (taken out of its buffer); None to let h11 read the body (a body framed otherwise,
+    or h11's private state not as expected)."""
+    try:
+        reader = state._reader
+        buffer = state._receive_buffer
+        if (
+            type(reader).__name__ != "ChunkedReader"
+            or reader._bytes_in_chunk
+            or reader._bytes_to_discard
+            or reader._reading_trailer
+            or state._receive_buffer_closed
+            or state.their_state is not h11.SEND_BODY
+            or not isinstance(buffer._data, bytearray)
+            or not isinstance(buffer._next_line_search, int)
+            or not isinstance(buffer._multiple_lines_search, int)
+        ):
+            return None
+        limit = state._max_incomplete_event_size
+        decoder = ChunkedDecoder(limit if isinstance(limit, int) else 16 * 1024)
+    except AttributeError:
+        return None
+    data = bytes(buffer._data)
+    del buffer._data[:]
+    buffer._next_line_search = buffer._multiple_lines_search = 0
+    return decoder, data
+
+
+_INCOMPLETE = "peer closed connection without sending complete message body (incomplete chunked read)"
 _http11_logger = logging.getLogger("httpcore2.http11")
 _NEED_DATA = h11.NEED_DATA
 _DATA = h11.Data
@@ -213,11 +244,12 @@ _DATA = h11.Data
 class _Stream(_Timed, httpx2.SyncByteStream):
     """httpcore2's response stream, with its exceptions mapped to httpx2's.
 
-    An HTTP/1.1 body is read here from h11, as httpcore2's own loop does, without its four
-    generator layers and context manager per HTTP chunk (about a quarter of reading a
-    streamed event); with `whole` set, the chunks of one network read come out joined. On any
-    failure the response is closed first, as httpcore2 does: a connection left mid-body is
-    never reused (h11 is not DONE, so httpcore2 closes it)."""
+    An HTTP/1.1 body is read here, as httpcore2's own loop reads it from h11 but without its
+    four generator layers and context manager per HTTP chunk; a chunked body's chunks are
+    decoded a read at a time (`ChunkedDecoder`) and its end handed back to h11. With `whole`
+    set, the data of one network read comes out joined. On any failure the response is closed
+    first, as httpcore2 does: a connection left mid-body is never reused (h11 is not DONE, so
+    httpcore2 closes it)."""
 
     __slots__ = ()
 
@@ -227,6 +259,24 @@ class _Stream(_Timed, httpx2.SyncByteStream):
                 yield from self._httpcore_stream
                 return
             state, network, size, timeout = self._wire
+            taken = _take_chunked(state)
+            if taken is not None:  # the chunks decoded here, the end handed back to h11
+                decoder, data = taken
+                while True:
+                    pieces = decoder.feed(data)
+                    for index, piece in enumerate(pieces):
+                        if self.whole:
+                            yield b"".join(pieces[index:])
+                            break
+                        yield piece
+                    if decoder.error is not None:
+                        raise decoder.error
+                    if decoder.end is not None:
+                        state.receive_data(decoder.end)
+                        break
+                    data = network.read(size, timeout)
+                    if not data:
+                        raise h11.RemoteProtocolError(_INCOMPLETE)
             next_event = state.next_event
             parts: list[bytes] = []
             while True:
@@ -268,6 +318,24 @@ class _AStream(_Timed, httpx2.AsyncByteStream):
                     yield chunk
                 return
             state, network, size, timeout = self._wire
+            taken = _take_chunked(state)
+            if taken is not None:
+                decoder, data = taken
+                while True:
+                    pieces = decoder.feed(data)
+                    for index, piece in enumerate(pieces):
+                        if self.whole:
+                            yield b"".join(pieces[index:])
+                            break
+                        yield piece
+                    if decoder.error is not None:
+                        raise decoder.error
+                    if decoder.end is not None:
+                        state.receive_data(decoder.end)
+                        break
+                    data = await network.read(size, timeout)
+                    if not data:
+                        raise h11.RemoteProtocolError(_INCOMPLETE)
             next_event = state.next_event
             parts: list[bytes] = []
             while True:

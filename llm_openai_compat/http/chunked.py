@@ -1,0 +1,88 @@
+"""HTTP/1.1's chunked transfer coding, decoded without I/O: network reads in, body bytes out.
+
+h11 decodes a chunked body one event per chunk through its state machine, and a streamed answer
+is one chunk per event: h11's per-chunk cost was most of what reading an event cost once the
+rest was made cheap (docs/performance.md). This decoder does the chunks of a whole read in one
+loop, with h11's own grammar for the chunk-size line (`chunk_header_re`) and h11's words for
+each fault, and stops at the last chunk: what follows it (trailers, the blank line) goes back to
+h11, which ends the message as it always does, so the connection is reused or closed by
+httpcore2 exactly as before. `http/direct.py` hands a body over only when h11 has not started
+on it; an error here leaves h11 mid-body, so httpcore2 closes that connection.
+"""
+
+from __future__ import annotations
+
+import h11
+from h11._readers import chunk_header_re as _CHUNK_HEADER  # h11's own grammar of the line
+
+__all__ = ["ChunkedDecoder"]
+
+_CRLF = b"\r\n"
+
+
+class ChunkedDecoder:
+    """Feed it the body's bytes as they arrive; each `feed` returns the data it completed (one
+    piece per chunk, or per part of a chunk a read cut). After the last chunk's line, `end`
+    holds that line and every byte after it, for h11. At a fault, `error` holds h11's
+    exception, and the data before the fault is still returned (h11 gives it out first too);
+    after either, nothing more may be fed.
+
+    A chunk-size line longer than `max_line` without its end is refused, as h11 refuses an
+    incomplete event longer than its limit: a hostile server cannot grow the buffer."""
+
+    __slots__ = ("_footer", "_left", "_partial", "end", "error", "max_line")
+
+    def __init__(self, max_line: int = 16 * 1024) -> None:
+        self._partial = b""  # an unfinished chunk-size line (or footer) from the last read
+        self._left = 0  # bytes of the current chunk still to come
+        self._footer = 0  # bytes of the CRLF after a chunk's data still to come
+        self.end: bytes | None = None
+        self.error: h11.RemoteProtocolError | None = None
+        self.max_line = max_line
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self.end is not None or self.error is not None:
+            raise RuntimeError("the chunked body already ended")
+        buf = self._partial + data if self._partial else data
+        self._partial = b""
+        pos, size = 0, len(buf)
+        left, footer = self._left, self._footer
+        out: list[bytes] = []
+        while pos < size:
+            if left:
+                stop = pos + left if left < size - pos else size
+                out.append(buf[pos:stop])
+                left -= stop - pos
+                pos = stop
+                if not left:
+                    footer = 2
+            elif footer:
+                got = buf[pos : pos + footer]
+                expected = _CRLF[2 - footer :]
+                if got != expected[: len(got)]:
+                    self.error = h11.RemoteProtocolError(
+                        f"malformed chunk footer: {got!r} (expected {expected!r})"
+                    )
+                    break
+                footer -= len(got)
+                pos += len(got)
+            else:
+                end = buf.find(_CRLF, pos)
+                if end < 0:
+                    if size - pos > self.max_line:
+                        self.error = h11.RemoteProtocolError("Receive buffer too long")
+                    else:
+                        self._partial = buf[pos:]
+                    break
+                line = buf[pos : end + 2]
+                match = _CHUNK_HEADER.fullmatch(line)
+                if match is None:
+                    self.error = h11.RemoteProtocolError(f"illegal chunk header: {line!r}")
+                    break
+                left = int(match["chunk_size"], 16)
+                if not left:  # the last chunk: trailers and the end are h11's
+                    self.end = buf[pos:]
+                    break
+                pos = end + 2
+        self._left, self._footer = left, footer
+        return out

@@ -1,0 +1,183 @@
+"""`ChunkedDecoder` (http/chunked.py) against h11 itself, on the same bytes cut the same way:
+the same body, the same data before a fault, the same end. h11 is what httpcore2 reads a body
+with, and what the decoder hands the last chunk back to, so h11 is the definition."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import h11
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from llm_openai_compat.http.chunked import ChunkedDecoder
+from llm_openai_compat.http.direct import _take_chunked
+
+HEAD = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+Outcome = Literal["end", "error", "eof"]
+
+
+def _connection(head: bytes = HEAD) -> h11.Connection:
+    conn = h11.Connection(h11.CLIENT)
+    conn.send(h11.Request(method="POST", target="/", headers=[("Host", "x"), ("Content-Length", "0")]))
+    conn.send(h11.EndOfMessage())
+    conn.receive_data(head)
+    assert type(conn.next_event()) is h11.Response
+    return conn
+
+
+def _drain(conn: h11.Connection, data: bytearray) -> Outcome | None:
+    while True:
+        try:
+            event = conn.next_event()
+        except h11.RemoteProtocolError:
+            return "error"
+        if event is h11.NEED_DATA:
+            return None
+        if type(event) is h11.Data:
+            data += event.data
+        elif type(event) is h11.EndOfMessage:
+            return "end"
+
+
+def by_h11(reads: list[bytes], first: bytes = b"") -> tuple[bytes, Outcome]:
+    conn = _connection(HEAD + first)
+    data = bytearray()
+    if (outcome := _drain(conn, data)) is not None:
+        return bytes(data), outcome
+    for piece in [*reads, b""]:  # b"": the server closed the connection
+        conn.receive_data(piece)
+        if (outcome := _drain(conn, data)) is not None:
+            return bytes(data), outcome
+    return bytes(data), "eof"
+
+
+def by_decoder(reads: list[bytes], first: bytes = b"") -> tuple[bytes, Outcome]:
+    """As direct.py reads: the decoder from the bytes h11 already held, then each read; the
+    last chunk handed back to h11; the close before the end is the decoder's error."""
+    conn = _connection(HEAD + first)
+    taken = _take_chunked(conn)
+    assert taken is not None
+    decoder, held = taken
+    data = bytearray()
+    pending = [held, *reads]
+    while pending:
+        piece = pending.pop(0)
+        if not piece and len(pending) < len(reads):  # a read of nothing: the server closed
+            break
+        data += b"".join(decoder.feed(piece))
+        if decoder.error is not None:
+            return bytes(data), "error"
+        if decoder.end is not None:
+            conn.receive_data(decoder.end)
+            if (outcome := _drain(conn, data)) is not None:
+                return bytes(data), outcome
+            for piece in [*pending, b""]:
+                conn.receive_data(piece)
+                if (outcome := _drain(conn, data)) is not None:
+                    return bytes(data), outcome
+            return bytes(data), "eof"
+    return bytes(data), "error"  # closed before the last chunk: "incomplete chunked read"
+
+
+def _chunk_line(size: int, style: int, extension: bytes) -> bytes:
+    digits = [b"%x" % size, b"%X" % size, b"%04x" % size][style]
+    return digits + extension + b"\r\n"
+
+
+chunks = st.lists(st.binary(min_size=1, max_size=40), max_size=8)
+extensions = st.sampled_from([b"", b";a=1", b";name", b"  ", b";q=\"x y\""])
+trailers = st.sampled_from([b"", b"x-t: 1\r\n", b"x-a: 1\r\nx-b: 2\r\n"])
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> bytes:
+    body = b""
+    for piece in draw(chunks):
+        body += _chunk_line(len(piece), draw(st.integers(0, 2)), draw(extensions)) + piece + b"\r\n"
+    return body + b"0" + draw(extensions) + b"\r\n" + draw(trailers) + b"\r\n"
+
+
+@st.composite
+def cut(draw: st.DrawFn, data: bytes) -> tuple[bytes, list[bytes]]:
+    points = sorted(set(draw(st.lists(st.integers(1, max(1, len(data) - 1)), max_size=6))))
+    pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+    return pieces[0], pieces[1:]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_well_formed_body_cut_anywhere_decodes_as_h11_decodes_it(data: st.DataObject):
+    body = data.draw(bodies())
+    first, reads = data.draw(cut(body))
+    ours, theirs = by_decoder(reads, first), by_h11(reads, first)
+    assert ours == theirs
+    assert theirs[1] == "end"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_a_damaged_body_gives_the_same_data_and_the_same_fault_as_h11(data: st.DataObject):
+    body = bytearray(data.draw(bodies()))
+    for _ in range(data.draw(st.integers(1, 3))):  # bytes changed, dropped or the body cut short
+        at = data.draw(st.integers(0, max(0, len(body) - 1)))
+        action = data.draw(st.sampled_from(["set", "drop", "cut"]))
+        if not body:
+            break
+        if action == "set":
+            body[at] = data.draw(st.sampled_from(b"0aZ;\r\n -x"))
+        elif action == "drop":
+            del body[at]
+        else:
+            del body[at:]
+    first, reads = data.draw(cut(bytes(body)))
+    assert by_decoder(reads, first) == by_h11(reads, first)
+
+
+@pytest.mark.parametrize(
+    ("body", "outcome"),
+    [
+        (b"5\r\nhello\r\n0\r\n\r\n", "end"),
+        (b"5;ext=1\r\nhello\r\n0\r\nx-trailer: yes\r\n\r\n", "end"),
+        (b"zz\r\n", "error"),  # not hex
+        (b"5\r\nhelloXX", "error"),  # no CRLF after the data
+        (b"5" * 21 + b"\r\n", "error"),  # more digits than h11 takes
+        (b"5\r\nhel", "error"),  # closed mid-chunk
+        (b"0\r\nbad trailer\r\n\r\n", "error"),  # h11 judges the trailers
+    ],
+)
+def test_known_framings(body: bytes, outcome: Outcome):
+    ours = by_decoder([body])
+    assert ours == by_h11([body])
+    assert ours[1] == outcome
+
+
+def test_a_chunk_size_line_without_an_end_is_refused_at_h11s_limit():
+    decoder = ChunkedDecoder(max_line=100)
+    assert decoder.feed(b"5" * 100) == []  # not over the limit yet: waits for its end
+    assert decoder.error is None
+    assert decoder.feed(b"5") == []
+    assert decoder.error is not None and "too long" in str(decoder.error)
+    # h11 refuses the same line the same way at its own (default) limit
+    assert by_decoder([b"5" * (16 * 1024 + 1)])[1] == by_h11([b"5" * (16 * 1024 + 1)])[1] == "error"
+
+
+def test_a_read_that_holds_many_chunks_comes_out_as_one_piece_per_chunk():
+    pieces = [b"a" * 3, b"b" * 17, b"c"]
+    body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces)
+    decoder = ChunkedDecoder()
+    assert decoder.feed(body[:14]) == [b"aaa", b"bb"]  # a chunk cut by the read: its first part
+    assert decoder.feed(body[14:] + b"0\r\n\r\n") == [b"b" * 15, b"c"]
+    assert decoder.end == b"0\r\n\r\n"
+    with pytest.raises(RuntimeError):
+        decoder.feed(b"more")
+
+
+def test_h11_is_left_to_read_a_body_it_has_started_on_or_one_not_chunked():
+    conn = _connection()
+    conn.receive_data(b"5\r\nhel")
+    assert type(conn.next_event()) is h11.Data  # h11 is mid-chunk now
+    assert _take_chunked(conn) is None
+    length = _connection(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n")
+    assert _take_chunked(length) is None
