@@ -21,33 +21,41 @@ _CRLF = b"\r\n"
 
 
 class ChunkedDecoder:
-    """Feed it the body's bytes as they arrive; each `feed` returns the data it completed (one
-    piece per chunk, or per part of a chunk a read cut). After the last chunk's line, `end`
-    holds that line and every byte after it, for h11. At a fault, `error` holds h11's
-    exception, and the data before the fault is still returned (h11 gives it out first too);
-    after either, nothing more may be fed.
+    """`feed` it the body's bytes as they arrive; `take` gives the data decoded from what was
+    fed: every piece (`whole`) or the next one only, so a caller that wants a chunk at a time
+    does not pay for decoding a whole read first. A piece is a chunk's data, or the part of a
+    chunk a read cut. `take` returns nothing when it needs more bytes, or when the body ended
+    (`end` then holds the last chunk's line and every byte after it, for h11) or broke (`error`
+    holds h11's exception; the data before the fault was given out first, as h11 does).
 
     A chunk-size line longer than `max_line` without its end is refused, as h11 refuses an
     incomplete event longer than its limit: a hostile server cannot grow the buffer."""
 
-    __slots__ = ("_footer", "_left", "_partial", "end", "error", "max_line")
+    __slots__ = ("_buf", "_footer", "_left", "_pos", "end", "error", "max_line")
 
     def __init__(self, max_line: int = 16 * 1024) -> None:
-        self._partial = b""  # an unfinished chunk-size line (or footer) from the last read
+        self._buf = b""
+        self._pos = 0  # where `take` goes on in `_buf`
         self._left = 0  # bytes of the current chunk still to come
         self._footer = 0  # bytes of the CRLF after a chunk's data still to come
         self.end: bytes | None = None
         self.error: h11.RemoteProtocolError | None = None
         self.max_line = max_line
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes) -> None:
         if self.end is not None or self.error is not None:
             raise RuntimeError("the chunked body already ended")
-        buf = self._partial + data if self._partial else data
-        self._partial = b""
-        pos, size = 0, len(buf)
-        left, footer = self._left, self._footer
+        rest = len(self._buf) - self._pos  # only ever part of a line: `take` had all the rest
+        self._buf = self._buf[self._pos :] + data if rest else data
+        self._pos = 0
+
+    def take(self, whole: bool = True) -> list[bytes]:
         out: list[bytes] = []
+        if self.end is not None or self.error is not None:
+            return out
+        buf, pos = self._buf, self._pos
+        size = len(buf)
+        left, footer = self._left, self._footer
         while pos < size:
             if left:
                 stop = pos + left if left < size - pos else size
@@ -56,6 +64,8 @@ class ChunkedDecoder:
                 pos = stop
                 if not left:
                     footer = 2
+                if not whole:
+                    break
             elif footer:
                 got = buf[pos : pos + footer]
                 expected = _CRLF[2 - footer :]
@@ -71,8 +81,6 @@ class ChunkedDecoder:
                 if end < 0:
                     if size - pos > self.max_line:
                         self.error = h11.RemoteProtocolError("Receive buffer too long")
-                    else:
-                        self._partial = buf[pos:]
                     break
                 line = buf[pos : end + 2]
                 match = _CHUNK_HEADER.fullmatch(line)
@@ -82,7 +90,8 @@ class ChunkedDecoder:
                 left = int(match["chunk_size"], 16)
                 if not left:  # the last chunk: trailers and the end are h11's
                     self.end = buf[pos:]
+                    pos = size
                     break
                 pos = end + 2
-        self._left, self._footer = left, footer
+        self._pos, self._left, self._footer = pos, left, footer
         return out

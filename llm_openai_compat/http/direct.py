@@ -262,13 +262,12 @@ class _Stream(_Timed, httpx2.SyncByteStream):
             taken = _take_chunked(state)
             if taken is not None:  # the chunks decoded here, the end handed back to h11
                 decoder, data = taken
+                decoder.feed(data)
                 while True:
-                    pieces = decoder.feed(data)
-                    for index, piece in enumerate(pieces):
-                        if self.whole:
-                            yield b"".join(pieces[index:])
-                            break
-                        yield piece
+                    pieces = decoder.take(self.whole)
+                    if pieces:
+                        yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                        continue
                     if decoder.error is not None:
                         raise decoder.error
                     if decoder.end is not None:
@@ -277,6 +276,7 @@ class _Stream(_Timed, httpx2.SyncByteStream):
                     data = network.read(size, timeout)
                     if not data:
                         raise h11.RemoteProtocolError(_INCOMPLETE)
+                    decoder.feed(data)
             next_event = state.next_event
             parts: list[bytes] = []
             while True:
@@ -321,13 +321,12 @@ class _AStream(_Timed, httpx2.AsyncByteStream):
             taken = _take_chunked(state)
             if taken is not None:
                 decoder, data = taken
+                decoder.feed(data)
                 while True:
-                    pieces = decoder.feed(data)
-                    for index, piece in enumerate(pieces):
-                        if self.whole:
-                            yield b"".join(pieces[index:])
-                            break
-                        yield piece
+                    pieces = decoder.take(self.whole)
+                    if pieces:
+                        yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                        continue
                     if decoder.error is not None:
                         raise decoder.error
                     if decoder.end is not None:
@@ -336,6 +335,7 @@ class _AStream(_Timed, httpx2.AsyncByteStream):
                     data = await network.read(size, timeout)
                     if not data:
                         raise h11.RemoteProtocolError(_INCOMPLETE)
+                    decoder.feed(data)
             next_event = state.next_event
             parts: list[bytes] = []
             while True:

@@ -53,7 +53,7 @@ def by_h11(reads: list[bytes], first: bytes = b"") -> tuple[bytes, Outcome]:
     return bytes(data), "eof"
 
 
-def by_decoder(reads: list[bytes], first: bytes = b"") -> tuple[bytes, Outcome]:
+def by_decoder(reads: list[bytes], first: bytes = b"", whole: bool = True) -> tuple[bytes, Outcome]:
     """As direct.py reads: the decoder from the bytes h11 already held, then each read; the
     last chunk handed back to h11; the close before the end is the decoder's error."""
     conn = _connection(HEAD + first)
@@ -66,7 +66,9 @@ def by_decoder(reads: list[bytes], first: bytes = b"") -> tuple[bytes, Outcome]:
         piece = pending.pop(0)
         if not piece and len(pending) < len(reads):  # a read of nothing: the server closed
             break
-        data += b"".join(decoder.feed(piece))
+        decoder.feed(piece)
+        while pieces := decoder.take(whole):  # a chunk at a time, or all a read holds
+            data += b"".join(pieces)
         if decoder.error is not None:
             return bytes(data), "error"
         if decoder.end is not None:
@@ -111,7 +113,7 @@ def cut(draw: st.DrawFn, data: bytes) -> tuple[bytes, list[bytes]]:
 def test_a_well_formed_body_cut_anywhere_decodes_as_h11_decodes_it(data: st.DataObject):
     body = data.draw(bodies())
     first, reads = data.draw(cut(body))
-    ours, theirs = by_decoder(reads, first), by_h11(reads, first)
+    ours, theirs = by_decoder(reads, first, data.draw(st.booleans())), by_h11(reads, first)
     assert ours == theirs
     assert theirs[1] == "end"
 
@@ -132,7 +134,7 @@ def test_a_damaged_body_gives_the_same_data_and_the_same_fault_as_h11(data: st.D
         else:
             del body[at:]
     first, reads = data.draw(cut(bytes(body)))
-    assert by_decoder(reads, first) == by_h11(reads, first)
+    assert by_decoder(reads, first, data.draw(st.booleans())) == by_h11(reads, first)
 
 
 @pytest.mark.parametrize(
@@ -155,9 +157,11 @@ def test_known_framings(body: bytes, outcome: Outcome):
 
 def test_a_chunk_size_line_without_an_end_is_refused_at_h11s_limit():
     decoder = ChunkedDecoder(max_line=100)
-    assert decoder.feed(b"5" * 100) == []  # not over the limit yet: waits for its end
+    decoder.feed(b"5" * 100)
+    assert decoder.take() == []  # not over the limit yet: waits for its end
     assert decoder.error is None
-    assert decoder.feed(b"5") == []
+    decoder.feed(b"5")
+    assert decoder.take() == []
     assert decoder.error is not None and "too long" in str(decoder.error)
     # h11 refuses the same line the same way at its own (default) limit
     assert by_decoder([b"5" * (16 * 1024 + 1)])[1] == by_h11([b"5" * (16 * 1024 + 1)])[1] == "error"
@@ -167,11 +171,25 @@ def test_a_read_that_holds_many_chunks_comes_out_as_one_piece_per_chunk():
     pieces = [b"a" * 3, b"b" * 17, b"c"]
     body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces)
     decoder = ChunkedDecoder()
-    assert decoder.feed(body[:14]) == [b"aaa", b"bb"]  # a chunk cut by the read: its first part
-    assert decoder.feed(body[14:] + b"0\r\n\r\n") == [b"b" * 15, b"c"]
-    assert decoder.end == b"0\r\n\r\n"
+    decoder.feed(body[:14])
+    assert decoder.take() == [b"aaa", b"bb"]  # a chunk cut by the read: its first part
+    decoder.feed(body[14:] + b"0\r\n\r\n")
+    assert decoder.take() == [b"b" * 15, b"c"]
+    assert decoder.take() == [] and decoder.end == b"0\r\n\r\n"
     with pytest.raises(RuntimeError):
         decoder.feed(b"more")
+
+
+def test_one_piece_at_a_time_decodes_only_as_far_as_that_piece():
+    pieces = [b"a" * 3, b"b" * 17, b"c"]
+    body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+    decoder = ChunkedDecoder()
+    decoder.feed(body)
+    assert decoder.take(whole=False) == [b"aaa"]
+    assert decoder._pos == 6  # the rest of the read not looked at yet
+    assert decoder.take(whole=False) == [b"b" * 17]
+    assert decoder.take() == [b"c"]
+    assert decoder.take(whole=False) == [] and decoder.end == b"0\r\n\r\n"
 
 
 def test_h11_is_left_to_read_a_body_it_has_started_on_or_one_not_chunked():
