@@ -206,35 +206,73 @@ def _wire(stream: Any) -> tuple[Any, Any, int, float | None] | None:
         return None
 
 
-def _take_chunked(state: Any) -> tuple[ChunkedDecoder, bytes] | None:
-    """A decoder for a chunked body h11 has not started on, and the body bytes h11 already
-    holds (taken out of its buffer); None to let h11 read the body (a body framed otherwise,
-    or h11's private state not as expected)."""
+class _LengthBody:
+    """A Content-Length body h11 has not started on: its bytes h11 already held (`first`) and
+    how many are still to come. h11's reader is told the body is done once it is read."""
+
+    __slots__ = ("first", "reader", "remaining")
+
+    def __init__(self, reader: Any, first: bytes, remaining: int) -> None:
+        self.reader, self.first, self.remaining = reader, first, remaining
+
+    def incomplete(self, remaining: int) -> h11.RemoteProtocolError:
+        """h11's own error for a body cut short."""
+        length = self.reader._length
+        return h11.RemoteProtocolError(
+            "peer closed connection without sending complete message body "
+            f"(received {length - remaining} bytes, expected {length})"
+        )
+
+
+def _take_body(state: Any) -> ChunkedDecoder | _LengthBody | None:
+    """The body h11 was about to read, taken over before it started: a chunked one as a
+    decoder fed the body bytes h11 already holds, a Content-Length one as those bytes and the
+    count still to come (taken out of h11's buffer either way). None to let h11 read it: a
+    body framed otherwise (read to the close), or h11's private state not as expected."""
     try:
         reader = state._reader
         buffer = state._receive_buffer
+        kind = type(reader).__name__
         if (
-            type(reader).__name__ != "ChunkedReader"
-            or reader._bytes_in_chunk
-            or reader._bytes_to_discard
-            or reader._reading_trailer
-            or state._receive_buffer_closed
+            state._receive_buffer_closed
             or state.their_state is not h11.SEND_BODY
             or not isinstance(buffer._data, bytearray)
             or not isinstance(buffer._next_line_search, int)
             or not isinstance(buffer._multiple_lines_search, int)
         ):
             return None
-        limit = state._max_incomplete_event_size
-        decoder = ChunkedDecoder(limit if isinstance(limit, int) else 16 * 1024)
+        if kind == "ChunkedReader":
+            if reader._bytes_in_chunk or reader._bytes_to_discard or reader._reading_trailer:
+                return None
+            limit = state._max_incomplete_event_size
+            taken: ChunkedDecoder | _LengthBody = ChunkedDecoder(
+                limit if isinstance(limit, int) else 16 * 1024
+            )
+            count = len(buffer._data)
+        elif kind == "ContentLengthReader":
+            remaining = reader._remaining
+            if not isinstance(remaining, int) or remaining != reader._length or remaining <= 0:
+                return None
+            count = min(len(buffer._data), remaining)  # bytes beyond the body stay h11's
+            taken = _LengthBody(reader, b"", remaining - count)
+        else:
+            return None
     except AttributeError:
         return None
-    data = bytes(buffer._data)
-    del buffer._data[:]
+    data = bytes(buffer._data[:count])
+    del buffer._data[:count]
     buffer._next_line_search = buffer._multiple_lines_search = 0
-    return decoder, data
+    if isinstance(taken, ChunkedDecoder):
+        taken.feed(data)
+    else:
+        taken.first = data
+    return taken
 
 
+# A Content-Length body is read in pieces of up to this much rather than httpcore2's 64 KB: a
+# batch of embeddings is tens of MB, and each read is a syscall, a bytes object and a piece
+# to join (a read returns what has arrived, so a large size never waits for more).
+_LENGTH_READ = 1024 * 1024
 _INCOMPLETE = "peer closed connection without sending complete message body (incomplete chunked read)"
 _http11_logger = logging.getLogger("httpcore2.http11")
 _NEED_DATA = h11.NEED_DATA
@@ -259,10 +297,20 @@ class _Stream(_Timed, httpx2.SyncByteStream):
                 yield from self._httpcore_stream
                 return
             state, network, size, timeout = self._wire
-            taken = _take_chunked(state)
-            if taken is not None:  # the chunks decoded here, the end handed back to h11
-                decoder, data = taken
-                decoder.feed(data)
+            body = _take_body(state)
+            if isinstance(body, _LengthBody):  # read to its length here, then h11 ends it
+                if body.first:
+                    yield body.first
+                remaining = body.remaining
+                while remaining:
+                    data = network.read(min(_LENGTH_READ, remaining), timeout)
+                    if not data:
+                        raise body.incomplete(remaining)
+                    remaining -= len(data)
+                    yield data
+                body.reader._remaining = 0
+            elif body is not None:  # the chunks decoded here, the end handed back to h11
+                decoder = body
                 while True:
                     pieces = decoder.take(self.whole)
                     if pieces:
@@ -318,10 +366,20 @@ class _AStream(_Timed, httpx2.AsyncByteStream):
                     yield chunk
                 return
             state, network, size, timeout = self._wire
-            taken = _take_chunked(state)
-            if taken is not None:
-                decoder, data = taken
-                decoder.feed(data)
+            body = _take_body(state)
+            if isinstance(body, _LengthBody):  # read to its length here, then h11 ends it
+                if body.first:
+                    yield body.first
+                remaining = body.remaining
+                while remaining:
+                    data = await network.read(min(_LENGTH_READ, remaining), timeout)
+                    if not data:
+                        raise body.incomplete(remaining)
+                    remaining -= len(data)
+                    yield data
+                body.reader._remaining = 0
+            elif body is not None:  # the chunks decoded here, the end handed back to h11
+                decoder = body
                 while True:
                     pieces = decoder.take(self.whole)
                     if pieces:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llm_openai_compat.http.chunked import ChunkedDecoder
-from llm_openai_compat.http.direct import _take_chunked
+from llm_openai_compat.http.direct import _LengthBody, _take_body
 
 HEAD = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
 Outcome = Literal["end", "error", "eof"]
@@ -57,16 +57,16 @@ def by_decoder(reads: list[bytes], first: bytes = b"", whole: bool = True) -> tu
     """As direct.py reads: the decoder from the bytes h11 already held, then each read; the
     last chunk handed back to h11; the close before the end is the decoder's error."""
     conn = _connection(HEAD + first)
-    taken = _take_chunked(conn)
-    assert taken is not None
-    decoder, held = taken
+    decoder = _take_body(conn)  # fed what h11 already held
+    assert isinstance(decoder, ChunkedDecoder)
     data = bytearray()
-    pending = [held, *reads]
+    pending = [b"", *reads]
     while pending:
         piece = pending.pop(0)
         if not piece and len(pending) < len(reads):  # a read of nothing: the server closed
             break
-        decoder.feed(piece)
+        if piece:
+            decoder.feed(piece)
         while pieces := decoder.take(whole):  # a chunk at a time, or all a read holds
             data += b"".join(pieces)
         if decoder.error is not None:
@@ -192,10 +192,26 @@ def test_one_piece_at_a_time_decodes_only_as_far_as_that_piece():
     assert decoder.take(whole=False) == [] and decoder.end == b"0\r\n\r\n"
 
 
-def test_h11_is_left_to_read_a_body_it_has_started_on_or_one_not_chunked():
+def test_h11_is_left_to_read_a_body_it_has_started_on_or_one_read_to_the_close():
     conn = _connection()
     conn.receive_data(b"5\r\nhel")
     assert type(conn.next_event()) is h11.Data  # h11 is mid-chunk now
-    assert _take_chunked(conn) is None
-    length = _connection(b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\n")
-    assert _take_chunked(length) is None
+    assert _take_body(conn) is None
+    started = _connection(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nabc")
+    assert type(started.next_event()) is h11.Data
+    assert _take_body(started) is None
+    to_close = _connection(b"HTTP/1.0 200 OK\r\n\r\nabc")
+    assert _take_body(to_close) is None
+
+
+def test_a_content_length_body_leaves_h11_what_lies_beyond_it_and_ends_as_h11_ends_it():
+    conn = _connection(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nabcdeXYZ")
+    body = _take_body(conn)
+    assert isinstance(body, _LengthBody)
+    assert (body.first, body.remaining) == (b"abcde", 0)
+    assert bytes(conn._receive_buffer._data) == b"XYZ"  # not the body's: h11 decides on it
+    body.reader._remaining = 0
+    assert type(conn.next_event()) is h11.EndOfMessage
+    short = _take_body(_connection(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"))
+    assert isinstance(short, _LengthBody) and short.remaining == 7
+    assert "received 3 bytes, expected 10" in str(short.incomplete(7))

@@ -174,6 +174,39 @@ def test_a_broken_framing_is_httpcore2s_protocol_error_as_a_stream_error(bad: by
     assert "\n" not in str(ours.value)
 
 
+def test_a_content_length_body_cut_short_is_h11s_error_and_the_connection_is_dropped():
+    short = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n"
+    answers: dict[int, list[Step]] = {0: [short + b'{"a": 1', 0.05, CLOSE], 1: [chunked(*EVENTS[:2])]}
+    with raw_server(lambda n, request: answers[n]) as server:
+        runtime = Runtime()
+        try:
+            with pytest.raises(errors.StreamError, match=r"received 7 bytes, expected 100"):
+                _read(server, runtime)
+            assert b"".join(_read(server, runtime)) == b"".join(EVENTS[:2])
+        finally:
+            runtime.close()
+        assert server.connections == 2
+    with raw_server(lambda n, request: answers[0]) as server, pytest.raises(
+        httpx2.RemoteProtocolError, match=r"received 7 bytes, expected 100"
+    ):
+        _httpx2_read(server)
+
+
+def test_a_large_content_length_body_arrives_whole():
+    payload = bytes(range(256)) * 12_000  # 3 MB, read in pieces larger than httpcore2's 64 KB
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+    with raw_server(lambda n, request: [head % len(payload) + payload[:1000], 0.02, payload[1000:]]) as server:
+        runtime = Runtime()
+        try:
+            pieces = _read(server, runtime)
+            again = _read(server, runtime)
+        finally:
+            runtime.close()
+        assert server.connections == 1  # read to its length: kept alive
+    assert b"".join(pieces) == b"".join(again) == payload
+    assert pieces[0] == payload[:1000]  # what h11 held with the head comes out first
+
+
 def test_a_stall_mid_body_is_the_read_timeout():
     steps: list[Step] = [chunked(*EVENTS[:2], end=False), 2.0, CLOSE]
     with raw_server(lambda n, request: steps) as server:
