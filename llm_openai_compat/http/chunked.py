@@ -49,6 +49,26 @@ class ChunkedDecoder:
         self._buf = self._buf[self._pos :] + data if rest else data
         self._pos = 0
 
+    def ready(self) -> bool:
+        """Whether `take` would give data from the bytes already fed, without more: inside a
+        chunk with its bytes here, or a whole chunk-size line (not the last chunk's) and a
+        byte beyond it. Never True when the next data would need another read."""
+        if self.end is not None or self.error is not None:
+            return False
+        buf, pos = self._buf, self._pos
+        if self._left:
+            return pos < len(buf)
+        footer = self._footer
+        if footer:
+            if buf[pos : pos + footer] != _CRLF[2 - footer :]:
+                return False  # not there yet, or a fault `take` reports
+            pos += footer
+        end = buf.find(_CRLF, pos)
+        if end < 0 or len(buf) <= end + 2:
+            return False
+        match = _CHUNK_HEADER.fullmatch(buf, pos, end + 2)
+        return match is not None and int(match["chunk_size"], 16) > 0
+
     def take(self, whole: bool = True) -> list[bytes]:
         out: list[bytes] = []
         if self.end is not None or self.error is not None:

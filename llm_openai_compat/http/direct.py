@@ -170,7 +170,7 @@ def _map(exc: Exception) -> Exception:
 class _Timed:
     """`elapsed` once closed, as httpx2's client sets it (`Response.elapsed` reads it)."""
 
-    __slots__ = ("_httpcore_stream", "_start", "_wire", "elapsed", "whole")
+    __slots__ = ("_httpcore_stream", "_start", "_wire", "body", "elapsed", "whole")
 
     def __init__(self, stream: Any) -> None:
         self._httpcore_stream = stream
@@ -179,6 +179,8 @@ class _Timed:
         # False: one piece per HTTP chunk, as httpcore2 yields them. True (`join_reads`): one
         # piece per network read, everything h11 can decode from the bytes that read brought.
         self.whole = False
+        # The body once taken over from h11 (`_take_body`): what `transport.arrived` asks.
+        self.body: ChunkedDecoder | _LengthBody | None = None
 
     def _done(self) -> None:
         self.elapsed = datetime.timedelta(seconds=time.perf_counter() - self._start)
@@ -297,7 +299,7 @@ class _Stream(_Timed, httpx2.SyncByteStream):
                 yield from self._httpcore_stream
                 return
             state, network, size, timeout = self._wire
-            body = _take_body(state)
+            self.body = body = _take_body(state)
             if isinstance(body, _LengthBody):  # read to its length here, then h11 ends it
                 if body.first:
                     yield body.first
@@ -366,7 +368,7 @@ class _AStream(_Timed, httpx2.AsyncByteStream):
                     yield chunk
                 return
             state, network, size, timeout = self._wire
-            body = _take_body(state)
+            self.body = body = _take_body(state)
             if isinstance(body, _LengthBody):  # read to its length here, then h11 ends it
                 if body.first:
                     yield body.first

@@ -34,6 +34,7 @@ from ..redaction import (
 )
 from . import direct
 from .bodies import MAX_BODY_BYTES, BodyReader, achunks, aread_body, chunks, read_body
+from .chunked import ChunkedDecoder
 from .direct import parsed_url
 from .pools import Lease, Pools
 from .retry import (
@@ -597,6 +598,8 @@ def arrived(response: httpx2.Response) -> Callable[[], bool]:
             inner = inner._stream
         if not isinstance(inner, direct.ByteStreams):  # httpx2's client wraps it once more
             inner = inner._stream
+        elif inner.body is not None:  # the direct road took the body over from h11
+            return _body_ready(inner)
         stream = inner._httpcore_stream._stream
         state = stream._connection._h11_state
         if not isinstance(state._receive_buffer._data, bytearray):
@@ -606,6 +609,15 @@ def arrived(response: httpx2.Response) -> Callable[[], bool]:
         return _never
 
     return lambda: h11_ready(state)
+
+
+def _body_ready(stream: Any) -> Callable[[], bool]:
+    """The probe of a body the direct road reads itself: a chunked one's decoder knows what
+    it holds; a Content-Length one holds nothing between reads."""
+    body = stream.body
+    if isinstance(body, ChunkedDecoder):
+        return body.ready
+    return _never
 
 
 def join_reads(response: httpx2.Response) -> None:

@@ -215,3 +215,26 @@ def test_a_content_length_body_leaves_h11_what_lies_beyond_it_and_ends_as_h11_en
     short = _take_body(_connection(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"))
     assert isinstance(short, _LengthBody) and short.remaining == 7
     assert "received 3 bytes, expected 10" in str(short.incomplete(7))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_ready_says_whether_take_gives_data_without_another_read(data: st.DataObject):
+    """`ready` is what `transport.arrived` asks on the direct road: never True when the next
+    data needs another read (a batch held for it would wait on the network), and True
+    whenever data is there (else nothing is coalesced)."""
+    body = bytearray(data.draw(bodies()))
+    if data.draw(st.booleans()) and body:  # sometimes damaged
+        body[data.draw(st.integers(0, len(body) - 1))] = data.draw(st.sampled_from(b"0Z;\r\n"))
+    first, reads = data.draw(cut(bytes(body)))
+    decoder = ChunkedDecoder()
+    for piece in [first, *reads]:
+        if decoder.end is not None or decoder.error is not None:
+            break
+        decoder.feed(piece)
+        while True:
+            ready = decoder.ready()
+            pieces = decoder.take(whole=False)
+            assert ready == bool(pieces)
+            if not pieces:
+                break

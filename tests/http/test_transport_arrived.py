@@ -9,6 +9,7 @@ every prefix of a response, and end to end against a real server that stalls mid
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import h11
@@ -162,3 +163,21 @@ def test_stream_reads_coalesces_events_that_arrived_together(fault_server: Fault
     assert kinds == ["meta", "finish"]
     events = list(client.stream(_conversation(), RequestOptions(model="m")))
     assert [e.text for e in events if e.type == "text"] == pieces
+
+
+def test_on_the_direct_road_the_first_batch_holds_what_arrived_with_the_first_text() -> None:
+    """The whole answer in one write: the metadata of the first chunk is not a batch of its
+    own before the first text (a host pays per batch: LangChain makes a chunk and runs its
+    callbacks for it); the first text comes in the first batch, alone of the texts."""
+    from tests.support.raw_server import chunked, raw_server
+
+    events = [
+        f"data: {json.dumps(chunk(piece))}\n\n".encode() for piece in ("", "Hel", "lo", " you")
+    ]
+    with raw_server(lambda n, request: [chunked(*events, b"data: [DONE]\n\n")]) as server:
+        client = Client.inline(base_url=f"http://127.0.0.1:{server.port}/v1", provider_id="direct")
+        batches = list(client.stream_reads(_conversation(), RequestOptions(model="m")))
+    first = [e.type for e in batches[0]]
+    assert first[:1] == ["meta"] and "text" in first
+    assert [e.text for e in batches[0] if e.type == "text"] == ["Hel"]
+    assert "".join(e.text for b in batches for e in b if e.type == "text") == "Hello you"
