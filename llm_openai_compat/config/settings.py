@@ -55,6 +55,7 @@ __all__ = [
     "resolve_api_key",
     "save_settings",
     "set_active",
+    "settings_file",
     "settings_path",
     "upsert_provider",
     "usable",
@@ -93,6 +94,33 @@ def settings_path() -> Path:
     """`$OPENAI_COMPAT_SETTINGS`, else `openai-compat.json` in llm's user directory."""
     env = os.environ.get(SETTINGS_ENV)
     return Path(env).expanduser() if env else llm_user_dir() / FILE_NAME
+
+
+# What decides `settings_path()` when neither variable names the file: the home directory.
+_HOME_ENV = (
+    ("USERPROFILE", "APPDATA", "HOMEDRIVE", "HOMEPATH") if sys.platform == "win32"
+    else ("HOME", "XDG_CONFIG_HOME")
+)
+
+
+def settings_file() -> str:
+    """`settings_path()` as text, built once per value of what decides it: every call stats
+    the file through here, and building the `Path` each time was most of resolving a
+    provider (docs/performance.md). A change of any of those variables is seen at once; only
+    the variables that matter are read (each read of `os.environ` costs about a microsecond)."""
+    get = os.environ.get
+    env = get(SETTINGS_ENV)
+    if env and env[0] != "~":
+        return _settings_file((env,))
+    user = get("LLM_USER_PATH")
+    if not env and user and user[0] != "~":
+        return _settings_file((None, user))
+    return _settings_file((env, user, *(get(name) for name in _HOME_ENV)))
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_file(decided_by: tuple[str | None, ...]) -> str:
+    return os.fspath(settings_path())
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -716,7 +744,7 @@ def load_settings(path: Path | None = None, *, cache: SettingsCache | None = Non
     stamp = None
     if cache is not None:
         # Stat before anything is read: a file changed meanwhile has another stamp next time.
-        stamp = _stamp(os.fspath(path if path is not None else settings_path()))
+        stamp = _stamp(os.fspath(path) if path is not None else settings_file())
         hit = cache.get(stamp) if stamp is not None else None
         if hit is not None:
             return hit

@@ -104,6 +104,32 @@ def test_settings_path_defaults_to_llm_user_dir(tmp_path: Path) -> None:
     assert st.llm_user_dir() == tmp_path / "llm-user"
 
 
+def test_the_file_stated_is_settings_path_whatever_changes_between_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`settings_file` (what each call stats) is remembered per value of the variables that
+    decide it, and must follow each of them at once."""
+    home = tmp_path / "home"
+    cases: list[dict[str, str | None]] = [
+        {"OPENAI_COMPAT_SETTINGS": str(tmp_path / "a.json")},
+        {"OPENAI_COMPAT_SETTINGS": str(tmp_path / "b.json")},
+        {"OPENAI_COMPAT_SETTINGS": "~/c.json", "HOME": str(home)},
+        {"OPENAI_COMPAT_SETTINGS": "~/c.json", "HOME": str(home / "other")},
+        {"OPENAI_COMPAT_SETTINGS": None, "LLM_USER_PATH": str(tmp_path / "u1")},
+        {"OPENAI_COMPAT_SETTINGS": None, "LLM_USER_PATH": "~/u2", "HOME": str(home)},
+        {"OPENAI_COMPAT_SETTINGS": None, "LLM_USER_PATH": None, "HOME": str(home)},
+        {"OPENAI_COMPAT_SETTINGS": None, "LLM_USER_PATH": None, "XDG_CONFIG_HOME": str(tmp_path / "x")},
+        {"OPENAI_COMPAT_SETTINGS": str(tmp_path / "a.json")},
+    ]
+    for case in cases:
+        for name, value in case.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        assert st.settings_file() == os.fspath(settings_path()), case
+
+
 def test_settings_path_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_COMPAT_SETTINGS", str(tmp_path / "elsewhere.json"))
     assert settings_path() == tmp_path / "elsewhere.json"
