@@ -170,12 +170,13 @@ def _map(exc: Exception) -> Exception:
 class _Timed:
     """`elapsed` once closed, as httpx2's client sets it (`Response.elapsed` reads it)."""
 
-    __slots__ = ("_httpcore_stream", "_start", "_wire", "body", "elapsed", "whole")
+    __slots__ = ("_httpcore_stream", "_length_read", "_start", "_wire", "body", "elapsed", "whole")
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: Any, headers: Any = ()) -> None:
         self._httpcore_stream = stream
         self._start = time.perf_counter()
         self._wire = _wire(stream)
+        self._length_read = _length_read(headers, self._wire[2]) if self._wire else 0
         # False: one piece per HTTP chunk, as httpcore2 yields them. True (`join_reads`): one
         # piece per network read, everything h11 can decode from the bytes that read brought.
         self.whole = False
@@ -271,10 +272,19 @@ def _take_body(state: Any) -> ChunkedDecoder | _LengthBody | None:
     return taken
 
 
-# A Content-Length body is read in pieces of up to this much rather than httpcore2's 64 KB: a
-# batch of embeddings is tens of MB, and each read is a syscall, a bytes object and a piece
-# to join (a read returns what has arrived, so a large size never waits for more).
+# A Content-Length body that is not an event stream is read in pieces of up to this much
+# rather than httpcore2's 64 KB: such a body is read whole (a batch of embeddings is tens of
+# MB), and each read is a syscall, a bytes object and a piece to join (a read returns what has
+# arrived, so a large size never waits for more). An event stream keeps httpcore2's size: a
+# read is what its reader parses at once, so it bounds the memory of a stream's batch.
 _LENGTH_READ = 1024 * 1024
+
+
+def _length_read(headers: Any, size: int) -> int:
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            return size if b"event-stream" in value.lower() else _LENGTH_READ
+    return _LENGTH_READ
 _INCOMPLETE = "peer closed connection without sending complete message body (incomplete chunked read)"
 _http11_logger = logging.getLogger("httpcore2.http11")
 _NEED_DATA = h11.NEED_DATA
@@ -305,7 +315,7 @@ class _Stream(_Timed, httpx2.SyncByteStream):
                     yield body.first
                 remaining = body.remaining
                 while remaining:
-                    data = network.read(min(_LENGTH_READ, remaining), timeout)
+                    data = network.read(min(self._length_read, remaining), timeout)
                     if not data:
                         raise body.incomplete(remaining)
                     remaining -= len(data)
@@ -374,7 +384,7 @@ class _AStream(_Timed, httpx2.AsyncByteStream):
                     yield body.first
                 remaining = body.remaining
                 while remaining:
-                    data = await network.read(min(_LENGTH_READ, remaining), timeout)
+                    data = await network.read(min(self._length_read, remaining), timeout)
                     if not data:
                         raise body.incomplete(remaining)
                     remaining -= len(data)
@@ -452,7 +462,7 @@ def request(
         core = route.pool.handle_request(core_request)
     except _httpcore_errors() as exc:
         raise _map(exc) from exc
-    return _response(method, url, core, _Stream(core.stream))
+    return _response(method, url, core, _Stream(core.stream, core.headers))
 
 
 async def arequest(
@@ -465,7 +475,7 @@ async def arequest(
         core = await route.pool.handle_async_request(core_request)
     except _httpcore_errors() as exc:
         raise _map(exc) from exc
-    return _response(method, url, core, _AStream(core.stream))
+    return _response(method, url, core, _AStream(core.stream, core.headers))
 
 
 # What this road's responses stream from (`transport.arrived` looks through them).

@@ -43,6 +43,15 @@ def _read(server: RawServer, runtime: Runtime, *, join_after: int | None = None)
     return pieces
 
 
+def _read_twice(server: RawServer, join_after: int) -> tuple[list[bytes], list[bytes]]:
+    """The body read a chunk at a time, then (on the same runtime) joined from a piece on."""
+    runtime = Runtime()
+    try:
+        return _read(server, runtime), _read(server, runtime, join_after=join_after)
+    finally:
+        runtime.close()
+
+
 async def _aread(server: RawServer, runtime: Runtime, *, join_after: int | None = None) -> list[bytes]:
     pieces: list[bytes] = []
     async with transport.asend_stream(_endpoint(server), b"{}", pools=runtime.pools, policy=ONCE) as response:
@@ -102,12 +111,7 @@ FRAMINGS: dict[str, list[Step]] = {
 @pytest.mark.parametrize("name", list(FRAMINGS))
 def test_the_body_read_from_h11_is_the_body_httpx2_reads(name: str):
     with raw_server(lambda n, request: FRAMINGS[name]) as server:
-        runtime = Runtime()
-        try:
-            ours = _read(server, runtime)
-            joined = _read(server, runtime, join_after=1)
-        finally:
-            runtime.close()
+        ours, joined = _read_twice(server, join_after=1)
         theirs = _httpx2_read(server)
     assert b"".join(ours) == b"".join(joined) == theirs == BODY
 
@@ -118,12 +122,7 @@ def test_one_piece_per_http_chunk_until_join_reads_then_one_per_network_read():
     first = chunked(*EVENTS[:20], end=False)
     second = chunked(*EVENTS[20:])[len(HEAD):]
     with raw_server(lambda n, request: [first, 0.3, second]) as server:
-        runtime = Runtime()
-        try:
-            per_chunk = _read(server, runtime)
-            joined = _read(server, runtime, join_after=5)
-        finally:
-            runtime.close()
+        per_chunk, joined = _read_twice(server, join_after=5)
     assert per_chunk == EVENTS
     assert joined[:5] == EVENTS[:5]
     assert joined[5:] == [b"".join(EVENTS[5:20]), b"".join(EVENTS[20:])]
@@ -205,6 +204,21 @@ def test_a_large_content_length_body_arrives_whole():
         assert server.connections == 1  # read to its length: kept alive
     assert b"".join(pieces) == b"".join(again) == payload
     assert pieces[0] == payload[:1000]  # what h11 held with the head comes out first
+
+
+def test_an_event_stream_with_a_content_length_is_read_in_httpcore2s_pieces():
+    """A read is what a stream's reader parses at once: an event stream keeps httpcore2's
+    64 KB reads (its batches' memory stays bounded), whatever its framing."""
+    events = b"".join(b'data: {"i": %d}\n\n' % i for i in range(40_000))
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n"
+    with raw_server(lambda n, request: [head % len(events), 0.05, events]) as server:
+        runtime = Runtime()
+        try:
+            pieces = _read(server, runtime, join_after=1)
+        finally:
+            runtime.close()
+    assert b"".join(pieces) == events
+    assert max(map(len, pieces)) <= 64 * 1024
 
 
 def test_a_stall_mid_body_is_the_read_timeout():
