@@ -180,8 +180,8 @@ class _Timed:
         # False: one piece per HTTP chunk, as httpcore2 yields them. True (`join_reads`): one
         # piece per network read, everything h11 can decode from the bytes that read brought.
         self.whole = False
-        # The body once taken over from h11 (`_take_body`): what `transport.arrived` asks.
-        self.body: ChunkedDecoder | _LengthBody | None = None
+        # How the body is read, once it is (`transport.arrived` asks it what has arrived).
+        self.body: _Body | None = None
 
     def _done(self) -> None:
         self.elapsed = datetime.timedelta(seconds=time.perf_counter() - self._start)
@@ -210,13 +210,14 @@ def _wire(stream: Any) -> tuple[Any, Any, int, float | None] | None:
 
 
 class _LengthBody:
-    """A Content-Length body h11 has not started on: its bytes h11 already held (`first`) and
-    how many are still to come. h11's reader is told the body is done once it is read."""
+    """A Content-Length body h11 has not started on: bytes read and not given out yet
+    (`pending`: first, those h11 already held) and how many are still to come. h11's reader is
+    told the body is done once it is read."""
 
-    __slots__ = ("first", "reader", "remaining")
+    __slots__ = ("pending", "reader", "remaining")
 
-    def __init__(self, reader: Any, first: bytes, remaining: int) -> None:
-        self.reader, self.first, self.remaining = reader, first, remaining
+    def __init__(self, reader: Any, pending: bytes, remaining: int) -> None:
+        self.reader, self.pending, self.remaining = reader, pending, remaining
 
     def incomplete(self, remaining: int) -> h11.RemoteProtocolError:
         """h11's own error for a body cut short."""
@@ -268,7 +269,7 @@ def _take_body(state: Any) -> ChunkedDecoder | _LengthBody | None:
     if isinstance(taken, ChunkedDecoder):
         taken.feed(data)
     else:
-        taken.first = data
+        taken.pending = data
     return taken
 
 
@@ -285,6 +286,75 @@ def _length_read(headers: Any, size: int) -> int:
         if name.lower() == b"content-type":
             return size if b"event-stream" in value.lower() else _LENGTH_READ
     return _LENGTH_READ
+class _Body:
+    """Reading one HTTP/1.1 body, without I/O: `next` says what to do (give out these bytes, or
+    read up to this many from the network, or 0: the body is whole), `received` takes what a
+    read brought (b"": the server closed). The sync and async streams are the loop around it,
+    which alone awaits; what httpcore2's loop does with h11 is done here, the body itself taken
+    over from h11 where it can be (`_take_body`)."""
+
+    __slots__ = ("_ended", "_length_read", "_size", "_state", "taken")
+
+    def __init__(self, state: Any, size: int, length_read: int) -> None:
+        self._state, self._size, self._length_read = state, size, length_read
+        self.taken = _take_body(state)  # None once h11 reads (or ends) the body
+        self._ended = False  # h11 gave its EndOfMessage (asked again, it would want data)
+
+    def next(self, whole: bool) -> bytes | int:
+        taken = self.taken
+        if isinstance(taken, ChunkedDecoder):
+            pieces = taken.take(whole)
+            if pieces:
+                return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            if taken.error is not None:
+                raise taken.error
+            if taken.end is None:
+                return self._size
+            self._state.receive_data(taken.end)  # the last chunk and trailers: h11's
+            self.taken = None
+        elif taken is not None:
+            if taken.pending:
+                data, taken.pending = taken.pending, b""
+                return data
+            if taken.remaining:
+                return min(self._length_read, taken.remaining)
+            taken.reader._remaining = 0  # read to its length: h11 ends the message
+            self.taken = None
+        return self._from_h11(whole)
+
+    def _from_h11(self, whole: bool) -> bytes | int:
+        """httpcore2's loop over h11's events; with `whole`, a read's data joined."""
+        if self._ended:
+            return 0
+        next_event = self._state.next_event
+        parts: list[bytes] = []
+        while True:
+            event = next_event()
+            if type(event) is _DATA:
+                if not whole:
+                    return bytes(event.data)
+                parts.append(event.data)
+            elif event is _NEED_DATA:
+                return b"".join(parts) if parts else self._size
+            else:  # EndOfMessage (or PAUSED): the body is whole
+                self._ended = True
+                return b"".join(parts) if parts else 0
+
+    def received(self, data: bytes) -> None:
+        taken = self.taken
+        if isinstance(taken, ChunkedDecoder):
+            if not data:
+                raise h11.RemoteProtocolError(_INCOMPLETE)
+            taken.feed(data)
+        elif taken is not None:
+            if not data:
+                raise taken.incomplete(taken.remaining)
+            taken.remaining -= len(data)
+            taken.pending = data
+        else:
+            self._state.receive_data(data)
+
+
 _INCOMPLETE = "peer closed connection without sending complete message body (incomplete chunked read)"
 _http11_logger = logging.getLogger("httpcore2.http11")
 _NEED_DATA = h11.NEED_DATA
@@ -309,51 +379,14 @@ class _Stream(_Timed, httpx2.SyncByteStream):
                 yield from self._httpcore_stream
                 return
             state, network, size, timeout = self._wire
-            self.body = body = _take_body(state)
-            if isinstance(body, _LengthBody):  # read to its length here, then h11 ends it
-                if body.first:
-                    yield body.first
-                remaining = body.remaining
-                while remaining:
-                    data = network.read(min(self._length_read, remaining), timeout)
-                    if not data:
-                        raise body.incomplete(remaining)
-                    remaining -= len(data)
-                    yield data
-                body.reader._remaining = 0
-            elif body is not None:  # the chunks decoded here, the end handed back to h11
-                decoder = body
-                while True:
-                    pieces = decoder.take(self.whole)
-                    if pieces:
-                        yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
-                        continue
-                    if decoder.error is not None:
-                        raise decoder.error
-                    if decoder.end is not None:
-                        state.receive_data(decoder.end)
-                        break
-                    data = network.read(size, timeout)
-                    if not data:
-                        raise h11.RemoteProtocolError(_INCOMPLETE)
-                    decoder.feed(data)
-            next_event = state.next_event
-            parts: list[bytes] = []
+            self.body = body = _Body(state, size, self._length_read)
             while True:
-                event = next_event()
-                if type(event) is _DATA:
-                    if self.whole:
-                        parts.append(event.data)
-                    else:
-                        yield bytes(event.data)
-                elif event is _NEED_DATA:
-                    if parts:
-                        joined, parts = b"".join(parts), []
-                        yield joined
-                    state.receive_data(network.read(size, timeout))
-                else:  # EndOfMessage (or PAUSED): the body is whole
-                    if parts:
-                        yield b"".join(parts)
+                step = body.next(self.whole)
+                if type(step) is bytes:
+                    yield step
+                elif step:
+                    body.received(network.read(step, timeout))
+                else:
                     return
         except _h11_errors() as exc:
             self.close()
@@ -378,51 +411,14 @@ class _AStream(_Timed, httpx2.AsyncByteStream):
                     yield chunk
                 return
             state, network, size, timeout = self._wire
-            self.body = body = _take_body(state)
-            if isinstance(body, _LengthBody):  # read to its length here, then h11 ends it
-                if body.first:
-                    yield body.first
-                remaining = body.remaining
-                while remaining:
-                    data = await network.read(min(self._length_read, remaining), timeout)
-                    if not data:
-                        raise body.incomplete(remaining)
-                    remaining -= len(data)
-                    yield data
-                body.reader._remaining = 0
-            elif body is not None:  # the chunks decoded here, the end handed back to h11
-                decoder = body
-                while True:
-                    pieces = decoder.take(self.whole)
-                    if pieces:
-                        yield pieces[0] if len(pieces) == 1 else b"".join(pieces)
-                        continue
-                    if decoder.error is not None:
-                        raise decoder.error
-                    if decoder.end is not None:
-                        state.receive_data(decoder.end)
-                        break
-                    data = await network.read(size, timeout)
-                    if not data:
-                        raise h11.RemoteProtocolError(_INCOMPLETE)
-                    decoder.feed(data)
-            next_event = state.next_event
-            parts: list[bytes] = []
+            self.body = body = _Body(state, size, self._length_read)
             while True:
-                event = next_event()
-                if type(event) is _DATA:
-                    if self.whole:
-                        parts.append(event.data)
-                    else:
-                        yield bytes(event.data)
-                elif event is _NEED_DATA:
-                    if parts:
-                        joined, parts = b"".join(parts), []
-                        yield joined
-                    state.receive_data(await network.read(size, timeout))
+                step = body.next(self.whole)
+                if type(step) is bytes:
+                    yield step
+                elif step:
+                    body.received(await network.read(step, timeout))
                 else:
-                    if parts:
-                        yield b"".join(parts)
                     return
         except _h11_errors() as exc:
             await self.aclose()

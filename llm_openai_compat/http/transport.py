@@ -598,8 +598,8 @@ def arrived(response: httpx2.Response) -> Callable[[], bool]:
             inner = inner._stream
         if not isinstance(inner, direct.ByteStreams):  # httpx2's client wraps it once more
             inner = inner._stream
-        elif inner.body is not None:  # the direct road took the body over from h11
-            return _body_ready(inner)
+        elif inner.body is not None and inner.body.taken is not None:
+            return _body_ready(inner.body.taken)  # the direct road took the body from h11
         stream = inner._httpcore_stream._stream
         state = stream._connection._h11_state
         if not isinstance(state._receive_buffer._data, bytearray):
@@ -611,10 +611,9 @@ def arrived(response: httpx2.Response) -> Callable[[], bool]:
     return lambda: h11_ready(state)
 
 
-def _body_ready(stream: Any) -> Callable[[], bool]:
+def _body_ready(body: Any) -> Callable[[], bool]:
     """The probe of a body the direct road reads itself: a chunked one's decoder knows what
     it holds; a Content-Length one holds nothing between reads."""
-    body = stream.body
     if isinstance(body, ChunkedDecoder):
         return body.ready
     return _never

@@ -208,7 +208,7 @@ def test_a_content_length_body_leaves_h11_what_lies_beyond_it_and_ends_as_h11_en
     conn = _connection(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nabcdeXYZ")
     body = _take_body(conn)
     assert isinstance(body, _LengthBody)
-    assert (body.first, body.remaining) == (b"abcde", 0)
+    assert (body.pending, body.remaining) == (b"abcde", 0)
     assert bytes(conn._receive_buffer._data) == b"XYZ"  # not the body's: h11 decides on it
     body.reader._remaining = 0
     assert type(conn.next_event()) is h11.EndOfMessage
@@ -238,3 +238,41 @@ def test_ready_says_whether_take_gives_data_without_another_read(data: st.DataOb
             assert ready == bool(pieces)
             if not pieces:
                 break
+
+
+def test_a_body_h11_reads_ends_at_its_end_message_even_with_its_last_data_joined():
+    """`_Body` (what the direct road's streams loop around) on a body left to h11: the last
+    data and the end arrive in one read; joined, the data comes out, then the end, and no read
+    is asked for after it (h11 asked again would want data: the stream would wait)."""
+    from llm_openai_compat.http.direct import _Body
+
+    conn = _connection(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\nab")
+    assert type(conn.next_event()) is h11.Data  # started: h11 keeps the body
+    body = _Body(conn, 65536, 65536)
+    assert body.taken is None
+    assert body.next(whole=True) == 65536  # nothing held: read
+    body.received(b"cdef")
+    assert body.next(whole=True) == b"cdef"
+    assert body.next(whole=True) == 0
+    assert body.next(whole=True) == 0
+
+
+def test_a_taken_body_gives_its_data_and_asks_for_reads_then_ends():
+    from llm_openai_compat.http.direct import _Body
+
+    conn = _connection(HEAD + b"3\r\nabc\r\n")
+    body = _Body(conn, 1000, 1000)
+    assert isinstance(body.taken, ChunkedDecoder)
+    assert body.next(whole=False) == b"abc"
+    assert body.next(whole=False) == 1000
+    body.received(b"2\r\nde\r\n0\r\nx-t: 1\r\n\r\n")
+    assert body.next(whole=True) == b"de"
+    assert body.next(whole=True) == 0  # the trailers went to h11, which ended the message
+    length = _Body(_connection(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nab"), 10, 2)
+    assert length.next(whole=True) == b"ab"
+    assert length.next(whole=True) == 2  # the read size for what is left, at most `length_read`
+    length.received(b"cd")
+    assert length.next(whole=True) == b"cd"
+    assert length.next(whole=True) == 1
+    with pytest.raises(h11.RemoteProtocolError, match="received 4 bytes, expected 5"):
+        length.received(b"")
