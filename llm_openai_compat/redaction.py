@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from urllib.parse import unquote
 
 __all__ = [
+    "MASK",
     "MIN_SECRET_LEN",
     "Secrets",
     "call_secrets",
@@ -52,7 +53,7 @@ _SECRET_QUERY = re.compile(
 # The lookbehind starts a scheme only at a word start: unanchored, `\w+` is tried at every
 # position of a long word, quadratic on a 1 MB URL (tests/reliability/test_hostile_settings.py).
 _USERINFO = re.compile(r"(?i)(?<!\w)(\w+://)([^/@\s]*)@")
-_MASK = "[redacted]"
+MASK = _MASK = "[redacted]"  # what a masked value becomes
 
 
 def _mask(match: re.Match[str]) -> str:

@@ -33,6 +33,7 @@ from ..events import (
     ToolCallStart,
     Usage,
 )
+from ..redaction import MASK as _MASK
 
 __all__ = [
     "Assembler",
@@ -182,16 +183,63 @@ def _scrubbed(value: Any, secrets: tuple[str, ...] = ()) -> Any:
     except (TypeError, ValueError, RecursionError):
         return {}
     scrubbed = redact(text, secrets)
-    return value if scrubbed == text else json.loads(scrubbed)
+    if scrubbed == text:
+        return value
+    try:
+        return json.loads(scrubbed)
+    except ValueError:  # a number masked (`"api_key": 12345678`): no longer JSON
+        return _scrubbed_items(value, secrets)
+
+
+def _scrubbed_items(value: Any, secrets: tuple[str, ...]) -> Any:
+    """`value` masked item by item, each tested as `name=value` (what its JSON text showed):
+    a value found only through its name is masked whole."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, list):
+        return [_scrubbed_items(item, secrets) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[Any, Any] = {}
+    for name, item in value.items():
+        key = redact(name, secrets) if isinstance(name, str) else name
+        if isinstance(item, (dict, list)):
+            out[key] = _scrubbed_items(item, secrets)
+            continue
+        text = f"{name}={item}"
+        if redact(text, secrets) == text:
+            out[key] = item
+        else:
+            masked = redact(item, secrets) if isinstance(item, str) else item
+            out[key] = masked if masked != item else _MASK
+    return out
+
+
+def _flat_text(extra: Mapping[str, Any]) -> str | None:
+    """Metadata whose values are all strings, integers, booleans or null (a chunk's `created`,
+    `system_fingerprint`...) as `name=value` lines: redaction finds in it whatever it would
+    find in the JSON text (a value after its `api_key` name, a key in a value), without the
+    encoding, which cost more than the rest of a stream's first chunk. None for anything
+    else (nested, floats): the JSON text is tested."""
+    parts: list[str] = []
+    for name, value in extra.items():
+        kind = type(value)
+        if kind is str or kind is int:
+            parts.append(f"{name}={value}")
+        elif kind is not bool and value is not None:
+            return None
+    return "\x00".join(parts)
 
 
 def _scrubbed_meta(meta: ResponseMeta, secrets: tuple[str, ...] = ()) -> ResponseMeta:
     # One test of the three together first (each as `_scrubbed` sees it), since most often
     # nothing is masked; a match spanning two parts only sends it down the exact road.
-    try:
-        extra = _to_json(meta.extra) if meta.extra else ""
-    except (TypeError, ValueError, RecursionError):
-        extra = None
+    extra = _flat_text(meta.extra) if meta.extra else ""
+    if extra is None:
+        try:
+            extra = _to_json(meta.extra)
+        except (TypeError, ValueError, RecursionError):
+            extra = None
     ident, model = meta.id or "", meta.model or ""
     if extra is not None and isinstance(ident, str) and isinstance(model, str):
         text = "\x00".join((ident, model, extra))
