@@ -32,7 +32,7 @@ import httpcore2
 import httpx2
 
 from .chunked import ChunkedDecoder
-from .origin_pool import AsyncOriginPool
+from .origin_pool import AsyncOriginPool, OriginPool
 
 __all__ = [
     "ByteStreams", "Route", "arequest", "join_reads", "parsed_url", "request", "route_for", "takes",
@@ -47,13 +47,18 @@ _logger = logging.getLogger("httpx2")  # the logger whose INFO line httpx2 write
 
 class Route:
     """One origin's connection pool and the headers httpx2 would send on every request to it.
-    An async route's pool is an `AsyncOriginPool` over httpx2's (closed with `aclose`)."""
+    The pool is an `OriginPool` (async: `AsyncOriginPool`) over httpx2's, whose connections it
+    makes; closed with `close` (`aclose`) before the client."""
 
     __slots__ = ("default_headers", "pool")
 
     def __init__(self, pool: Any, default_headers: dict[bytes, tuple[bytes, bytes]]) -> None:
         self.pool = pool
         self.default_headers = default_headers
+
+    def close(self) -> None:
+        if isinstance(self.pool, OriginPool):
+            self.pool.close()
 
     async def aclose(self) -> None:
         if isinstance(self.pool, AsyncOriginPool):
@@ -71,12 +76,12 @@ def route_for(
         if type(transport) not in (httpx2.HTTPTransport, httpx2.AsyncHTTPTransport):
             return None
         pool = transport._pool
-        if isinstance(transport, httpx2.AsyncHTTPTransport):
-            if not callable(getattr(pool, "create_connection", None)):
-                return None
-            pool = AsyncOriginPool(pool, max_connections)
-        elif not callable(getattr(pool, "handle_request", None)):
+        if not callable(getattr(pool, "create_connection", None)):
             return None
+        if isinstance(transport, httpx2.AsyncHTTPTransport):
+            pool = AsyncOriginPool(pool, max_connections)
+        else:
+            pool = OriginPool(pool, max_connections)
         defaults = {name.lower(): (name, value) for name, value in client.headers.raw}
     except (AttributeError, TypeError, ValueError, httpx2.InvalidURL):
         return None

@@ -217,7 +217,7 @@ class Pools:
             if swept:
                 self._last_sweep = now
         for old in doomed:
-            _quietly(old.client.close)
+            _close(old)
         return lease
 
     def release(self, lease: Lease[httpx2.Client]) -> None:
@@ -226,7 +226,7 @@ class Pools:
             lease.last_used = self._clock()
             close = lease.retired and lease.users == 0
         if close and os.getpid() == lease.pid:
-            _quietly(lease.client.close)
+            _close(lease)
 
     def _evict(
         self, pools: OrderedDict[PoolKey, Lease[Any]], now: float, last_sweep: float
@@ -264,7 +264,7 @@ class Pools:
         for lease in sync.values():
             lease.retired = True
             if lease.users == 0:
-                _quietly(lease.client.close)
+                _close(lease)
         for loop, pools in idle_loops:
             if pools.guard is not None:
                 with contextlib.suppress(Exception):
@@ -399,6 +399,13 @@ async def _aclose(lease: Lease[httpx2.AsyncClient]) -> None:
             await lease.route.aclose()
     with contextlib.suppress(Exception):
         await lease.client.aclose()
+
+
+def _close(lease: Lease[httpx2.Client]) -> None:
+    """Close a sync lease: its route's connections, then its client."""
+    if lease.route is not None:
+        _quietly(lease.route.close)
+    _quietly(lease.client.close)
 
 
 def _quietly(close: Callable[[], None]) -> None:

@@ -1,4 +1,4 @@
-"""AsyncOriginPool against a real local server: bounded, reused, waiters woken, nothing leaked
+"""OriginPool and AsyncOriginPool against a real local server: bounded, reused, waiters woken, nothing leaked
 by a timeout or a cancellation, closed connections never handed out again."""
 
 from __future__ import annotations
@@ -114,3 +114,132 @@ def test_a_connection_the_server_closed_is_not_handed_out(fault_server: FaultSer
 
     asyncio.run(main())
     assert len(fault_server.requests()) == 3
+
+
+# -- the sync twin: the same guarantees, with threads ------------------------------------------
+
+
+def _sync(test: Any) -> None:
+    base = httpcore2.ConnectionPool()
+    try:
+        test(base)
+    finally:
+        base.close()
+
+
+def test_sync_at_most_max_connections_and_a_waiter_in_another_thread_is_woken():
+    import threading
+
+    from llm_openai_compat.http.origin_pool import OriginPool
+
+    with counting_server() as server:
+        url = server.url()
+
+        def test(base: Any) -> None:
+            pool = OriginPool(base, max_connections=2)
+            first = pool.handle_request(_request(url))
+            second = pool.handle_request(_request(url))
+            got: list[bytes] = []
+
+            def wait() -> None:
+                answer = pool.handle_request(_request(url))
+                got.append(answer.read())
+                answer.close()
+
+            waiter = threading.Thread(target=wait, daemon=True)
+            waiter.start()
+            waiter.join(0.1)
+            assert waiter.is_alive() and pool.open_connections == 2  # waits for a connection
+            first.read()
+            first.close()  # its connection goes to the waiter
+            waiter.join(5)
+            assert not waiter.is_alive() and b"chat/completions" in got[0]
+            second.close()  # unread: its connection cannot carry another request
+            assert pool.open_connections == 1
+            pool.close()
+            assert pool.open_connections == 0
+            with pytest.raises(httpcore2.PoolTimeout):
+                pool.handle_request(_request(url))  # closed
+
+        _sync(test)
+        assert server.accepted == 2  # the waiter reused the first one's connection
+        assert server.wait_open_at_most(0) == 0  # close closed them
+
+
+def test_sync_a_pool_timeout_leaks_nothing_and_a_failed_request_gives_its_slot_back():
+    from llm_openai_compat.http.origin_pool import OriginPool
+
+    with counting_server() as server:
+        url = server.url()
+
+        def test(base: Any) -> None:
+            pool = OriginPool(base, max_connections=1)
+            held = pool.handle_request(_request(url))
+            with pytest.raises(httpcore2.PoolTimeout):
+                pool.handle_request(_request(url, pool_timeout=0.05))
+            held.read()
+            held.close()
+            for _ in range(3):  # the one connection is free, and reused
+                answer = pool.handle_request(_request(url, pool_timeout=1.0))
+                answer.read()
+                answer.close()
+            assert pool.open_connections == 1
+            pool.close()
+            failing = OriginPool(base, max_connections=1)
+            for _ in range(3):
+                with pytest.raises(httpcore2.ConnectError):
+                    failing.handle_request(_request("http://127.0.0.1:1/v1"))
+            assert failing.open_connections == 0
+            with pytest.raises(httpcore2.UnsupportedProtocol):
+                failing.handle_request(_request("ftp://127.0.0.1:1/v1"))
+
+        _sync(test)
+        assert server.accepted == 1
+
+
+def test_sync_a_connection_the_server_closed_is_not_handed_out(fault_server: FaultServer):
+    from llm_openai_compat.http.origin_pool import OriginPool
+
+    ok = {"status": 200, "headers": {"content-type": "application/json"}, "body": "{}"}
+    fault_server.enqueue({**ok, "close": True}, ok, ok)
+
+    def test(base: Any) -> None:
+        pool = OriginPool(base, max_connections=1)
+        url = fault_server.url("/v1")
+        for _ in range(3):
+            answer = pool.handle_request(_request(url))
+            assert answer.read() == b"{}"
+            answer.close()
+        assert pool.open_connections == 1  # the closed one was dropped, its slot reused
+        pool.close()
+
+    _sync(test)
+    assert len(fault_server.requests()) == 3
+
+
+def test_sync_many_threads_share_a_bounded_pool():
+    import concurrent.futures
+
+    from llm_openai_compat.http.origin_pool import OriginPool
+
+    with counting_server() as server:
+        url = server.url()
+
+        def test(base: Any) -> None:
+            pool = OriginPool(base, max_connections=3)
+
+            def one(_: int) -> bytes:
+                answer = pool.handle_request(_request(url))
+                try:
+                    return answer.read()
+                finally:
+                    answer.close()
+
+            with concurrent.futures.ThreadPoolExecutor(8) as workers:
+                bodies = list(workers.map(one, range(60), timeout=30))
+            assert all(b"chat/completions" in b for b in bodies)
+            assert pool.open_connections <= 3
+            pool.close()
+
+        _sync(test)
+        assert server.accepted <= 3
