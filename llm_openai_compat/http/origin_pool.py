@@ -26,6 +26,8 @@ from typing import Any
 
 import httpcore2
 
+from .request_head import HeadCache, install
+
 __all__ = ["AsyncOriginPool", "OriginPool"]
 
 
@@ -41,6 +43,7 @@ class OriginPool:
         self._open = 0  # idle + in use
         self._free = threading.Condition(threading.Lock())
         self._closed = False
+        self._heads = HeadCache()  # the headers its keep-alive connections send, validated
 
     def __repr__(self) -> str:
         return f"OriginPool({self._open} open, {len(self._idle)} idle, max {self._max})"
@@ -101,6 +104,7 @@ class OriginPool:
         with self._free:
             keep = not self._closed and connection.is_available() and not connection.is_closed()
             if keep:
+                install(connection, self._heads)
                 self._idle.append(connection)
             else:
                 self._open -= 1
@@ -134,6 +138,7 @@ class AsyncOriginPool:
         self._open = 0  # idle + in use
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._closed = False
+        self._heads = HeadCache()
 
     def __repr__(self) -> str:
         return f"AsyncOriginPool({self._open} open, {len(self._idle)} idle, max {self._max})"
@@ -193,6 +198,7 @@ class AsyncOriginPool:
     async def _release(self, connection: Any) -> None:
         """A connection back from a request: kept if it can serve another, else closed."""
         if not self._closed and connection.is_available() and not connection.is_closed():
+            install(connection, self._heads)
             self._idle.append(connection)
             self._wake()
         else:
