@@ -42,6 +42,7 @@ from .wire.sse import SSEDecoder
 from .wire.stops import StopEmulation, emulated_stops
 
 __all__ = [
+    "EarlyState",
     "Fallback",
     "Prepared",
     "Secret",
@@ -364,7 +365,15 @@ def prepare(
 
 
 _NOT_JSON = object()
-_LONG_EVENT = 64 * 1024  # pending bytes from which a stream is receiving one big event
+_LONG_EVENT = 64 * 1024
+_EVENT_STREAM = "text/event-stream"
+
+
+def _is_event_stream(prepared: Prepared, content_type: str | None) -> bool:
+    """An answer is an event stream when it says so, or when a stream was asked for and the
+    answer does not say it is JSON."""
+    kind = content_type or ""
+    return "event-stream" in kind or (prepared.stream and "json" not in kind)  # pending bytes from which a stream is receiving one big event
 
 
 class StreamState:
@@ -384,9 +393,7 @@ class StreamState:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._prepared = prepared
-        self._sse = "event-stream" in (content_type or "") or (
-            prepared.stream and "json" not in (content_type or "")
-        )
+        self._sse = _is_event_stream(prepared, content_type)
         self._wire = wire_module(prepared.shape)
         # A JSON body is parsed whole (`_parse_body`): no stream parser or decoder for it.
         self._parser = self._wire.stream_parser(prepared.profile) if self._sse else None
@@ -403,6 +410,23 @@ class StreamState:
         self._clock = clock
         self._idle_limit = prepared.endpoint.read_timeout_s
         self._last_event = clock()
+
+    @classmethod
+    def early(
+        cls, prepared: Prepared, clock: Callable[[], float] = time.monotonic
+    ) -> StreamState:
+        """A state made before the answer arrived (while the server works on the request,
+        `transport.send_stream`'s `on_sent`), for the event stream a streamed request expects;
+        `answered` makes it the answer's."""
+        return cls(prepared, content_type=_EVENT_STREAM if prepared.stream else None, clock=clock)
+
+    def answered(self, content_type: str | None) -> StreamState:
+        """This `early` state as the answer's, its idle clock started now; a new state when
+        the answer is not what it was made for (a JSON body to a streamed request)."""
+        if _is_event_stream(self._prepared, content_type) != self._sse:
+            return StreamState(self._prepared, content_type=content_type, clock=self._clock)
+        self._last_event = self._clock()
+        return self
 
     def feed(self, chunk: bytes) -> list[Event]:
         self.bytes_seen += len(chunk)
@@ -522,6 +546,27 @@ class StreamState:
                 )
                 return events[:position]
         return events
+
+
+class EarlyState:
+    """A response's `StreamState`, made while the server works on the request when the road
+    calls this (`transport.send_stream`'s `on_sent`), else once the answer arrives."""
+
+    __slots__ = ("_prepared", "_state")
+
+    def __init__(self, prepared: Prepared) -> None:
+        self._prepared = prepared
+        self._state: StreamState | None = None
+
+    def __call__(self) -> None:
+        self._state = StreamState.early(self._prepared)
+
+    def answered(self, content_type: str | None) -> StreamState:
+        state = self._state
+        if state is None:
+            return StreamState(self._prepared, content_type=content_type)
+        self._state = None  # an attempt after this one makes its own
+        return state.answered(content_type)
 
 
 def body_events(

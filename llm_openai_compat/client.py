@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import httpx2
 
 from .call import (
+    EarlyState,
     Prepared,
     Secret,
-    StreamState,
     Target,
     body_events,
     call_deadline,
@@ -484,6 +484,7 @@ class Client(_BaseClient):
             pending: list[Event] = []
             try:
                 if prepared.stream:
+                    early = EarlyState(prepared)  # made while the server works, if it can be
                     with transport.send_stream(
                         prepared.endpoint,
                         prepared.body_bytes,
@@ -491,9 +492,10 @@ class Client(_BaseClient):
                         policy=self.policy,
                         breaker=self._breaker_for(leg.target),
                         on_attempt=recorder.on_attempt,
+                        on_sent=early,
                     ) as response:
                         recorder.opened(response.status_code)
-                        state = StreamState(prepared, content_type=response.headers.get("content-type"))
+                        state = early.answered(response.headers.get("content-type"))
                         if options.include_headers:
                             pending.append(headers_meta(response.headers))
                         if (meta := leg.meta()) is not None:
@@ -731,6 +733,7 @@ class AsyncClient(_BaseClient):
             pending: list[Event] = []
             try:
                 if prepared.stream:
+                    early = EarlyState(prepared)  # made while the server works, if it can be
                     async with transport.asend_stream(
                         prepared.endpoint,
                         prepared.body_bytes,
@@ -738,9 +741,10 @@ class AsyncClient(_BaseClient):
                         policy=self.policy,
                         breaker=self._breaker_for(leg.target),
                         on_attempt=recorder.on_attempt,
+                        on_sent=early,
                     ) as response:
                         recorder.opened(response.status_code)
-                        state = StreamState(prepared, content_type=response.headers.get("content-type"))
+                        state = early.answered(response.headers.get("content-type"))
                         if options.include_headers:
                             pending.append(headers_meta(response.headers))
                         if (meta := leg.meta()) is not None:

@@ -402,3 +402,20 @@ def test_list_models_goes_through_the_users_http_client(model_server, runtime):
 
     assert asyncio.run(listed())
     assert seen[-1] == "async /v1/models"
+
+
+def test_a_json_answer_to_a_stream_on_a_kept_connection_is_read_as_json(fault_server):
+    # The second request goes out on the first one's connection, where the stream's state is
+    # made before the answer (as an event stream): the JSON answer still gets a JSON state.
+    whole = {"id": "chatcmpl-2", "model": "m1", "choices": [{"index": 0, "finish_reason": "stop",
+             "message": {"role": "assistant", "content": "Whole"}}]}
+    fault_server.enqueue(
+        {"status": 200, "headers": {"content-type": "text/event-stream"},
+         "body": sse(chunk("Hel"), chunk("lo"), chunk(finish="stop"))},
+        {"status": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(whole)},
+    )
+    client = client_for(fault_server)
+    first = [e for e in client.stream(HI, RequestOptions(model="m1")) if e.type == "text"]
+    second = [e for e in client.stream(HI, RequestOptions(model="m1")) if e.type == "text"]
+    assert "".join(e.text for e in first) == "Hello"
+    assert [e.text for e in second] == ["Whole"]

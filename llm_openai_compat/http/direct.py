@@ -24,7 +24,7 @@ import datetime
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import h11
@@ -33,6 +33,7 @@ import httpx2
 
 from .chunked import ChunkedDecoder
 from .origin_pool import AsyncOriginPool, OriginPool
+from .sending import SENT
 
 __all__ = [
     "ByteStreams", "Route", "arequest", "join_reads", "parsed_url", "request", "route_for", "takes",
@@ -129,15 +130,18 @@ def _headers(
 
 def _core_request(
     method: str, url: str, headers: dict[str, str], body: bytes | None,
-    timeout: httpx2.Timeout, route: Route,
+    timeout: httpx2.Timeout, route: Route, sent: Callable[[], None] | None,
 ) -> httpcore2.Request:
     core_url, host = _target(url)
+    extensions: dict[str, Any] = {"timeout": timeout.as_dict()}
+    if sent is not None:
+        extensions[SENT] = sent
     return httpcore2.Request(
         method=method,
         url=core_url,
         headers=_headers(route, host, headers, body),
         content=body,
-        extensions={"timeout": timeout.as_dict()},
+        extensions=extensions,
     )
 
 
@@ -455,10 +459,11 @@ def _response(method: str, url: str, core: Any, stream: httpx2.SyncByteStream | 
 
 def request(
     route: Route, method: str, url: str, headers: dict[str, str], body: bytes | None,
-    timeout: httpx2.Timeout,
+    timeout: httpx2.Timeout, sent: Callable[[], None] | None = None,
 ) -> httpx2.Response:
-    """Send on the route's pool; the open response (read it, then close it)."""
-    core_request = _core_request(method, url, headers, body, timeout, route)
+    """Send on the route's pool; the open response (read it, then close it). `sent`, if given,
+    may be called once the request is out, before its answer is read (`sending.SENT`)."""
+    core_request = _core_request(method, url, headers, body, timeout, route, sent)
     try:
         core = route.pool.handle_request(core_request)
     except _httpcore_errors() as exc:
@@ -468,10 +473,10 @@ def request(
 
 async def arequest(
     route: Route, method: str, url: str, headers: dict[str, str], body: bytes | None,
-    timeout: httpx2.Timeout,
+    timeout: httpx2.Timeout, sent: Callable[[], None] | None = None,
 ) -> httpx2.Response:
     """The async twin of `request`."""
-    core_request = _core_request(method, url, headers, body, timeout, route)
+    core_request = _core_request(method, url, headers, body, timeout, route, sent)
     try:
         core = await route.pool.handle_async_request(core_request)
     except _httpcore_errors() as exc:

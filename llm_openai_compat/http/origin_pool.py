@@ -26,7 +26,7 @@ from typing import Any
 
 import httpcore2
 
-from .request_head import HeadCache, install
+from .sending import HeadCache, install
 
 __all__ = ["AsyncOriginPool", "OriginPool"]
 

@@ -222,6 +222,9 @@ class _Call:
     run: Attempts
     pools: Pools
     timeout: httpx2.Timeout
+    # Called once a request is out, before its answer is read, where the road allows it
+    # (`sending.SENT`): work the caller would otherwise do after the answer arrives.
+    sent: Callable[[], None] | None = None
 
     def __repr__(self) -> str:  # on the stack of every HTTP error: no header value shown
         return f"_Call({self.method} {self.ep!r}, read={self.read})"
@@ -237,6 +240,7 @@ def _with_attempts(policy: RetryPolicy, attempts: int, *injected: object) -> Ret
 def _call(
     ep: Endpoint, body: bytes | None, method: Method, read: bool, pools: Pools,
     policy: RetryPolicy | None, breaker: CircuitBreaker | None, on_attempt: OnAttempt | None,
+    sent: Callable[[], None] | None = None,
 ) -> _Call:
     policy = policy or DEFAULT_POLICY
     if ep.max_attempts is not None and policy.max_attempts != max(1, ep.max_attempts):
@@ -253,7 +257,8 @@ def _call(
         on_attempt=on_attempt, deadline=ep.deadline,
     )
     return _Call(
-        ep, body, method, read, _request_headers(ep.headers), run, pools, timeout_for(ep.timeout_ms)
+        ep, body, method, read, _request_headers(ep.headers), run, pools,
+        timeout_for(ep.timeout_ms), sent,
     )
 
 
@@ -406,7 +411,7 @@ def _open(call: _Call, lease: Lease[httpx2.Client]) -> httpx2.Response:
                 # may echo the key): tracebacks with locals, and Sentry, show every local.
                 if route is not None:
                     response = direct.request(
-                        route, call.method, ep.url, call.headers, call.body, timeout
+                        route, call.method, ep.url, call.headers, call.body, timeout, call.sent
                     )
                 else:
                     response = client.send(
@@ -463,7 +468,7 @@ async def _aopen(call: _Call, lease: Lease[httpx2.AsyncClient]) -> httpx2.Respon
             try:
                 if route is not None:
                     response = await direct.arequest(
-                        route, call.method, ep.url, call.headers, call.body, timeout
+                        route, call.method, ep.url, call.headers, call.body, timeout, call.sent
                     )
                 else:
                     response = await client.send(
@@ -512,14 +517,16 @@ async def _aopen(call: _Call, lease: Lease[httpx2.AsyncClient]) -> httpx2.Respon
 def send_stream(
     endpoint: Endpoint, body: bytes | None, *, pools: Pools, method: Method = "POST",
     policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
-    on_attempt: OnAttempt | None = None,
+    on_attempt: OnAttempt | None = None, on_sent: Callable[[], None] | None = None,
 ) -> Iterator[httpx2.Response]:
     """Send with retries; yield the open 2xx response. Read it with `iter_body`.
 
     `breaker=None` uses the breakers in `pools` of the provider's origin and of the endpoint's
-    model (one given is the only one used); `policy=None` the default policy.
+    model (one given is the only one used); `policy=None` the default policy. `on_sent`, if
+    given, may be called after an attempt's request is out, before its answer is read (on a
+    keep-alive connection of our pools: `sending.SENT`); it is not called otherwise.
     """
-    call = _call(endpoint, body, method, False, pools, policy, breaker, on_attempt)
+    call = _call(endpoint, body, method, False, pools, policy, breaker, on_attempt, on_sent)
     lease = pools.lease(endpoint.url, endpoint.verify_tls)
     try:
         response = _open(call, lease)
@@ -535,10 +542,10 @@ def send_stream(
 async def asend_stream(
     endpoint: Endpoint, body: bytes | None, *, pools: Pools, method: Method = "POST",
     policy: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
-    on_attempt: OnAttempt | None = None,
+    on_attempt: OnAttempt | None = None, on_sent: Callable[[], None] | None = None,
 ) -> AsyncIterator[httpx2.Response]:
     """The async twin of `send_stream`; read the response with `aiter_body`."""
-    call = _call(endpoint, body, method, False, pools, policy, breaker, on_attempt)
+    call = _call(endpoint, body, method, False, pools, policy, breaker, on_attempt, on_sent)
     lease = await pools.alease(endpoint.url, endpoint.verify_tls)
     try:
         response = await _aopen(call, lease)

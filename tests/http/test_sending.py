@@ -1,4 +1,4 @@
-"""Request heads from validated headers (`request_head`): the bytes on the wire are those h11
+"""Request heads from validated headers (`sending`): the bytes on the wire are those h11
 writes after validating, for every body length and header set; a bad header is refused with
 httpcore2's error every time; keep-alive connections of our pools send them."""
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llm_openai_compat.http.origin_pool import AsyncOriginPool, OriginPool
-from llm_openai_compat.http.request_head import HeadCache
+from llm_openai_compat.http.sending import HeadCache
 from tests.support.raw_server import raw_server
 
 OK = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
@@ -121,3 +121,93 @@ def test_its_repr_shows_no_header_value() -> None:
     heads = HeadCache()
     heads.request(_request("http://127.0.0.1:9/v1", b"{}"))
     assert "sk-test" not in repr(heads) and "1 header sets" in repr(heads)
+
+
+# -- the SENT hook: called between the request and its answer ----------------------------------
+
+
+def test_the_sent_hook_runs_after_the_request_and_before_its_answer_is_read() -> None:
+    import threading
+
+    from llm_openai_compat.http.sending import SENT
+
+    hooked = threading.Event()
+    calls: list[int] = []
+
+    def answer(n: int, request: bytes) -> list[bytes]:
+        if n:  # a reused connection: the answer waits for the hook, which must come first
+            assert hooked.wait(5), "the hook was not called before the answer was read"
+            hooked.clear()
+        return [OK]
+
+    with raw_server(answer) as server:
+        base = httpcore2.ConnectionPool()
+        pool = OriginPool(base, max_connections=1)
+        try:
+            for n in range(4):
+                request = _request(server.url(), b'{"n": %d}' % n)
+                request.extensions[SENT] = lambda n=n: (calls.append(n), hooked.set())
+                answer_ = pool.handle_request(request)
+                assert answer_.read() == b"{}"
+                answer_.close()
+        finally:
+            pool.close()
+            base.close()
+        assert server.connections == 1
+    assert calls == [1, 2, 3]  # not on the connection's first request (not installed yet)
+
+
+def test_a_hook_that_raises_does_not_break_the_request() -> None:
+    from llm_openai_compat.http.sending import SENT
+
+    def broken() -> None:
+        raise RuntimeError("no")
+
+    with raw_server(lambda n, request: [OK]) as server:
+        base = httpcore2.ConnectionPool()
+        pool = OriginPool(base, max_connections=1)
+        try:
+            for _ in range(3):
+                request = _request(server.url(), b"{}")
+                request.extensions[SENT] = broken
+                answer = pool.handle_request(request)
+                assert answer.read() == b"{}"
+                answer.close()
+        finally:
+            pool.close()
+            base.close()
+        assert server.connections == 1
+
+
+def test_the_async_hook_runs_before_the_answer_is_read() -> None:
+    import threading
+
+    from llm_openai_compat.http.sending import SENT
+
+    hooked = threading.Event()
+    calls: list[int] = []
+
+    def answer(n: int, request: bytes) -> list[bytes]:
+        if n:
+            assert hooked.wait(5)
+            hooked.clear()
+        return [OK]
+
+    async def main(url: str) -> None:
+        base = httpcore2.AsyncConnectionPool()
+        pool = AsyncOriginPool(base, max_connections=1)
+        try:
+            for n in range(3):
+                request = _request(url, b"{}")
+                request.extensions[SENT] = lambda n=n: (calls.append(n), hooked.set())
+                # The server thread blocks on `hooked`; the loop must not: the hook runs in it.
+                answer_ = await pool.handle_async_request(request)
+                assert await answer_.aread() == b"{}"
+                await answer_.aclose()
+        finally:
+            await pool.aclose()
+            await base.aclose()
+
+    with raw_server(answer) as server:
+        asyncio.run(asyncio.wait_for(main(server.url()), 20))
+    assert calls == [1, 2]

@@ -1,6 +1,7 @@
-"""Request heads whose headers h11 validated once, reused by every request with the same ones.
+"""Sending a request on a keep-alive connection of our pools: its head from headers h11
+validated once (`HeadCache`), and the caller told once the request is out (`SENT`).
 
-httpcore2 hands h11 each request's headers as a list, and h11 validates every name and value
+Heads. httpcore2 hands h11 each request's headers as a list, and h11 validates every name and value
 against its grammar again (regexes, lower-casing, Content-Length and Transfer-Encoding rules):
 for a streamed request that was about as much CPU as building the whole request body, paid
 before the first byte goes out. The requests of one origin pool carry the same headers call
@@ -9,10 +10,19 @@ keeps the validated headers of the sets it has seen (`HeadCache`, bounded) and i
 connections send a head from them (`install`): h11 takes a validated `Headers` as is. A set
 seen for the first time, or anything unexpected, goes through h11's own validation, so a bad
 header is refused with h11's error as before.
+
+Sent. Between the last byte of a request and the first of its answer the client only waits
+(the server's time: about as long as all the client's own work for a first text); work that
+does not need the answer is better done there than after it. A request whose extensions hold
+`SENT` (a callable without arguments) has it called once its body is sent, before the answer is
+read, on a connection `install`ed here; elsewhere (a new connection, httpcore2's own road) it
+is not called, so what it does must be done later when it was not. What it raises is dropped:
+it may only do work that would otherwise be done after the answer arrives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import weakref
 from typing import Any
@@ -20,7 +30,9 @@ from typing import Any
 import h11
 import httpcore2
 
-__all__ = ["HeadCache", "install"]
+__all__ = ["SENT", "HeadCache", "install"]
+
+SENT = "llm_openai_compat.sent"  # the request extension: called once the request is sent
 
 _LENGTH = b"content-length"
 
@@ -82,13 +94,18 @@ def install(connection: Any, heads: HeadCache) -> None:
     if "_send_request_headers" in getattr(inner, "__dict__", ()):
         return
     # A weak reference: the connection holding itself would leave it to the cycle collector.
+    head: functools.partial[Any]
+    body: functools.partial[Any]
     if type(inner) is httpcore2.HTTP11Connection:
-        send = functools.partial(_send_head, weakref.proxy(inner), heads)
+        head = functools.partial(_send_head, weakref.proxy(inner), heads)
+        body = functools.partial(_send_body, weakref.proxy(inner))
     elif type(inner) is httpcore2.AsyncHTTP11Connection:
-        send = functools.partial(_asend_head, weakref.proxy(inner), heads)
+        head = functools.partial(_asend_head, weakref.proxy(inner), heads)
+        body = functools.partial(_asend_body, weakref.proxy(inner))
     else:
         return
-    inner.__dict__["_send_request_headers"] = send
+    inner.__dict__["_send_request_headers"] = head
+    inner.__dict__["_send_request_body"] = body
 
 
 def _event(heads: HeadCache, request: Any) -> h11.Request:
@@ -108,3 +125,22 @@ async def _asend_head(connection: Any, heads: HeadCache, request: Any) -> None:
     """The async twin of `_send_head`."""
     timeout = request.extensions.get("timeout", {}).get("write", None)
     await connection._send_event(_event(heads, request), timeout=timeout)
+
+
+def _sent(request: Any) -> None:
+    hook = request.extensions.get(SENT)
+    if hook is not None:
+        with contextlib.suppress(Exception):  # its work is done later when it was not
+            hook()
+
+
+def _send_body(connection: Any, request: Any) -> None:
+    """httpcore2's `HTTP11Connection._send_request_body`, then the request's `SENT` hook."""
+    httpcore2.HTTP11Connection._send_request_body(connection, request)
+    _sent(request)
+
+
+async def _asend_body(connection: Any, request: Any) -> None:
+    """The async twin of `_send_body`."""
+    await httpcore2.AsyncHTTP11Connection._send_request_body(connection, request)
+    _sent(request)
