@@ -22,7 +22,7 @@ import socketserver
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -130,7 +130,9 @@ RESPONSE_DIMENSIONS: dict[str, Callable[[int], bytes]] = {
     "argument pieces per call": argument_pieces,
     "whitespace-only deltas": whitespace,
 }
-WORKLOAD_DIMENSIONS = ("distinct keys", "distinct base URLs", "providers in the file")
+WORKLOAD_DIMENSIONS = (
+    "distinct keys", "distinct base URLs", "providers in the file", "models of a provider",
+)
 DIMENSIONS = (*RESPONSE_DIMENSIONS, *WORKLOAD_DIMENSIONS)
 # n per dimension: in the suite (fast, yet large enough that a quadratic term shows) and in
 # the benchmark. For workloads n is calls (keys, base URLs) or providers in the file.
@@ -143,6 +145,7 @@ SMALL_SIZES = {
     "distinct keys": 40,
     "distinct base URLs": 40,
     "providers in the file": 50,
+    "models of a provider": 200,
 }
 FULL_SIZES = {
     "bytes": 20_000,  # 2 MB -> 20 MB of text
@@ -153,6 +156,7 @@ FULL_SIZES = {
     "distinct keys": 200,  # 2,000 keys: past the Runtime's 1,024 recent secrets
     "distinct base URLs": 200,  # 2,000 base URLs: past its 1,024 breakers
     "providers in the file": 200,
+    "models of a provider": 1_000,  # 10,000 models listed for one provider
 }
 
 
@@ -240,12 +244,15 @@ def _settings_path() -> Path:
     return Path(settings_path())
 
 
-def _write_providers(providers: dict[str, str]) -> None:
-    """The settings file with these providers (id -> base URL), replaced as a new inode."""
+def _write_providers(providers: dict[str, str], models: Sequence[str] = (MODEL,)) -> None:
+    """The settings file with these providers (id -> base URL), each listing `models`,
+    replaced as a new inode."""
     path = _settings_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
-        "providers": {pid: {"baseURL": url, "models": [MODEL]} for pid, url in providers.items()}
+        "providers": {
+            pid: {"baseURL": url, "models": list(models)} for pid, url in providers.items()
+        }
     }
     fresh = path.with_name(path.name + ".new")
     fresh.write_text(json.dumps(data), encoding="utf-8")
@@ -309,7 +316,8 @@ def _fresh_runtime(**limits: Any) -> Iterator[Any]:
 
 
 def _workload_run(dimension: str, adapter: str, n: int, server: BodyServer) -> Callable[[], None]:
-    """n calls with a new key or base URL each, or one call with n providers in the file."""
+    """n calls with a new key or base URL each, or one call with n providers in the file (or
+    n models listed for one provider)."""
     base = server.origin + "/v1"
     salt = uuid.uuid4().hex[:12]
     if dimension == "distinct keys":
@@ -354,9 +362,14 @@ def _workload_run(dimension: str, adapter: str, n: int, server: BodyServer) -> C
         if adapter == "llm":
             _write_providers({f"u{salt}{i}": url for i, url in enumerate(urls)})
         return {"core": core_urls, "llm": llm_urls, "langchain": langchain_urls}[adapter]
-    # providers in the file: parse, validate, register/resolve, one call to the last one
-    _write_providers({f"p{salt}{i}": base for i in range(n)})
-    last = f"p{salt}{n - 1}"
+    # providers in the file (or models of one): parse, validate, register/resolve, one call
+    # to the last one
+    if dimension == "models of a provider":
+        _write_providers({f"p{salt}": base}, [*(f"m{salt}-{i}" for i in range(n - 1)), MODEL])
+        last = f"p{salt}"
+    else:
+        _write_providers({f"p{salt}{i}": base for i in range(n)})
+        last = f"p{salt}{n - 1}"
 
     def core_providers() -> None:
         with _fresh_runtime():

@@ -241,7 +241,11 @@ class ProviderSettings(BaseModel):
     def _check_models(cls, value: list[str]) -> list[str]:
         if any(not m.strip() for m in value):
             raise _custom("blank", "model names must not be blank")
-        twice = sorted({m for m in value if value.count(m) > 1})
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for name in value:  # a set, not `value.count` per name: a long list stays linear
+            (repeated if name in seen else seen).add(name)
+        twice = sorted(repeated)
         if twice:
             raise _custom("duplicate", f"model {twice[0]!r} is listed twice")
         return value

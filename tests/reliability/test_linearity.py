@@ -13,8 +13,9 @@ Response dimensions: bytes of one answer, chunks, tool calls per response, argum
 call, whitespace-only deltas (3.6 s at 10n before the `<think>` splitter was fixed, against
 36 ms at n). Workload dimensions: a new API key per call (a multi-tenant service; the server
 echoes each key into the answer, so every call has a secret of its own to scrub), a new
-inline base URL per call (a breaker each), and providers in the settings file (parsed,
-validated and registered or resolved by a fresh Runtime). For the first two the test's Runtime
+inline base URL per call (a breaker each), providers in the settings file (parsed,
+validated and registered or resolved by a fresh Runtime), and models listed for one provider
+(its duplicate check counted each name in the list: 10,000 models took a second). For the first two the test's Runtime
 holds at most 32 secrets and 32 breakers and n is 40, so the bound is reached (and evicting) at
 n and at 10n alike, and checked after.
 
