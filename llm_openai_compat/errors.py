@@ -68,7 +68,7 @@ from typing import Any
 
 import pydantic_core
 
-from .redaction import redact, redact_url
+from .redaction import LazyPattern, redact, redact_url
 
 __all__ = [
     "BadRequest",
@@ -105,7 +105,7 @@ _MAX_SERVER_MESSAGE = 300
 
 # C0/C1 control characters (ESC starts the terminal's escape sequences) and the bidi overrides
 # that reorder what a terminal shows: a server's text must not act on the user's terminal.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = LazyPattern("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str) -> str:
@@ -385,13 +385,13 @@ class MissingToolCalling(ProviderCapability):
 # *choice* (vLLM's '"auto" tool choice requires --enable-auto-tool-choice') are not this:
 # they are learned as their own adaptation (config/profiles.py).
 _TOOLS = r"(?:\btools?\b|function[ _-]?call(?:ing|s)?|tool[ _-]?(?:call(?:ing|s)?|use))"
-_NO_TOOLS = re.compile(
+_NO_TOOLS = LazyPattern(
     _TOOLS + r"[^.;\n]{0,40}?(?:not (?:be )?supported|unsupported|requires? --jinja|not enabled|"
     r"not available)"
     r"|(?:does not|doesn't|do not|cannot|can't) support (?:the )?(?:parameters?:?\W*)?" + _TOOLS,
     re.IGNORECASE,
 )
-_TOOL_CHOICE = re.compile(r"tool[ _-]?choice", re.IGNORECASE)
+_TOOL_CHOICE = LazyPattern(r"tool[ _-]?choice", re.IGNORECASE)
 
 
 def says_tools_unsupported(message: str | None) -> bool:
@@ -668,7 +668,7 @@ def error_from_payload(
 
 # What a deterministic refusal says: llama-server's "image input is not supported", vLLM's
 # "... is not supported for this model", "invalid ..." of servers that answer a bad input 500.
-_REFUSAL = re.compile(
+_REFUSAL = LazyPattern(
     r"\b(?:not supported|unsupported|(?:does\s*not|doesn't|do\s*not|don't|cannot|can't|can not)"
     r"\s+support|no support for|"
     r"not implemented|invalid|not valid)\b",

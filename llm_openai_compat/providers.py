@@ -9,7 +9,6 @@ one-line `ConfigError` whichever adapter met it.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,8 @@ def inline_provider_id(base_url: str) -> str:
 
 def unknown_provider(name: str, known: Mapping[str, Any], file: str | Path) -> ConfigError:
     """The error for a provider id that is not in the settings file, with the closest id."""
+    import difflib  # only for a misspelling: not on every command's path
+
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     guess = f"; did you mean {close[0]!r}?" if close else ""
     return ConfigError(

@@ -20,12 +20,13 @@ import functools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from urllib.parse import unquote
 
 __all__ = [
     "MASK",
     "MIN_SECRET_LEN",
+    "LazyPattern",
     "Secrets",
     "call_secrets",
     "is_sensitive_header",
@@ -40,19 +41,47 @@ __all__ = [
 # masking them would mangle ordinary words in messages.
 MIN_SECRET_LEN = 8
 
+class LazyPattern:
+    """A regular expression compiled on first use (`sub`, `search`, `finditer`). Most
+    processes never need most of these (`llm models` needs none), and compiling them all at
+    import was 1.5 ms of every llm command (docs/performance.md)."""
+
+    __slots__ = ("_compiled", "_flags", "pattern")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern, self._flags = pattern, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        compiled = self._compiled
+        if compiled is None:  # two threads at once: both compile the same, either is kept
+            compiled = self._compiled = re.compile(self.pattern, self._flags)
+        return compiled
+
+    def sub(self, repl: str | Callable[[re.Match[str]], str], text: str) -> str:
+        return self.compiled.sub(repl, text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.compiled.search(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text)
+
+
 # Things that look like credentials even when we never saw them: bearer tokens, sk- keys.
-_CREDENTIAL_PATTERNS = re.compile(
+_CREDENTIAL_PATTERNS = LazyPattern(
     r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"
     r"|\b(sk|pk|rk|gsk|xai|csk)-[A-Za-z0-9_-]{8,}"
     r"|(api[-_]?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9._-]{8,}"
 )
 _SENSITIVE_NAME_PARTS = ("auth", "key", "token", "secret", "cookie", "password", "signature")
-_SECRET_QUERY = re.compile(
+_SECRET_QUERY = LazyPattern(
     r"(?i)(^|&)([^=&]*(?:key|token|secret|sig|password|auth|code|credential|session)[^=&]*)=([^&]*)"
 )
 # The lookbehind starts a scheme only at a word start: unanchored, `\w+` is tried at every
 # position of a long word, quadratic on a 1 MB URL (tests/reliability/test_hostile_settings.py).
-_USERINFO = re.compile(r"(?i)(?<!\w)(\w+://)([^/@\s]*)@")
+_USERINFO = LazyPattern(r"(?i)(?<!\w)(\w+://)([^/@\s]*)@")
 MASK = _MASK = "[redacted]"  # what a masked value becomes
 
 

@@ -19,7 +19,6 @@ A later layer wins key by key; a value of None in a later layer removes the key.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -437,6 +436,8 @@ def _unknown(name: str, where: str) -> ConfigError:
             f"Rename it to {target}",
         )
     alias = _WIRE_NAMES.get(_snake(name))
+    import difflib  # only for a misspelling: not on every command's path
+
     close = [alias] if alias else difflib.get_close_matches(camel, list(PARAMS), n=1, cutoff=0.8)
     suggestion = f" (did you mean {close[0]}?)" if close else ""
     return _fail(

@@ -9,7 +9,6 @@ request is sent, never at load time, and never held by a model (so never in a re
 from __future__ import annotations
 
 import contextlib
-import difflib
 import functools
 import json
 import os
@@ -426,6 +425,8 @@ def _known_fields(loc: tuple[Any, ...]) -> list[str]:
 
 
 def _suggest(name: str, known: list[str]) -> str | None:
+    import difflib  # only for a misspelt field: not at every llm command's registration
+
     lowered = {k.lower(): k for k in known}
     close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[close[0]] if close else None

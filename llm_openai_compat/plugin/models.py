@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import llm
 from llm.parts import StreamEvent
@@ -253,6 +253,14 @@ class _Shared:
             self.needs_key = ref.name
         if ref is not None and ref.kind == "env":
             self.key_env_var = ref.name
+
+    @classmethod
+    def twin(cls, other: _Shared) -> Self:
+        """The same model as the other kind (sync or async): what `__init__` worked out for
+        it, copied (`llm models` makes a pair for every model of every provider)."""
+        model = cls.__new__(cls)
+        model.__dict__.update(other.__dict__)
+        return model
 
     def __str__(self) -> str:
         return f"OpenAI-compatible: {self.model_id}"
@@ -499,7 +507,5 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
 def model_pair(
     provider_id: str, model_name: str, provider: ProviderSettings
 ) -> tuple[OpenAICompatModel, AsyncOpenAICompatModel]:
-    return (
-        OpenAICompatModel(provider_id, model_name, provider),
-        AsyncOpenAICompatModel(provider_id, model_name, provider),
-    )
+    model = OpenAICompatModel(provider_id, model_name, provider)
+    return model, AsyncOpenAICompatModel.twin(model)
