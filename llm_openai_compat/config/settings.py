@@ -598,8 +598,11 @@ def _parse(data: bytes) -> tuple[dict[str, Any] | None, str | None, str | None]:
 PROTOCOL = "openai-compatible"
 
 
-def _validate_one(provider_id: str, entry: Any, file: str | None) -> ConfigError | None:
-    """Why one `providers` entry is unusable (the error the whole file would give), or None."""
+def _validate_one(
+    provider_id: str, entry: Any, file: str | None
+) -> ProviderSettings | ConfigError:
+    """One `providers` entry validated, or why it is unusable (the error the whole file would
+    give)."""
     try:
         alone = Settings.model_validate({"providers": {provider_id: entry}})
     except ValidationError as exc:
@@ -609,7 +612,7 @@ def _validate_one(provider_id: str, entry: Any, file: str | None) -> ConfigError
         _check_params(alone, file)
     except ConfigError as error:
         return error
-    return None
+    return alone.providers[provider_id]
 
 
 def _fallback_problem(
@@ -647,11 +650,12 @@ def _validate(raw: Mapping[str, Any], file: str | None) -> Settings:
             if isinstance(protocol, str) and protocol != PROTOCOL and protocol.strip():
                 foreign[pid] = protocol
                 continue
-            problem = _validate_one(pid, entry, file)
+            validated = _validate_one(pid, entry, file)
+            problem = validated if isinstance(validated, ConfigError) else (
+                _fallback_problem(pid, entry, providers, file)
+            )
             if problem is None:
-                problem = _fallback_problem(pid, entry, providers, file)
-            if problem is None:
-                good[pid] = entry
+                good[pid] = validated  # taken as it is by the file's validation below
             else:
                 broken[pid] = problem
     try:
