@@ -4,7 +4,7 @@ client, the llm plugin and LangChain's public `ChatOpenAICompat.stream()` / `inv
 Two kinds of dimension. A *response* dimension is one answer of size n from the local server
 (bytes, chunks, tool calls per response, argument pieces per call, whitespace-only deltas). A
 *workload* dimension is n calls or n entries (a new API key per call, a new inline base URL per
-call, providers in the settings file). A linear path takes about 10x as long at 10n (less, with
+call, providers in the settings file, models of one provider). A linear path takes about 10x as long at 10n (less, with
 a call's fixed cost); a quadratic one about 100x. 12x is a complexity check, not a speed target.
 
 Used twice: tests/reliability/test_linearity.py runs it at small sizes in the suite (its figures
@@ -557,6 +557,7 @@ _UNITS: dict[str, Callable[[int], str]] = {
     "distinct keys": lambda n: f"{n:,} calls",
     "distinct base URLs": lambda n: f"{n:,} calls",
     "providers in the file": lambda n: f"{n:,} providers",
+    "models of a provider": lambda n: f"{n:,} models",
 }
 
 
@@ -584,7 +585,8 @@ def render(rows: list[dict[str, Any]], sizes: dict[str, int], machine: str) -> s
         f"{RATIO:g}x (linear is about 10x, quadratic about 100x). Response dimensions are one "
         "answer of size n from a local server on 127.0.0.1; workload dimensions are n calls "
         "(a new API key, or a new inline base URL, per call) or n providers in the settings "
-        "file (a fresh Runtime parses, validates and registers or resolves them, then one call).",
+        "file, or n models of one provider (a fresh Runtime parses, validates and registers or "
+        "resolves them, then one call).",
         "",
         "| Dimension | n -> 10n | Adapter | CPU s at n | CPU s at 10n | ratio | result | state held after |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -96,7 +96,7 @@ ATTACK_CLASSES = [
       "test_hardening.py::test_clip"]),
     ("Every input dimension stays linear",
      "bytes, chunks, tool calls per response, argument pieces per call, whitespace-only deltas, a new API key per "
-     "call (echoed back by the server), a new inline base URL per call and providers in the settings file, at n and "
+     "call (echoed back by the server), a new inline base URL per call, providers in the settings file and models of one provider, at n and "
      "10n, through the core, llm and LangChain's public `stream()` and `invoke()` (best of several runs; bound 12x; "
      "secrets and breakers held checked against the Runtime's bounds)",
      ["test_linearity.py"]),

@@ -129,3 +129,14 @@ def test_the_linearity_section_measures_and_writes_its_table(tmp_path):
             f"| bytes | 0.2 MB -> 2 MB | {r['adapter']} | {r['small_s']} | {r['large_s']} | {r['ratio']}x | {verdict} |"
             in text
         )
+
+
+def test_every_linearity_dimension_has_its_unit_in_the_table():
+    """The full run renders a row per dimension: each must have its unit (the "models of a
+    provider" row once ended a 13-minute run at the table)."""
+    from bench.linearity import DIMENSIONS, FULL_SIZES, SMALL_SIZES, size_label
+
+    for dimension in DIMENSIONS:
+        for sizes in (SMALL_SIZES, FULL_SIZES):
+            label = size_label(dimension, sizes[dimension])
+            assert " -> " in label and label.split()[0][0].isdigit()

@@ -81,6 +81,8 @@ class OriginPool:
                     self._free.notify()  # its slot is free for a waiter
                 until = None if timeout is None else time.monotonic() + timeout
                 while True:
+                    if self._closed:  # closed while this request waited
+                        raise httpcore2.PoolTimeout("The connection pool was closed")
                     while idle:
                         connection = idle.pop()
                         if not _unusable(connection, origin):
@@ -170,6 +172,8 @@ class AsyncOriginPool:
         if len(idle) > 1 and _unusable(idle[0], origin):  # the oldest: stale sockets go
             await self._discard(idle.pop(0))
         while True:
+            if self._closed:  # closed while this request waited
+                raise httpcore2.PoolTimeout("The connection pool was closed")
             while idle:
                 connection = idle.pop()
                 if not _unusable(connection, origin):
@@ -223,6 +227,8 @@ class AsyncOriginPool:
         idle, self._idle = self._idle, []
         for connection in idle:
             await self._discard(connection)
+        while self._waiters:  # each finds the pool closed
+            self._wake()
 
 
 def _check_scheme(request: Any) -> None:

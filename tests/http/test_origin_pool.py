@@ -243,3 +243,57 @@ def test_sync_many_threads_share_a_bounded_pool():
 
         _sync(test)
         assert server.accepted <= 3
+
+
+def test_sync_a_waiter_when_the_pool_closes_gets_a_pool_timeout_not_a_new_connection():
+    import threading
+
+    from llm_openai_compat.http.origin_pool import OriginPool
+
+    with counting_server() as server:
+        url = server.url()
+
+        def test(base: Any) -> None:
+            pool = OriginPool(base, max_connections=1)
+            held = pool.handle_request(_request(url))
+            failures: list[BaseException] = []
+
+            def wait() -> None:
+                try:
+                    pool.handle_request(_request(url, pool_timeout=5.0))
+                except BaseException as exc:
+                    failures.append(exc)
+
+            waiter = threading.Thread(target=wait, daemon=True)
+            waiter.start()
+            waiter.join(0.1)
+            assert waiter.is_alive()
+            pool.close()
+            held.read()
+            held.close()  # its slot frees: the closed pool must not open another
+            waiter.join(5)
+            assert not waiter.is_alive()
+            assert len(failures) == 1 and isinstance(failures[0], httpcore2.PoolTimeout)
+            assert pool.open_connections == 0
+
+        _sync(test)
+        assert server.accepted == 1
+
+
+def test_a_waiter_when_the_async_pool_closes_gets_a_pool_timeout_not_a_new_connection():
+    async def test(url: str, base: Any) -> None:
+        pool = AsyncOriginPool(base, max_connections=1)
+        held = await pool.handle_async_request(_request(url))
+        waiting = asyncio.create_task(pool.handle_async_request(_request(url)))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        await pool.aclose()
+        with pytest.raises(httpcore2.PoolTimeout):
+            await asyncio.wait_for(waiting, 5)
+        await held.aread()
+        await held.aclose()
+        assert pool.open_connections == 0
+
+    with counting_server() as server:
+        _run(server, test)
+        assert server.accepted == 1
