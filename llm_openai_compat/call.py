@@ -365,7 +365,7 @@ def prepare(
 
 
 _NOT_JSON = object()
-_LONG_EVENT = 64 * 1024
+_LONG_EVENT = 64 * 1024  # pending bytes from which a stream is receiving one big event
 _EVENT_STREAM = "text/event-stream"
 
 
@@ -373,7 +373,7 @@ def _is_event_stream(prepared: Prepared, content_type: str | None) -> bool:
     """An answer is an event stream when it says so, or when a stream was asked for and the
     answer does not say it is JSON."""
     kind = content_type or ""
-    return "event-stream" in kind or (prepared.stream and "json" not in kind)  # pending bytes from which a stream is receiving one big event
+    return "event-stream" in kind or (prepared.stream and "json" not in kind)
 
 
 class StreamState:
