@@ -115,6 +115,33 @@ def test_a_proxy_from_the_environment_is_used(fault_server: FaultServer, monkeyp
         runtime.close()
 
 
+def test_kept_connections_through_a_proxy_carry_every_request_whole(
+    fault_server: FaultServer, monkeypatch: pytest.MonkeyPatch
+):
+    """Streams through HTTP_PROXY on one kept connection, bodies of different lengths, with a
+    `SENT` hook given: each request reaches the proxy whole, in absolute form, and each answer
+    is read (a proxied connection may or may not run the hook: it is never required)."""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", fault_server.base_url)
+    bodies = [b"{}", b'{"model": "m", "n": 12345}', b'{"a": 1}']
+    fault_server.enqueue(*[OK] * len(bodies))
+    runtime = Runtime()
+    try:
+        target = "http://127.0.0.2:9/v1/chat/completions"
+        for body in bodies:
+            with transport.send_stream(
+                _endpoint(target), body, pools=runtime.pools, policy=ONCE, on_sent=lambda: None
+            ) as response:
+                assert b"".join(transport.iter_body(response, _endpoint(target))) == b'{"ok": true}'
+        seen = fault_server.requests()
+        assert [r["body"] for r in seen] == [b.decode() for b in bodies]
+        assert all(r["headers"]["host"] == "127.0.0.2:9" for r in seen)
+        assert all(r["headers"]["content-length"] == str(len(b)) for r, b in zip(seen, bodies, strict=True))
+    finally:
+        runtime.close()
+
+
 @pytest.mark.parametrize("kind", ["refused", "timeout"])
 def test_httpcore2_errors_become_the_same_errors(kind: str, fault_server: FaultServer):
     from llm_openai_compat import errors
