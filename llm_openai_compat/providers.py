@@ -103,12 +103,22 @@ def resolve_provider(
     otherwise. `api_key` is sent instead of what the provider's `apiKeyRef` names. The settings
     file is read through `runtime` (the default one when None), whose cache keeps it parsed."""
     secret = _secret(api_key)
+    runtime = runtime or default_runtime()
+    memo = _memo_key(name_or_base_url, provider_id, secret, overrides)
     if is_base_url(name_or_base_url):
+        hit = runtime.resolved.get(memo, None) if memo is not None else None
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
         pid = provider_id or inline_provider_id(name_or_base_url)
         settings = validate_provider(pid, {**overrides, "base_url": name_or_base_url})
-        return Target(pid, settings, api_key=secret)
+        target = Target(pid, settings, api_key=secret)
+        if memo is not None:
+            runtime.resolved.put(memo, None, target)
+        return target
     path = Path(settings_path) if settings_path else None
-    loaded = (runtime or default_runtime()).load_settings(path)
+    loaded = runtime.load_settings(path)
+    if memo is not None and (hit := runtime.resolved.get(memo, loaded)) is not None:
+        return hit  # type: ignore[no-any-return]
     found = loaded.providers.get(name_or_base_url)
     if found is None:
         usable(loaded, name_or_base_url, str(path or default_settings_path()))
@@ -125,10 +135,27 @@ def resolve_provider(
     fallbacks = (
         _fallbacks(found, loaded, str(path or default_settings_path())) if found.fallbacks else ()
     )
-    return Target(
+    target = Target(
         name_or_base_url, found, api_key=secret, request_log=loaded.request_log,
         fallbacks=fallbacks,
     )
+    if memo is not None:
+        runtime.resolved.put(memo, loaded, target)
+    return target
+
+
+def _memo_key(
+    name: str, provider_id: str | None, secret: Secret | None, overrides: Mapping[str, Any]
+) -> tuple[Any, ...] | None:
+    """What decides a resolved target besides the settings file, as a key of the runtime's
+    memo (`Runtime.resolved`); None when an override is not hashable (a headers dict): such
+    targets are built anew each time."""
+    key = (name, provider_id, secret, tuple(sorted(overrides.items())) if overrides else ())
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _fallbacks(settings: ProviderSettings, loaded: Settings, file: str) -> tuple[Fallback, ...]:

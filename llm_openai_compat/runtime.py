@@ -15,7 +15,8 @@ registry of its own. A runtime holds:
 - the profile registry (the built-in profiles, then those extensions and `register_profile`
   add) and the cache of profile lookups;
 - the plugin manager (pluggy), the request loggers (one per file), the parsed settings files
-  (valid while their mtime, size and inode hold);
+  (valid while their mtime, size and inode hold), and the targets resolved from them
+  (`resolved`: found again only while the file's parse is the one they came from);
 - a bounded set (`max_secrets`) of recent secrets: a backstop for what is rendered after a
   call (request-log lines, an error naming another provider's key). Each call redacts what it
   produces with its own secrets (`redaction.call_secrets`); pattern scrubbing keeps no state.
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = ["Runtime", "default_runtime", "set_default_runtime"]
 
 _MAX_PROFILE_LOOKUPS = 256
+_MAX_RESOLVED = 64
 _MAX_LOGGERS = 64
 
 
@@ -99,6 +101,7 @@ class Runtime:
         self._loggers: OrderedDict[str, RequestLogger] = OrderedDict()
         self.secrets: Secrets = Secrets(self.max_secrets)
         self.settings: SettingsCache = SettingsCache()
+        self.resolved = SnapshotMemo(_MAX_RESOLVED)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its limits and registered profiles only: the worker that unpickles it
@@ -302,12 +305,36 @@ class Runtime:
 
     def load_settings(self, path: str | Path | None = None) -> Settings:
         """The parsed settings file, cached in this runtime per (path, mtime, size, inode)."""
-        from .config.settings import load_settings
-
-        return load_settings(Path(path) if path is not None else None, cache=self.settings)
+        return self.settings.load(Path(path) if path is not None else None)
 
 
 _EMPTY: Mapping[str, Any] = {}
+
+
+class SnapshotMemo:
+    """Values worked out from one parse of a settings file (a `Settings` snapshot, or None
+    for what no file decides), by key: a value is found again only while the settings cache
+    hands back the very snapshot it came from, so an edited file is never answered from
+    here. Resolving a provider per prompt (the llm models) then costs a stat and a lookup,
+    and every call gets the same `Target`. At most `limit` entries, all dropped when full (a
+    process resolves a handful of providers)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: dict[Any, tuple[Any, Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"SnapshotMemo({len(self._items)} entries)"
+
+    def get(self, key: Any, snapshot: Any) -> Any:
+        hit = self._items.get(key)
+        return hit[1] if hit is not None and hit[0] is snapshot else None
+
+    def put(self, key: Any, snapshot: Any, value: Any) -> None:
+        items = self._items
+        if key not in items and len(items) >= self.limit:
+            items.clear()
+        items[key] = (snapshot, value)
 
 
 def _revive(limits: dict[str, Any], registered: Sequence[Profile]) -> Runtime:
