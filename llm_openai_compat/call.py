@@ -16,9 +16,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from .capabilities import capability_cause
+from .config.keys import resolve_api_key
 from .config.params import has_wire_field, merge_params
 from .config.profiles import ADAPTATIONS, Adaptation, Profile
-from .config.settings import ProviderSettings, resolve_api_key
+from .config.settings import ProviderSettings
 from .errors import (
     ConfigError,
     MalformedJSON,

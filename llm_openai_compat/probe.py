@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .call import Prepared, Secret, StreamState, Target, body_events, prepare, wire_module
+from .config.keys import resolve_api_key
 from .config.params import merge_params
-from .config.settings import ProviderSettings, resolve_api_key
+from .config.settings import ProviderSettings
 from .errors import ConfigError, MalformedJSON, OpenAICompatError, clip, loads_json, redact
 from .events import Event
 from .http import transport

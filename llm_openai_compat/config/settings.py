@@ -519,6 +519,10 @@ class SettingsCache:
     def __repr__(self) -> str:
         return f"SettingsCache({len(self._files)} files)"
 
+    def load(self, path: Path | None = None) -> Settings:
+        """`load_settings` through this cache."""
+        return load_settings(path, cache=self)
+
     def get(self, stamp: _Stamp) -> Settings | None:
         return self._files.get(stamp)
 

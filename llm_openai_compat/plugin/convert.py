@@ -231,34 +231,38 @@ class EventTranslator:
         self._annotations: list[Any] = []
         self._server_tools: list[Any] = []
 
-    def translate(self, event: Event) -> Iterator[StreamEvent]:
+    def translate(self, event: Event) -> tuple[StreamEvent, ...]:
+        """The llm events for one core event: none for what is only recorded. A tuple, not a
+        generator: most events give one or none, and a stream has thousands."""
         if isinstance(event, TextDelta):
-            if event.text:
-                yield StreamEvent(type="text", chunk=event.text)
-        elif isinstance(event, ReasoningDelta):
-            if event.text:
-                self._saw_reasoning = True
-                yield StreamEvent(type="reasoning", chunk=event.text)
-        elif isinstance(event, Logprobs):
+            return (StreamEvent(type="text", chunk=event.text),) if event.text else ()
+        if isinstance(event, ReasoningDelta):
+            if not event.text:
+                return ()
+            self._saw_reasoning = True
+            return (StreamEvent(type="reasoning", chunk=event.text),)
+        if isinstance(event, Logprobs):
             self._logprobs.setdefault(event.of, []).extend(event.entries)
         elif isinstance(event, RefusalDelta):
             # The refusal is the answer llm shows; response_json marks it as one.
             self._refusal.append(event.text)
-            yield StreamEvent(type="text", chunk=event.text)
+            return (StreamEvent(type="text", chunk=event.text),)
         elif isinstance(event, Annotation):
             self._annotations.append(event.raw)
         elif isinstance(event, ServerToolItem):
             self._server_tools.append(event.raw)
         elif isinstance(event, ReasoningItem):
-            yield from self._reasoning_item(event)
+            return tuple(self._reasoning_item(event))
         elif isinstance(event, ToolCallStart):
             self._started.add(event.id)
-            yield StreamEvent(type="tool_call_name", chunk=event.name, tool_call_id=event.id)
+            return (StreamEvent(type="tool_call_name", chunk=event.name, tool_call_id=event.id),)
         elif isinstance(event, ToolCallArgumentsDelta):
             if event.delta:
-                yield StreamEvent(type="tool_call_args", chunk=event.delta, tool_call_id=event.id)
+                return (
+                    StreamEvent(type="tool_call_args", chunk=event.delta, tool_call_id=event.id),
+                )
         elif isinstance(event, ToolCall):
-            yield from self._tool_call(event)
+            return tuple(self._tool_call(event))
         elif isinstance(event, Usage):
             self._usage = event
         elif isinstance(event, Finish):
@@ -271,6 +275,7 @@ class EventTranslator:
             if event.model and event.model != self.model:
                 # A router (OpenRouter, LiteLLM) answered with another model: llm logs it.
                 self.response.set_resolved_model(event.model)
+        return ()
 
     def _reasoning_item(self, item: ReasoningItem) -> Iterator[StreamEvent]:
         """Opaque reasoning state (Responses items) rides on provider_metadata so llm stores it

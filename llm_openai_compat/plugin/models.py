@@ -9,6 +9,7 @@ inside `execute`, so registering hundreds of models costs no network and no heav
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -21,7 +22,7 @@ from pydantic import ConfigDict, Field, field_validator
 from .notices import AnswerWatch
 
 if TYPE_CHECKING:
-    from .. import ProviderSettings
+    from .. import ProviderSettings, RequestOptions
     from .convert import EventTranslator
 
 __all__ = ["AsyncOpenAICompatModel", "OpenAICompatModel", "OpenAICompatOptions", "model_pair"]
@@ -247,6 +248,9 @@ class _Shared:
         )
         self.attachment_types = _attachment_types(caps)
         self.refreshes = provider.refresh_hours is not None
+        # The RequestOptions of a prompt with no option, tool or schema, per `stream`
+        # (`_prepare`); frozen, and shared with the twin, whose are the same.
+        self._plain_options: dict[bool, RequestOptions] = {}
         ref = provider.api_key_ref
         # Shown by `llm models --options`; the key itself is resolved by the core per request.
         if ref is not None and ref.kind == "llm":
@@ -365,23 +369,59 @@ class _Shared:
         )
 
     def _prepare(
-        self, prompt: Any, stream: bool, response: Any, conversation: Any
+        self, parts: _PromptParts, prompt: Any, stream: bool, response: Any, conversation: Any
     ) -> tuple[Any, Any, EventTranslator]:
-        # Imported here: registration must not pay for the conversion layer.
-        from .convert import EventTranslator, build_conversation, build_options
-
+        build_options = parts.build_options
         if self.refreshes:
             self._refresh_if_stale()
-        refused = self._refused(prompt.options)
-        if refused:
-            raise llm.ModelError(f"{self.model_id}: {refused}")
-        options = build_options(self.model_name, prompt, stream)
-        converted = build_conversation(prompt, getattr(conversation, "id", None))
+        plain = not (prompt.schema or prompt.tools or _given(prompt.options))
+        options = self._plain_options.get(stream) if plain else None
+        if options is None:
+            refused = self._refused(prompt.options)
+            if refused:
+                raise llm.ModelError(f"{self.model_id}: {refused}")
+            options = build_options(self.model_name, prompt, stream)
+            if plain:
+                # No option, tool or schema: the same request options every time, built once.
+                self._plain_options[stream] = options
+        converted = parts.build_conversation(prompt, getattr(conversation, "id", None))
         return (
             converted,
             options,
-            EventTranslator(response, self.provider_id, self.shape, self.model_name),
+            parts.EventTranslator(response, self.provider_id, self.shape, self.model_name),
         )
+
+
+class _PromptParts:
+    """What a prompt needs beyond llm: the core's clients and the conversion layer. Imported
+    on the first prompt, not at registration (`llm models` never loads them), then kept
+    (`_parts`): an import statement in a function costs a lookup in importlib's own Python
+    code on every prompt."""
+
+    def __init__(self) -> None:
+        from .. import AsyncClient, Client, OpenAICompatError, resolve_provider
+        from .convert import EventTranslator, build_conversation, build_options
+
+        self.Client, self.AsyncClient = Client, AsyncClient
+        self.OpenAICompatError = OpenAICompatError
+        self.resolve_provider = resolve_provider
+        self.EventTranslator = EventTranslator
+        self.build_conversation = build_conversation
+        self.build_options = build_options
+
+
+@functools.cache
+def _parts() -> _PromptParts:
+    return _PromptParts()
+
+
+def _given(options: Any) -> bool:
+    """Whether a prompt's llm options set anything (pydantic keeps the values in
+    `__dict__`; anything else counts as set)."""
+    values = getattr(options, "__dict__", None)
+    if not isinstance(values, dict):
+        return True
+    return any(value is not None for value in values.values())
 
 
 def _check_first(conversation: Any, kwargs: Mapping[str, Any]) -> None:
@@ -438,14 +478,13 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
         conversation: Any = None,
         key: str | None = None,
     ) -> Iterator[StreamEvent]:
-        from .. import Client, OpenAICompatError, resolve_provider
-
-        converted, options, translator = self._prepare(prompt, stream, response, conversation)
+        parts = _parts()
+        converted, options, translator = self._prepare(parts, prompt, stream, response, conversation)
         watch = AnswerWatch()
         try:
             try:
-                client = Client(
-                    resolve_provider(self.provider_id, **self._client_args(key, prompt.options)),
+                client = parts.Client(
+                    parts.resolve_provider(self.provider_id, **self._client_args(key, prompt.options)),
                     deadline=getattr(prompt.options, "deadline", None),
                 )
             finally:
@@ -456,7 +495,7 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
                 for event in batch:
                     for out in translator.translate(event):
                         yield watch.see(out)
-        except OpenAICompatError as error:
+        except parts.OpenAICompatError as error:
             raise llm.ModelError(str(_for_llm(error, self.provider_id))) from None
         yield from translator.finish()
         self._report(watch, prompt, response, stream)
@@ -481,14 +520,13 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
         conversation: Any = None,
         key: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        from .. import AsyncClient, OpenAICompatError, resolve_provider
-
-        converted, options, translator = self._prepare(prompt, stream, response, conversation)
+        parts = _parts()
+        converted, options, translator = self._prepare(parts, prompt, stream, response, conversation)
         watch = AnswerWatch()
         try:
             try:
-                client = AsyncClient(
-                    resolve_provider(self.provider_id, **self._client_args(key, prompt.options)),
+                client = parts.AsyncClient(
+                    parts.resolve_provider(self.provider_id, **self._client_args(key, prompt.options)),
                     deadline=getattr(prompt.options, "deadline", None),
                 )
             finally:
@@ -497,7 +535,7 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
                 for event in batch:
                     for out in translator.translate(event):
                         yield watch.see(out)
-        except OpenAICompatError as error:
+        except parts.OpenAICompatError as error:
             raise llm.ModelError(str(_for_llm(error, self.provider_id))) from None
         for out in translator.finish():
             yield out

@@ -55,7 +55,7 @@ class AnswerWatch:
 
     def see(self, event: Any) -> Any:
         kind = event.type
-        if kind == "text" and event.chunk.strip():
+        if kind == "text" and event.chunk and not event.chunk.isspace():  # no copy of it
             self.saw_text = True
         elif kind == "tool_call_name":
             self.saw_call = True

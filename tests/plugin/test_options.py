@@ -144,3 +144,51 @@ def test_models_options_lists_every_option_per_model_with_a_description(
         assert line_after.startswith("      ") and len(line_after.strip()) > 10, option
     # What a model's entry rules out shows under that model: no image types for a/m2.
     assert "image/png" in blocks["a/m1"] and "image/png" not in blocks["a/m2"]
+
+
+def test_a_prompt_without_options_shares_its_request_options_and_nothing_else(
+    model_server, write_settings
+):
+    """A prompt with no option, tool or schema reuses the model's request options (built
+    once per `stream`); a prompt with options builds its own, and what it set never reaches
+    the next plain prompt."""
+    import asyncio
+
+    import llm
+
+    from llm_openai_compat.plugin import models
+
+    model_server.reset()
+    write_settings(sim=sim(model_server.url()))
+    model = llm.get_model("sim/sim-model")
+    built = []
+    real = models._parts().build_options
+
+    def counting(*args):
+        built.append(args[2])
+        return real(*args)
+
+    parts = models._parts()
+    parts.build_options = counting
+    try:
+        bodies = []
+        for kwargs in ({}, {}, {"temperature": 0.5, "stop": "x"}, {}, {"stream": False}, {}):
+            stream = kwargs.pop("stream", True)
+            model.prompt("hi", stream=stream, **kwargs).text()
+            bodies.append(model_server.last_body())
+        twin = llm.get_async_model("sim/sim-model")
+
+        async def twice():
+            for _ in range(2):
+                await twin.prompt("hi").text()
+
+        asyncio.run(twice())
+    finally:
+        parts.build_options = real
+    # Once per stream flag and model, and for the prompt with options.
+    assert built == [True, True, False, True]
+    plain = [b for b in bodies if "temperature" not in b]
+    assert len(plain) == 5 and bodies[2]["temperature"] == 0.5 and bodies[2]["stop"] in ("x", ["x"])
+    assert all("stop" not in b for b in plain)
+    assert plain[0] == plain[1] == plain[2] == plain[4] and plain[3].get("stream") is not True
+    assert model_server.last_body() == plain[0]  # the async twin's too
