@@ -108,6 +108,9 @@ class LlmFloor(BenchClient):
 
             def execute(self, prompt: Any, stream: bool, response: Any,
                         conversation: Any = None) -> Iterator[str]:
+                # What to send, as llm gives it to every model (its own OpenAI models read
+                # it too); LangChain's floor gets its messages built by the host the same way.
+                prompt.messages  # noqa: B018
                 yield from _fresh_pieces(self.pieces)
 
         self.model = FloorModel()
