@@ -101,18 +101,22 @@ def _times(a: Stat | None, b: Stat | None) -> float | None:
     return None if a is None or b is None else a.median / b.median
 
 
-def _paired_cpu(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> float | None:
-    """The median of the CPU-time ratios of runs made side by side (the i-th run of each,
-    from one block of the interleaved CLI runs), so drift of the machine over a run cancels
-    in each pair: the ratio of the two medians moved by several percent between runs of the
-    same code."""
-    ratios = [
-        a["cpu_ms"] / b["cpu_ms"]
+def _paired_cpu(
+    ours: list[dict[str, Any]], theirs: list[dict[str, Any]], *, minus: bool = False
+) -> float | None:
+    """The median of the CPU-time ratios (`minus`: differences, ms) of runs made side by side
+    (the i-th run of each, from one block of the interleaved CLI runs), so drift of the
+    machine over a run cancels in each pair: the ratio of the two medians moved by several
+    percent between runs of the same code, and their difference by ±100 ms."""
+    pairs: list[tuple[float, float]] = [
+        (a["cpu_ms"], b["cpu_ms"])
         for a, b in zip(ours, theirs, strict=False)  # a failed run leaves a side shorter
         if isinstance(a.get("cpu_ms"), (int, float)) and isinstance(b.get("cpu_ms"), (int, float))
         and b["cpu_ms"] > 0
     ]
-    return statistics.median(ratios) if ratios else None
+    if not pairs:
+        return None
+    return statistics.median(a - b if minus else a / b for a, b in pairs)
 
 
 def _stat(values: list[float]) -> Stat | None:
@@ -215,9 +219,6 @@ def targets(
     def get(job: str, client: str) -> Stat | None:
         return s.get((job, client))
 
-    def cpu(key: str) -> Stat | None:
-        return _field_stat(cli.get(key, []), "cpu_ms")
-
     out: list[Target] = []
 
     def add(name: str, value: float | None, ok: Callable[[float], bool], fmt: str) -> None:
@@ -275,10 +276,10 @@ def targets(
         lambda v: v < 15,
         "{:.1f} ms",
     )
-    ours, none = cpu("version-ours"), cpu("version-without")
     add(
-        "… the same from whole `llm --version` runs (CPU time, ours alone minus no plugin; noisy)",
-        _minus(ours, none),
+        "… the same from whole `llm --version` runs (CPU time, ours alone minus no plugin, the "
+        "median of side-by-side pairs; noisy)",
+        _paired_cpu(cli.get("version-ours", []), cli.get("version-without", []), minus=True),
         lambda v: v < 15,
         "{:+.1f} ms",
     )
