@@ -636,9 +636,11 @@ def render_report(results: Any, *, quick: bool = False) -> str:
             "median over processes of each process's ratio. Ours coalesce per network read (`stream_reads`) and still "
             "deliver the answer's first piece at once. A host's own time to a first chunk "
             "(its floor: a do-nothing model on the host streaming from memory, no HTTP; "
-            "LangChain's callbacks and run setup, llm's `Response`) is paid before any request "
-            "is sent whatever the model, so the adapters' targets compare what is left of "
-            "their time to first text, beside the plain ratio.",
+            "LangChain's callbacks and run setup, and its messages built from the input; llm's "
+            "`Response`, and the messages it gives a model, `prompt.messages`, which every llm "
+            "model reads to know what to send, llm's own OpenAI models too) is paid before any "
+            "request is sent whatever the model, so the adapters' targets compare what is left "
+            "of their time to first text, beside the plain ratio.",
             "",
             "| client | time to first text (ms) | raw httpx2's first byte beside it (ms) | "
             "vs raw | its host's own time to a first chunk (ms) | less the host's own, vs raw |",

@@ -421,7 +421,7 @@ def _given(options: Any) -> bool:
     values = getattr(options, "__dict__", None)
     if not isinstance(values, dict):
         return True
-    return any(value is not None for value in values.values())
+    return list(values.values()).count(None) != len(values)  # in C, not a generator
 
 
 def _check_first(conversation: Any, kwargs: Mapping[str, Any]) -> None:
