@@ -251,6 +251,7 @@ class _Shared:
         # The RequestOptions of a prompt with no option, tool or schema, per `stream`
         # (`_prepare`); frozen, and shared with the twin, whose are the same.
         self._plain_options: dict[bool, RequestOptions] = {}
+        self._plan: _Plan | None = None  # this model's client, and what it was made from
         ref = provider.api_key_ref
         # Shown by `llm models --options`; the key itself is resolved by the core per request.
         if ref is not None and ref.kind == "llm":
@@ -350,6 +351,27 @@ class _Shared:
             cause = self._because(family) if family else f"it takes {takes}"
             raise ValueError(f"{self.model_id} does not support attachments of type '{kind}': {cause}")
 
+    def _client(
+        self, parts: _PromptParts, key: str | None, opts: Any, given: bool, kind: type[Any]
+    ) -> Any:
+        """This prompt's client (`kind`: Client or AsyncClient). A prompt with no `--key`,
+        `-o timeout`, `-o max_retries` or `-o deadline` gets the one the last such prompt
+        got while the settings file is the parse it came from (one stat tells) and the
+        runtime the same; else one for the provider resolved now."""
+        runtime = parts.default_runtime()
+        plain = key is None and not (given and _given_client_options(opts))
+        plan = self._plan
+        snapshot = runtime.settings.current() if plain else None
+        if plan is not None and snapshot is not None and plan.made_from(runtime, snapshot):
+            return plan.client
+        client = kind(
+            parts.resolve_provider(self.provider_id, **self._client_args(key, opts)),
+            deadline=getattr(opts, "deadline", None),
+        )
+        if snapshot is not None:
+            self._plan = _Plan(runtime, snapshot, client)
+        return client
+
     def _client_args(self, key: str | None, opts: Any) -> dict[str, Any]:
         """Per-prompt `-o timeout` and `-o max_retries`, over the provider's settings."""
         overrides: dict[str, Any] = {}
@@ -370,11 +392,14 @@ class _Shared:
 
     def _prepare(
         self, parts: _PromptParts, prompt: Any, stream: bool, response: Any, conversation: Any
-    ) -> tuple[Any, Any, EventTranslator]:
+    ) -> tuple[Any, Any, EventTranslator, bool]:
+        """The conversation, the request options and the translator of a prompt, and
+        whether its options set anything."""
         build_options = parts.build_options
         if self.refreshes:
             self._refresh_if_stale()
-        plain = not (prompt.schema or prompt.tools or _given(prompt.options))
+        given = _given(prompt.options)
+        plain = not (given or prompt.schema or prompt.tools)
         options = self._plain_options.get(stream) if plain else None
         if options is None:
             refused = self._refused(prompt.options)
@@ -389,7 +414,32 @@ class _Shared:
             converted,
             options,
             parts.EventTranslator(response, self.provider_id, self.shape, self.model_name),
+            given,
         )
+
+
+class _Plan:
+    """A model's client, with what it was made from: a runtime, and the parse of the settings
+    file its provider was resolved from."""
+
+    __slots__ = ("client", "runtime", "snapshot")
+
+    def __init__(self, runtime: Any, snapshot: Any, client: Any) -> None:
+        self.runtime, self.snapshot, self.client = runtime, snapshot, client
+
+    def __repr__(self) -> str:
+        return f"_Plan({self.client!r})"
+
+    def made_from(self, runtime: Any, snapshot: Any) -> bool:
+        return runtime is self.runtime and snapshot is self.snapshot
+
+
+def _given_client_options(options: Any) -> bool:
+    """Whether a prompt's options shape its client (`_client_args`, the deadline)."""
+    return any(getattr(options, name, None) is not None for name in _CLIENT_OPTIONS)
+
+
+_CLIENT_OPTIONS = ("timeout", "max_retries", "deadline")
 
 
 class _PromptParts:
@@ -399,12 +449,13 @@ class _PromptParts:
     code on every prompt."""
 
     def __init__(self) -> None:
-        from .. import AsyncClient, Client, OpenAICompatError, resolve_provider
+        from .. import AsyncClient, Client, OpenAICompatError, default_runtime, resolve_provider
         from .convert import EventTranslator, build_conversation, build_options
 
         self.Client, self.AsyncClient = Client, AsyncClient
         self.OpenAICompatError = OpenAICompatError
         self.resolve_provider = resolve_provider
+        self.default_runtime = default_runtime
         self.EventTranslator = EventTranslator
         self.build_conversation = build_conversation
         self.build_options = build_options
@@ -479,14 +530,13 @@ class OpenAICompatModel(_Shared, llm.KeyModel):
         key: str | None = None,
     ) -> Iterator[StreamEvent]:
         parts = _parts()
-        converted, options, translator = self._prepare(parts, prompt, stream, response, conversation)
+        converted, options, translator, given = self._prepare(
+            parts, prompt, stream, response, conversation
+        )
         watch = AnswerWatch()
         try:
             try:
-                client = parts.Client(
-                    parts.resolve_provider(self.provider_id, **self._client_args(key, prompt.options)),
-                    deadline=getattr(prompt.options, "deadline", None),
-                )
+                client = self._client(parts, key, prompt.options, given, parts.Client)
             finally:
                 del key  # no frame of the call keeps the raw key (tracebacks with locals)
             # One read of the network, one batch: text pieces that arrived together are joined
@@ -521,14 +571,13 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
         key: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
         parts = _parts()
-        converted, options, translator = self._prepare(parts, prompt, stream, response, conversation)
+        converted, options, translator, given = self._prepare(
+            parts, prompt, stream, response, conversation
+        )
         watch = AnswerWatch()
         try:
             try:
-                client = parts.AsyncClient(
-                    parts.resolve_provider(self.provider_id, **self._client_args(key, prompt.options)),
-                    deadline=getattr(prompt.options, "deadline", None),
-                )
+                client = self._client(parts, key, prompt.options, given, parts.AsyncClient)
             finally:
                 del key  # no frame of the call keeps the raw key (tracebacks with locals)
             async for batch in client.stream_reads(converted, options):

@@ -1,0 +1,103 @@
+"""An llm model's client (`_Shared._client`): prompts with nothing of their own to say about
+the client reuse the last one while the settings file is the parse it came from and the
+runtime the same; an edit of the file, another runtime, `--key` or `-o timeout` /
+`-o max_retries` / `-o deadline` are honoured on the very prompt that brings them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import llm
+
+from llm_openai_compat import set_default_runtime
+from llm_openai_compat.runtime import Runtime
+from tests.plugin.conftest import sim
+
+
+def _run_url(model_server: Any) -> tuple[str, str]:
+    run = f"run={uuid.uuid4().hex[:12]}"
+    return model_server.url(run), run
+
+
+def _paths(model_server: Any) -> list[str]:
+    return [r["path"] for r in model_server.requests() if r["path"].endswith("/chat/completions")]
+
+
+def test_plain_prompts_share_a_client_until_the_file_changes(model_server, write_settings):
+    model_server.reset()
+    first_url, first = _run_url(model_server)
+    write_settings(sim=sim(first_url))
+    model = llm.get_model("sim/sim-model")
+    assert model.prompt("one").text() == "Hello! You said: one."
+    client = model._plan.client
+    assert model.prompt("two").text() == "Hello! You said: two."
+    assert model._plan.client is client
+
+    second_url, second = _run_url(model_server)
+    write_settings(sim=sim(second_url, headers={"X-Edited": "yes"}))
+    assert model.prompt("three").text() == "Hello! You said: three."
+    assert model.prompt("four").text() == "Hello! You said: four."
+    assert model._plan.client is not client
+    paths = _paths(model_server)
+    assert [first in p for p in paths] == [True, True, False, False]
+    assert all(second in p for p in paths[2:])
+    assert model_server.requests()[-1]["headers"].get("x-edited") == "yes"
+
+
+def test_a_prompt_that_shapes_its_client_gets_its_own(model_server, write_settings):
+    model_server.reset()
+    url, _ = _run_url(model_server)
+    write_settings(sim=sim(url))
+    model = llm.get_model("sim/sim-model")
+    model.prompt("one").text()
+    client = model._plan.client
+    model.prompt("keyed", key="sk-given-0123456789").text()
+    assert model_server.requests()[-1]["headers"].get("authorization") == (
+        "Bearer sk-given-0123456789"
+    )
+    model.prompt("bounded", timeout=30, max_retries=1, deadline=60).text()
+    assert model._plan.client is client  # neither replaced the shared one
+    model.prompt("plain").text()
+    assert "authorization" not in model_server.requests()[-1]["headers"]
+    assert "sk-given" not in repr(model._plan)
+
+
+def test_another_runtime_gets_another_client(model_server, write_settings):
+    model_server.reset()
+    url, _ = _run_url(model_server)
+    write_settings(sim=sim(url))
+    model = llm.get_model("sim/sim-model")
+    model.prompt("one").text()
+    client = model._plan.client
+    fresh = Runtime()
+    previous = set_default_runtime(fresh)
+    try:
+        for text in ("two", "three"):
+            model.prompt(text).text()
+        assert model._plan.client is not client
+        assert model._plan.client.runtime is fresh
+    finally:
+        set_default_runtime(previous)
+        fresh.close()
+
+
+def test_the_async_model_shares_its_client_the_same_way(model_server, write_settings):
+    model_server.reset()
+    first_url, _ = _run_url(model_server)
+    write_settings(sim=sim(first_url))
+    model = llm.get_async_model("sim/sim-model")
+
+    async def prompts() -> list[str]:
+        out = [await model.prompt("one").text()]
+        client = model._plan.client
+        out.append(await model.prompt("two").text())
+        assert model._plan.client is client
+        return out
+
+    assert asyncio.run(prompts()) == ["Hello! You said: one.", "Hello! You said: two."]
+    second_url, second = _run_url(model_server)
+    write_settings(sim=sim(second_url))
+    assert asyncio.run(model.prompt("three").text()) == "Hello! You said: three."
+    assert second in _paths(model_server)[-1]
