@@ -299,6 +299,78 @@ def call_deadline(deadline_ms: int | None, seconds: float | None = None) -> Dead
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class RequestTemplate:
+    """What every request to one target for one model (streamed or not) shares: the profile
+    narrowed for it, the settings file's params and extra body merged, and the endpoint
+    (URL, headers with auth, timeouts; no deadline), whose secrets are then computed once.
+    Worked out once and kept in the runtime (`Runtime.templates`) while what it came from is
+    the same: the target, the runtime's profile for it and what the runtime learned about its
+    server (each replaced, never changed, when they change), and the key resolved for this
+    request. Its mappings are shared by every request made from it: never changed."""
+
+    target: Target
+    base: Profile
+    learned: Mapping[str, Any]
+    key: str | None
+    profile: Profile
+    params: Mapping[str, Any]
+    endpoint: Endpoint
+
+    def made_from(
+        self, target: Target, base: Profile, learned: Mapping[str, Any], key: str | None
+    ) -> bool:
+        return (
+            target is self.target and base is self.base and learned is self.learned
+            and key == self.key
+        )
+
+
+def request_template(
+    target: Target, runtime: Runtime, model: str, stream: bool
+) -> RequestTemplate:
+    """The template of a request to `target` for `model`, from the runtime's memo or made
+    now. The key is resolved every time (an environment variable or stored key may change)."""
+    settings = target.settings
+    key = (
+        target.api_key.get_secret_value() if target.api_key is not None
+        else resolve_api_key(target.id, settings)
+    )
+    base = runtime.get_profile(settings.profile, settings.base_url)
+    learned = runtime.learned_changes(target.id)
+    memo_key = (target.id, model, stream)
+    found: RequestTemplate | None = runtime.templates.get(memo_key, target)
+    if found is not None and found.made_from(target, base, learned, key):
+        return found
+    profile = profile_for(target, runtime, model)
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream" if stream else "application/json",
+        "User-Agent": USER_AGENT,
+        **settings.headers,
+        **key_headers(key, profile),
+    }
+    template = RequestTemplate(
+        target=target,
+        base=base,
+        learned=learned,
+        key=key,
+        profile=profile,
+        params=merge_params(settings.default_params, settings.model_params.get(model)),
+        endpoint=Endpoint(
+            provider=target.id,
+            url=_endpoint_url(settings.base_url, settings.api_shape, settings.url_mode),
+            headers=headers,
+            timeout_ms=settings.timeout_ms,
+            verify_tls=settings.verify_tls,
+            max_attempts=None if settings.max_retries is None else settings.max_retries + 1,
+            model=model,
+        ),
+    )
+    runtime.templates.put(memo_key, target, template)
+    return template
+
+
 def prepare(
     target: Target,
     conversation: Conversation,
@@ -308,12 +380,12 @@ def prepare(
 ) -> Prepared:
     """`deadline` is the call's, made once by the caller (`call_deadline`) so that retries
     after a 400 and fallbacks share it."""
+    runtime = runtime or default_runtime()
     settings = target.settings
     shape: Shape = settings.api_shape
-    profile = profile_for(target, runtime or default_runtime(), options.model)
-    params = merge_params(
-        settings.default_params, settings.model_params.get(options.model), options.params
-    )
+    template = request_template(target, runtime, options.model, options.stream)
+    profile = template.profile
+    params = merge_params(template.params, options.params)
     extra_body = {**settings.extra_body, **options.extra_body}
     if options.stream and (params.get("n") or 1) > 1:
         # A stream follows choice 0 only: the other choices would be dropped without a word.
@@ -334,27 +406,11 @@ def prepare(
             prompt_cache_key=cache_key,
         )
     if options.tools and not profile.supports_tools:
-        raise no_tool_calling(runtime or default_runtime(), target, profile, options.model, len(options.tools))
+        raise no_tool_calling(runtime, target, profile, options.model, len(options.tools))
     body, body_bytes = _build(target, shape, conversation, options, profile)
-    headers = {
-        "Content-Type": "application/json",
-        "Accept": "text/event-stream" if options.stream else "application/json",
-        "User-Agent": USER_AGENT,
-        **settings.headers,
-        **auth_headers(target, profile),
-    }
-    endpoint = Endpoint(
-        provider=target.id,
-        url=_endpoint_url(settings.base_url, shape, settings.url_mode),
-        headers=headers,
-        timeout_ms=settings.timeout_ms,
-        verify_tls=settings.verify_tls,
-        max_attempts=None if settings.max_retries is None else settings.max_retries + 1,
-        model=options.model,
-        deadline=deadline,
-    )
+    endpoint = template.endpoint
     return Prepared(
-        endpoint=endpoint,
+        endpoint=endpoint if deadline is None else replace(endpoint, deadline=deadline),
         body=body,
         body_bytes=body_bytes,
         shape=shape,

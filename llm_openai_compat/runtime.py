@@ -15,8 +15,9 @@ registry of its own. A runtime holds:
 - the profile registry (the built-in profiles, then those extensions and `register_profile`
   add) and the cache of profile lookups;
 - the plugin manager (pluggy), the request loggers (one per file), the parsed settings files
-  (valid while their mtime, size and inode hold), and the targets resolved from them
-  (`resolved`: found again only while the file's parse is the one they came from);
+  (valid while their mtime, size and inode hold), the targets resolved from them
+  (`resolved`: found again only while the file's parse is the one they came from), and what
+  every request to a target for a model shares (`templates`, `call.RequestTemplate`);
 - a bounded set (`max_secrets`) of recent secrets: a backstop for what is rendered after a
   call (request-log lines, an error naming another provider's key). Each call redacts what it
   produces with its own secrets (`redaction.call_secrets`); pattern scrubbing keeps no state.
@@ -58,6 +59,7 @@ __all__ = ["Runtime", "default_runtime", "set_default_runtime"]
 
 _MAX_PROFILE_LOOKUPS = 256
 _MAX_RESOLVED = 64
+_MAX_TEMPLATES = 256
 _MAX_LOGGERS = 64
 
 
@@ -102,6 +104,7 @@ class Runtime:
         self.secrets: Secrets = Secrets(self.max_secrets)
         self.settings: SettingsCache = SettingsCache()
         self.resolved = SnapshotMemo(_MAX_RESOLVED)
+        self.templates = SnapshotMemo(_MAX_TEMPLATES)  # call.RequestTemplate, by target
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as its limits and registered profiles only: the worker that unpickles it
@@ -312,12 +315,13 @@ _EMPTY: Mapping[str, Any] = {}
 
 
 class SnapshotMemo:
-    """Values worked out from one parse of a settings file (a `Settings` snapshot, or None
-    for what no file decides), by key: a value is found again only while the settings cache
-    hands back the very snapshot it came from, so an edited file is never answered from
-    here. Resolving a provider per prompt (the llm models) then costs a stat and a lookup,
-    and every call gets the same `Target`. At most `limit` entries, all dropped when full (a
-    process resolves a handful of providers)."""
+    """Values worked out from one object (the snapshot: a parse of the settings file, or a
+    `Target`), by key: a value is found again only for that very object, so an edited file,
+    or a target resolved from it anew, is never answered from here. `resolved` keeps the
+    targets resolved from each parse (resolving a provider per prompt, as the llm models do,
+    is then a stat and a lookup, and every call gets the same `Target`); `templates` what
+    each request to a target shares (`call.RequestTemplate`). At most `limit` entries, all
+    dropped when full (a process calls a handful of providers and models)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
