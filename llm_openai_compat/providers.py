@@ -93,6 +93,7 @@ def resolve_provider(
     api_key: str | Secret | None = None,
     provider_id: str | None = None,
     runtime: Runtime | None = None,
+    settings: Settings | None = None,
     **overrides: Any,
 ) -> Target:
     """The provider to call: a provider id from the settings file, or a server's base URL.
@@ -101,7 +102,9 @@ def resolve_provider(
     `timeout_ms`, ...) and replace the file's values for this target only. A base URL makes
     an inline provider whose id is `inline_provider_id(base_url)` unless `provider_id` says
     otherwise. `api_key` is sent instead of what the provider's `apiKeyRef` names. The settings
-    file is read through `runtime` (the default one when None), whose cache keeps it parsed."""
+    file is read through `runtime` (the default one when None), whose cache keeps it parsed;
+    `settings`, a parse of it made earlier, is used as it is instead (the llm models resolve
+    from the parse llm made them from)."""
     secret = _secret(api_key)
     runtime = runtime or default_runtime()
     memo = _memo_key(name_or_base_url, provider_id, secret, overrides)
@@ -110,13 +113,13 @@ def resolve_provider(
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         pid = provider_id or inline_provider_id(name_or_base_url)
-        settings = validate_provider(pid, {**overrides, "base_url": name_or_base_url})
-        target = Target(pid, settings, api_key=secret)
+        inline = validate_provider(pid, {**overrides, "base_url": name_or_base_url})
+        target = Target(pid, inline, api_key=secret)
         if memo is not None:
             runtime.resolved.put(memo, None, target)
         return target
     path = Path(settings_path) if settings_path else None
-    loaded = runtime.load_settings(path)
+    loaded = settings if settings is not None else runtime.load_settings(path)
     if memo is not None and (hit := runtime.resolved.get(memo, loaded)) is not None:
         return hit  # type: ignore[no-any-return]
     found = loaded.providers.get(name_or_base_url)

@@ -113,3 +113,16 @@ def test_the_memo_is_bounded() -> None:
         assert len(memo._items) <= 4
     assert memo.get(9, object()) is None  # another parse of the file: not answered from here
     assert repr(memo) == "SnapshotMemo(2 entries)"
+
+
+def test_a_parse_given_is_used_as_it_is(_isolated: Path, runtime: Runtime) -> None:
+    _write(_isolated, {"p": {"baseURL": "http://127.0.0.1:9/v1", "headers": {"X-A": "1"}}})
+    parse = runtime.load_settings()
+    _write(_isolated, {"p": {"baseURL": "http://127.0.0.1:10/v1"}}, replace=True)
+    from_parse = resolve_provider("p", settings=parse)
+    assert from_parse.settings.base_url == "http://127.0.0.1:9/v1"
+    assert from_parse.settings.headers == {"X-A": "1"}
+    assert resolve_provider("p", settings=parse) is from_parse
+    assert resolve_provider("p").settings.base_url == "http://127.0.0.1:10/v1"  # the file now
+    with pytest.raises(ConfigError, match="no provider named 'q'"):
+        resolve_provider("q", settings=parse)

@@ -523,13 +523,6 @@ class SettingsCache:
         """`load_settings` through this cache."""
         return load_settings(path, cache=self)
 
-    def current(self, path: Path | None = None) -> Settings | None:
-        """The parse of the file as it is now, if this cache holds it (one stat); else None
-        (no file, or one `load` must read): what was worked out from a parse (a client) is
-        still good while this returns the same object."""
-        stamp = _stamp(os.fspath(path) if path is not None else settings_file())
-        return self._files.get(stamp) if stamp is not None else None
-
     def get(self, stamp: _Stamp) -> Settings | None:
         return self._files.get(stamp)
 

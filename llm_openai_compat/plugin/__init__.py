@@ -85,7 +85,7 @@ def register_models(register: Any) -> None:
             for model_name in provider.models:
                 aliases = [ACTIVE_ALIAS] if model_name == active_model else []
                 aliases += _aliases(provider_id, model_name, provider.model_aliases, listed)
-                pairs.append((*model_pair(provider_id, model_name, provider), aliases))
+                pairs.append((*model_pair(provider_id, model_name, provider, settings), aliases))
     except Exception as error:  # a bug here must not take llm down either
         _warn(f"skipping its models ({type(error).__name__}: {error})")
         return

@@ -22,7 +22,7 @@ from pydantic import ConfigDict, Field, field_validator
 from .notices import AnswerWatch
 
 if TYPE_CHECKING:
-    from .. import ProviderSettings, RequestOptions
+    from .. import ProviderSettings, RequestOptions, Settings
     from .convert import EventTranslator
 
 __all__ = ["AsyncOpenAICompatModel", "OpenAICompatModel", "OpenAICompatOptions", "model_pair"]
@@ -231,7 +231,13 @@ class _Shared:
     key: str | None = None
     model_id: str
 
-    def __init__(self, provider_id: str, model_name: str, provider: ProviderSettings) -> None:
+    def __init__(
+        self, provider_id: str, model_name: str, provider: ProviderSettings, settings: Settings
+    ) -> None:
+        # The parse of the settings file llm made this model from: its requests go where it
+        # said, as its capabilities above do (llm makes models anew for every command and
+        # `llm.get_model`); a prompt then costs no stat of the file.
+        self._settings = settings
         self.model_id = f"{provider_id}/{model_name}"
         self.provider_id = provider_id
         self.model_name = model_name
@@ -354,22 +360,23 @@ class _Shared:
     def _client(
         self, parts: _PromptParts, key: str | None, opts: Any, given: bool, kind: type[Any]
     ) -> Any:
-        """This prompt's client (`kind`: Client or AsyncClient). A prompt with no `--key`,
-        `-o timeout`, `-o max_retries` or `-o deadline` gets the one the last such prompt
-        got while the settings file is the parse it came from (one stat tells) and the
-        runtime the same; else one for the provider resolved now."""
+        """This prompt's client (`kind`: Client or AsyncClient), for the provider as the
+        settings file this model was made from has it. A prompt with no `--key`, `-o timeout`,
+        `-o max_retries` or `-o deadline` gets the one the last such prompt got, while the
+        runtime is the same; the others get their own."""
         runtime = parts.default_runtime()
         plain = key is None and not (given and _given_client_options(opts))
         plan = self._plan
-        snapshot = runtime.settings.current() if plain else None
-        if plan is not None and snapshot is not None and plan.made_from(runtime, snapshot):
+        if plain and plan is not None and plan.runtime is runtime:
             return plan.client
         client = kind(
-            parts.resolve_provider(self.provider_id, **self._client_args(key, opts)),
+            parts.resolve_provider(
+                self.provider_id, settings=self._settings, **self._client_args(key, opts)
+            ),
             deadline=getattr(opts, "deadline", None),
         )
-        if snapshot is not None:
-            self._plan = _Plan(runtime, snapshot, client)
+        if plain:
+            self._plan = _Plan(runtime, client)
         return client
 
     def _client_args(self, key: str | None, opts: Any) -> dict[str, Any]:
@@ -419,19 +426,15 @@ class _Shared:
 
 
 class _Plan:
-    """A model's client, with what it was made from: a runtime, and the parse of the settings
-    file its provider was resolved from."""
+    """A model's client, and the runtime it was made in."""
 
-    __slots__ = ("client", "runtime", "snapshot")
+    __slots__ = ("client", "runtime")
 
-    def __init__(self, runtime: Any, snapshot: Any, client: Any) -> None:
-        self.runtime, self.snapshot, self.client = runtime, snapshot, client
+    def __init__(self, runtime: Any, client: Any) -> None:
+        self.runtime, self.client = runtime, client
 
     def __repr__(self) -> str:
         return f"_Plan({self.client!r})"
-
-    def made_from(self, runtime: Any, snapshot: Any) -> bool:
-        return runtime is self.runtime and snapshot is self.snapshot
 
 
 def _given_client_options(options: Any) -> bool:
@@ -592,7 +595,9 @@ class AsyncOpenAICompatModel(_Shared, llm.AsyncKeyModel):
 
 
 def model_pair(
-    provider_id: str, model_name: str, provider: ProviderSettings
+    provider_id: str, model_name: str, provider: ProviderSettings, settings: Settings
 ) -> tuple[OpenAICompatModel, AsyncOpenAICompatModel]:
-    model = OpenAICompatModel(provider_id, model_name, provider)
+    """The sync and async models of one model of a provider of `settings` (the parse of the
+    settings file llm's registration read)."""
+    model = OpenAICompatModel(provider_id, model_name, provider, settings)
     return model, AsyncOpenAICompatModel.twin(model)

@@ -1,7 +1,9 @@
-"""An llm model's client (`_Shared._client`): prompts with nothing of their own to say about
-the client reuse the last one while the settings file is the parse it came from and the
-runtime the same; an edit of the file, another runtime, `--key` or `-o timeout` /
-`-o max_retries` / `-o deadline` are honoured on the very prompt that brings them."""
+"""An llm model's client (`_Shared._client`): a model sends where the settings file llm made it
+from said, as its capabilities do (llm makes models anew for every command and
+`llm.get_model`, which then see an edit of the file); prompts with nothing of their own to
+say about the client reuse the last one while the runtime is the same; another runtime,
+`--key` or `-o timeout` / `-o max_retries` / `-o deadline` are honoured on the very prompt
+that brings them."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ def _paths(model_server: Any) -> list[str]:
     return [r["path"] for r in model_server.requests() if r["path"].endswith("/chat/completions")]
 
 
-def test_plain_prompts_share_a_client_until_the_file_changes(model_server, write_settings):
+def test_a_model_keeps_the_settings_it_was_made_from(model_server, write_settings):
     model_server.reset()
     first_url, first = _run_url(model_server)
     write_settings(sim=sim(first_url))
@@ -37,12 +39,13 @@ def test_plain_prompts_share_a_client_until_the_file_changes(model_server, write
 
     second_url, second = _run_url(model_server)
     write_settings(sim=sim(second_url, headers={"X-Edited": "yes"}))
-    assert model.prompt("three").text() == "Hello! You said: three."
-    assert model.prompt("four").text() == "Hello! You said: four."
-    assert model._plan.client is not client
+    assert model.prompt("three").text() == "Hello! You said: three."  # made before the edit
+    assert model._plan.client is client
+    remade = llm.get_model("sim/sim-model")
+    assert remade.prompt("four").text() == "Hello! You said: four."
     paths = _paths(model_server)
-    assert [first in p for p in paths] == [True, True, False, False]
-    assert all(second in p for p in paths[2:])
+    assert [first in p for p in paths] == [True, True, True, False]
+    assert second in paths[-1]
     assert model_server.requests()[-1]["headers"].get("x-edited") == "yes"
 
 
@@ -99,5 +102,6 @@ def test_the_async_model_shares_its_client_the_same_way(model_server, write_sett
     assert asyncio.run(prompts()) == ["Hello! You said: one.", "Hello! You said: two."]
     second_url, second = _run_url(model_server)
     write_settings(sim=sim(second_url))
-    assert asyncio.run(model.prompt("three").text()) == "Hello! You said: three."
+    remade = llm.get_async_model("sim/sim-model")
+    assert asyncio.run(remade.prompt("three").text()) == "Hello! You said: three."
     assert second in _paths(model_server)[-1]
