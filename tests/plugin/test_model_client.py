@@ -49,13 +49,18 @@ def test_a_model_keeps_the_settings_it_was_made_from(model_server, write_setting
     assert model_server.requests()[-1]["headers"].get("x-edited") == "yes"
 
 
-def test_a_prompt_that_shapes_its_client_gets_its_own(model_server, write_settings):
+def _prompted_once(model_server: Any, write_settings: Any) -> tuple[Any, Any]:
+    """A model of a fresh provider after one plain prompt, and the client it kept."""
     model_server.reset()
     url, _ = _run_url(model_server)
     write_settings(sim=sim(url))
     model = llm.get_model("sim/sim-model")
     model.prompt("one").text()
-    client = model._plan.client
+    return model, model._plan.client
+
+
+def test_a_prompt_that_shapes_its_client_gets_its_own(model_server, write_settings):
+    model, client = _prompted_once(model_server, write_settings)
     model.prompt("keyed", key="sk-given-0123456789").text()
     assert model_server.requests()[-1]["headers"].get("authorization") == (
         "Bearer sk-given-0123456789"
@@ -68,12 +73,7 @@ def test_a_prompt_that_shapes_its_client_gets_its_own(model_server, write_settin
 
 
 def test_another_runtime_gets_another_client(model_server, write_settings):
-    model_server.reset()
-    url, _ = _run_url(model_server)
-    write_settings(sim=sim(url))
-    model = llm.get_model("sim/sim-model")
-    model.prompt("one").text()
-    client = model._plan.client
+    model, client = _prompted_once(model_server, write_settings)
     fresh = Runtime()
     previous = set_default_runtime(fresh)
     try:
