@@ -104,7 +104,7 @@ def register_embedding_models(register: Any) -> None:
         models = [
             model
             for provider_id, provider in settings.providers.items()
-            for model in embedding_models(provider_id, provider)
+            for model in embedding_models(provider_id, provider, settings)
         ]
     except Exception as error:  # a bug here must not take llm down either
         _warn(f"skipping its embedding models ({type(error).__name__}: {error})")

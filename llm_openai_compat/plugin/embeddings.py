@@ -16,7 +16,7 @@ import llm
 from llm.models import EmbeddingModel
 
 if TYPE_CHECKING:
-    from .. import ProviderSettings
+    from .. import ProviderSettings, Settings
 
 __all__ = ["EmbeddingError", "OpenAICompatEmbeddingModel", "embedding_models"]
 
@@ -37,11 +37,15 @@ class OpenAICompatEmbeddingModel(EmbeddingModel):
         provider_id: str,
         model_name: str,
         *,
+        settings: Settings | None = None,
         dimensions: int | None = None,
         binary: bool = False,
         needs_key: str | None = None,
         key_env_var: str | None = None,
     ) -> None:
+        # The parse of the settings file llm made this model from: it embeds where that said,
+        # as the chat models send (None: the file as it is at each call).
+        self._settings = settings
         self.model_id = f"{provider_id}/{model_name}"
         self.provider_id = provider_id
         self.model_name = model_name
@@ -67,7 +71,7 @@ class OpenAICompatEmbeddingModel(EmbeddingModel):
     def embed_batch(
         self, items: Iterable[str | bytes], *, key: str | None = None
     ) -> Iterator[list[float]]:
-        from .. import Client, OpenAICompatError
+        from .. import Client, OpenAICompatError, resolve_provider
 
         texts: list[str] = []
         for item in items:
@@ -81,7 +85,9 @@ class OpenAICompatEmbeddingModel(EmbeddingModel):
             texts.append(item)
         try:
             try:
-                client = Client(self.provider_id, api_key=key)
+                client = Client(
+                    resolve_provider(self.provider_id, settings=self._settings, api_key=key)
+                )
             finally:
                 del key  # no frame of the call keeps the raw key (tracebacks with locals)
             result = client.embed(texts, model=self.model_name, dimensions=self.dimensions)
@@ -91,10 +97,11 @@ class OpenAICompatEmbeddingModel(EmbeddingModel):
 
 
 def embedding_models(
-    provider_id: str, provider: ProviderSettings
+    provider_id: str, provider: ProviderSettings, settings: Settings | None = None
 ) -> list[OpenAICompatEmbeddingModel]:
-    """The provider's embedding models. The profile is the built-in or a registered one, without
-    loading extension profiles (those load at request time, never while llm starts)."""
+    """The provider's embedding models (of `settings`, the parse llm's registration read). The
+    profile is the built-in or a registered one, without loading extension profiles (those load
+    at request time, never while llm starts)."""
     from .. import default_runtime
 
     dimensions_of = provider.embedding_dimensions()
@@ -106,6 +113,7 @@ def embedding_models(
         OpenAICompatEmbeddingModel(
             provider_id,
             name,
+            settings=settings,
             dimensions=dimensions,
             binary=profile.embedding_binary_input,
             needs_key=ref.name if ref is not None and ref.kind == "llm" else None,

@@ -135,6 +135,22 @@ def test_binary_input_where_a_profile_takes_it(write_settings, model_server, run
     assert model.embed(b"\x00\x01") == expected_vector("AAE=")  # sent as base64 text
 
 
+def test_an_embedding_model_keeps_the_settings_it_was_made_from(
+    write_settings, model_server
+) -> None:
+    """As the chat models: llm makes models anew for every command and
+    `llm.get_embedding_model`, which see an edit; a model made before it does not."""
+    write_settings(local=_provider(model_server.url("run=before")))
+    model = llm.get_embedding_model("local/sim-embed")
+    write_settings(local=_provider(model_server.url("run=after"), headers={"X-Edited": "yes"}))
+    model_server.reset()
+    assert model.embed("hello") == expected_vector("hello")
+    assert "run=before" in model_server.requests()[-1]["path"]
+    assert llm.get_embedding_model("local/sim-embed").embed("hello") == expected_vector("hello")
+    assert "run=after" in model_server.requests()[-1]["path"]
+    assert model_server.requests()[-1]["headers"].get("x-edited") == "yes"
+
+
 def test_add_discover_and_refresh_store_embedding_models(
     run_llm: Any, model_server: Any, settings_file: Any
 ) -> None:
