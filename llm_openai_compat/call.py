@@ -46,6 +46,7 @@ __all__ = [
     "EarlyState",
     "Fallback",
     "Prepared",
+    "RequestTemplate",
     "Secret",
     "StreamState",
     "Target",
@@ -56,6 +57,8 @@ __all__ = [
     "learn_from",
     "prepare",
     "profile_for",
+    "request_template",
+    "target_key",
 ]
 
 Shape = Literal["chat-completions", "responses"]
@@ -225,14 +228,16 @@ def cache_key_for(conversation_id: str | None) -> str | None:
     return "oc-" + hashlib.sha256(conversation_id.encode("utf-8")).hexdigest()[:32]
 
 
+def target_key(target: Target) -> str | None:
+    """The target's key: given, or resolved now from its `apiKeyRef`."""
+    if target.api_key is not None:
+        return target.api_key.get_secret_value()
+    return resolve_api_key(target.id, target.settings)
+
+
 def auth_headers(target: Target, profile: Profile) -> dict[str, str]:
-    """The target's key (given, or resolved now from its `apiKeyRef`) as headers."""
-    key = (
-        target.api_key.get_secret_value()
-        if target.api_key is not None
-        else resolve_api_key(target.id, target.settings)
-    )
-    return key_headers(key, profile)
+    """The target's key (`target_key`) as headers."""
+    return key_headers(target_key(target), profile)
 
 
 def key_headers(key: str | None, profile: Profile) -> dict[str, str]:
@@ -302,7 +307,7 @@ def call_deadline(deadline_ms: int | None, seconds: float | None = None) -> Dead
 @dataclass(frozen=True, slots=True)
 class RequestTemplate:
     """What every request to one target for one model (streamed or not) shares: the profile
-    narrowed for it, the settings file's params and extra body merged, and the endpoint
+    narrowed for it, the settings file's params merged, and the endpoint
     (URL, headers with auth, timeouts; no deadline), whose secrets are then computed once.
     Worked out once and kept in the runtime (`Runtime.templates`) while what it came from is
     the same: the target, the runtime's profile for it and what the runtime learned about its
@@ -332,10 +337,7 @@ def request_template(
     """The template of a request to `target` for `model`, from the runtime's memo or made
     now. The key is resolved every time (an environment variable or stored key may change)."""
     settings = target.settings
-    key = (
-        target.api_key.get_secret_value() if target.api_key is not None
-        else resolve_api_key(target.id, settings)
-    )
+    key = target_key(target)
     base = runtime.get_profile(settings.profile, settings.base_url)
     learned = runtime.learned_changes(target.id)
     memo_key = (target.id, model, stream)

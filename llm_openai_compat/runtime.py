@@ -318,9 +318,9 @@ class SnapshotMemo:
     """Values worked out from one object (the snapshot: a parse of the settings file, or a
     `Target`), by key: a value is found again only for that very object, so an edited file,
     or a target resolved from it anew, is never answered from here. `resolved` keeps the
-    targets resolved from each parse (resolving a provider per prompt, as the llm models do,
-    is then a stat and a lookup, and every call gets the same `Target`); `templates` what
-    each request to a target shares (`call.RequestTemplate`). At most `limit` entries, all
+    targets resolved from each parse (every call with the same arguments gets the same
+    `Target`, so what is kept per target is found again); `templates` what each request to
+    a target shares (`call.RequestTemplate`). At most `limit` entries, all
     dropped when full (a process calls a handful of providers and models)."""
 
     def __init__(self, limit: int) -> None:
